@@ -1,0 +1,44 @@
+//! Locates `../shared/testdata` (the shared test vectors, kept beside the repository and never
+//! copied into it) from any crate's tests.
+//!
+//! ```
+//! let merkle = signet_testdata::path("merkle/rfc6962-hasher.json");
+//! assert!(merkle.ends_with("shared/testdata/merkle/rfc6962-hasher.json"));
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// The `shared/testdata` directory beside the workspace root.
+///
+/// # Panics
+/// If the directory cannot be found: tests cannot run without it.
+pub fn dir() -> PathBuf {
+    shared_dir().join("testdata")
+}
+
+/// The `shared` directory beside the workspace root (holds `testdata/` and `conformance/`).
+///
+/// # Panics
+/// If the directory cannot be found: tests cannot run without it.
+pub fn shared_dir() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in here.ancestors() {
+        if dir.join("Cargo.lock").exists() || dir.join(".git").exists() {
+            if let Some(parent) = dir.parent() {
+                let shared = parent.join("shared");
+                if shared.join("testdata").is_dir() {
+                    return shared;
+                }
+            }
+        }
+    }
+    #[allow(clippy::panic)]
+    {
+        panic!("../shared/testdata not found beside the workspace root (from {})", here.display())
+    }
+}
+
+/// A path inside `shared/testdata`.
+pub fn path(relative: &str) -> PathBuf {
+    dir().join(relative)
+}
