@@ -35,7 +35,7 @@ pub use signer::{
 };
 pub use verifier::{
     CosignatureV1Verifier, Ed25519NoteVerifier, NoteVerifier, NoteVerifiers, OpenedNote,
-    PkixNoteVerifier, cosignature_v1_message, open_note,
+    PkixNoteVerifier, cosignature_v1_message, open_note, parse_vkey,
 };
 
 /// Entry points for fuzz targets (see `fuzz/` at the workspace root). Not part of the API.

@@ -1,0 +1,210 @@
+//! Signing notes, with keys passed in by the caller.
+
+use crate::keys::{SignatureType, key_id, pkix_key_id};
+use crate::note::{Note, NoteSignature, check_text, is_valid_key_name};
+use crate::verifier::{cosignature_v1_message, encode_vkey, split_key};
+use crate::{KeyError, KeyId, SignError};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SecureRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+
+/// Something that can sign a note text.
+pub trait NoteSigner: Send + Sync {
+    /// Key name for the signature line.
+    fn name(&self) -> &str;
+    /// Key ID for the start of the signature.
+    fn key_id(&self) -> KeyId;
+    /// The signature over `text` (without the key ID).
+    fn sign(&self, text: &str) -> Result<Vec<u8>, SignError>;
+}
+
+/// Signs `text` with every signer and returns the note in wire form.
+pub fn sign_note(text: &str, signers: &[&dyn NoteSigner]) -> Result<String, SignError> {
+    check_text(text)?;
+    let mut sigs = Vec::with_capacity(signers.len());
+    for signer in signers {
+        sigs.push(NoteSignature { name: signer.name().to_owned(), key_id: signer.key_id(), signature: signer.sign(text)? });
+    }
+    Ok(Note::new(text, sigs)?.to_text())
+}
+
+/// An Ed25519 note signer (type `0x01`).
+pub struct Ed25519NoteSigner {
+    name: String,
+    key_id: KeyId,
+    key_pair: Ed25519KeyPair,
+    seed: [u8; 32],
+}
+
+impl std::fmt::Debug for Ed25519NoteSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("Ed25519NoteSigner").field("name", &self.name).field("key_id", &self.key_id).finish()
+    }
+}
+
+fn ed25519_public(key_pair: &Ed25519KeyPair) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (d, s) in out.iter_mut().zip(key_pair.public_key().as_ref()) {
+        *d = *s;
+    }
+    out
+}
+
+impl Ed25519NoteSigner {
+    /// A signer for `name` from a 32-byte Ed25519 seed (the RFC 8032 private key).
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, KeyError> {
+        if !is_valid_key_name(name) {
+            return Err(KeyError::Name { name: name.to_owned() });
+        }
+        let key_pair = Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| KeyError::Material { name: name.to_owned(), kind: "Ed25519" })?;
+        let key_id = key_id(name, SignatureType::Ed25519.byte(), &ed25519_public(&key_pair));
+        Ok(Ed25519NoteSigner { name: name.to_owned(), key_id, key_pair, seed: *seed })
+    }
+
+    /// Parses a signer key `PRIVATE+KEY+name+hex(id)+base64(0x01 || seed)`.
+    pub fn from_skey(skey: &str) -> Result<Self, KeyError> {
+        let redacted = || KeyError::Format { key: "PRIVATE+KEY+<redacted>".into() };
+        let rest = skey.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(redacted)?;
+        let (name, id, raw) = split_key(rest).map_err(|e| match e {
+            KeyError::Name { name } => KeyError::Name { name },
+            _ => redacted(),
+        })?;
+        let (&alg, seed) = raw.split_first().ok_or_else(redacted)?;
+        if SignatureType::from_byte(alg) != Some(SignatureType::Ed25519) {
+            return Err(KeyError::UnsupportedType { name: name.to_owned(), alg });
+        }
+        let seed: [u8; 32] =
+            seed.try_into().map_err(|_| KeyError::Material { name: name.to_owned(), kind: "Ed25519" })?;
+        let signer = Self::from_seed(name, &seed)?;
+        if signer.key_id != id {
+            return Err(KeyError::IdMismatch { name: name.to_owned(), got: id, want: signer.key_id });
+        }
+        Ok(signer)
+    }
+
+    /// The signer key string (secret).
+    pub fn skey(&self) -> String {
+        format!("PRIVATE+KEY+{}", encode_vkey(&self.name, self.key_id, SignatureType::Ed25519, &self.seed))
+    }
+
+    /// The matching verifier key string.
+    pub fn verifier_key(&self) -> String {
+        encode_vkey(&self.name, self.key_id, SignatureType::Ed25519, &self.public_key())
+    }
+
+    /// The raw Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        ed25519_public(&self.key_pair)
+    }
+}
+
+impl NoteSigner for Ed25519NoteSigner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+    fn sign(&self, text: &str) -> Result<Vec<u8>, SignError> {
+        Ok(self.key_pair.sign(text.as_bytes()).as_ref().to_vec())
+    }
+}
+
+/// A `cosignature/v1` signer (type `0x04`) that signs with a fixed timestamp, set by the caller
+/// from its clock before each use.
+pub struct CosignatureV1Signer {
+    name: String,
+    key_id: KeyId,
+    key_pair: Ed25519KeyPair,
+    timestamp: u64,
+}
+
+impl CosignatureV1Signer {
+    /// A cosigner for `name` from a 32-byte Ed25519 seed, signing with `timestamp` (seconds since
+    /// the Unix epoch).
+    pub fn from_seed(name: &str, seed: &[u8; 32], timestamp: u64) -> Result<Self, KeyError> {
+        if !is_valid_key_name(name) {
+            return Err(KeyError::Name { name: name.to_owned() });
+        }
+        let key_pair = Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| KeyError::Material { name: name.to_owned(), kind: "Ed25519" })?;
+        let key_id = key_id(name, SignatureType::CosignatureV1.byte(), &ed25519_public(&key_pair));
+        Ok(CosignatureV1Signer { name: name.to_owned(), key_id, key_pair, timestamp })
+    }
+
+    /// Changes the timestamp used by later signatures.
+    pub fn set_timestamp(&mut self, timestamp: u64) {
+        self.timestamp = timestamp;
+    }
+
+    /// The matching verifier key string.
+    pub fn verifier_key(&self) -> String {
+        encode_vkey(&self.name, self.key_id, SignatureType::CosignatureV1, &ed25519_public(&self.key_pair))
+    }
+}
+
+impl NoteSigner for CosignatureV1Signer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+    fn sign(&self, text: &str) -> Result<Vec<u8>, SignError> {
+        let message = cosignature_v1_message(self.timestamp, text);
+        let mut out = self.timestamp.to_be_bytes().to_vec();
+        out.extend_from_slice(self.key_pair.sign(message.as_bytes()).as_ref());
+        Ok(out)
+    }
+}
+
+/// An ECDSA P-256 note signer in the Rekor v1 style: key ID from the SHA-256 of the public key's
+/// `SubjectPublicKeyInfo`, ASN.1 DER signature over the text with SHA-256.
+pub struct EcdsaP256NoteSigner {
+    name: String,
+    key_id: KeyId,
+    key_pair: EcdsaKeyPair,
+    spki_der: Vec<u8>,
+    rng: Box<dyn SecureRandom + Send + Sync>,
+}
+
+impl EcdsaP256NoteSigner {
+    /// A signer for `name` from a PKCS#8 DER private key; `rng` supplies the signing nonces.
+    pub fn from_pkcs8(
+        name: &str,
+        pkcs8_der: &[u8],
+        rng: Box<dyn SecureRandom + Send + Sync>,
+    ) -> Result<Self, KeyError> {
+        if !is_valid_key_name(name) {
+            return Err(KeyError::Name { name: name.to_owned() });
+        }
+        let material = || KeyError::Material { name: name.to_owned(), kind: "ECDSA P-256 PKCS#8" };
+        let key_pair =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8_der).map_err(|_| material())?;
+        let spki_der = key_pair.public_key().as_der().map_err(|_| material())?.as_ref().to_vec();
+        Ok(EcdsaP256NoteSigner { name: name.to_owned(), key_id: pkix_key_id(&spki_der), key_pair, spki_der, rng })
+    }
+
+    /// The public key as `SubjectPublicKeyInfo` DER.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+}
+
+impl NoteSigner for EcdsaP256NoteSigner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+    fn sign(&self, text: &str) -> Result<Vec<u8>, SignError> {
+        let sig = self
+            .key_pair
+            .sign(self.rng.as_ref(), text.as_bytes())
+            .map_err(|_| SignError::Crypto { name: self.name.clone() })?;
+        Ok(sig.as_ref().to_vec())
+    }
+}
