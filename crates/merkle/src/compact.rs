@@ -25,15 +25,24 @@ impl CompactRange {
     pub fn from_peaks(size: TreeSize, peaks: Vec<Hash>) -> Result<Self, Error> {
         let want = size.0.count_ones() as usize;
         if peaks.len() != want {
-            return Err(Error::ProofLength { got: peaks.len(), want });
+            return Err(Error::ProofLength {
+                got: peaks.len(),
+                want,
+            });
         }
-        Ok(CompactRange { size: size.0, peaks })
+        Ok(CompactRange {
+            size: size.0,
+            peaks,
+        })
     }
 
     /// Rebuilds the range of the tree of `size` leaves from stored nodes.
     pub fn from_reader<R: NodeReader>(reader: &R, size: TreeSize) -> Result<Self, R::Error> {
         let peaks = reader.read_nodes(&Self::peak_nodes(size))?;
-        Ok(CompactRange { size: size.0, peaks })
+        Ok(CompactRange {
+            size: size.0,
+            peaks,
+        })
     }
 
     /// The nodes whose hashes make up the range of a tree of `size` leaves.
@@ -63,7 +72,10 @@ impl CompactRange {
         leaf_hash: Hash,
         mut visit: impl FnMut(NodeId, &Hash),
     ) -> Result<(), Error> {
-        let new_size = self.size.checked_add(1).ok_or(Error::SizeTooLarge { size: self.size })?;
+        let new_size = self
+            .size
+            .checked_add(1)
+            .ok_or(Error::SizeTooLarge { size: self.size })?;
         let mut index = self.size;
         let mut level = 0u8;
         let mut hash = leaf_hash;

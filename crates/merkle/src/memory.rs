@@ -71,7 +71,10 @@ impl MemoryTree {
     /// The stored hash of one node.
     pub fn node(&self, node: NodeId) -> Option<Hash> {
         let index = usize::try_from(node.index).ok()?;
-        self.levels.get(usize::from(node.level))?.get(index).copied()
+        self.levels
+            .get(usize::from(node.level))?
+            .get(index)
+            .copied()
     }
 }
 
@@ -79,6 +82,9 @@ impl NodeReader for MemoryTree {
     type Error = MissingNode;
 
     fn read_nodes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, MissingNode> {
-        nodes.iter().map(|&n| self.node(n).ok_or(MissingNode(n))).collect()
+        nodes
+            .iter()
+            .map(|&n| self.node(n).ok_or(MissingNode(n)))
+            .collect()
     }
 }

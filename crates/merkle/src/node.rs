@@ -41,7 +41,9 @@ impl NodeId {
 
     /// First leaf covered by this node, or `None` if it does not fit in a `u64`.
     pub fn first_leaf(&self) -> Option<u64> {
-        self.index.checked_shl(u32::from(self.level)).filter(|first| first >> self.level == self.index)
+        self.index
+            .checked_shl(u32::from(self.level))
+            .filter(|first| first >> self.level == self.index)
     }
 }
 
@@ -74,10 +76,17 @@ pub fn perfect_nodes_of_range(begin: u64, end: u64) -> Vec<NodeId> {
     let mut nodes = Vec::new();
     let mut begin = begin;
     while begin < end {
-        let align = if begin == 0 { 63 } else { begin.trailing_zeros() };
+        let align = if begin == 0 {
+            63
+        } else {
+            begin.trailing_zeros()
+        };
         let fit = 63 - (end - begin).leading_zeros();
         let level = align.min(fit);
-        nodes.push(NodeId { level: level as u8, index: begin >> level });
+        nodes.push(NodeId {
+            level: level as u8,
+            index: begin >> level,
+        });
         begin += 1u64 << level;
     }
     nodes

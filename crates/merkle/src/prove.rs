@@ -6,8 +6,8 @@
 //! [`NodeReader::read_nodes`] call and then folded. Nothing but those O(log² n) hashes is read.
 
 use crate::node::split_point;
-use crate::{Error, Hash, LeafIndex, NodeId, NodeReader, Subtree, TreeSize, hash_children};
 use crate::{EMPTY_ROOT, perfect_nodes_of_range};
+use crate::{Error, Hash, LeafIndex, NodeId, NodeReader, Subtree, TreeSize, hash_children};
 
 /// A proof could not be built: either the request was invalid or the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,9 +63,16 @@ pub fn prove_subtree_inclusion<R: NodeReader>(
     subtree: Subtree,
 ) -> Result<Vec<Hash>, ProveError<R::Error>> {
     if index.0 < subtree.start || index.0 >= subtree.end {
-        return Err(Error::IndexOutOfRange { index: index.0, size: subtree.end }.into());
+        return Err(Error::IndexOutOfRange {
+            index: index.0,
+            size: subtree.end,
+        }
+        .into());
     }
-    hash_ranges(reader, &inclusion_ranges(index.0, subtree.start, subtree.end))
+    hash_ranges(
+        reader,
+        &inclusion_ranges(index.0, subtree.start, subtree.end),
+    )
 }
 
 /// Builds the proof that `subtree` is part of the tree of `size` leaves (Merkle Tree
@@ -76,7 +83,10 @@ pub fn prove_subtree_consistency<R: NodeReader>(
     size: TreeSize,
 ) -> Result<Vec<Hash>, ProveError<R::Error>> {
     subtree.check_in_tree(size.0)?;
-    hash_ranges(reader, &crate::subtree::subtree_consistency_ranges(subtree, size.0))
+    hash_ranges(
+        reader,
+        &crate::subtree::subtree_consistency_ranges(subtree, size.0),
+    )
 }
 
 /// Root of the tree of `size` leaves.
@@ -109,8 +119,10 @@ fn hash_ranges<R: NodeReader>(
     reader: &R,
     ranges: &[(u64, u64)],
 ) -> Result<Vec<Hash>, ProveError<R::Error>> {
-    let per_range: Vec<Vec<NodeId>> =
-        ranges.iter().map(|&(b, e)| perfect_nodes_of_range(b, e)).collect();
+    let per_range: Vec<Vec<NodeId>> = ranges
+        .iter()
+        .map(|&(b, e)| perfect_nodes_of_range(b, e))
+        .collect();
     let all: Vec<NodeId> = per_range.iter().flatten().copied().collect();
     let hashes = reader.read_nodes(&all).map_err(ProveError::Read)?;
     let mut rest = hashes.as_slice();
@@ -118,7 +130,10 @@ fn hash_ranges<R: NodeReader>(
     for nodes in &per_range {
         let Some((these, tail)) = rest.split_at_checked(nodes.len()) else {
             // The reader broke its contract by returning too few hashes.
-            return Err(ProveError::Invalid(Error::ProofLength { got: hashes.len(), want: all.len() }));
+            return Err(ProveError::Invalid(Error::ProofLength {
+                got: hashes.len(),
+                want: all.len(),
+            }));
         };
         out.push(fold_right(these));
         rest = tail;

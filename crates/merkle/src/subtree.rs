@@ -44,7 +44,11 @@ impl Subtree {
     }
 
     fn invalid(&self, size: Option<u64>) -> Error {
-        Error::InvalidSubtree { start: self.start, end: self.end, size }
+        Error::InvalidSubtree {
+            start: self.start,
+            end: self.end,
+            size,
+        }
     }
 
     /// Checks validity and that the subtree lies within a tree of `size` leaves.
@@ -68,7 +72,10 @@ pub fn verify_subtree_inclusion(
         return Err(subtree.invalid(None));
     }
     if index.0 < subtree.start || index.0 >= subtree.end {
-        return Err(Error::IndexOutOfRange { index: index.0, size: subtree.end });
+        return Err(Error::IndexOutOfRange {
+            index: index.0,
+            size: subtree.end,
+        });
     }
     let calculated = root_from_inclusion_proof(
         leaf_hash,
@@ -97,10 +104,15 @@ pub fn verify_subtree_consistency(
     subtree.check_in_tree(size.0)?;
     if subtree.is_empty() {
         if !proof.is_empty() {
-            return Err(Error::ProofLength { got: proof.len(), want: 0 });
+            return Err(Error::ProofLength {
+                got: proof.len(),
+                want: 0,
+            });
         }
         if subtree_root != crate::EMPTY_ROOT.0 {
-            return Err(Error::RootMismatch { calculated: crate::EMPTY_ROOT });
+            return Err(Error::RootMismatch {
+                calculated: crate::EMPTY_ROOT,
+            });
         }
         return Ok(());
     }
@@ -121,7 +133,10 @@ pub fn verify_subtree_consistency(
     let seeded_by_proof = first != last;
     let want = usize::from(seeded_by_proof) + levels_above(last, tree_last);
     if proof.len() != want {
-        return Err(Error::ProofLength { got: proof.len(), want });
+        return Err(Error::ProofLength {
+            got: proof.len(),
+            want,
+        });
     }
     if want == 0 {
         // The subtree is the whole tree: nothing to hash, the two roots must be the same.
@@ -151,10 +166,14 @@ pub fn verify_subtree_consistency(
         (first, last, tree_last) = (first >> 1, last >> 1, tree_last >> 1);
     }
     if subtree_hash.0 != subtree_root {
-        return Err(Error::RootMismatch { calculated: subtree_hash });
+        return Err(Error::RootMismatch {
+            calculated: subtree_hash,
+        });
     }
     if tree_hash.0 != tree_root {
-        return Err(Error::RootMismatch { calculated: tree_hash });
+        return Err(Error::RootMismatch {
+            calculated: tree_hash,
+        });
     }
     Ok(())
 }

@@ -35,7 +35,10 @@ pub fn root_from_inclusion_proof(
     let (inner, border) = inclusion_shape(index, size);
     let want = inner + border;
     if proof.len() != want {
-        return Err(Error::ProofLength { got: proof.len(), want });
+        return Err(Error::ProofLength {
+            got: proof.len(),
+            want,
+        });
     }
     let (inner_part, border_part) = proof.split_at(inner);
     let hash = chain_inner(*leaf_hash, inner_part, index);
@@ -65,7 +68,10 @@ pub fn verify_consistency(
     }
     if size1 == size2 {
         if !proof.is_empty() {
-            return Err(Error::ProofLength { got: proof.len(), want: 0 });
+            return Err(Error::ProofLength {
+                got: proof.len(),
+                want: 0,
+            });
         }
         if root1 != root2 {
             return Err(Error::SameSizeRootsDiffer { size: size1 });
@@ -82,7 +88,10 @@ pub fn verify_consistency(
     let start = usize::from(!old_is_perfect);
     let want = start + inner + border;
     if proof.len() != want {
-        return Err(Error::ProofLength { got: proof.len(), want });
+        return Err(Error::ProofLength {
+            got: proof.len(),
+            want,
+        });
     }
     let (seed, rest) = if old_is_perfect {
         (Hash::from_slice(root1)?, proof)
@@ -117,23 +126,35 @@ pub(crate) fn inclusion_shape(index: u64, size: u64) -> (usize, usize) {
 
 /// Hashes up through the inner levels: siblings go left or right by the bits of `index`.
 fn chain_inner(seed: Hash, proof: &[Hash], index: u64) -> Hash {
-    proof.iter().enumerate().fold(seed, |acc, (level, sibling)| {
-        if (index >> level) & 1 == 0 {
-            hash_children(&acc, sibling)
-        } else {
-            hash_children(sibling, &acc)
-        }
-    })
+    proof
+        .iter()
+        .enumerate()
+        .fold(seed, |acc, (level, sibling)| {
+            if (index >> level) & 1 == 0 {
+                hash_children(&acc, sibling)
+            } else {
+                hash_children(sibling, &acc)
+            }
+        })
 }
 
 /// Like [`chain_inner`] but only uses the left siblings: the path of the old tree's root.
 fn chain_inner_right(seed: Hash, proof: &[Hash], index: u64) -> Hash {
-    proof.iter().enumerate().fold(seed, |acc, (level, sibling)| {
-        if (index >> level) & 1 == 1 { hash_children(sibling, &acc) } else { acc }
-    })
+    proof
+        .iter()
+        .enumerate()
+        .fold(seed, |acc, (level, sibling)| {
+            if (index >> level) & 1 == 1 {
+                hash_children(sibling, &acc)
+            } else {
+                acc
+            }
+        })
 }
 
 /// Hashes up the right border, where every sibling is on the left.
 fn chain_border_right(seed: Hash, proof: &[Hash]) -> Hash {
-    proof.iter().fold(seed, |acc, sibling| hash_children(sibling, &acc))
+    proof
+        .iter()
+        .fold(seed, |acc, sibling| hash_children(sibling, &acc))
 }

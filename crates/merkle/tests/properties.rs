@@ -1,5 +1,11 @@
 //! Property tests: every generated proof verifies, every corrupted one does not, incremental
 //! and batch construction agree, and the index arithmetic holds for trees up to 2^40 leaves.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use proptest::prelude::*;
 use signet_merkle::*;
@@ -39,7 +45,11 @@ fn roots_match_reference_for_every_size_up_to_256() {
     for n in 1..=256u64 {
         range.append(leaf(n - 1), |_, _| {}).unwrap();
         let want = reference_root(&all[..n as usize]);
-        assert_eq!(tree.root_at(TreeSize(n)), Some(want), "memory tree, size {n}");
+        assert_eq!(
+            tree.root_at(TreeSize(n)),
+            Some(want),
+            "memory tree, size {n}"
+        );
         assert_eq!(range.root(), want, "compact range, size {n}");
         // A range rebuilt from stored nodes equals the incrementally built one.
         assert_eq!(CompactRange::from_reader(tree, TreeSize(n)).unwrap(), range);
@@ -58,7 +68,9 @@ fn every_inclusion_proof_up_to_256_verifies() {
             // The same proof does not prove a neighbour.
             if n > 1 {
                 let j = (i + 1) % n;
-                assert!(verify_inclusion(&leaf(j), LeafIndex(j), TreeSize(n), &proof, &root.0).is_err());
+                assert!(
+                    verify_inclusion(&leaf(j), LeafIndex(j), TreeSize(n), &proof, &root.0).is_err()
+                );
             }
         }
         assert!(prove_inclusion(tree, LeafIndex(n), TreeSize(n)).is_err());
@@ -68,7 +80,9 @@ fn every_inclusion_proof_up_to_256_verifies() {
 #[test]
 fn every_consistency_proof_up_to_256_verifies() {
     let tree = tree_256();
-    let roots: Vec<Hash> = (0..=256).map(|n| tree.root_at(TreeSize(n)).unwrap()).collect();
+    let roots: Vec<Hash> = (0..=256)
+        .map(|n| tree.root_at(TreeSize(n)).unwrap())
+        .collect();
     for n in 1..=256u64 {
         for m in 1..=n {
             let proof = prove_consistency(tree, TreeSize(m), TreeSize(n)).unwrap();
@@ -77,7 +91,9 @@ fn every_consistency_proof_up_to_256_verifies() {
                 .unwrap_or_else(|e| panic!("({m}, {n}): {e}"));
             if m < n {
                 // Swapped roots never verify.
-                assert!(verify_consistency(TreeSize(m), TreeSize(n), &r2.0, &r1.0, &proof).is_err());
+                assert!(
+                    verify_consistency(TreeSize(m), TreeSize(n), &r2.0, &r1.0, &proof).is_err()
+                );
             }
         }
         assert!(prove_consistency(tree, TreeSize(0), TreeSize(n)).is_err());
@@ -186,7 +202,11 @@ impl SparseTree {
             let below = uniform[l - 1];
             uniform.push(hash_children(&below, &below));
         }
-        SparseTree { special, special_hash: hash_leaf(b"special"), uniform }
+        SparseTree {
+            special,
+            special_hash: hash_leaf(b"special"),
+            uniform,
+        }
     }
 
     fn node(&self, level: u8, index: u64) -> Hash {
@@ -198,7 +218,10 @@ impl SparseTree {
         if level == 0 {
             return self.special_hash;
         }
-        hash_children(&self.node(level - 1, 2 * index), &self.node(level - 1, 2 * index + 1))
+        hash_children(
+            &self.node(level - 1, 2 * index),
+            &self.node(level - 1, 2 * index + 1),
+        )
     }
 }
 

@@ -1,5 +1,11 @@
 //! Every vector in `../shared/testdata/merkle/` (transparency-dev/merkle), one test per file.
 //! Files with `wantErr: true` must be rejected, the others accepted.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -18,7 +24,10 @@ fn b64(s: &str) -> Vec<u8> {
 /// Decodes a proof; an element that is not a 32-byte hash makes the proof unusable, which the
 /// callers count as a rejection.
 fn proof(list: &Option<Vec<String>>) -> Option<Vec<Hash>> {
-    list.iter().flatten().map(|h| Hash::from_slice(&b64(h)).ok()).collect()
+    list.iter()
+        .flatten()
+        .map(|h| Hash::from_slice(&b64(h)).ok())
+        .collect()
 }
 
 fn load<T: for<'de> Deserialize<'de>>(path: &Path) -> T {
@@ -40,13 +49,22 @@ struct Inclusion {
 fn inclusion(#[files("../../../shared/testdata/merkle/inclusion/**/*.json")] path: PathBuf) {
     let v: Inclusion = load(&path);
     let result = match (Hash::from_slice(&b64(&v.leaf_hash)), proof(&v.proof)) {
-        (Ok(leaf), Some(p)) => {
-            verify_inclusion(&leaf, LeafIndex(v.leaf_idx), TreeSize(v.tree_size), &p, &b64(&v.root))
-                .map_err(|e| e.to_string())
-        }
+        (Ok(leaf), Some(p)) => verify_inclusion(
+            &leaf,
+            LeafIndex(v.leaf_idx),
+            TreeSize(v.tree_size),
+            &p,
+            &b64(&v.root),
+        )
+        .map_err(|e| e.to_string()),
         _ => Err("undecodable hash".into()),
     };
-    assert_eq!(result.is_err(), v.want_err, "{}: {result:?}", path.display());
+    assert_eq!(
+        result.is_err(),
+        v.want_err,
+        "{}: {result:?}",
+        path.display()
+    );
 }
 
 #[derive(Deserialize)]
@@ -74,7 +92,12 @@ fn consistency(#[files("../../../shared/testdata/merkle/consistency/**/*.json")]
         .map_err(|e| e.to_string()),
         None => Err("undecodable hash".into()),
     };
-    assert_eq!(result.is_err(), v.want_err, "{}: {result:?}", path.display());
+    assert_eq!(
+        result.is_err(),
+        v.want_err,
+        "{}: {result:?}",
+        path.display()
+    );
 }
 
 #[derive(Deserialize)]
@@ -94,7 +117,10 @@ fn subtree_inclusion(
     #[files("../../../shared/testdata/merkle/subtreeinclusion/**/*.json")] path: PathBuf,
 ) {
     let v: SubtreeInclusion = load(&path);
-    let subtree = Subtree { start: v.start, end: v.end };
+    let subtree = Subtree {
+        start: v.start,
+        end: v.end,
+    };
     let result = match (Hash::from_slice(&b64(&v.leaf_hash)), proof(&v.proof)) {
         (Ok(leaf), Some(p)) => {
             verify_subtree_inclusion(&leaf, LeafIndex(v.leaf_idx), subtree, &p, &b64(&v.root))
@@ -102,7 +128,12 @@ fn subtree_inclusion(
         }
         _ => Err("undecodable hash".into()),
     };
-    assert_eq!(result.is_err(), v.want_err, "{}: {result:?}", path.display());
+    assert_eq!(
+        result.is_err(),
+        v.want_err,
+        "{}: {result:?}",
+        path.display()
+    );
 }
 
 #[derive(Deserialize)]
@@ -122,7 +153,10 @@ fn subtree_consistency(
     #[files("../../../shared/testdata/merkle/subtreeconsistency/**/*.json")] path: PathBuf,
 ) {
     let v: SubtreeConsistency = load(&path);
-    let subtree = Subtree { start: v.start, end: v.end };
+    let subtree = Subtree {
+        start: v.start,
+        end: v.end,
+    };
     let result = match proof(&v.proof) {
         Some(p) => verify_subtree_consistency(
             subtree,
@@ -134,7 +168,12 @@ fn subtree_consistency(
         .map_err(|e| e.to_string()),
         None => Err("undecodable hash".into()),
     };
-    assert_eq!(result.is_err(), v.want_err, "{}: {result:?}", path.display());
+    assert_eq!(
+        result.is_err(),
+        v.want_err,
+        "{}: {result:?}",
+        path.display()
+    );
 }
 
 #[derive(Deserialize)]
@@ -162,10 +201,16 @@ struct NodeVector {
 #[test]
 fn rfc6962_hasher() {
     let v: HasherVectors = load(&signet_testdata::path("merkle/rfc6962-hasher.json"));
-    assert_eq!(signet_merkle::EMPTY_ROOT.0.to_vec(), hex(&v.empty_root.want_hex));
+    assert_eq!(
+        signet_merkle::EMPTY_ROOT.0.to_vec(),
+        hex(&v.empty_root.want_hex)
+    );
     assert_eq!(v.leaf_hashes.len(), 2);
     for leaf in &v.leaf_hashes {
-        assert_eq!(hash_leaf(&hex(&leaf.leaf_hex)).0.to_vec(), hex(&leaf.want_hex));
+        assert_eq!(
+            hash_leaf(&hex(&leaf.leaf_hex)).0.to_vec(),
+            hex(&leaf.want_hex)
+        );
     }
     // The node vector hashes raw 4-byte strings rather than 32-byte hashes; check the
     // construction `SHA-256(0x01 || left || right)` with the same bytes.

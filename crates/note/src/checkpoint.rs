@@ -37,9 +37,13 @@ impl RekorV1Origin {
         if hostname.is_empty() || hostname.contains(char::is_whitespace) {
             return Err(bad());
         }
-        let canonical = !tree_id.starts_with('+') && tree_id.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        let canonical =
+            !tree_id.starts_with('+') && tree_id.bytes().all(|b| b.is_ascii_digit() || b == b'-');
         let tree_id: i64 = tree_id.parse().ok().filter(|_| canonical).ok_or_else(bad)?;
-        Ok(RekorV1Origin { hostname: hostname.to_owned(), tree_id })
+        Ok(RekorV1Origin {
+            hostname: hostname.to_owned(),
+            tree_id,
+        })
     }
 }
 
@@ -52,19 +56,28 @@ impl std::fmt::Display for RekorV1Origin {
 impl Checkpoint {
     /// A checkpoint without extension lines.
     pub fn new(origin: &str, size: TreeSize, root_hash: Hash) -> Self {
-        Checkpoint { origin: origin.to_owned(), size, root_hash, extensions: Vec::new() }
+        Checkpoint {
+            origin: origin.to_owned(),
+            size,
+            root_hash,
+            extensions: Vec::new(),
+        }
     }
 
     /// Parses a note text as a checkpoint. The size must be decimal without leading zeros and
     /// the root hash standard base64 of 32 bytes; every line must end with a newline.
     pub fn parse(text: &str) -> Result<Self, CheckpointError> {
-        let body = text.strip_suffix('\n').ok_or(CheckpointError::MissingLine("final newline"))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(CheckpointError::MissingLine("final newline"))?;
         let mut lines = body.split('\n');
         let origin = lines.next().ok_or(CheckpointError::MissingLine("origin"))?;
         if origin.is_empty() {
             return Err(CheckpointError::EmptyOrigin);
         }
-        let size_text = lines.next().ok_or(CheckpointError::MissingLine("tree size"))?;
+        let size_text = lines
+            .next()
+            .ok_or(CheckpointError::MissingLine("tree size"))?;
         let canonical = !size_text.is_empty()
             && size_text.bytes().all(|b| b.is_ascii_digit())
             && (size_text == "0" || !size_text.starts_with('0'));
@@ -73,7 +86,9 @@ impl Checkpoint {
             .ok()
             .filter(|_| canonical)
             .ok_or_else(|| CheckpointError::Size(size_text.to_owned()))?;
-        let root_text = lines.next().ok_or(CheckpointError::MissingLine("root hash"))?;
+        let root_text = lines
+            .next()
+            .ok_or(CheckpointError::MissingLine("root hash"))?;
         let root_hash = STANDARD
             .decode(root_text)
             .ok()
@@ -86,12 +101,22 @@ impl Checkpoint {
             }
             extensions.push(line.to_owned());
         }
-        Ok(Checkpoint { origin: origin.to_owned(), size: TreeSize(size), root_hash, extensions })
+        Ok(Checkpoint {
+            origin: origin.to_owned(),
+            size: TreeSize(size),
+            root_hash,
+            extensions,
+        })
     }
 
     /// The checkpoint as note text, ending in a newline.
     pub fn to_text(&self) -> String {
-        let mut out = format!("{}\n{}\n{}\n", self.origin, self.size.0, STANDARD.encode(self.root_hash.0));
+        let mut out = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size.0,
+            STANDARD.encode(self.root_hash.0)
+        );
         for ext in &self.extensions {
             out.push_str(ext);
             out.push('\n');

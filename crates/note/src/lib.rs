@@ -21,6 +21,7 @@
 
 mod checkpoint;
 mod error;
+mod keyfile;
 mod keys;
 mod note;
 mod signer;
@@ -28,6 +29,7 @@ mod verifier;
 
 pub use checkpoint::{Checkpoint, RekorV1Origin};
 pub use error::{CheckpointError, KeyError, NoteError, SignError};
+pub use keyfile::parse_verifier_keys;
 pub use keys::{KeyId, SignatureType, key_id, pkix_key_id};
 pub use note::{MAX_NOTE_SIZE, MAX_SIGNATURES, Note, NoteSignature, is_valid_key_name};
 pub use signer::{
@@ -47,7 +49,11 @@ pub mod fuzz {
         if let Ok(note) = crate::Note::parse(data) {
             assert_eq!(note.to_bytes(), data, "parsed note does not serialize back");
             if let Ok(cp) = crate::Checkpoint::parse(note.text()) {
-                assert_eq!(cp.to_text(), note.text(), "parsed checkpoint does not serialize back");
+                assert_eq!(
+                    cp.to_text(),
+                    note.text(),
+                    "parsed checkpoint does not serialize back"
+                );
             }
         }
         let _ = crate::NoteVerifiers::from_vkeys([String::from_utf8_lossy(data).as_ref()]);

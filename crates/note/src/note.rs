@@ -63,7 +63,10 @@ pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {
 fn check_characters(text: &str) -> Result<(), NoteError> {
     for (offset, c) in text.char_indices() {
         if (c < ' ' && c != '\n') || c == '\u{7f}' {
-            return Err(NoteError::ControlCharacter { code: u32::from(c), offset });
+            return Err(NoteError::ControlCharacter {
+                code: u32::from(c),
+                offset,
+            });
         }
     }
     Ok(())
@@ -74,9 +77,14 @@ impl Note {
     pub fn new(text: &str, signatures: Vec<NoteSignature>) -> Result<Self, NoteError> {
         check_text(text)?;
         if signatures.len() > MAX_SIGNATURES {
-            return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
+            return Err(NoteError::TooManySignatures {
+                max: MAX_SIGNATURES,
+            });
         }
-        Ok(Note { text: text.to_owned(), signatures })
+        Ok(Note {
+            text: text.to_owned(),
+            signatures,
+        })
     }
 
     /// Parses a note. Structure only: no signature is checked here (see [`crate::open_note`]).
@@ -87,10 +95,14 @@ impl Note {
     /// valid and the base64 decodes to a 4-byte key ID and at least one signature byte.
     pub fn parse(input: &[u8]) -> Result<Self, NoteError> {
         if input.len() > MAX_NOTE_SIZE {
-            return Err(NoteError::TooLarge { size: input.len(), max: MAX_NOTE_SIZE });
+            return Err(NoteError::TooLarge {
+                size: input.len(),
+                max: MAX_NOTE_SIZE,
+            });
         }
-        let all = std::str::from_utf8(input)
-            .map_err(|e| NoteError::NotUtf8 { offset: e.valid_up_to() })?;
+        let all = std::str::from_utf8(input).map_err(|e| NoteError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
         check_characters(all)?;
         let split = all.rfind("\n\n").ok_or(NoteError::MissingSignatureBlock)?;
         let (text, sigs) = (&all[..=split], &all[split + 2..]);
@@ -104,15 +116,26 @@ impl Note {
         for (i, line) in body.split('\n').enumerate() {
             let line_no = i + 1;
             if signatures.len() == MAX_SIGNATURES {
-                return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
+                return Err(NoteError::TooManySignatures {
+                    max: MAX_SIGNATURES,
+                });
             }
-            let bad = |reason| NoteError::MalformedSignatureLine { line: line_no, reason };
-            let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| bad("does not start with '\u{2014} '"))?;
-            let (name, b64) = rest.split_once(' ').ok_or_else(|| bad("no space between key name and signature"))?;
+            let bad = |reason| NoteError::MalformedSignatureLine {
+                line: line_no,
+                reason,
+            };
+            let rest = line
+                .strip_prefix(SIG_PREFIX)
+                .ok_or_else(|| bad("does not start with '\u{2014} '"))?;
+            let (name, b64) = rest
+                .split_once(' ')
+                .ok_or_else(|| bad("no space between key name and signature"))?;
             if !is_valid_key_name(name) {
                 return Err(bad("invalid key name"));
             }
-            let raw = STANDARD.decode(b64).map_err(|_| bad("signature is not base64"))?;
+            let raw = STANDARD
+                .decode(b64)
+                .map_err(|_| bad("signature is not base64"))?;
             let (id, signature) = raw
                 .split_first_chunk::<4>()
                 .filter(|(_, sig)| !sig.is_empty())
@@ -123,7 +146,10 @@ impl Note {
                 signature: signature.to_vec(),
             });
         }
-        Ok(Note { text: text.to_owned(), signatures })
+        Ok(Note {
+            text: text.to_owned(),
+            signatures,
+        })
     }
 
     /// The signed text, ending in a newline.
@@ -139,7 +165,9 @@ impl Note {
     /// Adds a signature line at the end.
     pub fn push_signature(&mut self, signature: NoteSignature) -> Result<(), NoteError> {
         if self.signatures.len() >= MAX_SIGNATURES {
-            return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
+            return Err(NoteError::TooManySignatures {
+                max: MAX_SIGNATURES,
+            });
         }
         self.signatures.push(signature);
         Ok(())

@@ -23,7 +23,11 @@ pub fn sign_note(text: &str, signers: &[&dyn NoteSigner]) -> Result<String, Sign
     check_text(text)?;
     let mut sigs = Vec::with_capacity(signers.len());
     for signer in signers {
-        sigs.push(NoteSignature { name: signer.name().to_owned(), key_id: signer.key_id(), signature: signer.sign(text)? });
+        sigs.push(NoteSignature {
+            name: signer.name().to_owned(),
+            key_id: signer.key_id(),
+            signature: signer.sign(text)?,
+        });
     }
     Ok(Note::new(text, sigs)?.to_text())
 }
@@ -39,7 +43,10 @@ pub struct Ed25519NoteSigner {
 impl std::fmt::Debug for Ed25519NoteSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material.
-        f.debug_struct("Ed25519NoteSigner").field("name", &self.name).field("key_id", &self.key_id).finish()
+        f.debug_struct("Ed25519NoteSigner")
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .finish()
     }
 }
 
@@ -55,43 +62,79 @@ impl Ed25519NoteSigner {
     /// A signer for `name` from a 32-byte Ed25519 seed (the RFC 8032 private key).
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, KeyError> {
         if !is_valid_key_name(name) {
-            return Err(KeyError::Name { name: name.to_owned() });
+            return Err(KeyError::Name {
+                name: name.to_owned(),
+            });
         }
-        let key_pair = Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| KeyError::Material { name: name.to_owned(), kind: "Ed25519" })?;
-        let key_id = key_id(name, SignatureType::Ed25519.byte(), &ed25519_public(&key_pair));
-        Ok(Ed25519NoteSigner { name: name.to_owned(), key_id, key_pair, seed: *seed })
+        let key_pair =
+            Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| KeyError::Material {
+                name: name.to_owned(),
+                kind: "Ed25519",
+            })?;
+        let key_id = key_id(
+            name,
+            SignatureType::Ed25519.byte(),
+            &ed25519_public(&key_pair),
+        );
+        Ok(Ed25519NoteSigner {
+            name: name.to_owned(),
+            key_id,
+            key_pair,
+            seed: *seed,
+        })
     }
 
     /// Parses a signer key `PRIVATE+KEY+name+hex(id)+base64(0x01 || seed)`.
     pub fn from_skey(skey: &str) -> Result<Self, KeyError> {
-        let redacted = || KeyError::Format { key: "PRIVATE+KEY+<redacted>".into() };
-        let rest = skey.trim().strip_prefix("PRIVATE+KEY+").ok_or_else(redacted)?;
+        let redacted = || KeyError::Format {
+            key: "PRIVATE+KEY+<redacted>".into(),
+        };
+        let rest = skey
+            .trim()
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or_else(redacted)?;
         let (name, id, raw) = split_key(rest).map_err(|e| match e {
             KeyError::Name { name } => KeyError::Name { name },
             _ => redacted(),
         })?;
         let (&alg, seed) = raw.split_first().ok_or_else(redacted)?;
         if SignatureType::from_byte(alg) != Some(SignatureType::Ed25519) {
-            return Err(KeyError::UnsupportedType { name: name.to_owned(), alg });
+            return Err(KeyError::UnsupportedType {
+                name: name.to_owned(),
+                alg,
+            });
         }
-        let seed: [u8; 32] =
-            seed.try_into().map_err(|_| KeyError::Material { name: name.to_owned(), kind: "Ed25519" })?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| KeyError::Material {
+            name: name.to_owned(),
+            kind: "Ed25519",
+        })?;
         let signer = Self::from_seed(name, &seed)?;
         if signer.key_id != id {
-            return Err(KeyError::IdMismatch { name: name.to_owned(), got: id, want: signer.key_id });
+            return Err(KeyError::IdMismatch {
+                name: name.to_owned(),
+                got: id,
+                want: signer.key_id,
+            });
         }
         Ok(signer)
     }
 
     /// The signer key string (secret).
     pub fn skey(&self) -> String {
-        format!("PRIVATE+KEY+{}", encode_vkey(&self.name, self.key_id, SignatureType::Ed25519, &self.seed))
+        format!(
+            "PRIVATE+KEY+{}",
+            encode_vkey(&self.name, self.key_id, SignatureType::Ed25519, &self.seed)
+        )
     }
 
     /// The matching verifier key string.
     pub fn verifier_key(&self) -> String {
-        encode_vkey(&self.name, self.key_id, SignatureType::Ed25519, &self.public_key())
+        encode_vkey(
+            &self.name,
+            self.key_id,
+            SignatureType::Ed25519,
+            &self.public_key(),
+        )
     }
 
     /// The raw Ed25519 public key.
@@ -126,12 +169,26 @@ impl CosignatureV1Signer {
     /// the Unix epoch).
     pub fn from_seed(name: &str, seed: &[u8; 32], timestamp: u64) -> Result<Self, KeyError> {
         if !is_valid_key_name(name) {
-            return Err(KeyError::Name { name: name.to_owned() });
+            return Err(KeyError::Name {
+                name: name.to_owned(),
+            });
         }
-        let key_pair = Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| KeyError::Material { name: name.to_owned(), kind: "Ed25519" })?;
-        let key_id = key_id(name, SignatureType::CosignatureV1.byte(), &ed25519_public(&key_pair));
-        Ok(CosignatureV1Signer { name: name.to_owned(), key_id, key_pair, timestamp })
+        let key_pair =
+            Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| KeyError::Material {
+                name: name.to_owned(),
+                kind: "Ed25519",
+            })?;
+        let key_id = key_id(
+            name,
+            SignatureType::CosignatureV1.byte(),
+            &ed25519_public(&key_pair),
+        );
+        Ok(CosignatureV1Signer {
+            name: name.to_owned(),
+            key_id,
+            key_pair,
+            timestamp,
+        })
     }
 
     /// Changes the timestamp used by later signatures.
@@ -141,7 +198,12 @@ impl CosignatureV1Signer {
 
     /// The matching verifier key string.
     pub fn verifier_key(&self) -> String {
-        encode_vkey(&self.name, self.key_id, SignatureType::CosignatureV1, &ed25519_public(&self.key_pair))
+        encode_vkey(
+            &self.name,
+            self.key_id,
+            SignatureType::CosignatureV1,
+            &ed25519_public(&self.key_pair),
+        )
     }
 }
 
@@ -178,13 +240,30 @@ impl EcdsaP256NoteSigner {
         rng: Box<dyn SecureRandom + Send + Sync>,
     ) -> Result<Self, KeyError> {
         if !is_valid_key_name(name) {
-            return Err(KeyError::Name { name: name.to_owned() });
+            return Err(KeyError::Name {
+                name: name.to_owned(),
+            });
         }
-        let material = || KeyError::Material { name: name.to_owned(), kind: "ECDSA P-256 PKCS#8" };
+        let material = || KeyError::Material {
+            name: name.to_owned(),
+            kind: "ECDSA P-256 PKCS#8",
+        };
         let key_pair =
-            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8_der).map_err(|_| material())?;
-        let spki_der = key_pair.public_key().as_der().map_err(|_| material())?.as_ref().to_vec();
-        Ok(EcdsaP256NoteSigner { name: name.to_owned(), key_id: pkix_key_id(&spki_der), key_pair, spki_der, rng })
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8_der)
+                .map_err(|_| material())?;
+        let spki_der = key_pair
+            .public_key()
+            .as_der()
+            .map_err(|_| material())?
+            .as_ref()
+            .to_vec();
+        Ok(EcdsaP256NoteSigner {
+            name: name.to_owned(),
+            key_id: pkix_key_id(&spki_der),
+            key_pair,
+            spki_der,
+            rng,
+        })
     }
 
     /// The public key as `SubjectPublicKeyInfo` DER.
@@ -204,7 +283,9 @@ impl NoteSigner for EcdsaP256NoteSigner {
         let sig = self
             .key_pair
             .sign(self.rng.as_ref(), text.as_bytes())
-            .map_err(|_| SignError::Crypto { name: self.name.clone() })?;
+            .map_err(|_| SignError::Crypto {
+                name: self.name.clone(),
+            })?;
         Ok(sig.as_ref().to_vec())
     }
 }

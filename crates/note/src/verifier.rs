@@ -32,15 +32,26 @@ impl Ed25519NoteVerifier {
     /// A verifier for `name` and a raw 32-byte Ed25519 public key.
     pub fn new(name: &str, public_key: [u8; 32]) -> Result<Self, KeyError> {
         if !is_valid_key_name(name) {
-            return Err(KeyError::Name { name: name.to_owned() });
+            return Err(KeyError::Name {
+                name: name.to_owned(),
+            });
         }
         let key_id = key_id(name, SignatureType::Ed25519.byte(), &public_key);
-        Ok(Ed25519NoteVerifier { name: name.to_owned(), key_id, public_key })
+        Ok(Ed25519NoteVerifier {
+            name: name.to_owned(),
+            key_id,
+            public_key,
+        })
     }
 
     /// The verifier key string `name+hex(id)+base64(0x01 || key)`.
     pub fn vkey(&self) -> String {
-        encode_vkey(&self.name, self.key_id, SignatureType::Ed25519, &self.public_key)
+        encode_vkey(
+            &self.name,
+            self.key_id,
+            SignatureType::Ed25519,
+            &self.public_key,
+        )
     }
 }
 
@@ -78,10 +89,16 @@ impl CosignatureV1Verifier {
     /// A verifier for `name` and a raw 32-byte Ed25519 public key.
     pub fn new(name: &str, public_key: [u8; 32]) -> Result<Self, KeyError> {
         if !is_valid_key_name(name) {
-            return Err(KeyError::Name { name: name.to_owned() });
+            return Err(KeyError::Name {
+                name: name.to_owned(),
+            });
         }
         let key_id = key_id(name, SignatureType::CosignatureV1.byte(), &public_key);
-        Ok(CosignatureV1Verifier { name: name.to_owned(), key_id, public_key })
+        Ok(CosignatureV1Verifier {
+            name: name.to_owned(),
+            key_id,
+            public_key,
+        })
     }
 
     /// The timestamp (seconds since the Unix epoch) a cosignature claims, if well formed.
@@ -92,7 +109,12 @@ impl CosignatureV1Verifier {
 
     /// The verifier key string.
     pub fn vkey(&self) -> String {
-        encode_vkey(&self.name, self.key_id, SignatureType::CosignatureV1, &self.public_key)
+        encode_vkey(
+            &self.name,
+            self.key_id,
+            SignatureType::CosignatureV1,
+            &self.public_key,
+        )
     }
 }
 
@@ -128,7 +150,10 @@ pub struct PkixNoteVerifier {
 
 impl std::fmt::Debug for PkixNoteVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PkixNoteVerifier").field("name", &self.name).field("key_id", &self.key_id).finish()
+        f.debug_struct("PkixNoteVerifier")
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .finish()
     }
 }
 
@@ -142,10 +167,13 @@ impl PkixNoteVerifier {
     pub fn new(name: &str, spki_der: &[u8]) -> Result<Self, KeyError> {
         use spki::der::Decode;
         if !is_valid_key_name(name) {
-            return Err(KeyError::Name { name: name.to_owned() });
+            return Err(KeyError::Name {
+                name: name.to_owned(),
+            });
         }
         let pkix = |reason: String| KeyError::Pkix { reason };
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| pkix(e.to_string()))?;
+        let spki =
+            spki::SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| pkix(e.to_string()))?;
         let oid = spki.algorithm.oid.to_string();
         let algorithm: &'static dyn VerificationAlgorithm = match oid.as_str() {
             OID_EC_PUBLIC_KEY => {
@@ -163,8 +191,17 @@ impl PkixNoteVerifier {
             OID_ED25519 => &signature::ED25519,
             other => return Err(pkix(format!("unsupported key algorithm {other}"))),
         };
-        let public_key = spki.subject_public_key.as_bytes().ok_or_else(|| pkix("key bits not byte-aligned".into()))?.to_vec();
-        Ok(PkixNoteVerifier { name: name.to_owned(), key_id: pkix_key_id(spki_der), algorithm, public_key })
+        let public_key = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| pkix("key bits not byte-aligned".into()))?
+            .to_vec();
+        Ok(PkixNoteVerifier {
+            name: name.to_owned(),
+            key_id: pkix_key_id(spki_der),
+            algorithm,
+            public_key,
+        })
     }
 }
 
@@ -176,7 +213,9 @@ impl NoteVerifier for PkixNoteVerifier {
         self.key_id
     }
     fn verify(&self, text: &str, signature: &[u8]) -> bool {
-        UnparsedPublicKey::new(self.algorithm, &self.public_key).verify(text.as_bytes(), signature).is_ok()
+        UnparsedPublicKey::new(self.algorithm, &self.public_key)
+            .verify(text.as_bytes(), signature)
+            .is_ok()
     }
 }
 
@@ -190,11 +229,15 @@ pub(crate) fn encode_vkey(name: &str, id: KeyId, alg: SignatureType, key: &[u8])
 /// Splits `name+hash+base64` into its parts, checking the name and that the hash field is
 /// eight hex digits.
 pub(crate) fn split_key(key: &str) -> Result<(&str, KeyId, Vec<u8>), KeyError> {
-    let format = || KeyError::Format { key: key.to_owned() };
+    let format = || KeyError::Format {
+        key: key.to_owned(),
+    };
     let (name, rest) = key.split_once('+').ok_or_else(format)?;
     let (hash, b64) = rest.split_once('+').ok_or_else(format)?;
     if !is_valid_key_name(name) {
-        return Err(KeyError::Name { name: name.to_owned() });
+        return Err(KeyError::Name {
+            name: name.to_owned(),
+        });
     }
     if hash.len() != 8 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format());
@@ -212,20 +255,36 @@ pub(crate) fn split_key(key: &str) -> Result<(&str, KeyId, Vec<u8>), KeyError> {
 pub fn parse_vkey(vkey: &str) -> Result<Box<dyn NoteVerifier>, KeyError> {
     let vkey = vkey.trim();
     let (name, id, raw) = split_key(vkey)?;
-    let (&alg, key) = raw.split_first().ok_or_else(|| KeyError::Format { key: vkey.to_owned() })?;
+    let (&alg, key) = raw.split_first().ok_or_else(|| KeyError::Format {
+        key: vkey.to_owned(),
+    })?;
     let want = key_id(name, alg, key);
     if want != id {
-        return Err(KeyError::IdMismatch { name: name.to_owned(), got: id, want });
+        return Err(KeyError::IdMismatch {
+            name: name.to_owned(),
+            got: id,
+            want,
+        });
     }
     let ed25519 = |kind| -> Result<[u8; 32], KeyError> {
-        key.try_into().map_err(|_| KeyError::Material { name: name.to_owned(), kind })
+        key.try_into().map_err(|_| KeyError::Material {
+            name: name.to_owned(),
+            kind,
+        })
     };
     match SignatureType::from_byte(alg) {
-        Some(SignatureType::Ed25519) => Ok(Box::new(Ed25519NoteVerifier::new(name, ed25519("Ed25519")?)?)),
-        Some(SignatureType::CosignatureV1) => {
-            Ok(Box::new(CosignatureV1Verifier::new(name, ed25519("cosignature/v1 Ed25519")?)?))
-        }
-        None => Err(KeyError::UnsupportedType { name: name.to_owned(), alg }),
+        Some(SignatureType::Ed25519) => Ok(Box::new(Ed25519NoteVerifier::new(
+            name,
+            ed25519("Ed25519")?,
+        )?)),
+        Some(SignatureType::CosignatureV1) => Ok(Box::new(CosignatureV1Verifier::new(
+            name,
+            ed25519("cosignature/v1 Ed25519")?,
+        )?)),
+        None => Err(KeyError::UnsupportedType {
+            name: name.to_owned(),
+            alg,
+        }),
     }
 }
 
@@ -237,7 +296,9 @@ pub struct NoteVerifiers {
 
 impl std::fmt::Debug for NoteVerifiers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.verifiers.iter().map(|v| (v.name(), v.key_id()))).finish()
+        f.debug_list()
+            .entries(self.verifiers.iter().map(|v| (v.name(), v.key_id())))
+            .finish()
     }
 }
 
@@ -272,7 +333,10 @@ impl NoteVerifiers {
     }
 
     fn find(&self, name: &str, id: KeyId) -> Option<&dyn NoteVerifier> {
-        self.verifiers.iter().find(|v| v.name() == name && v.key_id() == id).map(|v| v.as_ref())
+        self.verifiers
+            .iter()
+            .find(|v| v.name() == name && v.key_id() == id)
+            .map(|v| v.as_ref())
     }
 }
 
@@ -296,12 +360,19 @@ impl OpenedNote {
 
     /// The signatures made by known keys (all of which verified).
     pub fn verified_signatures(&self) -> impl Iterator<Item = &crate::NoteSignature> {
-        self.verified.iter().filter_map(|&i| self.note.signatures().get(i))
+        self.verified
+            .iter()
+            .filter_map(|&i| self.note.signatures().get(i))
     }
 
     /// The signatures by keys the verifier set does not know (not checked).
     pub fn unverified_signatures(&self) -> impl Iterator<Item = &crate::NoteSignature> {
-        self.note.signatures().iter().enumerate().filter(|(i, _)| !self.verified.contains(i)).map(|(_, s)| s)
+        self.note
+            .signatures()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.verified.contains(i))
+            .map(|(_, s)| s)
     }
 }
 
@@ -317,13 +388,18 @@ pub fn open_note(input: &[u8], verifiers: &NoteVerifiers) -> Result<OpenedNote, 
             continue;
         };
         if !verifier.verify(note.text(), &sig.signature) {
-            return Err(NoteError::InvalidSignature { name: sig.name.clone(), key_id: sig.key_id });
+            return Err(NoteError::InvalidSignature {
+                name: sig.name.clone(),
+                key_id: sig.key_id,
+            });
         }
         verified.push(i);
     }
     if verified.is_empty() {
         let names: Vec<&str> = note.signatures().iter().map(|s| s.name.as_str()).collect();
-        return Err(NoteError::NoKnownSignature { names: names.join(", ") });
+        return Err(NoteError::NoKnownSignature {
+            names: names.join(", "),
+        });
     }
     Ok(OpenedNote { note, verified })
 }

@@ -1,4 +1,10 @@
 //! Round trips and robustness: parse(serialize(x)) == x, and no input makes the parsers panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use proptest::prelude::*;
 use signet_merkle::{Hash, TreeSize};
@@ -64,13 +70,34 @@ proptest! {
 #[test]
 fn checkpoint_parse_errors_are_precise() {
     let root = "rs1YPY0ydAV0lxgfrq5pE4oRpUJwo3syeps5+eGUTDI=";
-    assert!(matches!(Checkpoint::parse(&format!("o\n01\n{root}\n")), Err(CheckpointError::Size(_))));
-    assert!(matches!(Checkpoint::parse(&format!("o\n-1\n{root}\n")), Err(CheckpointError::Size(_))));
-    assert!(matches!(Checkpoint::parse(&format!("o\n18446744073709551616\n{root}\n")), Err(CheckpointError::Size(_))));
-    assert!(matches!(Checkpoint::parse("o\n1\nAAAA\n"), Err(CheckpointError::RootHash(_))));
-    assert!(matches!(Checkpoint::parse(&format!("\n1\n{root}\n")), Err(CheckpointError::EmptyOrigin)));
-    assert!(matches!(Checkpoint::parse("o\n1\n"), Err(CheckpointError::MissingLine(_))));
-    assert!(matches!(Checkpoint::parse(&format!("o\n1\n{root}")), Err(CheckpointError::MissingLine(_))));
+    assert!(matches!(
+        Checkpoint::parse(&format!("o\n01\n{root}\n")),
+        Err(CheckpointError::Size(_))
+    ));
+    assert!(matches!(
+        Checkpoint::parse(&format!("o\n-1\n{root}\n")),
+        Err(CheckpointError::Size(_))
+    ));
+    assert!(matches!(
+        Checkpoint::parse(&format!("o\n18446744073709551616\n{root}\n")),
+        Err(CheckpointError::Size(_))
+    ));
+    assert!(matches!(
+        Checkpoint::parse("o\n1\nAAAA\n"),
+        Err(CheckpointError::RootHash(_))
+    ));
+    assert!(matches!(
+        Checkpoint::parse(&format!("\n1\n{root}\n")),
+        Err(CheckpointError::EmptyOrigin)
+    ));
+    assert!(matches!(
+        Checkpoint::parse("o\n1\n"),
+        Err(CheckpointError::MissingLine(_))
+    ));
+    assert!(matches!(
+        Checkpoint::parse(&format!("o\n1\n{root}")),
+        Err(CheckpointError::MissingLine(_))
+    ));
     assert!(Checkpoint::parse(&format!("o\n0\n{root}\n")).is_ok());
     assert!(RekorV1Origin::parse("rekor.sigstore.dev - 1193050959916656506").is_ok());
     assert!(RekorV1Origin::parse("rekor.sigstore.dev").is_err());
@@ -80,14 +107,38 @@ fn checkpoint_parse_errors_are_precise() {
 #[test]
 fn note_parse_errors_are_precise() {
     let sig = "\u{2014} k AAAAAAE=\n";
-    assert!(matches!(Note::parse(b"text\n"), Err(NoteError::MissingSignatureBlock)));
-    assert!(matches!(Note::parse(format!("text\n\n{}", sig.trim_end()).as_bytes()), Err(NoteError::UnterminatedSignature)));
-    assert!(matches!(Note::parse(b"te\x07xt\n\n"), Err(NoteError::ControlCharacter { code: 7, offset: 2 })));
-    assert!(matches!(Note::parse(b"te\xffxt\n\n"), Err(NoteError::NotUtf8 { offset: 2 })));
-    assert!(matches!(Note::parse(b"text\n\n- k AAAAAAE=\n"), Err(NoteError::MalformedSignatureLine { line: 1, .. })));
-    assert!(matches!(Note::parse("text\n\n\u{2014} k AAAAAA==\n".as_bytes()), Err(NoteError::MalformedSignatureLine { .. })));
-    assert!(matches!(Note::parse("text\n\n\u{2014} k+x AAAAAAE=\n".as_bytes()), Err(NoteError::MalformedSignatureLine { .. })));
+    assert!(matches!(
+        Note::parse(b"text\n"),
+        Err(NoteError::MissingSignatureBlock)
+    ));
+    assert!(matches!(
+        Note::parse(format!("text\n\n{}", sig.trim_end()).as_bytes()),
+        Err(NoteError::UnterminatedSignature)
+    ));
+    assert!(matches!(
+        Note::parse(b"te\x07xt\n\n"),
+        Err(NoteError::ControlCharacter { code: 7, offset: 2 })
+    ));
+    assert!(matches!(
+        Note::parse(b"te\xffxt\n\n"),
+        Err(NoteError::NotUtf8 { offset: 2 })
+    ));
+    assert!(matches!(
+        Note::parse(b"text\n\n- k AAAAAAE=\n"),
+        Err(NoteError::MalformedSignatureLine { line: 1, .. })
+    ));
+    assert!(matches!(
+        Note::parse("text\n\n\u{2014} k AAAAAA==\n".as_bytes()),
+        Err(NoteError::MalformedSignatureLine { .. })
+    ));
+    assert!(matches!(
+        Note::parse("text\n\n\u{2014} k+x AAAAAAE=\n".as_bytes()),
+        Err(NoteError::MalformedSignatureLine { .. })
+    ));
     assert!(Note::parse(format!("text\n\n{sig}").as_bytes()).is_ok());
     let huge = vec![b'a'; MAX_NOTE_SIZE + 1];
-    assert!(matches!(Note::parse(&huge), Err(NoteError::TooLarge { .. })));
+    assert!(matches!(
+        Note::parse(&huge),
+        Err(NoteError::TooLarge { .. })
+    ));
 }

@@ -1,6 +1,12 @@
 //! Signed-note and checkpoint vectors from `../shared/testdata/` (C2SP, Go sumdb, the
 //! serverless-log test log, real Rekor v1 and v2 checkpoints from Sigstore bundles) and the CCTV
 //! Ed25519 edge cases.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -58,7 +64,8 @@ fn c2sp_examples() {
         }
         match ex.expect.as_str() {
             "verified" => {
-                let verifiers = NoteVerifiers::from_vkeys(ex.vkeys.iter().map(String::as_str)).unwrap();
+                let verifiers =
+                    NoteVerifiers::from_vkeys(ex.vkeys.iter().map(String::as_str)).unwrap();
                 let opened = open_note(ex.note.as_bytes(), &verifiers).unwrap();
                 assert_eq!(opened.verified_signatures().count(), ex.signatures.len());
             }
@@ -70,12 +77,18 @@ fn c2sp_examples() {
     // the spec's signed-message example.
     let cp_example = &v.examples[2];
     let cp = Checkpoint::parse(&cp_example.text).unwrap();
-    assert_eq!((cp.origin.as_str(), cp.size), ("example.com/behind-the-sofa", TreeSize(20852163)));
+    assert_eq!(
+        (cp.origin.as_str(), cp.size),
+        ("example.com/behind-the-sofa", TreeSize(20852163))
+    );
     assert_eq!(cp.to_text(), cp_example.text);
     let cosigned = Note::parse(v.examples[3].note.as_bytes()).unwrap();
     let witness = &cosigned.signatures()[1];
     let ts = CosignatureV1Verifier::timestamp(&witness.signature).unwrap();
-    assert_eq!(cosignature_v1_message(ts, cosigned.text()), v.cosignature_v1_signed_message_example.message);
+    assert_eq!(
+        cosignature_v1_message(ts, cosigned.text()),
+        v.cosignature_v1_signed_message_example.message
+    );
     assert_eq!(witness.signature.len(), 8 + 64);
 }
 
@@ -122,7 +135,10 @@ fn go_sumdb_notes() {
     let peter = Ed25519NoteSigner::from_skey(v.keys.PeterNeumann.skey.as_deref().unwrap()).unwrap();
     assert_eq!(peter.verifier_key(), v.keys.PeterNeumann.vkey);
     assert_eq!(peter.skey(), v.keys.PeterNeumann.skey.clone().unwrap());
-    assert_eq!(sign_note(&v.text, &[&peter]).unwrap(), v.signed_notes[0].note);
+    assert_eq!(
+        sign_note(&v.text, &[&peter]).unwrap(),
+        v.signed_notes[0].note
+    );
     parse_vkey(&v.keys.EnochRoot.vkey).unwrap();
     for bad in &v.bad_vkeys {
         assert!(parse_vkey(bad).is_err(), "{bad} accepted");
@@ -132,11 +148,19 @@ fn go_sumdb_notes() {
         let result = open_note(case.note.as_bytes(), &verifiers);
         match case.expect.as_str() {
             "verified" => {
-                assert_eq!(result.unwrap().verified_signatures().count(), case.vkeys.len(), "{}", case.name)
+                assert_eq!(
+                    result.unwrap().verified_signatures().count(),
+                    case.vkeys.len(),
+                    "{}",
+                    case.name
+                )
             }
             "verified-subset" => {
                 let opened = result.unwrap();
-                let names: Vec<String> = opened.verified_signatures().map(|s| s.name.clone()).collect();
+                let names: Vec<String> = opened
+                    .verified_signatures()
+                    .map(|s| s.name.clone())
+                    .collect();
                 assert_eq!(Some(names), case.verified_names, "{}", case.name);
                 assert_eq!(opened.unverified_signatures().count(), 1);
             }
@@ -156,8 +180,18 @@ fn go_sumdb_notes() {
         assert!(open_note(&raw, &verifiers).is_err());
     }
     // The note file with two signatures verifies with both keys.
-    let both = NoteVerifiers::from_vkeys([v.keys.PeterNeumann.vkey.as_str(), v.keys.EnochRoot.vkey.as_str()]).unwrap();
-    assert_eq!(open_note(&read("signed-note/go-peter-enoch.note"), &both).unwrap().verified_signatures().count(), 2);
+    let both = NoteVerifiers::from_vkeys([
+        v.keys.PeterNeumann.vkey.as_str(),
+        v.keys.EnochRoot.vkey.as_str(),
+    ])
+    .unwrap();
+    assert_eq!(
+        open_note(&read("signed-note/go-peter-enoch.note"), &both)
+            .unwrap()
+            .verified_signatures()
+            .count(),
+        2
+    );
 }
 
 #[derive(Deserialize)]
@@ -171,7 +205,12 @@ struct ServerlessKeys {
 #[test]
 fn serverless_log_checkpoints_match_recomputed_roots() {
     let keys: ServerlessKeys = json("serverless-log/keys.json");
-    assert_eq!(String::from_utf8(read("serverless-log/log.vkey")).unwrap().trim(), keys.vkey);
+    assert_eq!(
+        String::from_utf8(read("serverless-log/log.vkey"))
+            .unwrap()
+            .trim(),
+        keys.vkey
+    );
     let verifiers = NoteVerifiers::from_vkeys([keys.vkey.as_str()]).unwrap();
     let signer = Ed25519NoteSigner::from_skey(&keys.skey).unwrap();
     let mut tree = MemoryTree::new();
@@ -189,14 +228,23 @@ fn serverless_log_checkpoints_match_recomputed_roots() {
         assert_eq!(cp.size, TreeSize(n as u64));
         assert_eq!(cp.root_hash, tree.root(), "checkpoint.{n} root");
         // Our signer reproduces the log's signature byte for byte.
-        assert_eq!(sign_note(opened.text(), &[&signer]).unwrap().as_bytes(), raw.as_slice());
+        assert_eq!(
+            sign_note(opened.text(), &[&signer]).unwrap().as_bytes(),
+            raw.as_slice()
+        );
     }
-    assert_eq!(read("serverless-log/log/checkpoint"), read("serverless-log/log/checkpoint.15"));
+    assert_eq!(
+        read("serverless-log/log/checkpoint"),
+        read("serverless-log/log/checkpoint.15")
+    );
 
     // A tampered checkpoint is rejected by the known key.
     let raw = String::from_utf8(read("serverless-log/log/checkpoint.15")).unwrap();
     let tampered = raw.replacen("\n15\n", "\n16\n", 1);
-    assert!(matches!(open_note(tampered.as_bytes(), &verifiers), Err(NoteError::InvalidSignature { .. })));
+    assert!(matches!(
+        open_note(tampered.as_bytes(), &verifiers),
+        Err(NoteError::InvalidSignature { .. })
+    ));
 }
 
 fn checkpoint_of(bundle_rel: &str) -> String {
@@ -209,16 +257,28 @@ fn checkpoint_of(bundle_rel: &str) -> String {
 
 fn tlog_key(root_rel: &str, base_url: &str) -> Vec<u8> {
     let root: Value = json(root_rel);
-    let tlog = root["tlogs"].as_array().unwrap().iter().find(|t| t["baseUrl"] == base_url).unwrap();
-    STANDARD.decode(tlog["publicKey"]["rawBytes"].as_str().unwrap()).unwrap()
+    let tlog = root["tlogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["baseUrl"] == base_url)
+        .unwrap();
+    STANDARD
+        .decode(tlog["publicKey"]["rawBytes"].as_str().unwrap())
+        .unwrap()
 }
 
 #[test]
 fn rekor_v1_checkpoint_from_a_public_good_bundle() {
     let envelope = checkpoint_of("conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json");
-    let spki = tlog_key("trust/public-good-trusted_root.json", "https://rekor.sigstore.dev");
+    let spki = tlog_key(
+        "trust/public-good-trusted_root.json",
+        "https://rekor.sigstore.dev",
+    );
     let mut verifiers = NoteVerifiers::new();
-    verifiers.push(Box::new(PkixNoteVerifier::new("rekor.sigstore.dev", &spki).unwrap()));
+    verifiers.push(Box::new(
+        PkixNoteVerifier::new("rekor.sigstore.dev", &spki).unwrap(),
+    ));
     let opened = open_note(envelope.as_bytes(), &verifiers).unwrap();
     let cp = Checkpoint::parse(opened.text()).unwrap();
     let origin = cp.rekor_v1_origin().unwrap();
@@ -227,9 +287,14 @@ fn rekor_v1_checkpoint_from_a_public_good_bundle() {
     assert_eq!(cp.size, TreeSize(75408393));
     assert_eq!(cp.to_text(), opened.text());
     // The signature key ID is the start of the log ID (SHA-256 of the key's SPKI).
-    assert_eq!(opened.verified_signatures().next().unwrap().key_id, pkix_key_id(&spki));
+    assert_eq!(
+        opened.verified_signatures().next().unwrap().key_id,
+        pkix_key_id(&spki)
+    );
     // The same checkpoint with a changed root fails.
-    let tampered = envelope.replacen("FnnJ", "FnnK", 1).replacen("Fnnj", "Fnnk", 1);
+    let tampered = envelope
+        .replacen("FnnJ", "FnnK", 1)
+        .replacen("Fnnj", "Fnnk", 1);
     assert!(open_note(tampered.as_bytes(), &verifiers).is_err());
 }
 
@@ -237,7 +302,10 @@ fn rekor_v1_checkpoint_from_a_public_good_bundle() {
 fn rekor_v2_checkpoint_with_witness_cosignatures() {
     let case = "conformance/bundle-verify/rekor2-checkpoint-multiple-cosigs";
     let envelope = checkpoint_of(&format!("{case}/bundle.sigstore.json"));
-    let spki = tlog_key(&format!("{case}/trusted_root.json"), "https://log2025-alpha1.rekor.sigstage.dev");
+    let spki = tlog_key(
+        &format!("{case}/trusted_root.json"),
+        "https://log2025-alpha1.rekor.sigstage.dev",
+    );
     // An Ed25519 SubjectPublicKeyInfo is a 12-byte header and the raw 32-byte key.
     let raw: [u8; 32] = spki[12..].try_into().unwrap();
     let origin = "log2025-alpha1.rekor.sigstage.dev";
@@ -245,21 +313,45 @@ fn rekor_v2_checkpoint_with_witness_cosignatures() {
     verifiers.push(Box::new(Ed25519NoteVerifier::new(origin, raw).unwrap()));
     let opened = open_note(envelope.as_bytes(), &verifiers).unwrap();
     assert_eq!(opened.verified_signatures().count(), 1);
-    assert_eq!(opened.unverified_signatures().count(), 2, "witness cosignatures are ignored");
+    assert_eq!(
+        opened.unverified_signatures().count(),
+        2,
+        "witness cosignatures are ignored"
+    );
     let cp = Checkpoint::parse(opened.text()).unwrap();
     assert_eq!((cp.origin.as_str(), cp.size), (origin, TreeSize(736)));
     // The log's key ID is the first four bytes of the log ID in the trusted root.
     let root: Value = json(&format!("{case}/trusted_root.json"));
-    let tlog = root["tlogs"].as_array().unwrap().iter().find(|t| t["baseUrl"] == "https://log2025-alpha1.rekor.sigstage.dev").unwrap();
-    let log_id = STANDARD.decode(tlog["logId"]["keyId"].as_str().unwrap()).unwrap();
-    assert_eq!(opened.verified_signatures().next().unwrap().key_id.to_be_bytes(), log_id[..4]);
+    let tlog = root["tlogs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["baseUrl"] == "https://log2025-alpha1.rekor.sigstage.dev")
+        .unwrap();
+    let log_id = STANDARD
+        .decode(tlog["logId"]["keyId"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        opened
+            .verified_signatures()
+            .next()
+            .unwrap()
+            .key_id
+            .to_be_bytes(),
+        log_id[..4]
+    );
 }
 
 #[test]
 fn ecdsa_p256_notes_sign_and_verify() {
     let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(&aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-    let signer = EcdsaP256NoteSigner::from_pkcs8("rekor.example", pkcs8.as_ref(), Box::new(rng)).unwrap();
+    let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &rng,
+    )
+    .unwrap();
+    let signer =
+        EcdsaP256NoteSigner::from_pkcs8("rekor.example", pkcs8.as_ref(), Box::new(rng)).unwrap();
     let cp = Checkpoint {
         origin: "rekor.example - 42".into(),
         size: TreeSize(7),
@@ -268,52 +360,95 @@ fn ecdsa_p256_notes_sign_and_verify() {
     };
     let note = sign_note(&cp.to_text(), &[&signer]).unwrap();
     let mut verifiers = NoteVerifiers::new();
-    verifiers.push(Box::new(PkixNoteVerifier::new("rekor.example", signer.spki_der()).unwrap()));
+    verifiers.push(Box::new(
+        PkixNoteVerifier::new("rekor.example", signer.spki_der()).unwrap(),
+    ));
     let opened = open_note(note.as_bytes(), &verifiers).unwrap();
     assert_eq!(Checkpoint::parse(opened.text()).unwrap(), cp);
     assert!(open_note(note.replacen("\n7\n", "\n8\n", 1).as_bytes(), &verifiers).is_err());
     // Another key of the same name is not the signer: its key ID differs, so nothing verifies.
-    let other = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(&aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING, &aws_lc_rs::rand::SystemRandom::new()).unwrap();
-    let other = EcdsaP256NoteSigner::from_pkcs8("rekor.example", other.as_ref(), Box::new(aws_lc_rs::rand::SystemRandom::new())).unwrap();
+    let other = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &aws_lc_rs::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let other = EcdsaP256NoteSigner::from_pkcs8(
+        "rekor.example",
+        other.as_ref(),
+        Box::new(aws_lc_rs::rand::SystemRandom::new()),
+    )
+    .unwrap();
     let mut wrong = NoteVerifiers::new();
-    wrong.push(Box::new(PkixNoteVerifier::new("rekor.example", other.spki_der()).unwrap()));
-    assert!(matches!(open_note(note.as_bytes(), &wrong), Err(NoteError::NoKnownSignature { .. })));
+    wrong.push(Box::new(
+        PkixNoteVerifier::new("rekor.example", other.spki_der()).unwrap(),
+    ));
+    assert!(matches!(
+        open_note(note.as_bytes(), &wrong),
+        Err(NoteError::NoKnownSignature { .. })
+    ));
 }
 
 #[test]
 fn cosignatures_sign_and_verify() {
     let log = Ed25519NoteSigner::from_seed("log.example", &[1; 32]).unwrap();
-    let mut witness = CosignatureV1Signer::from_seed("witness.example/w1", &[2; 32], 1_700_000_000).unwrap();
+    let mut witness =
+        CosignatureV1Signer::from_seed("witness.example/w1", &[2; 32], 1_700_000_000).unwrap();
     let text = Checkpoint::new("log.example", TreeSize(3), Hash([5; 32])).to_text();
     let note = sign_note(&text, &[&log, &witness]).unwrap();
-    let verifiers = NoteVerifiers::from_vkeys([log.verifier_key().as_str(), witness.verifier_key().as_str()]).unwrap();
+    let verifiers =
+        NoteVerifiers::from_vkeys([log.verifier_key().as_str(), witness.verifier_key().as_str()])
+            .unwrap();
     let opened = open_note(note.as_bytes(), &verifiers).unwrap();
     assert_eq!(opened.verified_signatures().count(), 2);
     let cosig = &opened.note().signatures()[1];
-    assert_eq!(CosignatureV1Verifier::timestamp(&cosig.signature), Some(1_700_000_000));
+    assert_eq!(
+        CosignatureV1Verifier::timestamp(&cosig.signature),
+        Some(1_700_000_000)
+    );
     // A cosignature whose timestamp is changed no longer verifies.
     witness.set_timestamp(1_700_000_001);
     let mut forged = Note::parse(note.as_bytes()).unwrap();
     let mut sig = forged.signatures()[1].clone();
     sig.signature[..8].copy_from_slice(&1_700_000_001u64.to_be_bytes());
     forged = Note::new(forged.text(), vec![forged.signatures()[0].clone(), sig]).unwrap();
-    assert!(matches!(open_note(&forged.to_bytes(), &verifiers), Err(NoteError::InvalidSignature { .. })));
+    assert!(matches!(
+        open_note(&forged.to_bytes(), &verifiers),
+        Err(NoteError::InvalidSignature { .. })
+    ));
 }
 
 #[test]
 fn signature_count_limits() {
     let text = "many signatures\n";
-    let signers: Vec<Ed25519NoteSigner> =
-        (0..MAX_SIGNATURES as u8).map(|i| Ed25519NoteSigner::from_seed(&format!("k{i}"), &[i; 32]).unwrap()).collect();
+    let signers: Vec<Ed25519NoteSigner> = (0..MAX_SIGNATURES as u8)
+        .map(|i| Ed25519NoteSigner::from_seed(&format!("k{i}"), &[i; 32]).unwrap())
+        .collect();
     let refs: Vec<&dyn NoteSigner> = signers.iter().map(|s| s as &dyn NoteSigner).collect();
     for count in [1, 16, MAX_SIGNATURES] {
         let note = sign_note(text, &refs[..count]).unwrap();
-        let verifiers = NoteVerifiers::from_vkeys(signers[..count].iter().map(|s| s.verifier_key()).collect::<Vec<_>>().iter().map(String::as_str)).unwrap();
-        assert_eq!(open_note(note.as_bytes(), &verifiers).unwrap().verified_signatures().count(), count);
+        let verifiers = NoteVerifiers::from_vkeys(
+            signers[..count]
+                .iter()
+                .map(|s| s.verifier_key())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        )
+        .unwrap();
+        assert_eq!(
+            open_note(note.as_bytes(), &verifiers)
+                .unwrap()
+                .verified_signatures()
+                .count(),
+            count
+        );
     }
     let note = sign_note(text, &refs).unwrap();
-    let extra = note.clone() + &note.lines().last().unwrap().to_owned() + "\n";
-    assert!(matches!(Note::parse(extra.as_bytes()), Err(NoteError::TooManySignatures { .. })));
+    let extra = note.clone() + note.lines().last().unwrap() + "\n";
+    assert!(matches!(
+        Note::parse(extra.as_bytes()),
+        Err(NoteError::TooManySignatures { .. })
+    ));
 }
 
 #[derive(Deserialize)]
@@ -342,14 +477,27 @@ fn ed25519_cctv_policy() {
         let verifier = Ed25519NoteVerifier::new("cctv", key).unwrap();
         let accepted = verifier.verify(&v.msg, &sig);
         let flags = v.flags.clone().unwrap_or_default();
-        let rejected_flag = flags.iter().any(|f| matches!(f.as_str(), "non_canonical_R" | "non_canonical_A" | "low_order_residue" | "reencoded_k"));
+        let rejected_flag = flags.iter().any(|f| {
+            matches!(
+                f.as_str(),
+                "non_canonical_R" | "non_canonical_A" | "low_order_residue" | "reencoded_k"
+            )
+        });
         if accepted == rejected_flag {
             mismatches.push((v.number, accepted, flags));
         }
     }
-    assert!(mismatches.is_empty(), "policy differs on {} vectors: {:?}", mismatches.len(), &mismatches[..mismatches.len().min(10)]);
+    assert!(
+        mismatches.is_empty(),
+        "policy differs on {} vectors: {:?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(10)]
+    );
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

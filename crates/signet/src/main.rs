@@ -1,1 +1,40 @@
-fn main() {}
+//! The `signet` command: parses flags, calls the library crates, and turns the outcome into an
+//! exit code. Nothing else lives here.
+//!
+//! Exit codes: 0 success, 1 the thing checked is not valid (bad signature, unknown key,
+//! malformed input), 2 usage errors (bad flags, unreadable files, unusable keys).
+
+mod cli;
+mod note_cmd;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// How a command failed, which decides the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// What was checked is not valid: exit 1.
+    Invalid(String),
+    /// The command could not be run as asked: exit 2.
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Note {
+            command: cli::NoteCommand::Verify(args),
+        } => note_cmd::verify(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(message)) => {
+            eprintln!("signet: verification failed: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("signet: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -23,18 +23,21 @@ pub fn dir() -> PathBuf {
 pub fn shared_dir() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     for dir in here.ancestors() {
-        if dir.join("Cargo.lock").exists() || dir.join(".git").exists() {
-            if let Some(parent) = dir.parent() {
-                let shared = parent.join("shared");
-                if shared.join("testdata").is_dir() {
-                    return shared;
-                }
-            }
+        let is_root = dir.join("Cargo.lock").exists() || dir.join(".git").exists();
+        if let Some(shared) = dir
+            .parent()
+            .map(|p| p.join("shared"))
+            .filter(|s| is_root && s.join("testdata").is_dir())
+        {
+            return shared;
         }
     }
     #[allow(clippy::panic)]
     {
-        panic!("../shared/testdata not found beside the workspace root (from {})", here.display())
+        panic!(
+            "../shared/testdata not found beside the workspace root (from {})",
+            here.display()
+        )
     }
 }
 

@@ -45,8 +45,10 @@ pub fn encode_entry_bundle<E: AsRef<[u8]>>(entries: &[E]) -> Result<Vec<u8>, Bun
     let mut out = Vec::with_capacity(total);
     for (index, entry) in entries.iter().enumerate() {
         let entry = entry.as_ref();
-        let len = u16::try_from(entry.len())
-            .map_err(|_| BundleError::EntryTooLarge { index, size: entry.len() })?;
+        let len = u16::try_from(entry.len()).map_err(|_| BundleError::EntryTooLarge {
+            index,
+            size: entry.len(),
+        })?;
         out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(entry);
     }
@@ -64,16 +66,25 @@ pub fn decode_entry_bundle(data: &[u8], width: u16) -> Result<Vec<&[u8]>, Bundle
     while !rest.is_empty() {
         let index = entries.len();
         if index == want {
-            return Err(BundleError::Count { got: index + 1, want });
+            return Err(BundleError::Count {
+                got: index + 1,
+                want,
+            });
         }
-        let (len, tail) = rest.split_first_chunk::<2>().ok_or(BundleError::Truncated { index })?;
-        let (entry, tail) =
-            tail.split_at_checked(usize::from(u16::from_be_bytes(*len))).ok_or(BundleError::Truncated { index })?;
+        let (len, tail) = rest
+            .split_first_chunk::<2>()
+            .ok_or(BundleError::Truncated { index })?;
+        let (entry, tail) = tail
+            .split_at_checked(usize::from(u16::from_be_bytes(*len)))
+            .ok_or(BundleError::Truncated { index })?;
         entries.push(entry);
         rest = tail;
     }
     if entries.len() != want {
-        return Err(BundleError::Count { got: entries.len(), want });
+        return Err(BundleError::Count {
+            got: entries.len(),
+            want,
+        });
     }
     Ok(entries)
 }

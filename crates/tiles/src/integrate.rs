@@ -56,7 +56,10 @@ pub fn integrate<E>(
         next.append(*leaf, |node, hash| {
             if u32::from(node.level) % TILE_HEIGHT == 0 {
                 let tile_level = node.level / 8;
-                fresh.entry((tile_level, node.index / 256)).or_default().extend_from_slice(&hash.0);
+                fresh
+                    .entry((tile_level, node.index / 256))
+                    .or_default()
+                    .extend_from_slice(&hash.0);
             }
         })?;
     }
@@ -64,23 +67,43 @@ pub fn integrate<E>(
     let mut tiles = Vec::with_capacity(fresh.len());
     for ((level, index), hashes) in fresh {
         let old_width = tile_width(level, index, old);
-        let tile = TileId { level, index, width: tile_width(level, index, new) };
+        let tile = TileId {
+            level,
+            index,
+            width: tile_width(level, index, new),
+        };
         let mut data = Vec::with_capacity(tile.byte_len());
         if old_width > 0 {
-            let partial = TileId { level, index, width: old_width };
+            let partial = TileId {
+                level,
+                index,
+                width: old_width,
+            };
             let existing = fetch_partial(partial).map_err(IntegrateError::Fetch)?;
             if existing.len() != partial.byte_len() {
-                return Err(IntegrateError::TileLength { tile: partial, got: existing.len(), want: partial.byte_len() });
+                return Err(IntegrateError::TileLength {
+                    tile: partial,
+                    got: existing.len(),
+                    want: partial.byte_len(),
+                });
             }
             data.extend_from_slice(&existing);
         }
         data.extend_from_slice(&hashes);
         if data.len() != tile.byte_len() {
             // Cannot happen with a consistent range and size arithmetic; fail closed.
-            return Err(IntegrateError::TileLength { tile, got: data.len(), want: tile.byte_len() });
+            return Err(IntegrateError::TileLength {
+                tile,
+                got: data.len(),
+                want: tile.byte_len(),
+            });
         }
         tiles.push((tile, data));
     }
     *range = next;
-    Ok(Integrated { size: new, root: range.root(), tiles })
+    Ok(Integrated {
+        size: new,
+        root: range.root(),
+        tiles,
+    })
 }

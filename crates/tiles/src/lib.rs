@@ -39,7 +39,9 @@ pub const MAX_TILE_LEVEL: u8 = 7;
 
 /// Number of hashes at tree level `8·level` in a tree of `size` leaves.
 pub fn hashes_at_tile_level(level: u8, size: TreeSize) -> u64 {
-    size.0.checked_shr(TILE_HEIGHT * u32::from(level)).unwrap_or(0)
+    size.0
+        .checked_shr(TILE_HEIGHT * u32::from(level))
+        .unwrap_or(0)
 }
 
 /// Width of tile `index` at `level` for a tree of `size` leaves (0 if it does not exist).
@@ -62,7 +64,11 @@ pub fn tiles_for_size(size: TreeSize) -> Vec<TileId> {
             break;
         }
         for index in 0..count.div_ceil(TILE_WIDTH) {
-            out.push(TileId { level, index, width: tile_width(level, index, size) });
+            out.push(TileId {
+                level,
+                index,
+                width: tile_width(level, index, size),
+            });
         }
     }
     out
@@ -73,13 +79,20 @@ pub fn tiles_for_size(size: TreeSize) -> Vec<TileId> {
 pub fn changed_tiles(old: TreeSize, new: TreeSize) -> Vec<TileId> {
     let mut out = Vec::new();
     for level in 0..=MAX_TILE_LEVEL {
-        let (old_count, new_count) = (hashes_at_tile_level(level, old), hashes_at_tile_level(level, new));
+        let (old_count, new_count) = (
+            hashes_at_tile_level(level, old),
+            hashes_at_tile_level(level, new),
+        );
         if new_count <= old_count {
             // Higher levels grow even less.
             break;
         }
         for index in old_count / TILE_WIDTH..new_count.div_ceil(TILE_WIDTH) {
-            out.push(TileId { level, index, width: tile_width(level, index, new) });
+            out.push(TileId {
+                level,
+                index,
+                width: tile_width(level, index, new),
+            });
         }
     }
     out
@@ -90,7 +103,10 @@ pub fn changed_entry_bundles(old: TreeSize, new: TreeSize) -> Vec<EntryBundleId>
     changed_tiles(old, new)
         .into_iter()
         .filter(|t| t.level == 0)
-        .map(|t| EntryBundleId { index: t.index, width: t.width })
+        .map(|t| EntryBundleId {
+            index: t.index,
+            width: t.width,
+        })
         .collect()
 }
 
@@ -102,19 +118,54 @@ mod tests {
     fn tile_sets_of_the_spec_examples() {
         let tiles = tiles_for_size(TreeSize(70_000));
         let count = |level, full: bool| {
-            tiles.iter().filter(|t| t.level == level && (t.width == 256) == full).count()
+            tiles
+                .iter()
+                .filter(|t| t.level == level && (t.width == 256) == full)
+                .count()
         };
         assert_eq!(count(0, true), 273);
-        assert_eq!(tiles.iter().find(|t| t.level == 0 && t.width < 256).unwrap().width, 112);
+        assert_eq!(
+            tiles
+                .iter()
+                .find(|t| t.level == 0 && t.width < 256)
+                .unwrap()
+                .width,
+            112
+        );
         assert_eq!(count(1, true), 1);
-        assert_eq!(tiles.iter().find(|t| t.level == 1 && t.width < 256).unwrap().width, 17);
-        assert_eq!(tiles.iter().filter(|t| t.level == 2).map(|t| t.width).collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            tiles
+                .iter()
+                .find(|t| t.level == 1 && t.width < 256)
+                .unwrap()
+                .width,
+            17
+        );
+        assert_eq!(
+            tiles
+                .iter()
+                .filter(|t| t.level == 2)
+                .map(|t| t.width)
+                .collect::<Vec<_>>(),
+            [1]
+        );
         assert_eq!(tiles.len(), 273 + 1 + 1 + 1 + 1);
 
         let tiles = tiles_for_size(TreeSize(256));
         assert_eq!(
             tiles,
-            vec![TileId { level: 0, index: 0, width: 256 }, TileId { level: 1, index: 0, width: 1 }]
+            vec![
+                TileId {
+                    level: 0,
+                    index: 0,
+                    width: 256
+                },
+                TileId {
+                    level: 1,
+                    index: 0,
+                    width: 1
+                }
+            ]
         );
         assert!(tiles_for_size(TreeSize(0)).is_empty());
     }
@@ -125,9 +176,21 @@ mod tests {
         assert_eq!(
             changed_tiles(TreeSize(255), TreeSize(257)),
             vec![
-                TileId { level: 0, index: 0, width: 256 },
-                TileId { level: 0, index: 1, width: 1 },
-                TileId { level: 1, index: 0, width: 1 },
+                TileId {
+                    level: 0,
+                    index: 0,
+                    width: 256
+                },
+                TileId {
+                    level: 0,
+                    index: 1,
+                    width: 1
+                },
+                TileId {
+                    level: 1,
+                    index: 0,
+                    width: 1
+                },
             ]
         );
         assert_eq!(

@@ -61,7 +61,13 @@ pub fn encode_index(index: u64) -> String {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, g)| if i == last { format!("{g:03}") } else { format!("x{g:03}") })
+        .map(|(i, g)| {
+            if i == last {
+                format!("{g:03}")
+            } else {
+                format!("x{g:03}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -73,27 +79,47 @@ pub fn parse_index(text: &str) -> Result<u64, PathError> {
     let last = groups.len() - 1;
     let mut value: u64 = 0;
     for (i, group) in groups.iter().enumerate() {
-        let digits = if i == last { Some(*group) } else { group.strip_prefix('x') };
-        let digits = digits.filter(|d| d.len() == 3 && d.bytes().all(|b| b.is_ascii_digit())).ok_or_else(bad)?;
+        let digits = if i == last {
+            Some(*group)
+        } else {
+            group.strip_prefix('x')
+        };
+        let digits = digits
+            .filter(|d| d.len() == 3 && d.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(bad)?;
         if i == 0 && i != last && digits == "000" {
             return Err(bad());
         }
         let g: u64 = digits.parse().map_err(|_| bad())?;
-        value = value.checked_mul(1000).and_then(|v| v.checked_add(g)).ok_or_else(bad)?;
+        value = value
+            .checked_mul(1000)
+            .and_then(|v| v.checked_add(g))
+            .ok_or_else(bad)?;
     }
     Ok(value)
 }
 
 fn width_suffix(width: u16) -> String {
-    if u64::from(width) >= TILE_WIDTH { String::new() } else { format!(".p/{width}") }
+    if u64::from(width) >= TILE_WIDTH {
+        String::new()
+    } else {
+        format!(".p/{width}")
+    }
 }
 
 /// Splits `<N>[.p/<W>]` into the index and width (256 when no suffix).
 fn parse_index_and_width(text: &str) -> Result<(u64, u16), PathError> {
     let (index, width) = match text.split_once(".p/") {
         Some((index, w)) => {
-            let ok = !w.is_empty() && !w.starts_with('0') && w.len() <= 3 && w.bytes().all(|b| b.is_ascii_digit());
-            let width: u16 = w.parse().ok().filter(|&w| ok && (1..=255).contains(&w)).ok_or_else(|| PathError::Width(w.to_owned()))?;
+            let ok = !w.is_empty()
+                && !w.starts_with('0')
+                && w.len() <= 3
+                && w.bytes().all(|b| b.is_ascii_digit());
+            let width: u16 = w
+                .parse()
+                .ok()
+                .filter(|&w| ok && (1..=255).contains(&w))
+                .ok_or_else(|| PathError::Width(w.to_owned()))?;
             (index, width)
         }
         None => (text, 256),
@@ -109,14 +135,23 @@ impl TileId {
 
     /// The path relative to the log prefix, e.g. `tile/0/x001/x234/067.p/5`.
     pub fn path(&self) -> String {
-        format!("tile/{}/{}{}", self.level, encode_index(self.index), width_suffix(self.width))
+        format!(
+            "tile/{}/{}{}",
+            self.level,
+            encode_index(self.index),
+            width_suffix(self.width)
+        )
     }
 
     /// Parses a canonical tile path (relative to the log prefix). Entry-bundle paths are
     /// rejected here; see [`EntryBundleId::parse_path`].
     pub fn parse_path(path: &str) -> Result<Self, PathError> {
-        let rest = path.strip_prefix("tile/").ok_or_else(|| PathError::Prefix(path.to_owned()))?;
-        let (level_text, rest) = rest.split_once('/').ok_or_else(|| PathError::Level(rest.to_owned()))?;
+        let rest = path
+            .strip_prefix("tile/")
+            .ok_or_else(|| PathError::Prefix(path.to_owned()))?;
+        let (level_text, rest) = rest
+            .split_once('/')
+            .ok_or_else(|| PathError::Level(rest.to_owned()))?;
         let level_ok = !level_text.is_empty()
             && level_text.len() <= 2
             && level_text.bytes().all(|b| b.is_ascii_digit())
@@ -127,7 +162,11 @@ impl TileId {
             .filter(|&l| level_ok && l <= 63)
             .ok_or_else(|| PathError::Level(level_text.to_owned()))?;
         let (index, width) = parse_index_and_width(rest)?;
-        Ok(TileId { level, index, width })
+        Ok(TileId {
+            level,
+            index,
+            width,
+        })
     }
 
     /// Number of bytes the tile's contents must have.
@@ -139,12 +178,18 @@ impl TileId {
 impl EntryBundleId {
     /// The path relative to the log prefix, e.g. `tile/entries/x001/067.p/3`.
     pub fn path(&self) -> String {
-        format!("tile/entries/{}{}", encode_index(self.index), width_suffix(self.width))
+        format!(
+            "tile/entries/{}{}",
+            encode_index(self.index),
+            width_suffix(self.width)
+        )
     }
 
     /// Parses a canonical entry-bundle path (relative to the log prefix).
     pub fn parse_path(path: &str) -> Result<Self, PathError> {
-        let rest = path.strip_prefix("tile/entries/").ok_or_else(|| PathError::Prefix(path.to_owned()))?;
+        let rest = path
+            .strip_prefix("tile/entries/")
+            .ok_or_else(|| PathError::Prefix(path.to_owned()))?;
         let (index, width) = parse_index_and_width(rest)?;
         Ok(EntryBundleId { index, width })
     }
@@ -160,7 +205,10 @@ mod tests {
         assert_eq!(parse_index("x001/x234/067").unwrap(), 1234067);
         assert_eq!(encode_index(0), "000");
         assert_eq!(encode_index(u64::MAX), "x018/x446/x744/x073/x709/x551/615");
-        assert_eq!(parse_index("x018/x446/x744/x073/x709/x551/615").unwrap(), u64::MAX);
+        assert_eq!(
+            parse_index("x018/x446/x744/x073/x709/x551/615").unwrap(),
+            u64::MAX
+        );
     }
 
     #[test]
@@ -198,11 +246,31 @@ mod tests {
     #[test]
     fn c2sp_and_go_paths() {
         let t = TileId::parse_path("tile/0/x001/x234/067").unwrap();
-        assert_eq!(t, TileId { level: 0, index: 1234067, width: 256 });
+        assert_eq!(
+            t,
+            TileId {
+                level: 0,
+                index: 1234067,
+                width: 256
+            }
+        );
         let t = TileId::parse_path("tile/5/x123/x456/078.p/2").unwrap();
-        assert_eq!(t, TileId { level: 5, index: 123456078, width: 2 });
+        assert_eq!(
+            t,
+            TileId {
+                level: 5,
+                index: 123456078,
+                width: 2
+            }
+        );
         let b = EntryBundleId::parse_path("tile/entries/x003/x057/500.p/255").unwrap();
-        assert_eq!(b, EntryBundleId { index: 3057500, width: 255 });
+        assert_eq!(
+            b,
+            EntryBundleId {
+                index: 3057500,
+                width: 255
+            }
+        );
         assert_eq!(b.path(), "tile/entries/x003/x057/500.p/255");
     }
 }

@@ -69,7 +69,11 @@ struct Location {
 fn locate(node: NodeId, size: TreeSize) -> Option<Location> {
     let level = u32::from(node.level);
     // The node must be complete: all its leaves are below the tree size.
-    let end = node.index.checked_add(1)?.checked_shl(level).filter(|e| e >> level == node.index + 1)?;
+    let end = node
+        .index
+        .checked_add(1)?
+        .checked_shl(level)
+        .filter(|e| e >> level == node.index + 1)?;
     if end > size.0 {
         return None;
     }
@@ -77,18 +81,32 @@ fn locate(node: NodeId, size: TreeSize) -> Option<Location> {
     let rise = level % TILE_HEIGHT;
     let first = node.index << rise;
     let tile_index = first / 256;
-    let tile = TileId { level: tile_level, index: tile_index, width: tile_width(tile_level, tile_index, size) };
-    Some(Location { tile, offset: usize::try_from(first % 256).ok()?, count: 1usize << rise })
+    let tile = TileId {
+        level: tile_level,
+        index: tile_index,
+        width: tile_width(tile_level, tile_index, size),
+    };
+    Some(Location {
+        tile,
+        offset: usize::try_from(first % 256).ok()?,
+        count: 1usize << rise,
+    })
 }
 
 /// Hash of a perfect subtree given its bottom row (a power-of-two number of hashes).
 fn perfect_root(row: &[u8]) -> Hash {
-    let mut level: Vec<Hash> = row.chunks_exact(32).filter_map(|c| Hash::from_slice(c).ok()).collect();
+    let mut level: Vec<Hash> = row
+        .chunks_exact(32)
+        .filter_map(|c| Hash::from_slice(c).ok())
+        .collect();
     while level.len() > 1 {
-        level = level.chunks_exact(2).map(|p| match p {
-            [l, r] => hash_children(l, r),
-            _ => Hash::default(),
-        }).collect();
+        level = level
+            .chunks_exact(2)
+            .map(|p| match p {
+                [l, r] => hash_children(l, r),
+                _ => Hash::default(),
+            })
+            .collect();
     }
     level.first().copied().unwrap_or_default()
 }
@@ -102,14 +120,26 @@ where
     fn read_nodes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, Self::Error> {
         let locations = nodes
             .iter()
-            .map(|&node| locate(node, self.size).ok_or(TileReadError::NodeOutOfRange { node, size: self.size.0 }))
+            .map(|&node| {
+                locate(node, self.size).ok_or(TileReadError::NodeOutOfRange {
+                    node,
+                    size: self.size.0,
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut wanted: BTreeMap<TileId, usize> = BTreeMap::new();
         for loc in &locations {
             let next = wanted.len();
             wanted.entry(loc.tile).or_insert(next);
         }
-        let mut ids = vec![TileId { level: 0, index: 0, width: 0 }; wanted.len()];
+        let mut ids = vec![
+            TileId {
+                level: 0,
+                index: 0,
+                width: 0
+            };
+            wanted.len()
+        ];
         for (tile, &slot) in &wanted {
             if let Some(id) = ids.get_mut(slot) {
                 *id = *tile;
@@ -117,11 +147,18 @@ where
         }
         let contents = (self.fetch)(&ids).map_err(TileReadError::Fetch)?;
         if contents.len() != ids.len() {
-            return Err(TileReadError::TileCount { got: contents.len(), want: ids.len() });
+            return Err(TileReadError::TileCount {
+                got: contents.len(),
+                want: ids.len(),
+            });
         }
         for (tile, data) in ids.iter().zip(&contents) {
             if data.len() != tile.byte_len() {
-                return Err(TileReadError::TileLength { tile: *tile, got: data.len(), want: tile.byte_len() });
+                return Err(TileReadError::TileLength {
+                    tile: *tile,
+                    got: data.len(),
+                    want: tile.byte_len(),
+                });
             }
         }
         locations
@@ -131,7 +168,11 @@ where
                 let row = contents
                     .get(slot)
                     .and_then(|data| data.get(loc.offset * 32..(loc.offset + loc.count) * 32))
-                    .ok_or(TileReadError::TileLength { tile: loc.tile, got: 0, want: loc.tile.byte_len() })?;
+                    .ok_or(TileReadError::TileLength {
+                        tile: loc.tile,
+                        got: 0,
+                        want: loc.tile.byte_len(),
+                    })?;
                 Ok(perfect_root(row))
             })
             .collect()

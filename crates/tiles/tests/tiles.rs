@@ -1,4 +1,10 @@
 //! Tile vectors from `../shared/testdata/signed-note/` and round trips through a tiled log.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use proptest::prelude::*;
 use serde::Deserialize;
@@ -97,17 +103,39 @@ fn c2sp_tile_examples() {
         let mut expected = 0;
         for lt in &case.tiles {
             if let Some(n) = lt.full_count {
-                let got = tiles.iter().filter(|t| t.level == lt.level && t.is_full()).count();
-                assert_eq!(got, n, "size {} level {} full tiles", case.tree_size, lt.level);
+                let got = tiles
+                    .iter()
+                    .filter(|t| t.level == lt.level && t.is_full())
+                    .count();
+                assert_eq!(
+                    got, n,
+                    "size {} level {} full tiles",
+                    case.tree_size, lt.level
+                );
                 expected += n;
             }
             if let Some(w) = lt.partial_width {
-                let got: Vec<u16> = tiles.iter().filter(|t| t.level == lt.level && !t.is_full()).map(|t| t.width).collect();
-                assert_eq!(got, vec![w], "size {} level {} partial tile", case.tree_size, lt.level);
+                let got: Vec<u16> = tiles
+                    .iter()
+                    .filter(|t| t.level == lt.level && !t.is_full())
+                    .map(|t| t.width)
+                    .collect();
+                assert_eq!(
+                    got,
+                    vec![w],
+                    "size {} level {} partial tile",
+                    case.tree_size,
+                    lt.level
+                );
                 expected += 1;
             }
         }
-        assert_eq!(tiles.len(), expected, "size {}: no other tiles", case.tree_size);
+        assert_eq!(
+            tiles.len(),
+            expected,
+            "size {}: no other tiles",
+            case.tree_size
+        );
     }
 }
 
@@ -120,7 +148,9 @@ struct TileStore {
 impl TileStore {
     fn fetch(&self, ids: &[TileId]) -> Result<Vec<Vec<u8>>, String> {
         let tiles = self.tiles.borrow();
-        ids.iter().map(|t| tiles.get(&t.path()).cloned().ok_or_else(|| t.path())).collect()
+        ids.iter()
+            .map(|t| tiles.get(&t.path()).cloned().ok_or_else(|| t.path()))
+            .collect()
     }
 }
 
@@ -131,12 +161,17 @@ fn grow_and_check(batches: &[u64], probes: &[u64]) {
     let mut next_leaf = 0u64;
     for &batch in batches {
         let old = range.size();
-        let leaves: Vec<Hash> = (next_leaf..next_leaf + batch).map(|i| hash_leaf(&i.to_le_bytes())).collect();
+        let leaves: Vec<Hash> = (next_leaf..next_leaf + batch)
+            .map(|i| hash_leaf(&i.to_le_bytes()))
+            .collect();
         next_leaf += batch;
         for l in &leaves {
             reference.push(*l);
         }
-        let out = integrate(&mut range, &leaves, |t| store.fetch(&[t]).map(|mut v| v.remove(0))).unwrap();
+        let out = integrate(&mut range, &leaves, |t| {
+            store.fetch(&[t]).map(|mut v| v.remove(0))
+        })
+        .unwrap();
         assert_eq!(out.size, reference.size());
         assert_eq!(out.root, reference.root());
         let written: Vec<TileId> = out.tiles.iter().map(|(t, _)| *t).collect();
@@ -146,7 +181,11 @@ fn grow_and_check(batches: &[u64], probes: &[u64]) {
         }
         // Every tile of this size is available, and proofs from tiles equal proofs from memory.
         for tile in tiles_for_size(out.size) {
-            assert!(store.tiles.borrow().contains_key(&tile.path()), "{} missing", tile.path());
+            assert!(
+                store.tiles.borrow().contains_key(&tile.path()),
+                "{} missing",
+                tile.path()
+            );
         }
         let size = out.size;
         let reader = TileNodeReader::new(size, |ids: &[TileId]| store.fetch(ids));
@@ -157,10 +196,16 @@ fn grow_and_check(batches: &[u64], probes: &[u64]) {
             }
             let i = p % size.0;
             let from_tiles = prove_inclusion(&reader, LeafIndex(i), size).unwrap();
-            assert_eq!(from_tiles, prove_inclusion(&reference, LeafIndex(i), size).unwrap());
+            assert_eq!(
+                from_tiles,
+                prove_inclusion(&reference, LeafIndex(i), size).unwrap()
+            );
             let m = 1 + p % size.0;
             let from_tiles = prove_consistency(&reader, TreeSize(m), size).unwrap();
-            assert_eq!(from_tiles, prove_consistency(&reference, TreeSize(m), size).unwrap());
+            assert_eq!(
+                from_tiles,
+                prove_consistency(&reference, TreeSize(m), size).unwrap()
+            );
         }
     }
 }
@@ -179,14 +224,36 @@ fn a_tiled_log_past_level_two() {
 #[test]
 fn tile_reader_rejects_bad_tiles() {
     let size = TreeSize(10);
-    let short = TileNodeReader::new(size, |ids: &[TileId]| Ok::<_, ()>(ids.iter().map(|_| vec![0u8; 31]).collect()));
-    assert!(matches!(short.read_nodes(&[NodeId::leaf(0)]), Err(TileReadError::TileLength { .. })));
-    let ok = TileNodeReader::new(size, |ids: &[TileId]| Ok::<_, ()>(ids.iter().map(|t| vec![0u8; t.byte_len()]).collect()));
-    assert!(matches!(ok.read_nodes(&[NodeId::leaf(10)]), Err(TileReadError::NodeOutOfRange { .. })));
-    assert!(matches!(ok.read_nodes(&[NodeId { level: 3, index: 1 }]), Err(TileReadError::NodeOutOfRange { .. })));
-    assert!(matches!(ok.read_nodes(&[NodeId { level: 63, index: u64::MAX }]), Err(TileReadError::NodeOutOfRange { .. })));
+    let short = TileNodeReader::new(size, |ids: &[TileId]| {
+        Ok::<_, ()>(ids.iter().map(|_| vec![0u8; 31]).collect())
+    });
+    assert!(matches!(
+        short.read_nodes(&[NodeId::leaf(0)]),
+        Err(TileReadError::TileLength { .. })
+    ));
+    let ok = TileNodeReader::new(size, |ids: &[TileId]| {
+        Ok::<_, ()>(ids.iter().map(|t| vec![0u8; t.byte_len()]).collect())
+    });
+    assert!(matches!(
+        ok.read_nodes(&[NodeId::leaf(10)]),
+        Err(TileReadError::NodeOutOfRange { .. })
+    ));
+    assert!(matches!(
+        ok.read_nodes(&[NodeId { level: 3, index: 1 }]),
+        Err(TileReadError::NodeOutOfRange { .. })
+    ));
+    assert!(matches!(
+        ok.read_nodes(&[NodeId {
+            level: 63,
+            index: u64::MAX
+        }]),
+        Err(TileReadError::NodeOutOfRange { .. })
+    ));
     let missing = TileNodeReader::new(size, |_: &[TileId]| Ok::<_, ()>(vec![]));
-    assert!(matches!(missing.read_nodes(&[NodeId::leaf(0)]), Err(TileReadError::TileCount { .. })));
+    assert!(matches!(
+        missing.read_nodes(&[NodeId::leaf(0)]),
+        Err(TileReadError::TileCount { .. })
+    ));
 }
 
 proptest! {
