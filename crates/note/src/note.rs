@@ -47,6 +47,17 @@ pub fn is_valid_key_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
 }
 
+/// Returns `name` owned if it is a valid key name.
+pub(crate) fn checked_name(name: &str) -> Result<String, crate::KeyError> {
+    if is_valid_key_name(name) {
+        Ok(name.to_owned())
+    } else {
+        Err(crate::KeyError::Name {
+            name: name.to_owned(),
+        })
+    }
+}
+
 /// Checks that `text` is a valid note text: non-empty, UTF-8 without control characters other
 /// than newline, ending in a newline.
 pub(crate) fn check_text(text: &str) -> Result<(), NoteError> {

@@ -1,7 +1,7 @@
 //! Signing notes, with keys passed in by the caller.
 
 use crate::keys::{SignatureType, key_id, pkix_key_id};
-use crate::note::{Note, NoteSignature, check_text, is_valid_key_name};
+use crate::note::{Note, NoteSignature, check_text, checked_name};
 use crate::verifier::{cosignature_v1_message, encode_vkey, split_key};
 use crate::{KeyError, KeyId, SignError};
 use aws_lc_rs::encoding::AsDer;
@@ -58,26 +58,27 @@ fn ed25519_public(key_pair: &Ed25519KeyPair) -> [u8; 32] {
     out
 }
 
+/// Checks the name, loads the seed and computes the key ID for the given signature type.
+fn ed25519_key(
+    name: &str,
+    seed: &[u8; 32],
+    alg: SignatureType,
+) -> Result<(String, KeyId, Ed25519KeyPair), KeyError> {
+    let name = checked_name(name)?;
+    let key_pair = Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| KeyError::Material {
+        name: name.clone(),
+        kind: "Ed25519",
+    })?;
+    let key_id = key_id(&name, alg.byte(), &ed25519_public(&key_pair));
+    Ok((name, key_id, key_pair))
+}
+
 impl Ed25519NoteSigner {
     /// A signer for `name` from a 32-byte Ed25519 seed (the RFC 8032 private key).
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, KeyError> {
-        if !is_valid_key_name(name) {
-            return Err(KeyError::Name {
-                name: name.to_owned(),
-            });
-        }
-        let key_pair =
-            Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| KeyError::Material {
-                name: name.to_owned(),
-                kind: "Ed25519",
-            })?;
-        let key_id = key_id(
-            name,
-            SignatureType::Ed25519.byte(),
-            &ed25519_public(&key_pair),
-        );
+        let (name, key_id, key_pair) = ed25519_key(name, seed, SignatureType::Ed25519)?;
         Ok(Ed25519NoteSigner {
-            name: name.to_owned(),
+            name,
             key_id,
             key_pair,
             seed: *seed,
@@ -168,23 +169,9 @@ impl CosignatureV1Signer {
     /// A cosigner for `name` from a 32-byte Ed25519 seed, signing with `timestamp` (seconds since
     /// the Unix epoch).
     pub fn from_seed(name: &str, seed: &[u8; 32], timestamp: u64) -> Result<Self, KeyError> {
-        if !is_valid_key_name(name) {
-            return Err(KeyError::Name {
-                name: name.to_owned(),
-            });
-        }
-        let key_pair =
-            Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| KeyError::Material {
-                name: name.to_owned(),
-                kind: "Ed25519",
-            })?;
-        let key_id = key_id(
-            name,
-            SignatureType::CosignatureV1.byte(),
-            &ed25519_public(&key_pair),
-        );
+        let (name, key_id, key_pair) = ed25519_key(name, seed, SignatureType::CosignatureV1)?;
         Ok(CosignatureV1Signer {
-            name: name.to_owned(),
+            name,
             key_id,
             key_pair,
             timestamp,
@@ -239,11 +226,7 @@ impl EcdsaP256NoteSigner {
         pkcs8_der: &[u8],
         rng: Box<dyn SecureRandom + Send + Sync>,
     ) -> Result<Self, KeyError> {
-        if !is_valid_key_name(name) {
-            return Err(KeyError::Name {
-                name: name.to_owned(),
-            });
-        }
+        checked_name(name)?;
         let material = || KeyError::Material {
             name: name.to_owned(),
             kind: "ECDSA P-256 PKCS#8",

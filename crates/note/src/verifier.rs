@@ -1,7 +1,7 @@
 //! Verifying notes: verifier keys and the rules for which signatures must check out.
 
 use crate::keys::{SignatureType, key_id, pkix_key_id};
-use crate::note::{Note, is_valid_key_name};
+use crate::note::{Note, checked_name, is_valid_key_name};
 use crate::{KeyError, KeyId, NoteError};
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
@@ -31,14 +31,10 @@ pub struct Ed25519NoteVerifier {
 impl Ed25519NoteVerifier {
     /// A verifier for `name` and a raw 32-byte Ed25519 public key.
     pub fn new(name: &str, public_key: [u8; 32]) -> Result<Self, KeyError> {
-        if !is_valid_key_name(name) {
-            return Err(KeyError::Name {
-                name: name.to_owned(),
-            });
-        }
-        let key_id = key_id(name, SignatureType::Ed25519.byte(), &public_key);
+        let name = checked_name(name)?;
+        let key_id = key_id(&name, SignatureType::Ed25519.byte(), &public_key);
         Ok(Ed25519NoteVerifier {
-            name: name.to_owned(),
+            name,
             key_id,
             public_key,
         })
@@ -88,14 +84,10 @@ pub fn cosignature_v1_message(timestamp: u64, checkpoint_text: &str) -> String {
 impl CosignatureV1Verifier {
     /// A verifier for `name` and a raw 32-byte Ed25519 public key.
     pub fn new(name: &str, public_key: [u8; 32]) -> Result<Self, KeyError> {
-        if !is_valid_key_name(name) {
-            return Err(KeyError::Name {
-                name: name.to_owned(),
-            });
-        }
-        let key_id = key_id(name, SignatureType::CosignatureV1.byte(), &public_key);
+        let name = checked_name(name)?;
+        let key_id = key_id(&name, SignatureType::CosignatureV1.byte(), &public_key);
         Ok(CosignatureV1Verifier {
-            name: name.to_owned(),
+            name,
             key_id,
             public_key,
         })
@@ -166,11 +158,7 @@ impl PkixNoteVerifier {
     /// A verifier for signatures named `name` by the key in `spki_der`.
     pub fn new(name: &str, spki_der: &[u8]) -> Result<Self, KeyError> {
         use spki::der::Decode;
-        if !is_valid_key_name(name) {
-            return Err(KeyError::Name {
-                name: name.to_owned(),
-            });
-        }
+        checked_name(name)?;
         let pkix = |reason: String| KeyError::Pkix { reason };
         let spki =
             spki::SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| pkix(e.to_string()))?;

@@ -199,3 +199,21 @@ mod tests {
         );
     }
 }
+
+/// Entry points for fuzz targets (see `fuzz/` at the workspace root). Not part of the API.
+#[doc(hidden)]
+pub mod fuzz {
+    /// Parses arbitrary text as tile and entry-bundle paths; whatever parses must print back to
+    /// the same path, and a bundle must decode without panicking.
+    pub fn parse_paths(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        if let Ok(tile) = crate::TileId::parse_path(&text) {
+            assert_eq!(tile.path(), text, "tile path is not canonical");
+        }
+        if let Ok(bundle) = crate::EntryBundleId::parse_path(&text) {
+            assert_eq!(bundle.path(), text, "entry bundle path is not canonical");
+        }
+        let width = data.first().copied().map_or(1, u16::from);
+        let _ = crate::decode_entry_bundle(data, width);
+    }
+}
