@@ -81,4 +81,31 @@ pub enum X509Error {
         /// The extension's OID.
         oid: String,
     },
+    /// The certificate has no embedded SCT list (extension 1.3.6.1.4.1.11129.2.4.2): it was
+    /// not logged to Certificate Transparency, or its CA does not embed SCTs.
+    #[error("certificate has no embedded SCT list")]
+    MissingSctList,
+    /// The embedded SCT list is malformed (`index` is `None`), or the SCT at `index` is
+    /// malformed or, coming from a trusted log, does not verify.
+    #[error("embedded {}: {reason}", sct_position(*.index))]
+    Sct {
+        /// Position of the SCT in the list; `None` for the list as a whole.
+        index: Option<usize>,
+        /// What was wrong.
+        reason: crate::SctError,
+    },
+    /// None of the embedded SCTs comes from a trusted CT log: the certificate was logged
+    /// elsewhere, or the trust root lacks the log.
+    #[error("none of the {count} embedded SCTs is from a trusted CT log")]
+    NoValidSct {
+        /// How many SCTs the certificate carries.
+        count: usize,
+    },
+}
+
+fn sct_position(index: Option<usize>) -> String {
+    match index {
+        Some(i) => format!("SCT {i}"),
+        None => "SCT list".to_owned(),
+    }
 }

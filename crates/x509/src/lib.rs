@@ -1,6 +1,7 @@
 //! X.509 as Sigstore uses it: parse certificates, read the parts verification needs (validity,
 //! key usages, SANs, Fulcio's identity extensions), check signatures with any public key that
-//! Sigstore allows, and check a certificate chain against a trusted CA chain at a given time.
+//! Sigstore allows, check a certificate chain against a trusted CA chain at a given time, and
+//! verify the Signed Certificate Timestamps embedded in a certificate against trusted CT logs.
 //!
 //! Pure: the time is an argument (Unix seconds), nothing is fetched or read from disk. Every
 //! input is untrusted; parsing and checking return errors, never panic.
@@ -19,12 +20,17 @@ mod chain;
 mod error;
 mod key;
 mod raw;
+mod sct;
 
 pub use cert::{Certificate, FulcioIdentity, SubjectAlternativeName};
 pub use chain::{ChainPurpose, verify_chain};
 pub use error::X509Error;
 pub use key::{HashAlgorithm, KeyKind, PublicKey};
 pub use raw::split_signed;
+pub use sct::{
+    CtLog, MAX_SCTS, SctError, SignedCertificateTimestamp, VerifiedSct, parse_sct_list,
+    verify_embedded_scts,
+};
 
 /// Object identifiers used across Sigstore.
 pub mod oid {
