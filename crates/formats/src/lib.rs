@@ -16,6 +16,9 @@
 //! [`MAX_JSON_DEPTH`], every list that a verifier iterates is bounded, and every error is a
 //! [`FormatError`] naming the field that was wrong.
 //!
+//! Each document type lives in its own module, with its limits and media types; the main types
+//! are also re-exported here.
+//!
 //! ```
 //! use signet_formats::bundle::{Bundle, VerificationMaterialContent};
 //! use signet_formats::rekor::RekorBody;
@@ -47,10 +50,24 @@ pub mod signing_config;
 mod timestamp;
 pub mod trust;
 
+pub use bundle::{
+    Bundle, BundleContent, BundleVersion, InclusionProof, KindVersion, MessageSignature,
+    TimestampVerificationData, TransparencyLogEntry, VerificationMaterial,
+    VerificationMaterialContent,
+};
+pub use client_trust_config::ClientTrustConfig;
 pub use common::{HashAlgorithm, HashOutput};
+pub use dsse::{DsseSignature, Envelope, pae};
 pub use error::FormatError;
+pub use intoto::{Statement, Subject};
 pub use json::MAX_JSON_DEPTH;
+pub use rekor::{RekorBody, Verifier};
+pub use signing_config::{Selector, Service, ServiceConfiguration, SigningConfig};
 pub use timestamp::Timestamp;
+pub use trust::{
+    CertificateAuthority, DistinguishedName, PUBLIC_GOOD_TRUSTED_ROOT, TimeRange,
+    TransparencyLogInstance, TrustedRoot,
+};
 
 /// Entry points for fuzz targets and property tests. Not part of the API.
 #[doc(hidden)]

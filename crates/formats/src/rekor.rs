@@ -41,10 +41,9 @@ pub enum RekorBody {
         digest: Vec<u8>,
         /// `signature.content`, decoded.
         signature: Vec<u8>,
-        /// `signature.verifier`: the certificate or key.
+        /// `signature.verifier`: the certificate or key (its `keyDetails` are returned by
+        /// [`RekorBody::parse_with_key_details`]).
         verifier: Verifier,
-        /// `signature.verifier.keyDetails`, e.g. `PKIX_ECDSA_P256_SHA_256` (empty when absent).
-        key_details: String,
     },
     /// `dsse` 0.0.1 (Rekor v1): hashes of a DSSE envelope and its signatures.
     DsseV001 {
@@ -61,8 +60,6 @@ pub enum RekorBody {
         payload_hash: (String, Vec<u8>),
         /// `signatures[]` as (signature, verifier).
         signatures: Vec<(Vec<u8>, Verifier)>,
-        /// `signatures[].verifier.keyDetails`, in the same order as `signatures`.
-        key_details: Vec<String>,
     },
     /// `intoto` 0.0.2 (Rekor v1): an in-toto DSSE envelope without its payload.
     IntotoV002 {
@@ -73,10 +70,9 @@ pub enum RekorBody {
         /// `spec.content.envelope.payloadType`.
         envelope_payload_type: String,
         /// `spec.content.envelope.signatures[]` as (signature, public key PEM). Rekor stores
-        /// `sig` as base64 of the base64 signature. It is decoded once here, so the first
-        /// element is the signature's base64 *text* (ASCII), as Rekor holds it: compare it with
-        /// the base64 of the envelope's `sig`, or decode it again. It is not checked to be
-        /// base64, so a mismatching entry still parses and is rejected by the comparison.
+        /// `sig` as base64 of the base64 signature; both layers are decoded here, so the first
+        /// element is the raw signature, comparable with the envelope's `sig` bytes. A `sig`
+        /// whose inner layer is not base64 is rejected.
         signatures: Vec<(Vec<u8>, Vec<u8>)>,
     },
 }
@@ -232,23 +228,37 @@ const WHAT: &str = "Rekor entry body";
 impl RekorBody {
     /// Parses the bytes of a `canonicalizedBody`, dispatching on its `kind` and `apiVersion`.
     pub fn parse(body: &[u8]) -> Result<RekorBody, FormatError> {
+        Self::parse_with_key_details(body).map(|(body, _)| body)
+    }
+
+    /// Like [`RekorBody::parse`], also returning the `keyDetails` of each Rekor v2 verifier
+    /// (e.g. `PKIX_ECDSA_P256_SHA_256`; empty when absent) in signature order. Rekor v1 bodies
+    /// have none.
+    pub fn parse_with_key_details(body: &[u8]) -> Result<(RekorBody, Vec<String>), FormatError> {
         let entry: WireEntry = json::parse_document(body, WHAT, MAX_REKOR_BODY_SIZE)?;
         let kind = entry.kind.ok_or_else(|| json::missing("", "kind"))?;
         let version = entry
             .api_version
             .ok_or_else(|| json::missing("", "apiVersion"))?;
         let spec = entry.spec.ok_or_else(|| json::missing("", "spec"))?;
+        let v1 = |body: Result<RekorBody, FormatError>| body.map(|b| (b, Vec::new()));
         match (kind.as_str(), version.as_str()) {
-            ("hashedrekord", "0.0.1") => hashed_rekord_v001(spec_as(spec)?),
+            ("hashedrekord", "0.0.1") => v1(hashed_rekord_v001(spec_as(spec)?)),
             ("hashedrekord", "0.0.2") => hashed_rekord_v002(spec_as(spec)?),
-            ("dsse", "0.0.1") => dsse_v001(spec_as(spec)?),
+            ("dsse", "0.0.1") => v1(dsse_v001(spec_as(spec)?)),
             ("dsse", "0.0.2") => dsse_v002(spec_as(spec)?),
-            ("intoto", "0.0.2") => intoto_v002(spec_as(spec)?),
+            ("intoto", "0.0.2") => v1(intoto_v002(spec_as(spec)?)),
             _ => Err(FormatError::UnsupportedEntry {
                 kind: snippet(&kind),
                 version: snippet(&version),
             }),
         }
+    }
+
+    /// The body's `kind` and `apiVersion`, e.g. `("hashedrekord", "0.0.1")`, to compare with
+    /// the entry's `kindVersion`.
+    pub fn kind_version(&self) -> (&'static str, &'static str) {
+        (self.kind(), self.api_version())
     }
 
     /// The body's `kind`, e.g. `hashedrekord`.
@@ -362,20 +372,20 @@ fn v2_signature(
     Ok((content, verifier, w.key_details.clone().unwrap_or_default()))
 }
 
-fn hashed_rekord_v002(spec: HashedRekordV002Spec) -> Result<RekorBody, FormatError> {
+fn hashed_rekord_v002(spec: HashedRekordV002Spec) -> Result<(RekorBody, Vec<String>), FormatError> {
     let path = "spec.hashedRekordV002";
     let entry = present(&spec.hashed_rekord_v002, "spec", "hashedRekordV002")?;
     let data_path = join(path, "data");
     let data = present(&entry.data, path, "data")?;
     let signature = present(&entry.signature, path, "signature")?;
     let (signature, verifier, key_details) = v2_signature(signature, &join(path, "signature"))?;
-    Ok(RekorBody::HashedRekordV002 {
+    let body = RekorBody::HashedRekordV002 {
         digest_algorithm: text(&data.algorithm, &data_path, "algorithm")?,
         digest: json::required_bytes(data.digest.as_deref(), &data_path, "digest")?,
         signature,
         verifier,
-        key_details,
-    })
+    };
+    Ok((body, vec![key_details]))
 }
 
 fn dsse_v001(spec: DsseV001Spec) -> Result<RekorBody, FormatError> {
@@ -398,7 +408,7 @@ fn dsse_v001(spec: DsseV001Spec) -> Result<RekorBody, FormatError> {
     })
 }
 
-fn dsse_v002(spec: DsseV002Spec) -> Result<RekorBody, FormatError> {
+fn dsse_v002(spec: DsseV002Spec) -> Result<(RekorBody, Vec<String>), FormatError> {
     let path = "spec.dsseV002";
     let entry = present(&spec.dsse_v002, "spec", "dsseV002")?;
     let hash_path = join(path, "payloadHash");
@@ -416,11 +426,13 @@ fn dsse_v002(spec: DsseV002Spec) -> Result<RekorBody, FormatError> {
         signatures.push((content, verifier));
         key_details.push(details);
     }
-    Ok(RekorBody::DsseV002 {
-        payload_hash,
-        signatures,
+    Ok((
+        RekorBody::DsseV002 {
+            payload_hash,
+            signatures,
+        },
         key_details,
-    })
+    ))
 }
 
 fn intoto_v002(spec: IntotoV002Spec) -> Result<RekorBody, FormatError> {
@@ -433,8 +445,9 @@ fn intoto_v002(spec: IntotoV002Spec) -> Result<RekorBody, FormatError> {
         .enumerate()
         .map(|(i, s)| {
             let p = index(&list_path, i);
+            let sig_base64 = json::required_bytes(s.sig.as_deref(), &p, "sig")?;
             Ok((
-                json::required_bytes(s.sig.as_deref(), &p, "sig")?,
+                json::decode_base64(&sig_base64, || join(&p, "sig"))?,
                 json::required_bytes(s.public_key.as_deref(), &p, "publicKey")?,
             ))
         })

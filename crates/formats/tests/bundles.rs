@@ -10,8 +10,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use signet_formats::FormatError;
 use signet_formats::bundle::*;
@@ -236,15 +234,38 @@ fn versions_and_variants_of_known_bundles() {
     assert!(b.verification_material.tlog_entries.is_empty());
 }
 
+/// The one parsed bundle whose entry body is malformed. README: "log entry does not match the
+/// signed artifact"; its intoto `sig` was written as single base64 (DER), not as the base64 of
+/// the base64 signature that Rekor stores, so its inner layer is not base64.
+const MALFORMED_BODY: &str =
+    "conformance/bundle-verify/intoto-log-entry-mismatch_fail/bundle.sigstore.json";
+
 #[test]
 fn every_rekor_body_parses_and_matches_its_kind_version() {
     let mut seen = std::collections::BTreeSet::new();
     for (name, bundle) in parsed_bundles() {
         for entry in &bundle.verification_material.tlog_entries {
-            let body = RekorBody::parse(&entry.canonicalized_body)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let parsed = RekorBody::parse(&entry.canonicalized_body);
+            if name == MALFORMED_BODY {
+                assert!(
+                    matches!(
+                        parsed,
+                        Err(FormatError::InvalidBase64 { ref field, .. })
+                            if field == "spec.content.envelope.signatures[0].sig"
+                    ),
+                    "{parsed:?}"
+                );
+                continue;
+            }
+            let body = parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (body2, key_details) =
+                RekorBody::parse_with_key_details(&entry.canonicalized_body).unwrap();
+            assert_eq!(body2, body);
+            let v2 = matches!(body, RekorBody::HashedRekordV002 { .. });
+            assert_eq!(key_details.len(), usize::from(v2), "{name}");
+            assert!(key_details.iter().all(|k| k.starts_with("PKIX_")), "{name}");
             assert_eq!(
-                (body.kind(), body.api_version()),
+                body.kind_version(),
                 (
                     entry.kind_version.kind.as_str(),
                     entry.kind_version.version.as_str()
@@ -293,13 +314,11 @@ fn check_body_against_bundle(name: &str, body: &RekorBody, bundle: &Bundle) {
                 digest_algorithm,
                 signature,
                 verifier,
-                key_details,
                 ..
             },
             content,
         ) => {
             assert_eq!(digest_algorithm, "SHA2_256", "{name}");
-            assert!(key_details.starts_with("PKIX_"), "{name}");
             let sig = match content {
                 BundleContent::MessageSignature(m) => &m.signature,
                 BundleContent::DsseEnvelope(e) => &e.signatures[0].sig,
@@ -338,12 +357,7 @@ fn check_body_against_bundle(name: &str, body: &RekorBody, bundle: &Bundle) {
             assert!(payload_hash.is_some() && hash.is_some(), "{name}");
             assert_eq!(envelope_payload_type, &e.payload_type, "{name}");
             assert_eq!(signatures.len(), e.signatures.len(), "{name}");
-            // Decoded once: the base64 text of the envelope's signature.
-            assert_eq!(
-                signatures[0].0,
-                STANDARD.encode(&e.signatures[0].sig).as_bytes(),
-                "{name}"
-            );
+            assert_eq!(signatures[0].0, e.signatures[0].sig, "{name}");
             assert!(signatures[0].1.starts_with(b"-----BEGIN "), "{name}");
         }
         other => panic!("{name}: unexpected body for content: {other:?}"),

@@ -70,7 +70,7 @@ fn body(v: Value) -> Result<RekorBody, FormatError> {
 #[test]
 fn dsse_v002_body() {
     let spki = STANDARD.encode([0x30, 0x59]);
-    let b = body(json!({
+    let v = json!({
         "apiVersion": "0.0.2",
         "kind": "dsse",
         "spec": {"dsseV002": {
@@ -80,8 +80,8 @@ fn dsse_v002_body() {
                 {"content": "AwQ=", "verifier": {"keyDetails": "PKIX_ECDSA_P256_SHA_256", "x509Certificate": {"rawBytes": "MAA="}}}
             ]
         }}
-    }))
-    .unwrap();
+    });
+    let (b, key_details) = RekorBody::parse_with_key_details(v.to_string().as_bytes()).unwrap();
     assert_eq!(
         b,
         RekorBody::DsseV002 {
@@ -90,10 +90,11 @@ fn dsse_v002_body() {
                 (vec![1, 2], Verifier::PublicKey(vec![0x30, 0x59])),
                 (vec![3, 4], Verifier::X509Certificate(vec![0x30, 0])),
             ],
-            key_details: vec!["PKIX_ED25519".into(), "PKIX_ECDSA_P256_SHA_256".into()],
         }
     );
-    assert_eq!((b.kind(), b.api_version()), ("dsse", "0.0.2"));
+    assert_eq!(key_details, ["PKIX_ED25519", "PKIX_ECDSA_P256_SHA_256"]);
+    assert_eq!(body(v).unwrap(), b);
+    assert_eq!(b.kind_version(), ("dsse", "0.0.2"));
 }
 
 #[test]
@@ -179,7 +180,7 @@ fn malformed_bodies() {
         body(json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {"signatures": []}})).unwrap_err(),
         FormatError::EmptyList { field } if field == "spec.signatures"
     ));
-    // intoto `sig` is base64 of base64, decoded once: the signature's base64 text.
+    // intoto `sig` is base64 of base64; both layers are decoded.
     let intoto = |sig: &str| {
         json!({"apiVersion": "0.0.2", "kind": "intoto", "spec": {"content": {"envelope": {
             "payloadType": "application/vnd.in-toto+json",
@@ -194,12 +195,18 @@ fn malformed_bodies() {
     else {
         panic!()
     };
-    assert_eq!(signatures, [(b"CQgH".to_vec(), b"---".to_vec())]);
+    assert_eq!(signatures, [(vec![9, 8, 7], b"---".to_vec())]);
     assert_eq!(payload_hash, None);
-    assert!(matches!(
-        body(intoto("not base64!")).unwrap_err(),
-        FormatError::InvalidBase64 { field, .. } if field == "spec.content.envelope.signatures[0].sig"
-    ));
+    for bad in [
+        "not base64!".to_owned(),
+        STANDARD.encode("not base64!"),
+        STANDARD.encode([0x30, 0x46, 0x02]),
+    ] {
+        assert!(matches!(
+            body(intoto(&bad)).unwrap_err(),
+            FormatError::InvalidBase64 { field, .. } if field == "spec.content.envelope.signatures[0].sig"
+        ));
+    }
     assert!(matches!(
         body(json!([1, 2])).unwrap_err(),
         FormatError::Json { .. }
