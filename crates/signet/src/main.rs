@@ -6,6 +6,7 @@
 
 mod cli;
 mod note_cmd;
+mod verify_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -25,6 +26,9 @@ fn main() -> ExitCode {
         cli::Command::Note {
             command: cli::NoteCommand::Verify(args),
         } => note_cmd::verify(&args),
+        cli::Command::VerifyBlob(args) | cli::Command::VerifyBundle(args) => {
+            verify_cmd::verify(&args)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,10 @@ pub fn dir() -> PathBuf {
 /// # Panics
 /// If the directory cannot be found: tests cannot run without it.
 pub fn shared_dir() -> PathBuf {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Prefer the directory of the package under test (set by cargo and nextest when tests
+    // run); fall back to where this crate was compiled.
+    let runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let here = runtime.as_deref().unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")));
     for dir in here.ancestors() {
         let is_root = dir.join("Cargo.lock").exists() || dir.join(".git").exists();
         if let Some(shared) = dir

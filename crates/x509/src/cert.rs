@@ -9,8 +9,6 @@ use x509_cert::ext::pkix::{
     BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
 };
 
-/// Most certificates read from one PEM text.
-const MAX_PEM_CERTIFICATES: usize = 32;
 /// Largest certificate accepted.
 const MAX_CERTIFICATE_SIZE: usize = 64 * 1024;
 
@@ -118,44 +116,10 @@ impl Certificate {
 
     /// Parses every `CERTIFICATE` block of a PEM text, in order (at most 32).
     pub fn chain_from_pem(pem: &str) -> Result<Vec<Self>, X509Error> {
-        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-        const END: &str = "-----END CERTIFICATE-----";
-        let mut out = Vec::new();
-        let mut rest = pem;
-        while let Some(start) = rest.find(BEGIN) {
-            let block = rest.get(start..).unwrap_or_default();
-            let end = block.find(END).ok_or(X509Error::Pem {
-                expected: "CERTIFICATE",
-                reason: "no END line".into(),
-            })?;
-            let (one, tail) = block.split_at(end + END.len());
-            let (label, der) =
-                pem_rfc7468::decode_vec(one.as_bytes()).map_err(|e| X509Error::Pem {
-                    expected: "CERTIFICATE",
-                    reason: e.to_string(),
-                })?;
-            if label != "CERTIFICATE" {
-                return Err(X509Error::Pem {
-                    expected: "CERTIFICATE",
-                    reason: format!("found {label}"),
-                });
-            }
-            if out.len() == MAX_PEM_CERTIFICATES {
-                return Err(X509Error::Pem {
-                    expected: "CERTIFICATE",
-                    reason: "too many certificates".into(),
-                });
-            }
-            out.push(Self::from_der(&der)?);
-            rest = tail;
-        }
-        if out.is_empty() {
-            return Err(X509Error::Pem {
-                expected: "CERTIFICATE",
-                reason: "no certificate found".into(),
-            });
-        }
-        Ok(out)
+        crate::decode_pem(pem, "CERTIFICATE")?
+            .iter()
+            .map(|der| Self::from_der(der))
+            .collect()
     }
 
     /// The DER encoding.

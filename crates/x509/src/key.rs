@@ -122,18 +122,12 @@ impl PublicKey {
 
     /// Parses a PEM `PUBLIC KEY` block.
     pub fn from_pem(pem: &str) -> Result<Self, X509Error> {
-        let (label, der) =
-            pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|e| X509Error::Pem {
-                expected: "PUBLIC KEY",
-                reason: e.to_string(),
-            })?;
-        if label != "PUBLIC KEY" {
-            return Err(X509Error::Pem {
-                expected: "PUBLIC KEY",
-                reason: format!("found {label}"),
-            });
-        }
-        Self::from_spki_der(&der)
+        let blocks = crate::decode_pem(pem, "PUBLIC KEY")?;
+        let der = blocks.first().ok_or(X509Error::Pem {
+            expected: "PUBLIC KEY",
+            reason: "no block".into(),
+        })?;
+        Self::from_spki_der(der)
     }
 
     /// The key type.
@@ -144,6 +138,12 @@ impl PublicKey {
     /// The DER `SubjectPublicKeyInfo`.
     pub fn spki_der(&self) -> &[u8] {
         &self.spki_der
+    }
+
+    /// The key bits inside the `SubjectPublicKeyInfo`: an EC point, a PKCS#1 RSA key, or the
+    /// raw 32-byte Ed25519 key.
+    pub fn raw_key(&self) -> &[u8] {
+        &self.raw
     }
 
     /// The hash Sigstore pairs with this key for artifact signatures: SHA-256 for P-256, RSA

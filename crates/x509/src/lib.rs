@@ -19,6 +19,7 @@ mod cert;
 mod chain;
 mod error;
 mod key;
+mod pem;
 mod raw;
 mod sct;
 
@@ -26,6 +27,7 @@ pub use cert::{Certificate, FulcioIdentity, SubjectAlternativeName};
 pub use chain::{ChainPurpose, verify_chain};
 pub use error::X509Error;
 pub use key::{HashAlgorithm, KeyKind, PublicKey};
+pub use pem::decode_pem;
 pub use raw::split_signed;
 pub use sct::{
     CtLog, MAX_SCTS, SctError, SignedCertificateTimestamp, VerifiedSct, parse_sct_list,

@@ -1,0 +1,44 @@
+//! Sigstore bundle verification, following the Sigstore client specification.
+//!
+//! [`verify_bundle`] takes a parsed bundle, the artifact (its bytes or its SHA-256 digest), the
+//! trust material from a `trusted_root.json` ([`TrustMaterial`]), a [`Policy`] saying who must
+//! have signed, and the current time. It checks, in order:
+//!
+//! 1. the bundle's shape for its version (entries, proofs, checkpoints, certificate chain);
+//! 2. every transparency-log entry: the log is trusted and was valid, the canonical body matches
+//!    the bundle (artifact digest, signature, key or certificate), the signed entry timestamp
+//!    verifies, the inclusion proof verifies against a checkpoint signed by the log;
+//! 3. every RFC 3161 timestamp against the trusted timestamp authorities;
+//! 4. that at least one verified time exists (a verified SET's integrated time or a verified
+//!    timestamp; Rekor v2 entries have no integrated time);
+//! 5. the signing certificate: it chains to a trusted CA valid at every verified time, carries
+//!    a valid embedded SCT from a trusted CT log, and matches the identity policy; or, for
+//!    managed keys, the key is the one the policy names;
+//! 6. the signature over the artifact (message signature) or over the DSSE PAE, and for DSSE
+//!    that an in-toto subject has the artifact's digest.
+//!
+//! Pure: the clock is an argument, nothing is fetched.
+#![forbid(unsafe_code)]
+
+mod artifact;
+mod error;
+mod policy;
+mod tlog;
+mod trust;
+mod verify;
+
+pub use artifact::Artifact;
+pub use error::VerifyError;
+pub use policy::{IdentityPolicy, Policy, StringMatcher, github};
+pub use trust::{TrustMaterial, TrustedCa, TrustedLog, Validity};
+pub use verify::{Signer, TimeSource, VerifiedBundle, VerifiedTime, verify_bundle};
+
+/// Limits on what one bundle may carry, beyond the parser's own.
+pub mod limits {
+    /// Most RFC 3161 timestamps checked in one bundle.
+    pub const MAX_TIMESTAMPS: usize = 16;
+    /// Most transparency-log entries checked in one bundle.
+    pub const MAX_TLOG_ENTRIES: usize = 16;
+    /// How far in the future an integrated time may be, in seconds (clock skew).
+    pub const MAX_CLOCK_SKEW: i64 = 60;
+}

@@ -1,0 +1,179 @@
+//! Trust material from a `trusted_root.json`, parsed once and checked for use.
+
+use crate::VerifyError;
+use signet_formats::{TimeRange, Timestamp, TrustedRoot};
+use signet_timestamp::TimestampAuthority;
+use signet_x509::{Certificate, CtLog, PublicKey};
+
+/// A validity window; both ends inclusive. A window whose start is missing is malformed and
+/// contains no time at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Validity {
+    /// First valid second, if the window has a start.
+    pub start: Option<i64>,
+    /// Last valid second, if the window ends.
+    pub end: Option<i64>,
+    /// Whether a window was given at all (an absent `validFor` is unbounded).
+    pub given: bool,
+}
+
+fn ceil_seconds(t: &Timestamp) -> i64 {
+    t.seconds.saturating_add(i64::from(t.nanos > 0))
+}
+
+impl Validity {
+    /// No window: always valid.
+    pub const ALWAYS: Validity = Validity {
+        start: None,
+        end: None,
+        given: false,
+    };
+
+    /// From a trusted-root `validFor`.
+    pub fn from_range(range: Option<&TimeRange>) -> Self {
+        match range {
+            None => Self::ALWAYS,
+            Some(r) => Validity {
+                start: r.start.as_ref().map(ceil_seconds),
+                end: r.end.as_ref().map(|e| e.seconds),
+                given: true,
+            },
+        }
+    }
+
+    /// Whether `time` (Unix seconds) is inside the window.
+    pub fn contains(&self, time: i64) -> bool {
+        if !self.given {
+            return true;
+        }
+        let Some(start) = self.start else {
+            return false;
+        };
+        start <= time && self.end.is_none_or(|end| time <= end)
+    }
+}
+
+/// A certificate authority: its chain (issuing CA first, root last) and validity.
+#[derive(Debug, Clone)]
+pub struct TrustedCa {
+    /// The chain, issuing certificate first.
+    pub chain: Vec<Certificate>,
+    /// When the CA may be relied on.
+    pub validity: Validity,
+}
+
+/// A transparency log.
+#[derive(Debug, Clone)]
+pub struct TrustedLog {
+    /// Log ID (SHA-256 of the key for Rekor v1; for Rekor v2 as the trusted root gives it).
+    pub log_id: Vec<u8>,
+    /// The log's key.
+    pub key: PublicKey,
+    /// When the key may be relied on.
+    pub validity: Validity,
+    /// The log's URL.
+    pub base_url: String,
+}
+
+/// Everything a verifier trusts.
+#[derive(Debug, Clone, Default)]
+pub struct TrustMaterial {
+    /// Fulcio CAs.
+    pub certificate_authorities: Vec<TrustedCa>,
+    /// Rekor logs.
+    pub tlogs: Vec<TrustedLog>,
+    /// CT logs, for SCTs.
+    pub ctlogs: Vec<CtLog>,
+    /// RFC 3161 timestamp authorities.
+    pub timestamp_authorities: Vec<TimestampAuthority>,
+}
+
+fn bad(reason: String) -> VerifyError {
+    VerifyError::BadTrustRoot { reason }
+}
+
+fn chain(certs: &[Vec<u8>], what: &str) -> Result<Vec<Certificate>, VerifyError> {
+    certs
+        .iter()
+        .map(|der| Certificate::from_der(der).map_err(|e| bad(format!("{what}: {e}"))))
+        .collect()
+}
+
+impl TrustMaterial {
+    /// Parses the keys and certificates of a trusted root. Entries that cannot be used make
+    /// the whole root unusable: a trust root is configuration, and silently skipping part of it
+    /// would hide mistakes.
+    pub fn from_trusted_root(root: &TrustedRoot) -> Result<Self, VerifyError> {
+        let mut out = TrustMaterial::default();
+        for (i, ca) in root.certificate_authorities.iter().enumerate() {
+            let chain = chain(&ca.cert_chain, &format!("certificate authority {i}"))?;
+            if chain.is_empty() {
+                return Err(bad(format!(
+                    "certificate authority {i} has no certificates"
+                )));
+            }
+            out.certificate_authorities.push(TrustedCa {
+                chain,
+                validity: Validity::from_range(ca.valid_for.as_ref()),
+            });
+        }
+        for (i, log) in root.tlogs.iter().enumerate() {
+            let Some(raw) = &log.public_key.raw_bytes else {
+                return Err(bad(format!("transparency log {i} has no public key")));
+            };
+            let key = PublicKey::from_spki_der(raw)
+                .map_err(|e| bad(format!("transparency log {i}: {e}")))?;
+            out.tlogs.push(TrustedLog {
+                log_id: log.log_id.clone(),
+                key,
+                validity: Validity::from_range(log.public_key.valid_for.as_ref()),
+                base_url: log.base_url.clone(),
+            });
+        }
+        for (i, log) in root.ctlogs.iter().enumerate() {
+            // A CT key we cannot parse (staging roots carry a bare PKCS#1 RSA key) can never
+            // vouch for an SCT; skipping it only makes verification stricter.
+            let Some(key) = log
+                .public_key
+                .raw_bytes
+                .as_deref()
+                .and_then(|raw| PublicKey::from_spki_der(raw).ok())
+            else {
+                continue;
+            };
+            let validity = Validity::from_range(log.public_key.valid_for.as_ref());
+            if validity.given && validity.start.is_none() {
+                return Err(bad(format!("CT log {i} validity has no start")));
+            }
+            out.ctlogs.push(CtLog {
+                log_id: log.log_id.clone(),
+                key,
+                valid_from: validity.start.or(Some(i64::MIN)),
+                valid_until: validity.end,
+            });
+        }
+        for (i, tsa) in root.timestamp_authorities.iter().enumerate() {
+            let chain = chain(&tsa.cert_chain, &format!("timestamp authority {i}"))?;
+            if chain.is_empty() {
+                return Err(bad(format!("timestamp authority {i} has no certificates")));
+            }
+            let validity = Validity::from_range(tsa.valid_for.as_ref());
+            if validity.given && validity.start.is_none() {
+                return Err(bad(format!(
+                    "timestamp authority {i} validity has no start"
+                )));
+            }
+            out.timestamp_authorities.push(TimestampAuthority {
+                chain,
+                valid_from: validity.start.or(Some(i64::MIN)),
+                valid_until: validity.end,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The log with this ID.
+    pub fn log(&self, log_id: &[u8]) -> Option<&TrustedLog> {
+        self.tlogs.iter().find(|l| l.log_id == log_id)
+    }
+}

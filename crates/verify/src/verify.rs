@@ -1,0 +1,547 @@
+//! The verification procedure, step by step.
+
+use crate::tlog::check_entry;
+use crate::{Artifact, Policy, TrustMaterial, VerifyError, limits};
+use sha2::{Digest, Sha256};
+use signet_formats::{
+    Bundle, BundleContent, BundleVersion, Envelope, RekorBody, Statement, TransparencyLogEntry,
+    VerificationMaterialContent, Verifier, pae,
+};
+use signet_x509::{
+    Certificate, ChainPurpose, HashAlgorithm, PublicKey, verify_chain, verify_embedded_scts,
+};
+
+/// Where a verified time came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeSource {
+    /// The integrated time of tlog entry `n`, vouched for by its signed entry timestamp.
+    SignedEntryTimestamp(usize),
+    /// RFC 3161 timestamp `n`.
+    Rfc3161(usize),
+}
+
+/// A time the bundle proves the signature existed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTime {
+    /// Where it came from.
+    pub source: TimeSource,
+    /// Unix seconds.
+    pub time: i64,
+}
+
+/// Who signed.
+#[derive(Debug, Clone)]
+pub enum Signer {
+    /// A certificate (its identity has been checked against the policy).
+    Certificate(Box<Certificate>),
+    /// A managed key.
+    Key(PublicKey),
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    /// The signer.
+    pub signer: Signer,
+    /// The verified times.
+    pub times: Vec<VerifiedTime>,
+    /// Number of tlog entries verified.
+    pub tlog_entries: usize,
+    /// The in-toto statement, for DSSE bundles.
+    pub statement: Option<Statement>,
+}
+
+/// The signing material of a bundle.
+enum Material {
+    Certificate(Certificate),
+    Key,
+}
+
+/// Verifies `bundle` for `artifact` under `policy`, trusting `trust`, at time `now` (Unix
+/// seconds). See the crate documentation for the order of the checks.
+pub fn verify_bundle(
+    bundle: &Bundle,
+    artifact: &Artifact,
+    trust: &TrustMaterial,
+    policy: &Policy,
+    now: i64,
+) -> Result<VerifiedBundle, VerifyError> {
+    let structure = |reason: &str| VerifyError::Structure {
+        reason: reason.to_owned(),
+    };
+    let version = bundle.version();
+    let material = &bundle.verification_material;
+
+    // 1. Shape.
+    let signing = match &material.content {
+        VerificationMaterialContent::Certificate(der) => {
+            Material::Certificate(Certificate::from_der(der).map_err(VerifyError::Material)?)
+        }
+        VerificationMaterialContent::X509CertificateChain { certificates } => {
+            let Some(first) = certificates.first() else {
+                return Err(structure("the certificate chain is empty"));
+            };
+            let leaf = Certificate::from_der(first).map_err(VerifyError::Material)?;
+            for der in certificates {
+                let cert = Certificate::from_der(der).map_err(VerifyError::Material)?;
+                if cert.verify_issued_by(&cert).is_ok() {
+                    return Err(structure(
+                        "the certificate chain contains a self-signed root certificate",
+                    ));
+                }
+            }
+            Material::Certificate(leaf)
+        }
+        VerificationMaterialContent::PublicKey { .. } => Material::Key,
+    };
+    let entries = &material.tlog_entries;
+    if entries.is_empty() {
+        return Err(structure("no transparency-log entry"));
+    }
+    if entries.len() > limits::MAX_TLOG_ENTRIES {
+        return Err(structure("too many transparency-log entries"));
+    }
+    let timestamps: &[Vec<u8>] = material
+        .timestamp_verification_data
+        .as_ref()
+        .map_or(&[], |t| &t.rfc3161_timestamps);
+    if timestamps.len() > limits::MAX_TIMESTAMPS {
+        return Err(structure("too many RFC 3161 timestamps"));
+    }
+    for (i, ts) in timestamps.iter().enumerate() {
+        if timestamps.iter().take(i).any(|other| other == ts) {
+            return Err(structure("duplicate RFC 3161 timestamps"));
+        }
+    }
+    let require_proof = version != BundleVersion::V0_1;
+    if version == BundleVersion::V0_1 && entries.iter().any(|e| e.inclusion_promise.is_none()) {
+        return Err(structure(
+            "a v0.1 bundle needs an inclusion promise in every entry",
+        ));
+    }
+
+    // The key that made the signature, and the signature and digest-to-log facts.
+    let signing_key = match (&signing, policy) {
+        (Material::Certificate(cert), Policy::Identity(_)) => cert.public_key().clone(),
+        (Material::Key, Policy::Key(key)) => key.clone(),
+        (Material::Certificate(_), Policy::Key(_)) => {
+            return Err(VerifyError::KeyMismatch {
+                reason: "the bundle is signed with a certificate, not the given key".into(),
+            });
+        }
+        (Material::Key, Policy::Identity(_)) => {
+            return Err(VerifyError::KeyMismatch {
+                reason: "the bundle is signed with a key, not a certificate".into(),
+            });
+        }
+    };
+
+    // 6 (done early: cheap, and needed to bind the log entries). The signature.
+    let signed = check_signature(bundle, artifact, &signing_key)?;
+
+    // 2. Transparency-log entries.
+    let mut times = Vec::new();
+    let mut entry_logs = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let checked = check_entry(i, entry, trust, now, require_proof)?;
+        check_body(i, entry, &signed, &signing, &signing_key)?;
+        if let Some(t) = checked.verified_time {
+            times.push(VerifiedTime {
+                source: TimeSource::SignedEntryTimestamp(i),
+                time: t,
+            });
+        }
+        entry_logs.push((checked.log, checked.verified_time));
+    }
+
+    // 3. RFC 3161 timestamps, over the signature bytes.
+    for (i, token) in timestamps.iter().enumerate() {
+        let verified = signet_timestamp::verify_timestamp(
+            token,
+            &signed.signature,
+            &trust.timestamp_authorities,
+        )
+        .map_err(|source| VerifyError::Timestamp { index: i, source })?;
+        if verified.time > now + limits::MAX_CLOCK_SKEW {
+            return Err(VerifyError::OutsideValidity {
+                what: format!("timestamp {i} (in the future)"),
+                time: verified.time,
+            });
+        }
+        times.push(VerifiedTime {
+            source: TimeSource::Rfc3161(i),
+            time: verified.time,
+        });
+    }
+
+    // 4. At least one verified time; entries without their own time must have been logged
+    // while their log was valid at the timestamps.
+    for (log, own_time) in &entry_logs {
+        if own_time.is_none() {
+            for t in times
+                .iter()
+                .filter(|t| matches!(t.source, TimeSource::Rfc3161(_)))
+            {
+                if !log.validity.contains(t.time) {
+                    return Err(VerifyError::OutsideValidity {
+                        what: format!("log {}", log.base_url),
+                        time: t.time,
+                    });
+                }
+            }
+        }
+    }
+    let has_entry_without_time = entry_logs.iter().any(|(_, t)| t.is_none());
+    let has_timestamp = times
+        .iter()
+        .any(|t| matches!(t.source, TimeSource::Rfc3161(_)));
+    if has_entry_without_time && !has_timestamp {
+        // Rekor v2 entries carry no integrated time: only a timestamp can date them.
+        return Err(VerifyError::NoVerifiedTime);
+    }
+
+    // 5. The signer.
+    let signer = match (signing, policy) {
+        (Material::Certificate(cert), Policy::Identity(identity)) => {
+            if times.is_empty() {
+                return Err(VerifyError::NoVerifiedTime);
+            }
+            check_certificate(&cert, trust, &times)?;
+            let fulcio = cert.fulcio_identity().map_err(VerifyError::Material)?;
+            identity.check(&fulcio)?;
+            Signer::Certificate(Box::new(cert))
+        }
+        (_, Policy::Key(key)) => Signer::Key(key.clone()),
+        (Material::Key, Policy::Identity(_)) => {
+            return Err(VerifyError::KeyMismatch {
+                reason: "the bundle is signed with a key, not a certificate".into(),
+            });
+        }
+    };
+
+    Ok(VerifiedBundle {
+        signer,
+        times,
+        tlog_entries: entries.len(),
+        statement: signed.statement,
+    })
+}
+
+/// What the signature covers, for binding log entries to it.
+struct Signed {
+    signature: Vec<u8>,
+    kind: SignedKind,
+    statement: Option<Statement>,
+}
+
+enum SignedKind {
+    /// A message signature; the artifact digest (algorithm name, bytes).
+    Message { digest: Vec<u8> },
+    /// A DSSE envelope.
+    Dsse { envelope: Envelope },
+}
+
+fn check_signature(
+    bundle: &Bundle,
+    artifact: &Artifact,
+    key: &PublicKey,
+) -> Result<Signed, VerifyError> {
+    match &bundle.content {
+        BundleContent::MessageSignature(msg) => {
+            let digest = artifact.sha256();
+            if let Some(hint) = &msg.message_digest {
+                let name = format!("{:?}", hint.algorithm).to_ascii_lowercase();
+                match artifact.digest_with(&name) {
+                    Some(d) if d == hint.digest => {}
+                    Some(_) => {
+                        return Err(VerifyError::ArtifactMismatch {
+                            reason: "the bundle's message digest is not the artifact's".into(),
+                        });
+                    }
+                    None if hint.digest.len() == 32 && hint.digest != digest => {
+                        return Err(VerifyError::ArtifactMismatch {
+                            reason: "the bundle's message digest is not the artifact's".into(),
+                        });
+                    }
+                    None => {}
+                }
+            }
+            let ok = match artifact {
+                Artifact::Bytes(bytes) => {
+                    key.verify_with_hash(bytes, &msg.signature, HashAlgorithm::Sha256)
+                        .is_ok()
+                        || key.verify(bytes, &msg.signature).is_ok()
+                }
+                Artifact::Sha256(d) => key
+                    .verify_prehashed(d, HashAlgorithm::Sha256, &msg.signature)
+                    .is_ok(),
+            };
+            if !ok {
+                return Err(VerifyError::BadSignature { what: "artifact" });
+            }
+            Ok(Signed {
+                signature: msg.signature.clone(),
+                kind: SignedKind::Message { digest },
+                statement: None,
+            })
+        }
+        BundleContent::DsseEnvelope(envelope) => {
+            let [sig] = envelope.signatures.as_slice() else {
+                return Err(VerifyError::Structure {
+                    reason: format!(
+                        "DSSE envelope has {} signatures, want exactly 1",
+                        envelope.signatures.len()
+                    ),
+                });
+            };
+            key.verify(&pae(&envelope.payload_type, &envelope.payload), &sig.sig)
+                .map_err(|_| VerifyError::BadSignature {
+                    what: "DSSE envelope",
+                })?;
+            if envelope.payload_type != "application/vnd.in-toto+json" {
+                return Err(VerifyError::ArtifactMismatch {
+                    reason: format!(
+                        "DSSE payload type {:?} is not an in-toto statement",
+                        envelope.payload_type
+                    ),
+                });
+            }
+            let statement = Statement::from_json(&envelope.payload)?;
+            let want = hex::encode(artifact.sha256());
+            let found = statement.subject.iter().any(|s| {
+                s.digest
+                    .get("sha256")
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&want))
+            });
+            if !found {
+                return Err(VerifyError::ArtifactMismatch {
+                    reason: "no in-toto subject has the artifact's SHA-256 digest".into(),
+                });
+            }
+            Ok(Signed {
+                signature: sig.sig.clone(),
+                kind: SignedKind::Dsse {
+                    envelope: envelope.clone(),
+                },
+                statement: Some(statement),
+            })
+        }
+    }
+}
+
+/// Whether the key or certificate named in a log entry is the bundle's.
+fn same_signer(logged: &[u8], signing: &Material, key: &PublicKey) -> bool {
+    let text = std::str::from_utf8(logged).unwrap_or_default();
+    match signing {
+        Material::Certificate(cert) => {
+            if logged == cert.der() {
+                return true;
+            }
+            Certificate::from_pem(text).is_ok_and(|c| c.der() == cert.der())
+        }
+        Material::Key => {
+            logged == key.spki_der()
+                || PublicKey::from_pem(text).is_ok_and(|k| k.spki_der() == key.spki_der())
+                || PublicKey::from_spki_der(logged).is_ok_and(|k| k.spki_der() == key.spki_der())
+        }
+    }
+}
+
+fn same_verifier(verifier: &Verifier, signing: &Material, key: &PublicKey) -> bool {
+    match verifier {
+        Verifier::X509Certificate(der) => {
+            matches!(signing, Material::Certificate(c) if c.der() == der.as_slice())
+        }
+        Verifier::PublicKey(spki) => matches!(signing, Material::Key) && spki == key.spki_der(),
+    }
+}
+
+fn check_body(
+    index: usize,
+    entry: &TransparencyLogEntry,
+    signed: &Signed,
+    signing: &Material,
+    key: &PublicKey,
+) -> Result<(), VerifyError> {
+    let mismatch = |field| VerifyError::EntryMismatch {
+        entry: index,
+        field,
+    };
+    let body = RekorBody::parse(&entry.canonicalized_body)?;
+    let (kind, version) = body.kind_version();
+    if entry.kind_version.kind != kind || entry.kind_version.version != version {
+        return Err(mismatch("kind and version"));
+    }
+    match (&signed.kind, body) {
+        (
+            SignedKind::Message { digest },
+            RekorBody::HashedRekordV001 {
+                digest_algorithm,
+                digest_hex,
+                signature,
+                public_key,
+            },
+        ) => {
+            if !digest_algorithm.eq_ignore_ascii_case("sha256")
+                || !digest_hex.eq_ignore_ascii_case(&hex::encode(digest))
+            {
+                return Err(mismatch("artifact digest"));
+            }
+            if signature != signed.signature {
+                return Err(mismatch("signature"));
+            }
+            if !same_signer(&public_key, signing, key) {
+                return Err(mismatch("public key or certificate"));
+            }
+        }
+        (
+            SignedKind::Message { digest: want },
+            RekorBody::HashedRekordV002 {
+                digest_algorithm,
+                digest,
+                signature,
+                verifier,
+            },
+        ) => {
+            if digest_algorithm != "SHA2_256" || digest != *want {
+                return Err(mismatch("artifact digest"));
+            }
+            if signature != signed.signature {
+                return Err(mismatch("signature"));
+            }
+            if !same_verifier(&verifier, signing, key) {
+                return Err(mismatch("public key or certificate"));
+            }
+        }
+        (
+            SignedKind::Dsse { envelope },
+            RekorBody::HashedRekordV002 {
+                digest_algorithm,
+                digest,
+                signature,
+                verifier,
+            },
+        ) => {
+            // Rekor v2 logs DSSE as a hashedrekord over the PAE.
+            let want = Sha256::digest(pae(&envelope.payload_type, &envelope.payload)).to_vec();
+            if digest_algorithm != "SHA2_256" || digest != want {
+                return Err(mismatch("DSSE PAE digest"));
+            }
+            if signature != signed.signature {
+                return Err(mismatch("signature"));
+            }
+            if !same_verifier(&verifier, signing, key) {
+                return Err(mismatch("public key or certificate"));
+            }
+        }
+        (
+            SignedKind::Dsse { envelope },
+            RekorBody::DsseV001 {
+                payload_hash,
+                signatures,
+                ..
+            },
+        ) => {
+            let want = hex::encode(Sha256::digest(&envelope.payload));
+            if !payload_hash.is_some_and(|(alg, h)| {
+                alg.eq_ignore_ascii_case("sha256") && h.eq_ignore_ascii_case(&want)
+            }) {
+                return Err(mismatch("DSSE payload hash"));
+            }
+            if signatures.len() != envelope.signatures.len()
+                || !signatures.iter().any(|(sig, verifier)| {
+                    *sig == signed.signature && same_signer(verifier, signing, key)
+                })
+            {
+                return Err(mismatch("DSSE signatures"));
+            }
+        }
+        (
+            SignedKind::Dsse { envelope },
+            RekorBody::DsseV002 {
+                payload_hash: (alg, hash),
+                signatures,
+            },
+        ) => {
+            if alg != "SHA2_256" || hash != Sha256::digest(&envelope.payload).to_vec() {
+                return Err(mismatch("DSSE payload hash"));
+            }
+            if signatures.len() != envelope.signatures.len()
+                || !signatures.iter().any(|(sig, verifier)| {
+                    *sig == signed.signature && same_verifier(verifier, signing, key)
+                })
+            {
+                return Err(mismatch("DSSE signatures"));
+            }
+        }
+        (
+            SignedKind::Dsse { envelope },
+            RekorBody::IntotoV002 {
+                payload_hash,
+                signatures,
+                envelope_payload_type,
+                ..
+            },
+        ) => {
+            let want = hex::encode(Sha256::digest(&envelope.payload));
+            if !payload_hash.is_some_and(|(alg, h)| {
+                alg.eq_ignore_ascii_case("sha256") && h.eq_ignore_ascii_case(&want)
+            }) {
+                return Err(mismatch("in-toto payload hash"));
+            }
+            if envelope_payload_type != envelope.payload_type {
+                return Err(mismatch("in-toto payload type"));
+            }
+            if signatures.len() != envelope.signatures.len()
+                || !signatures.iter().any(|(sig, verifier)| {
+                    *sig == signed.signature && same_signer(verifier, signing, key)
+                })
+            {
+                return Err(mismatch("in-toto signatures"));
+            }
+        }
+        _ => return Err(mismatch("entry kind for this bundle content")),
+    }
+    Ok(())
+}
+
+/// Checks the signing certificate: chains to a trusted CA at every verified time, and carries a
+/// valid SCT.
+fn check_certificate(
+    cert: &Certificate,
+    trust: &TrustMaterial,
+    times: &[VerifiedTime],
+) -> Result<(), VerifyError> {
+    let mut issuer = None;
+    for t in times {
+        let mut last_error = None;
+        let mut ok = false;
+        for ca in &trust.certificate_authorities {
+            if !ca.validity.contains(t.time) {
+                last_error.get_or_insert(signet_x509::X509Error::BadTrustedChain(
+                    "certificate authority not valid at that time",
+                ));
+                continue;
+            }
+            match verify_chain(cert, &ca.chain, t.time, ChainPurpose::CodeSigning) {
+                Ok(()) => {
+                    ok = true;
+                    issuer = ca.chain.first();
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        if !ok {
+            return Err(VerifyError::UntrustedCertificate {
+                time: t.time,
+                source: last_error.unwrap_or(signet_x509::X509Error::BadTrustedChain(
+                    "no certificate authorities",
+                )),
+            });
+        }
+    }
+    let issuer = issuer.ok_or(VerifyError::NoVerifiedTime)?;
+    verify_embedded_scts(cert, issuer, &trust.ctlogs).map_err(VerifyError::Sct)?;
+    Ok(())
+}
