@@ -144,6 +144,7 @@ mod tests {
             Command::Note {
                 command: NoteCommand::Verify(a),
             } => a,
+            other => panic!("parsed as {other:?}"),
         }
     }
 

@@ -24,7 +24,9 @@ pub fn shared_dir() -> PathBuf {
     // Prefer the directory of the package under test (set by cargo and nextest when tests
     // run); fall back to where this crate was compiled.
     let runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
-    let here = runtime.as_deref().unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let here = runtime
+        .as_deref()
+        .unwrap_or(Path::new(env!("CARGO_MANIFEST_DIR")));
     for dir in here.ancestors() {
         let is_root = dir.join("Cargo.lock").exists() || dir.join(".git").exists();
         if let Some(shared) = dir

@@ -52,6 +52,7 @@ pub struct VerifiedBundle {
 }
 
 /// The signing material of a bundle.
+#[allow(clippy::large_enum_variant)] // one per verification, never stored
 enum Material {
     Certificate(Certificate),
     Key,
@@ -82,12 +83,22 @@ pub fn verify_bundle(
                 return Err(structure("the certificate chain is empty"));
             };
             let leaf = Certificate::from_der(first).map_err(VerifyError::Material)?;
-            for der in certificates {
+            // Only the leaf is used; the rest of the chain comes from the trusted root. Old
+            // bundles carry the whole chain, root included: a root is tolerated only at the end
+            // and only if it is a trusted root anyway. A root anywhere else is rejected.
+            let last = certificates.len().saturating_sub(1);
+            for (i, der) in certificates.iter().enumerate().skip(1) {
                 let cert = Certificate::from_der(der).map_err(VerifyError::Material)?;
                 if cert.verify_issued_by(&cert).is_ok() {
-                    return Err(structure(
-                        "the certificate chain contains a self-signed root certificate",
-                    ));
+                    let trusted = trust
+                        .certificate_authorities
+                        .iter()
+                        .any(|ca| ca.chain.last() == Some(&cert));
+                    if i != last || !trusted {
+                        return Err(structure(
+                            "the certificate chain contains a root certificate that is not a trusted root at its end",
+                        ));
+                    }
                 }
             }
             Material::Certificate(leaf)
@@ -155,6 +166,7 @@ pub fn verify_bundle(
     }
 
     // 3. RFC 3161 timestamps, over the signature bytes.
+    let mut seen_timestamps = Vec::new();
     for (i, token) in timestamps.iter().enumerate() {
         let verified = signet_timestamp::verify_timestamp(
             token,
@@ -168,6 +180,15 @@ pub fn verify_bundle(
                 time: verified.time,
             });
         }
+        // Token bytes are malleable (unsigned fields), so duplicates are told apart by who
+        // issued them and their serial number, not by their bytes.
+        let serial = signet_timestamp::parse_timestamp_token(token)
+            .map(|t| t.serial)
+            .ok();
+        if seen_timestamps.contains(&(verified.authority, serial.clone())) {
+            return Err(structure("the same RFC 3161 timestamp appears twice"));
+        }
+        seen_timestamps.push((verified.authority, serial));
         times.push(VerifiedTime {
             source: TimeSource::Rfc3161(i),
             time: verified.time,
@@ -248,32 +269,31 @@ fn check_signature(
 ) -> Result<Signed, VerifyError> {
     match &bundle.content {
         BundleContent::MessageSignature(msg) => {
-            let digest = artifact.sha256();
+            let digest = artifact
+                .sha256()
+                .ok_or_else(|| VerifyError::ArtifactMismatch {
+                    reason: "a message signature needs the artifact or its SHA-256 digest".into(),
+                })?;
             if let Some(hint) = &msg.message_digest {
-                let name = format!("{:?}", hint.algorithm).to_ascii_lowercase();
-                match artifact.digest_with(&name) {
-                    Some(d) if d == hint.digest => {}
-                    Some(_) => {
-                        return Err(VerifyError::ArtifactMismatch {
-                            reason: "the bundle's message digest is not the artifact's".into(),
-                        });
-                    }
-                    None if hint.digest.len() == 32 && hint.digest != digest => {
-                        return Err(VerifyError::ArtifactMismatch {
-                            reason: "the bundle's message digest is not the artifact's".into(),
-                        });
-                    }
-                    None => {}
+                let name = format!("{:?}", hint.algorithm);
+                // The digest in the bundle is an unauthenticated hint, but one that contradicts
+                // the artifact means the bundle is for something else.
+                let consistent = match artifact.digest_with(&name) {
+                    Some(ours) => ours == hint.digest,
+                    None => hint.digest.len() != 32 || hint.digest == digest,
+                };
+                if !consistent {
+                    return Err(VerifyError::ArtifactMismatch {
+                        reason: "the bundle's message digest is not the artifact's".into(),
+                    });
                 }
             }
             let ok = match artifact {
-                Artifact::Bytes(bytes) => {
-                    key.verify_with_hash(bytes, &msg.signature, HashAlgorithm::Sha256)
-                        .is_ok()
-                        || key.verify(bytes, &msg.signature).is_ok()
-                }
-                Artifact::Sha256(d) => key
-                    .verify_prehashed(d, HashAlgorithm::Sha256, &msg.signature)
+                Artifact::Bytes(bytes) => key
+                    .verify_with_hash(bytes, &msg.signature, HashAlgorithm::Sha256)
+                    .is_ok(),
+                Artifact::Digest { .. } => key
+                    .verify_prehashed(&digest, HashAlgorithm::Sha256, &msg.signature)
                     .is_ok(),
             };
             if !ok {
@@ -307,15 +327,13 @@ fn check_signature(
                 });
             }
             let statement = Statement::from_json(&envelope.payload)?;
-            let want = hex::encode(artifact.sha256());
-            let found = statement.subject.iter().any(|s| {
-                s.digest
-                    .get("sha256")
-                    .is_some_and(|d| d.eq_ignore_ascii_case(&want))
-            });
-            if !found {
+            if !statement
+                .subject
+                .iter()
+                .any(|subject| subject_matches(&subject.digest, artifact))
+            {
                 return Err(VerifyError::ArtifactMismatch {
-                    reason: "no in-toto subject has the artifact's SHA-256 digest".into(),
+                    reason: "no in-toto subject has the artifact's digest".into(),
                 });
             }
             Ok(Signed {
@@ -327,6 +345,25 @@ fn check_signature(
             })
         }
     }
+}
+
+/// Whether an in-toto subject names the artifact: every digest of the subject that can be
+/// computed for the artifact matches, and there is at least one.
+fn subject_matches(
+    digests: &std::collections::BTreeMap<String, String>,
+    artifact: &Artifact,
+) -> bool {
+    let mut checked = 0;
+    for (algorithm, value) in digests {
+        let Some(ours) = artifact.digest_with(algorithm) else {
+            continue;
+        };
+        if !value.eq_ignore_ascii_case(&hex::encode(ours)) {
+            return false;
+        }
+        checked += 1;
+    }
+    checked > 0
 }
 
 /// Whether the key or certificate named in a log entry is the bundle's.
@@ -512,15 +549,30 @@ fn check_certificate(
     trust: &TrustMaterial,
     times: &[VerifiedTime],
 ) -> Result<(), VerifyError> {
+    use signet_x509::X509Error;
+    // Only CAs whose issuing certificate signed this one are candidates; the reason a candidate
+    // fails is the one worth reporting.
+    let candidates: Vec<&crate::TrustedCa> = trust
+        .certificate_authorities
+        .iter()
+        .filter(|ca| {
+            ca.chain
+                .first()
+                .is_some_and(|issuer| cert.verify_issued_by(issuer).is_ok())
+        })
+        .collect();
     let mut issuer = None;
     for t in times {
-        let mut last_error = None;
+        let mut last_error = X509Error::NotIssuedBy {
+            subject: cert.subject(),
+            issuer: "any trusted certificate authority".into(),
+        };
         let mut ok = false;
-        for ca in &trust.certificate_authorities {
+        for ca in &candidates {
             if !ca.validity.contains(t.time) {
-                last_error.get_or_insert(signet_x509::X509Error::BadTrustedChain(
-                    "certificate authority not valid at that time",
-                ));
+                last_error = X509Error::BadTrustedChain(
+                    "the issuing certificate authority is not valid at that time",
+                );
                 continue;
             }
             match verify_chain(cert, &ca.chain, t.time, ChainPurpose::CodeSigning) {
@@ -529,15 +581,13 @@ fn check_certificate(
                     issuer = ca.chain.first();
                     break;
                 }
-                Err(e) => last_error = Some(e),
+                Err(e) => last_error = e,
             }
         }
         if !ok {
             return Err(VerifyError::UntrustedCertificate {
                 time: t.time,
-                source: last_error.unwrap_or(signet_x509::X509Error::BadTrustedChain(
-                    "no certificate authorities",
-                )),
+                source: last_error,
             });
         }
     }
