@@ -42,3 +42,43 @@ pub mod limits {
     /// How far in the future an integrated time may be, in seconds (clock skew).
     pub const MAX_CLOCK_SKEW: i64 = 60;
 }
+
+/// Entry points for fuzz targets (see `fuzz/` at the workspace root). Not part of the API.
+#[doc(hidden)]
+pub mod fuzz {
+    use crate::{Artifact, IdentityPolicy, Policy, StringMatcher, TrustMaterial, verify_bundle};
+    use std::sync::OnceLock;
+
+    fn trust() -> Option<&'static TrustMaterial> {
+        static TRUST: OnceLock<Option<TrustMaterial>> = OnceLock::new();
+        TRUST
+            .get_or_init(|| {
+                let root = signet_formats::TrustedRoot::from_json(
+                    signet_formats::PUBLIC_GOOD_TRUSTED_ROOT.as_bytes(),
+                )
+                .ok()?;
+                TrustMaterial::from_trusted_root(&root).ok()
+            })
+            .as_ref()
+    }
+
+    /// Parses arbitrary bytes as a bundle and verifies it against the public-good root; it must
+    /// return an error, never panic.
+    pub fn verify_bundle_bytes(data: &[u8]) {
+        let (Some(trust), Ok(bundle)) = (trust(), signet_formats::Bundle::from_json(data)) else {
+            return;
+        };
+        let policy = Policy::Identity(IdentityPolicy {
+            san: StringMatcher::Exact(String::new()),
+            issuer: StringMatcher::Exact(String::new()),
+            extensions: Vec::new(),
+        });
+        let _ = verify_bundle(
+            &bundle,
+            &Artifact::Bytes(data.to_vec()),
+            trust,
+            &policy,
+            1_800_000_000,
+        );
+    }
+}

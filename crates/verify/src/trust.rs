@@ -60,6 +60,9 @@ pub struct TrustedCa {
     pub chain: Vec<Certificate>,
     /// When the CA may be relied on.
     pub validity: Validity,
+    /// Whether the chain itself is sound ([`signet_x509::check_trusted_chain`]), checked once
+    /// at load; a CA whose chain is not can never vouch for a certificate.
+    pub chain_check: Result<(), signet_x509::X509Error>,
 }
 
 /// A transparency log.
@@ -112,9 +115,11 @@ impl TrustMaterial {
                     "certificate authority {i} has no certificates"
                 )));
             }
+            let chain_check = signet_x509::check_trusted_chain(&chain);
             out.certificate_authorities.push(TrustedCa {
                 chain,
                 validity: Validity::from_range(ca.valid_for.as_ref()),
+                chain_check,
             });
         }
         for (i, log) in root.tlogs.iter().enumerate() {

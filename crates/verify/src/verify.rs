@@ -8,7 +8,8 @@ use signet_formats::{
     VerificationMaterialContent, Verifier, pae,
 };
 use signet_x509::{
-    Certificate, ChainPurpose, HashAlgorithm, PublicKey, verify_chain, verify_embedded_scts,
+    Certificate, ChainPurpose, HashAlgorithm, PublicKey, verify_embedded_scts,
+    verify_leaf_with_checked_chain,
 };
 
 /// Where a verified time came from.
@@ -575,7 +576,12 @@ fn check_certificate(
                 );
                 continue;
             }
-            match verify_chain(cert, &ca.chain, t.time, ChainPurpose::CodeSigning) {
+            if let Err(e) = &ca.chain_check {
+                last_error = e.clone();
+                continue;
+            }
+            match verify_leaf_with_checked_chain(cert, &ca.chain, t.time, ChainPurpose::CodeSigning)
+            {
                 Ok(()) => {
                     ok = true;
                     issuer = ca.chain.first();

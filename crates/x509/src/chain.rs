@@ -61,6 +61,28 @@ fn check_ca(issuer: &Certificate, below: usize) -> Result<(), X509Error> {
     Ok(())
 }
 
+/// Checks a trusted CA chain (issuing certificate first, root last) on its own, once, when it
+/// is loaded: the last certificate is a self-signed root, each certificate is issued by the next,
+/// and each is a CA allowed to issue the certificates below it. Time is not checked here.
+pub fn check_trusted_chain(trusted: &[Certificate]) -> Result<(), X509Error> {
+    let Some(root) = trusted.last() else {
+        return Err(X509Error::BadTrustedChain("no certificates"));
+    };
+    root.verify_issued_by(root)
+        .map_err(|_| X509Error::BadTrustedChain("last certificate is not a self-signed root"))?;
+    for (below, issuer) in trusted.iter().enumerate() {
+        check_critical_extensions(issuer)?;
+        // `below` counts the CA certificates under this one, the leaf's issuer having none.
+        check_ca(issuer, below)?;
+    }
+    for pair in trusted.windows(2) {
+        if let [child, issuer] = pair {
+            child.verify_issued_by(issuer)?;
+        }
+    }
+    Ok(())
+}
+
 /// Checks that `leaf` chains to the trusted CA chain `trusted` (issuer first, root last) and
 /// that every certificate is valid at `time` (Unix seconds, ends inclusive).
 ///
@@ -75,13 +97,24 @@ pub fn verify_chain(
     time: i64,
     purpose: ChainPurpose,
 ) -> Result<(), X509Error> {
-    let Some(root) = trusted.last() else {
-        return Err(X509Error::BadTrustedChain("no certificates"));
-    };
-    root.verify_issued_by(root)
-        .map_err(|_| X509Error::BadTrustedChain("last certificate is not a self-signed root"))?;
+    check_trusted_chain(trusted)?;
+    let issuer = trusted
+        .first()
+        .ok_or(X509Error::BadTrustedChain("no certificates"))?;
+    leaf.verify_issued_by(issuer)?;
+    verify_leaf_with_checked_chain(leaf, trusted, time, purpose)
+}
 
-    // The leaf.
+/// The time- and purpose-dependent part of [`verify_chain`], for a `trusted` chain that already
+/// passed [`check_trusted_chain`] and a `leaf` whose signature by `trusted[0]` was already
+/// checked with [`Certificate::verify_issued_by`]. Verifiers that check many certificates
+/// against the same trust root use this to avoid repeating signature checks.
+pub fn verify_leaf_with_checked_chain(
+    leaf: &Certificate,
+    trusted: &[Certificate],
+    time: i64,
+    purpose: ChainPurpose,
+) -> Result<(), X509Error> {
     check_critical_extensions(leaf)?;
     check_valid_at(leaf, time)?;
     let (purpose_name, eku) = match purpose {
@@ -106,15 +139,8 @@ pub fn verify_chain(
             reason: "extended key usage does not allow it",
         });
     }
-
-    // Each link, from the leaf up.
-    let mut child = leaf;
-    for (below, issuer) in trusted.iter().enumerate() {
-        check_critical_extensions(issuer)?;
+    for issuer in trusted {
         check_valid_at(issuer, time)?;
-        check_ca(issuer, below)?;
-        child.verify_issued_by(issuer)?;
-        child = issuer;
     }
     Ok(())
 }

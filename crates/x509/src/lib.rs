@@ -24,7 +24,7 @@ mod raw;
 mod sct;
 
 pub use cert::{Certificate, FulcioIdentity, SubjectAlternativeName};
-pub use chain::{ChainPurpose, verify_chain};
+pub use chain::{ChainPurpose, check_trusted_chain, verify_chain, verify_leaf_with_checked_chain};
 pub use error::X509Error;
 pub use key::{HashAlgorithm, KeyKind, PublicKey};
 pub use pem::decode_pem;
