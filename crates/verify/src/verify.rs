@@ -106,12 +106,38 @@ pub fn verify_bundle(
         }
         VerificationMaterialContent::PublicKey { .. } => Material::Key,
     };
+    // `certificate` exists from v0.3 on and replaces `x509CertificateChain` there.
+    match (&material.content, version) {
+        (
+            VerificationMaterialContent::Certificate(_),
+            BundleVersion::V0_1 | BundleVersion::V0_2,
+        ) => {
+            return Err(structure(
+                "a v0.1 or v0.2 bundle carries its certificate in x509CertificateChain",
+            ));
+        }
+        (VerificationMaterialContent::X509CertificateChain { .. }, BundleVersion::V0_3) => {
+            return Err(structure(
+                "a v0.3 bundle carries one certificate, not x509CertificateChain",
+            ));
+        }
+        _ => {}
+    }
     let entries = &material.tlog_entries;
     if entries.is_empty() {
         return Err(structure("no transparency-log entry"));
     }
     if entries.len() > limits::MAX_TLOG_ENTRIES {
         return Err(structure("too many transparency-log entries"));
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        if entries
+            .iter()
+            .take(i)
+            .any(|other| other.log_id == entry.log_id && other.log_index == entry.log_index)
+        {
+            return Err(structure("duplicate transparency-log entries"));
+        }
     }
     let timestamps: &[Vec<u8>] = material
         .timestamp_verification_data
