@@ -192,6 +192,7 @@ pub struct MessageSignature {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireBundle {
     #[serde(alias = "media_type")]
@@ -205,6 +206,7 @@ struct WireBundle {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireVerificationMaterial {
     #[serde(alias = "public_key")]
@@ -219,6 +221,7 @@ struct WireVerificationMaterial {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WirePublicKeyIdentifier {
     hint: Option<String>,
 }
@@ -236,6 +239,7 @@ pub(crate) struct WireCertificate {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireTimestampVerificationData {
     #[serde(alias = "rfc3161_timestamps")]
@@ -243,6 +247,7 @@ struct WireTimestampVerificationData {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireRfc3161Timestamp {
     #[serde(alias = "signed_timestamp")]
@@ -250,6 +255,7 @@ struct WireRfc3161Timestamp {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireTransparencyLogEntry {
     #[serde(alias = "log_index")]
@@ -276,12 +282,14 @@ pub(crate) struct WireLogId {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WireKindVersion {
     kind: Option<String>,
     version: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireInclusionPromise {
     #[serde(alias = "signed_entry_timestamp")]
@@ -289,6 +297,7 @@ struct WireInclusionPromise {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireInclusionProof {
     #[serde(alias = "log_index")]
@@ -302,11 +311,13 @@ struct WireInclusionProof {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WireCheckpoint {
     envelope: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 struct WireMessageSignature {
     #[serde(alias = "message_digest")]
@@ -321,7 +332,9 @@ impl Bundle {
     /// Rejects unknown media types, a missing or ambiguous content or verification material,
     /// an empty certificate chain, negative log indices, tree sizes or times, lists longer than
     /// the `MAX_*` limits, an inclusion proof without a checkpoint (bundle v0.2 and later), and
-    /// malformed base64 or integers. Unknown fields are ignored.
+    /// malformed base64 or integers. Unknown fields are rejected, as sigstore-python and
+    /// sigstore-go (strict protojson) do: a bundle is a signed artifact's evidence, not a
+    /// document to be extended.
     pub fn from_json(bytes: &[u8]) -> Result<Bundle, FormatError> {
         let wire: WireBundle = json::parse_document(bytes, "bundle", MAX_BUNDLE_SIZE)?;
         Bundle::from_wire(wire)

@@ -9,7 +9,8 @@
 //!   standard base64;
 //! - 64-bit integers are JSON strings (numbers are accepted) and are written as strings;
 //! - enums are their names;
-//! - unknown fields are ignored and `null` means absent;
+//! - unknown fields are ignored (trusted roots, signing configs: forward compatibility), except
+//!   in bundles, where they are rejected as the reference clients do; `null` means absent;
 //! - output writes zero values out (`"logIndex": "0"`, `"hashes": []`).
 //!
 //! Untrusted input never panics: every document has a size limit, JSON nesting is limited to

@@ -47,12 +47,27 @@ fn field(err: FormatError) -> String {
 }
 
 #[test]
-fn unknown_fields_and_nulls_are_ignored() {
+fn unknown_bundle_fields_are_rejected() {
+    // As sigstore-python and sigstore-go (strict protojson) do.
+    for place in ["top", "material", "entry"] {
+        let mut v = happy_v0_3();
+        match place {
+            "top" => v["future"] = json!({"x": [1, 2, 3]}),
+            "material" => v["verificationMaterial"]["future"] = json!(true),
+            _ => entry(&mut v)["future"] = json!("x"),
+        }
+        let err = parse(&v).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `future`"),
+            "{place}: {err}"
+        );
+    }
+}
+
+#[test]
+fn nulls_are_ignored() {
     let base = parse(&happy_v0_3()).unwrap();
     let mut v = happy_v0_3();
-    v["future"] = json!({"x": [1, 2, 3]});
-    v["verificationMaterial"]["future"] = json!(true);
-    entry(&mut v)["future"] = json!("x");
     v["verificationMaterial"]["timestampVerificationData"] = Value::Null;
     v["verificationMaterial"]["publicKey"] = Value::Null;
     v["dsseEnvelope"] = Value::Null;

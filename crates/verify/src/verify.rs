@@ -151,7 +151,10 @@ pub fn verify_bundle(
             return Err(structure("duplicate RFC 3161 timestamps"));
         }
     }
-    let require_proof = version != BundleVersion::V0_1;
+    // Offline verification needs an inclusion proof in every version. The specification lets
+    // a v0.1 bundle rely on its promise alone, but sigstore-python rejects that and signet must
+    // never accept what the reference client rejects.
+    let require_proof = true;
     if version == BundleVersion::V0_1 && entries.iter().any(|e| e.inclusion_promise.is_none()) {
         return Err(structure(
             "a v0.1 bundle needs an inclusion promise in every entry",
