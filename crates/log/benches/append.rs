@@ -1,0 +1,2 @@
+//! Append throughput (filled in below).
+fn main() {}

@@ -1,0 +1,65 @@
+//! The durable, append-only core of a transparency log: what the Rekor v1, Rekor v2 (tlog-tiles)
+//! and CT servers sit on. No HTTP here.
+//!
+//! - [`LogStore`]: the storage trait and its contract (durable when `Ok`, one writer,
+//!   compare-and-swap commits, no internal retries). [`RedbStore`] is the embedded default;
+//!   [`MemoryStore`] is for tests, and [`FaultyStore`] wraps any store to fail an operation
+//!   before or after it takes effect.
+//! - [`Sequencer`]: the single writer. It deduplicates, integrates a batch into tiles, stages
+//!   entries + tiles + bundles (step 1), signs and publishes a checkpoint (step 2), and only
+//!   then answers. On open it recomputes the root from stored tiles, refuses to sign if it
+//!   differs from the stored checkpoint, and finishes an append that a crash cut between the
+//!   two steps.
+//! - [`Batcher`]: the tokio front that turns many concurrent [`Batcher::submit`] calls into
+//!   batches, so one fsync covers many entries.
+//! - [`inclusion_proof`], [`consistency_proof`], [`tree_root`]: proofs from stored tiles.
+//! - [`check_log`]: a whole-log consistency checker.
+//!
+//! Keys, the clock and the store come in from the caller. The design and its crash analysis
+//! are in `docs/design/log-durability.md`.
+//!
+//! ```
+//! use signet_log::{Batcher, BatcherConfig, MemoryStore, Sequencer, SequencerConfig, CheckpointFormat};
+//! use signet_note::Ed25519NoteSigner;
+//! use std::sync::Arc;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let signer = Ed25519NoteSigner::from_seed("example.com/log", &[7; 32]).unwrap();
+//! let config = SequencerConfig { origin: "example.com/log".into(), format: CheckpointFormat::C2sp };
+//! let store = Arc::new(MemoryStore::new());
+//! let sequencer = Sequencer::open(store.clone(), Box::new(signer), config, || 1_700_000_000_000)
+//!     .await
+//!     .unwrap();
+//! let log = Batcher::spawn(sequencer, BatcherConfig::default()).unwrap();
+//! let appended = log.submit(b"hello".to_vec()).await.unwrap();
+//! assert_eq!(appended.index.0, 0);
+//! assert_eq!(appended.checkpoint.size.0, 1);
+//! let proof = signet_log::inclusion_proof(store.as_ref(), appended.index, appended.checkpoint.size)
+//!     .await
+//!     .unwrap();
+//! assert!(proof.is_empty());
+//! # });
+//! ```
+#![forbid(unsafe_code)]
+
+mod batcher;
+mod check;
+mod error;
+mod faulty;
+mod memory;
+mod proof;
+mod redb_store;
+mod sequencer;
+mod store;
+
+pub use batcher::{Batcher, BatcherConfig};
+pub use check::{LogCheck, check_log};
+pub use error::{CheckError, FailPoint, LogError, StoreError};
+pub use faulty::FaultyStore;
+pub use memory::MemoryStore;
+pub use proof::{consistency_proof, inclusion_proof, tree_root};
+pub use redb_store::RedbStore;
+pub use sequencer::{AppendResult, CheckpointFormat, Sequencer, SequencerConfig};
+pub use store::{
+    LogState, LogStore, StagedBatch, StagedEntry, StoreOp, StoredCheckpoint, StoredEntry,
+};

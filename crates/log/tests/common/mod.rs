@@ -1,0 +1,266 @@
+//! Helpers shared by the integration tests: fixtures for each store, a test clock, and an
+//! observer that records what clients were told and checks the log never broke a promise.
+#![allow(
+    dead_code,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use signet_log::{
+    AppendResult, CheckpointFormat, LogCheck, LogError, LogStore, MemoryStore, RedbStore,
+    Sequencer, SequencerConfig, StoredCheckpoint, check_log, consistency_proof, inclusion_proof,
+};
+use signet_merkle::{LeafIndex, TreeSize, hash_leaf, verify_consistency, verify_inclusion};
+use signet_note::{Checkpoint, Ed25519NoteSigner, NoteVerifiers, open_note};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const ORIGIN: &str = "example.com/signet-log-test";
+const SEED: [u8; 32] = [42; 32];
+
+pub fn signer() -> Ed25519NoteSigner {
+    Ed25519NoteSigner::from_seed(ORIGIN, &SEED).unwrap()
+}
+
+pub fn verifiers() -> NoteVerifiers {
+    NoteVerifiers::from_vkeys([signer().verifier_key().as_str()]).unwrap()
+}
+
+pub fn config(format: CheckpointFormat) -> SequencerConfig {
+    SequencerConfig {
+        origin: ORIGIN.to_owned(),
+        format,
+    }
+}
+
+/// A clock the test sets by hand; starts at a fixed instant.
+#[derive(Clone)]
+pub struct TestClock(Arc<AtomicU64>);
+
+impl Default for TestClock {
+    fn default() -> Self {
+        TestClock(Arc::new(AtomicU64::new(1_700_000_000_000)))
+    }
+}
+
+impl TestClock {
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+    pub fn closure(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let c = Arc::clone(&self.0);
+        move || c.load(Ordering::SeqCst)
+    }
+}
+
+pub async fn open<S: LogStore>(
+    store: &Arc<S>,
+    clock: &TestClock,
+) -> Result<Sequencer<S>, LogError> {
+    open_with(store, clock, CheckpointFormat::C2sp).await
+}
+
+pub async fn open_with<S: LogStore>(
+    store: &Arc<S>,
+    clock: &TestClock,
+    format: CheckpointFormat,
+) -> Result<Sequencer<S>, LogError> {
+    Sequencer::open(
+        Arc::clone(store),
+        Box::new(signer()),
+        config(format),
+        clock.closure(),
+    )
+    .await
+}
+
+/// A distinct entry per `n`, of varying length (0 to 300 bytes).
+pub fn entry(n: u64) -> Vec<u8> {
+    let len = (n * 37 % 301) as usize;
+    let mut out = format!("entry {n}:").into_bytes();
+    out.extend((0..len).map(|i| (i as u64 ^ n) as u8));
+    out
+}
+
+pub fn entries(range: std::ops::Range<u64>) -> Vec<Vec<u8>> {
+    range.map(entry).collect()
+}
+
+/// A store to run the shared tests on, which can be closed and opened again.
+pub trait Fixture {
+    type Store: LogStore;
+    /// A handle on the store.
+    fn store(&self) -> Arc<Self::Store>;
+    /// Closes the store (the caller must have dropped every other handle) and opens it again.
+    fn reopen(&mut self, old: Arc<Self::Store>) -> Arc<Self::Store>;
+}
+
+pub struct MemoryFixture(Arc<MemoryStore>);
+
+impl MemoryFixture {
+    pub fn new() -> Self {
+        MemoryFixture(Arc::new(MemoryStore::new()))
+    }
+}
+
+impl Fixture for MemoryFixture {
+    type Store = MemoryStore;
+    fn store(&self) -> Arc<MemoryStore> {
+        Arc::clone(&self.0)
+    }
+    fn reopen(&mut self, old: Arc<MemoryStore>) -> Arc<MemoryStore> {
+        old
+    }
+}
+
+pub struct RedbFixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    store: Option<Arc<RedbStore>>,
+}
+
+impl RedbFixture {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.redb");
+        let store = Arc::new(RedbStore::open(&path).unwrap());
+        RedbFixture {
+            _dir: dir,
+            path,
+            store: Some(store),
+        }
+    }
+}
+
+impl Fixture for RedbFixture {
+    type Store = RedbStore;
+    fn store(&self) -> Arc<RedbStore> {
+        Arc::clone(self.store.as_ref().unwrap())
+    }
+    fn reopen(&mut self, old: Arc<RedbStore>) -> Arc<RedbStore> {
+        drop(old);
+        let last = self.store.take().unwrap();
+        assert_eq!(
+            Arc::strong_count(&last),
+            1,
+            "a store handle is still alive; redb can only be opened once"
+        );
+        drop(last);
+        let store = Arc::new(RedbStore::open(&self.path).unwrap());
+        self.store = Some(Arc::clone(&store));
+        store
+    }
+}
+
+/// What clients were told: acknowledged entries and every checkpoint seen, in order.
+#[derive(Default)]
+pub struct Observer {
+    pub acked: BTreeMap<u64, Vec<u8>>,
+    pub checkpoints: Vec<StoredCheckpoint>,
+}
+
+impl Observer {
+    /// Records a successful append of `entries` and checks its results line up.
+    pub fn record(&mut self, entries: &[Vec<u8>], results: &[AppendResult]) {
+        assert_eq!(entries.len(), results.len());
+        for (entry, result) in entries.iter().zip(results) {
+            assert_eq!(result.leaf_hash, hash_leaf(entry));
+            assert!(result.index.0 < result.checkpoint.size.0);
+            if let Some(previous) = self.acked.insert(result.index.0, entry.clone()) {
+                assert_eq!(&previous, entry, "index {} reused", result.index.0);
+            }
+            self.observe(&result.checkpoint);
+        }
+    }
+
+    /// Records a checkpoint a client saw.
+    pub fn observe(&mut self, checkpoint: &StoredCheckpoint) {
+        if self.checkpoints.last() != Some(checkpoint) {
+            self.checkpoints.push(checkpoint.clone());
+        }
+    }
+
+    /// Records the checkpoint a reader of the store would see now.
+    pub async fn observe_store<S: LogStore>(&mut self, store: &S) {
+        if let Some(cp) = store.state().await.unwrap().checkpoint {
+            self.observe(&cp);
+        }
+    }
+
+    /// Checks every promise against the store: the whole log is consistent; sizes never went
+    /// back; timestamps strictly increased; every acknowledged entry is at its index,
+    /// byte-identical, and provably included in the newest checkpoint; every checkpoint seen is
+    /// consistent with the newest; the newest covers every staged entry.
+    pub async fn verify<S: LogStore>(&mut self, store: &S) -> LogCheck {
+        let check = check_log(store, &verifiers()).await.unwrap();
+        self.observe_store(store).await;
+        let state = store.state().await.unwrap();
+        let newest = state.checkpoint.clone().unwrap();
+        assert_eq!(
+            newest.size, state.staged_size,
+            "the newest checkpoint must cover every staged entry"
+        );
+        for pair in self.checkpoints.windows(2) {
+            assert!(pair[0].size <= pair[1].size, "checkpoint size went back");
+            assert!(
+                pair[0].timestamp_ms < pair[1].timestamp_ms,
+                "checkpoint timestamps must strictly increase"
+            );
+        }
+        let newest_root = parse(&newest).root_hash;
+        for cp in &self.checkpoints {
+            let old = parse(cp);
+            if old.size.0 == 0 {
+                continue;
+            }
+            let proof = consistency_proof(store, old.size, newest.size)
+                .await
+                .unwrap();
+            verify_consistency(
+                old.size,
+                newest.size,
+                &old.root_hash.0,
+                &newest_root.0,
+                &proof,
+            )
+            .unwrap();
+        }
+        for (&index, data) in &self.acked {
+            let stored = store.read_entry(LeafIndex(index)).await.unwrap().unwrap();
+            assert_eq!(&stored.data, data, "acknowledged entry {index} changed");
+            let proof = inclusion_proof(store, LeafIndex(index), newest.size)
+                .await
+                .unwrap();
+            verify_inclusion(
+                &hash_leaf(data),
+                LeafIndex(index),
+                newest.size,
+                &proof,
+                &newest_root.0,
+            )
+            .unwrap();
+        }
+        check
+    }
+}
+
+/// Opens and parses a stored checkpoint with the test key.
+pub fn parse(cp: &StoredCheckpoint) -> Checkpoint {
+    let opened = open_note(&cp.note, &verifiers()).unwrap();
+    let parsed = Checkpoint::parse(opened.text()).unwrap();
+    assert_eq!(parsed.size, cp.size);
+    assert_eq!(parsed.origin, ORIGIN);
+    parsed
+}
+
+pub fn size(n: u64) -> TreeSize {
+    TreeSize(n)
+}
