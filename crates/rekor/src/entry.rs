@@ -1,0 +1,195 @@
+//! Canonical entries and how Rekor v1 names them: the entry UUID (the RFC 6962 leaf hash of
+//! the canonical body) and the entry ID (`<treeID 16 hex><uuid 64 hex>`).
+
+use std::fmt;
+
+use signet_formats::KindVersion;
+
+use crate::{RekorError, SearchKey};
+
+/// A canonical entry body may be at most this big (4 MiB): what clients' verifiers accept
+/// (`signet_formats::rekor::MAX_REKOR_BODY_SIZE`).
+pub const MAX_CANONICAL_BODY_SIZE: usize = signet_formats::rekor::MAX_REKOR_BODY_SIZE;
+
+/// A validated entry, ready to append: the canonical body the log stores and hashes, and the
+/// keys the log's search index should map to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalEntry {
+    /// The entry's `kind`, e.g. `hashedrekord`.
+    pub kind: &'static str,
+    /// The entry's `apiVersion`, e.g. `0.0.1`.
+    pub api_version: &'static str,
+    /// The canonical body: RFC 8785 JSON, byte for byte what Rekor would store.
+    pub body: Vec<u8>,
+    /// What to index the entry by, sorted and without duplicates. For DSSE and in-toto
+    /// entries this includes the in-toto subjects' digests, which the body itself lacks.
+    pub search_keys: Vec<SearchKey>,
+}
+
+impl CanonicalEntry {
+    /// The RFC 6962 leaf hash of the body: the Merkle tree leaf, and the v1 entry UUID.
+    pub fn leaf_hash(&self) -> [u8; 32] {
+        signet_merkle::hash_leaf(&self.body).0
+    }
+
+    /// The entry's Rekor v1 UUID.
+    pub fn uuid(&self) -> EntryUuid {
+        EntryUuid::of_body(&self.body)
+    }
+
+    /// The kind and version, as a bundle's `kindVersion`.
+    pub fn kind_version(&self) -> KindVersion {
+        KindVersion {
+            kind: self.kind.to_owned(),
+            version: self.api_version.to_owned(),
+        }
+    }
+
+    /// Builds the entry from its parts, checking the body's size.
+    pub(crate) fn new(
+        kind: &'static str,
+        api_version: &'static str,
+        body: String,
+        mut search_keys: Vec<SearchKey>,
+    ) -> Result<Self, RekorError> {
+        if body.len() > MAX_CANONICAL_BODY_SIZE {
+            return Err(RekorError::TooLarge {
+                what: "canonical entry body",
+                size: body.len(),
+                limit: MAX_CANONICAL_BODY_SIZE,
+            });
+        }
+        search_keys.sort();
+        search_keys.dedup();
+        Ok(CanonicalEntry {
+            kind,
+            api_version,
+            body: body.into_bytes(),
+            search_keys,
+        })
+    }
+}
+
+/// A Rekor v1 entry UUID: the RFC 6962 leaf hash of the canonical body, written as 64
+/// lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryUuid(pub [u8; 32]);
+
+impl EntryUuid {
+    /// The UUID of a canonical body.
+    pub fn of_body(body: &[u8]) -> EntryUuid {
+        EntryUuid(signet_merkle::hash_leaf(body).0)
+    }
+}
+
+impl fmt::Display for EntryUuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+/// A Rekor v1 entry ID as the API takes it: a UUID, optionally preceded by the 16-hex-digit
+/// ID of the tree (shard) that holds it. Responses always use the 80-digit form.
+///
+/// ```
+/// use signet_rekor::{EntryId, EntryUuid};
+/// let id = EntryId { tree_id: Some(0x24296fb24b8ad77a), uuid: EntryUuid([0xab; 32]) };
+/// let text = id.to_string();
+/// assert_eq!(text.len(), 80);
+/// assert!(text.starts_with("24296fb24b8ad77aabab"));
+/// assert_eq!(EntryId::parse(&text).unwrap(), id);
+/// assert_eq!(EntryId::parse(&text[16..]).unwrap().tree_id, None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryId {
+    /// The tree (shard) ID; `None` when only a UUID was given.
+    pub tree_id: Option<u64>,
+    /// The entry UUID.
+    pub uuid: EntryUuid,
+}
+
+impl EntryId {
+    /// The 80-digit ID of entry `uuid` in tree `tree_id`.
+    pub fn new(tree_id: u64, uuid: EntryUuid) -> EntryId {
+        EntryId {
+            tree_id: Some(tree_id),
+            uuid,
+        }
+    }
+
+    /// Parses a 64-digit UUID or an 80-digit entry ID, in either case.
+    pub fn parse(text: &str) -> Result<EntryId, RekorError> {
+        let bad = |reason| RekorError::InvalidEntryId {
+            value: crate::error::snippet(text),
+            reason,
+        };
+        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad("not hexadecimal"));
+        }
+        let (tree, uuid) = match text.len() {
+            64 => (None, text),
+            80 => {
+                let (tree, uuid) = text.split_at(16);
+                (Some(tree), uuid)
+            }
+            _ => return Err(bad("must be 64 or 80 hex digits")),
+        };
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(uuid, &mut bytes).map_err(|_| bad("not hexadecimal"))?;
+        let tree_id = tree
+            .map(|t| u64::from_str_radix(t, 16).map_err(|_| bad("bad tree ID")))
+            .transpose()?;
+        Ok(EntryId {
+            tree_id,
+            uuid: EntryUuid(bytes),
+        })
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(tree) = self.tree_id {
+            write!(f, "{tree:016x}")?;
+        }
+        write!(f, "{}", self.uuid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn entry_ids_parse_strictly() {
+        let uuid = "a".repeat(64);
+        assert!(EntryId::parse(&uuid).is_ok());
+        assert!(EntryId::parse(&"A".repeat(80)).is_ok());
+        for bad in [
+            "",
+            "g".repeat(64).as_str(),
+            &"a".repeat(63),
+            &"a".repeat(81),
+            "é",
+        ] {
+            assert!(
+                matches!(EntryId::parse(bad), Err(RekorError::InvalidEntryId { .. })),
+                "{bad}"
+            );
+        }
+        let id = EntryId::new(1, EntryUuid([0; 32]));
+        assert_eq!(
+            id.to_string(),
+            format!("0000000000000001{}", "0".repeat(64))
+        );
+    }
+
+    #[test]
+    fn uuid_is_the_leaf_hash() {
+        // RFC 6962 leaf hash of the empty string.
+        assert_eq!(
+            EntryUuid::of_body(b"").to_string(),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
+    }
+}
