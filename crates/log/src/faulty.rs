@@ -85,11 +85,15 @@ impl<S> FaultyStore<S> {
                 break;
             };
             if fault.0 == op {
-                fault.1 -= 1;
-                if fault.1 == 0 && hit.is_none() {
-                    hit = Some(fault.2);
-                    faults.armed.remove(i);
-                    continue;
+                fault.1 = fault.1.saturating_sub(1);
+                if fault.1 == 0 {
+                    if hit.is_none() {
+                        hit = Some(fault.2);
+                        faults.armed.remove(i);
+                        continue;
+                    }
+                    // Another fault fires on this call; this one fires on the next.
+                    fault.1 = 1;
                 }
             }
             i += 1;

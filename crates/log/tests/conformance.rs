@@ -16,7 +16,7 @@ use signet_log::{
     consistency_proof, inclusion_proof, tree_root,
 };
 use signet_merkle::{
-    CompactRange, EMPTY_ROOT, Hash, LeafIndex, MemoryTree, TreeSize, hash_leaf, verify_consistency,
+    CompactRange, EMPTY_ROOT, Hash, LeafIndex, MemoryTree, hash_leaf, verify_consistency,
     verify_inclusion,
 };
 use signet_note::{Checkpoint, open_note, sign_note};
@@ -445,8 +445,7 @@ async fn forge<S: LogStore>(
     }
     let mut range = CompactRange::new();
     let mut tiles = std::collections::HashMap::new();
-    let leaves: Vec<Hash> = all.iter().copied().collect();
-    let out = integrate(&mut range, &leaves, |_| Err::<Vec<u8>, ()>(())).unwrap();
+    let out = integrate(&mut range, &all, |_| Err::<Vec<u8>, ()>(())).unwrap();
     tiles.extend(out.tiles);
     let new_leaves: Vec<Hash> = hashed_as.iter().map(|e| hash_leaf(e)).collect();
     let out = integrate(&mut range, &new_leaves, |t| {
@@ -517,6 +516,14 @@ async fn refuses_root_mismatch<F: Fixture>(fx: F) {
         matches!(err, LogError::RootMismatch { size: 12, checkpoint, .. } if checkpoint == Hash([9; 32])),
         "{err:?}"
     );
+    // The whole-log checker finds it too.
+    let err = signet_log::check_log(store.as_ref(), &verifiers())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, signet_log::CheckError::RootMismatch { size: 12, .. }),
+        "{err:?}"
+    );
 }
 
 async fn refuses_entry_mismatch<F: Fixture>(fx: F) {
@@ -530,6 +537,13 @@ async fn refuses_entry_mismatch<F: Fixture>(fx: F) {
     let err = open(&store, &clock).await.unwrap_err();
     assert!(
         matches!(err, LogError::EntryMismatch { index: 10 }),
+        "{err:?}"
+    );
+    let err = signet_log::check_log(store.as_ref(), &verifiers())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, signet_log::CheckError::RootMismatch { size: 12, .. }),
         "{err:?}"
     );
 }
@@ -592,7 +606,6 @@ async fn large_tree<F: Fixture>(fx: F) {
         .await
         .unwrap();
     assert_eq!(check.checkpoint.root_hash, root);
-    let _ = TreeSize(0);
 }
 
 macro_rules! conformance {

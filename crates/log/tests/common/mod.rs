@@ -233,9 +233,15 @@ impl Observer {
             )
             .unwrap();
         }
+        // `check_log` proved the tiles match the entries and the checkpoint's root, so a
+        // sample of inclusion proofs is enough (they are slow in debug builds).
+        let last = self.acked.keys().next_back().copied();
         for (&index, data) in &self.acked {
             let stored = store.read_entry(LeafIndex(index)).await.unwrap().unwrap();
             assert_eq!(&stored.data, data, "acknowledged entry {index} changed");
+            if self.acked.len() > 64 && index % 13 != 0 && Some(index) != last {
+                continue;
+            }
             let proof = inclusion_proof(store, LeafIndex(index), newest.size)
                 .await
                 .unwrap();
