@@ -13,7 +13,7 @@ pub const MAX_CANONICAL_BODY_SIZE: usize = signet_formats::rekor::MAX_REKOR_BODY
 
 /// A validated entry, ready to append: the canonical body the log stores and hashes, and the
 /// keys the log's search index should map to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct CanonicalEntry {
     /// The entry's `kind`, e.g. `hashedrekord`.
     pub kind: &'static str,
@@ -24,6 +24,17 @@ pub struct CanonicalEntry {
     /// What to index the entry by, sorted and without duplicates. For DSSE and in-toto
     /// entries this includes the in-toto subjects' digests, which the body itself lacks.
     pub search_keys: Vec<SearchKey>,
+}
+
+impl fmt::Debug for CanonicalEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CanonicalEntry")
+            .field("kind", &self.kind)
+            .field("api_version", &self.api_version)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("search_keys", &self.search_keys)
+            .finish()
+    }
 }
 
 impl CanonicalEntry {

@@ -66,6 +66,15 @@ fn entries_in(value: &Value, out: &mut Vec<Value>) {
 
 /// Every distinct canonical body in the conformance, sigstore-go and sigstore-python bundles.
 pub fn real_bodies() -> Vec<RealBody> {
+    collect(true)
+}
+
+/// Every tlog entry with a canonical body in those bundles, duplicates included.
+pub fn real_bodies_all_entries() -> Vec<RealBody> {
+    collect(false)
+}
+
+fn collect(distinct: bool) -> Vec<RealBody> {
     let root = signet_testdata::dir();
     let mut files = Vec::new();
     for sub in ["conformance", "sigstore-go", "sigstore-python"] {
@@ -93,7 +102,7 @@ pub fn real_bodies() -> Vec<RealBody> {
             let Ok(body) = STANDARD.decode(b64) else {
                 continue;
             };
-            if seen.insert(body.clone(), ()).is_some() {
+            if seen.insert(body.clone(), ()).is_some() && distinct {
                 continue;
             }
             let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
