@@ -49,6 +49,14 @@ impl Default for TestClock {
 }
 
 impl TestClock {
+    /// A clock set to the wall-clock time now (it then only moves when told to).
+    pub fn now() -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        TestClock(Arc::new(AtomicU64::new(now)))
+    }
     pub fn set(&self, ms: u64) {
         self.0.store(ms, Ordering::SeqCst);
     }
