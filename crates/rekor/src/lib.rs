@@ -18,6 +18,26 @@
 //! failures are the client's ([`RekorError::is_client_error`]). Input never panics: sizes,
 //! list lengths and nesting are bounded.
 //!
+//! # Where this log differs from Rekor
+//!
+//! Every difference rejects input that Rekor would take; nothing Rekor rejects is accepted, and
+//! every body produced is what Rekor would store for the same request.
+//!
+//! - PEM keys and certificates (v1) must be exactly one `PUBLIC KEY` or `CERTIFICATE` block
+//!   with only whitespace around it. Rekor also takes certificate chains (and checks them at
+//!   the current time, which a pure crate cannot do).
+//! - Hex digests (`hashedrekord` 0.0.1 `value`, `intoto` `hash.value`) must be lowercase;
+//!   Rekor stores whatever case was sent, which would give one artifact several spellings.
+//! - DSSE `sig` values (stored as sent by Rekor) must be standard padded base64.
+//! - Ed25519 cannot sign a `hashedrekord` digest here: Rekor uses Ed25519ph, which AWS-LC
+//!   lacks. `PKIX_ED25519_PH`, RSA-PSS and the other less common `keyDetails` are refused.
+//! - A v2 verifier's `keyDetails` must describe its key exactly (rekor-tiles only checks that
+//!   the key type and the hash are an allowed pair).
+//! - v2 DSSE verifiers are tried in request order; rekor-tiles walks a Go map, so when two
+//!   verifiers verify one signature, which is recorded is random there.
+//! - Limits: [`MAX_PROPOSED_ENTRY_SIZE`], [`MAX_SIGNATURES`] signatures and verifiers (also for
+//!   v1, where Rekor has none), [`MAX_PEM_SIZE`], [`MAX_CANONICAL_BODY_SIZE`].
+//!
 //! ```
 //! use signet_rekor::{canonicalize_proposed_entry, EntryId};
 //! # let bundle = std::fs::read(signet_testdata::path(

@@ -23,7 +23,7 @@ use signet_formats::{InclusionProof, KindVersion, TransparencyLogEntry};
 
 use crate::json::{encode_base64, obj, s};
 use crate::search::kind_version_of_body;
-use crate::{CanonicalEntry, EntryId, RekorError};
+use crate::{CanonicalEntry, EntryId, EntrySigner, RekorError, sign_entry_timestamp};
 
 /// A `LogEntry` response may be at most this big (8 MiB).
 pub const MAX_LOG_ENTRY_RESPONSE_SIZE: usize = 8 << 20;
@@ -164,6 +164,27 @@ fn parse_bounded<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, RekorE
 }
 
 impl LogEntryAnon {
+    /// A new entry with its SET signed by `signer` (whose log ID it records).
+    pub fn signed(
+        body: &[u8],
+        integrated_time: i64,
+        log_index: i64,
+        signer: &dyn EntrySigner,
+        inclusion_proof: Option<V1InclusionProof>,
+    ) -> Result<LogEntryAnon, RekorError> {
+        let set = sign_entry_timestamp(signer, body, integrated_time, log_index)?;
+        Ok(LogEntryAnon {
+            body: body.to_vec(),
+            integrated_time,
+            log_id: signer.log_id().to_vec(),
+            log_index,
+            verification: Some(LogEntryVerification {
+                inclusion_proof,
+                signed_entry_timestamp: Some(set),
+            }),
+        })
+    }
+
     fn validate(&self, id: &str) -> Result<(), RekorError> {
         let field = |name: &str| format!("{}.{name}", crate::error::snippet(id));
         if self.log_index < 0 {
