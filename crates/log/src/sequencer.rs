@@ -419,6 +419,13 @@ impl<S: LogStore> Sequencer<S> {
             .zip(&found)
             .filter_map(|(h, f)| f.map(|i| (*h, i)))
             .collect();
+        if stored.values().any(|i| i.0 >= old.0) {
+            // Every staged entry is covered by the checkpoint; an index past it means the
+            // store is inconsistent. Fail closed rather than answer with an unproven index.
+            return Err(LogError::Internal {
+                what: "leaf index points past the published tree",
+            });
+        }
 
         let timestamp = next_timestamp((self.clock)(), Some(tree.checkpoint.timestamp_ms), 0);
         // Decide each entry's fate, in batch order.
