@@ -92,6 +92,16 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
 /// The largest integer that every IEEE double below it represents exactly.
 const MAX_EXACT_INTEGER: u64 = 1 << 53;
 
+/// An integer as JCS writes it (exactly up to 2^53, rounded through a double beyond).
+pub(crate) fn write_integer(out: &mut String, n: i64) {
+    if n.unsigned_abs() <= MAX_EXACT_INTEGER {
+        let _ = write!(out, "{n}");
+    } else {
+        // Finite, so this cannot fail.
+        let _ = write_double(out, n as f64);
+    }
+}
+
 fn write_number(out: &mut String, n: &Number) -> Result<(), RekorError> {
     if let Some(u) = n.as_u64()
         && u <= MAX_EXACT_INTEGER

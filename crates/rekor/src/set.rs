@@ -21,29 +21,28 @@ use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
-use serde_json::{Number, Value};
 use signet_formats::TransparencyLogEntry;
 use signet_x509::PublicKey;
 
-use crate::json::{encode_base64, obj, s};
-use crate::{RekorError, canonical_json};
+use crate::RekorError;
 
 /// The bytes a SET signs: the RFC 8785 JSON of
 /// `{"body": b64, "integratedTime": n, "logID": hex, "logIndex": n}`.
 ///
 /// This is the payload `signet-verify` checks (`tlog::set_payload`), and what Rekor signs.
 pub fn set_payload(body: &[u8], integrated_time: i64, log_id: &[u8], log_index: i64) -> String {
-    let value = obj([
-        ("body", s(encode_base64(body))),
-        (
-            "integratedTime",
-            Value::Number(Number::from(integrated_time)),
-        ),
-        ("logID", s(hex::encode(log_id))),
-        ("logIndex", Value::Number(Number::from(log_index))),
-    ]);
-    // Only strings and i64s: canonicalization cannot fail.
-    canonical_json(&value).unwrap_or_default()
+    // The members are already in JCS order, and base64 and hex need no escaping.
+    let mut out = String::with_capacity(body.len() * 4 / 3 + log_id.len() * 2 + 80);
+    out.push_str("{\"body\":\"");
+    base64::Engine::encode_string(&base64::engine::general_purpose::STANDARD, body, &mut out);
+    out.push_str("\",\"integratedTime\":");
+    crate::jcs::write_integer(&mut out, integrated_time);
+    out.push_str(",\"logID\":\"");
+    out.push_str(&hex::encode(log_id));
+    out.push_str("\",\"logIndex\":");
+    crate::jcs::write_integer(&mut out, log_index);
+    out.push('}');
+    out
 }
 
 /// [`set_payload`] of a bundle's transparency-log entry.

@@ -174,6 +174,26 @@ proptest! {
     }
 
     #[test]
+    fn set_payload_is_the_jcs_of_its_fields(
+        body in prop::collection::vec(any::<u8>(), 0..64),
+        time in any::<i64>(),
+        log_id in prop::collection::vec(any::<u8>(), 0..40),
+        index in any::<i64>(),
+    ) {
+        use base64::Engine;
+        let value = json!({
+            "logIndex": index,
+            "logID": hex::encode(&log_id),
+            "integratedTime": time,
+            "body": base64::engine::general_purpose::STANDARD.encode(&body),
+        });
+        prop_assert_eq!(
+            signet_rekor::set_payload(&body, time, &log_id, index),
+            canonical_json(&value).unwrap()
+        );
+    }
+
+    #[test]
     fn canonical_doubles_round_trip(f in any::<f64>().prop_filter("finite", |f| f.is_finite())) {
         let text = canonical_json(&json!(f)).unwrap();
         let back: f64 = text.parse().unwrap();
