@@ -1,0 +1,423 @@
+//! The HTTP routes. Handlers parse, call the log and the Rekor crate, and shape responses;
+//! every failure becomes an [`ApiError`].
+
+use crate::{ApiError, AppState, MAX_REQUEST_BODY};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use signet_formats::bundle::InclusionProof;
+use signet_log::{LogStore, RedbStore, StoredCheckpoint, inclusion_proof};
+use signet_merkle::{Hash, LeafIndex, TreeSize};
+use signet_note::{Checkpoint, Note};
+use signet_rekor::{
+    EntryId, EntryUuid, LogEntry, LogEntryAnon, MAX_LOG_ENTRIES, V1InclusionProof,
+    canonicalize_create_entry_request, canonicalize_proposed_entry, transparency_log_entry_json,
+    v2_transparency_log_entry,
+};
+use signet_tiles::{EntryBundleId, TILE_WIDTH, TileId, hashes_at_tile_level};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type Shared = State<Arc<AppState>>;
+
+/// Builds the router over `state`.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/log", get(v1_log_info))
+        .route("/api/v1/log/publicKey", get(v1_public_key))
+        .route("/api/v1/log/proof", get(v1_proof))
+        .route("/api/v1/log/entries", post(v1_create).get(v1_get_by_index))
+        .route("/api/v1/log/entries/retrieve", post(v1_retrieve))
+        .route("/api/v1/log/entries/{id}", get(v1_get_by_id))
+        .route("/api/v2/log/entries", post(v2_create))
+        .route("/api/v2/checkpoint", get(v2_checkpoint))
+        .route("/api/v2/tile/{*path}", get(v2_tile))
+        .fallback(|| async { ApiError::not_found("no such path") })
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .with_state(state)
+}
+
+fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|r| ApiError {
+        status: r.status(),
+        message: r.body_text(),
+    })
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The root hash a stored checkpoint commits to.
+fn checkpoint_root(cp: &StoredCheckpoint) -> Result<Hash, ApiError> {
+    let note = Note::parse(&cp.note).map_err(|e| ApiError::internal("stored checkpoint", &e))?;
+    let checkpoint =
+        Checkpoint::parse(note.text()).map_err(|e| ApiError::internal("stored checkpoint", &e))?;
+    Ok(checkpoint.root_hash)
+}
+
+fn checkpoint_text(cp: &StoredCheckpoint) -> Result<String, ApiError> {
+    String::from_utf8(cp.note.clone()).map_err(|e| ApiError::internal("stored checkpoint", &e))
+}
+
+fn to_i64(n: u64) -> Result<i64, ApiError> {
+    i64::try_from(n).map_err(|e| ApiError::internal("number out of range", &e))
+}
+
+/// An inclusion proof of `index` to the checkpoint `cp`.
+async fn proof_to(
+    store: &RedbStore,
+    index: u64,
+    cp: &StoredCheckpoint,
+) -> Result<InclusionProof, ApiError> {
+    let hashes = inclusion_proof(store, LeafIndex(index), cp.size).await?;
+    Ok(InclusionProof {
+        log_index: to_i64(index)?,
+        root_hash: checkpoint_root(cp)?.0.to_vec(),
+        tree_size: to_i64(cp.size.0)?,
+        hashes: hashes.iter().map(|h| h.0.to_vec()).collect(),
+        checkpoint: checkpoint_text(cp)?,
+    })
+}
+
+/// Parses a non-negative integer query parameter.
+fn query_u64(query: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
+    query
+        .get(name)
+        .map(|v| {
+            v.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!("{name} must be a non-negative integer"))
+            })
+        })
+        .transpose()
+}
+
+fn query_of(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|r| ApiError::bad_request(r.body_text()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rekor v1
+
+impl AppState {
+    /// The v1 `LogEntry` for `index`, proved against `cp`, with a freshly signed SET (ECDSA is
+    /// randomised, so two reads of one entry carry different, equally valid SETs).
+    async fn v1_entry(
+        &self,
+        index: u64,
+        cp: &StoredCheckpoint,
+        body: Option<Vec<u8>>,
+        timestamp_ms: Option<u64>,
+    ) -> Result<LogEntry, ApiError> {
+        let v1 = &self.v1;
+        if index >= cp.size.0 {
+            return Err(ApiError::not_found(format!(
+                "log index {index} is not in the tree of size {}",
+                cp.size.0
+            )));
+        }
+        let (body, timestamp_ms) = match (body, timestamp_ms) {
+            (Some(b), Some(t)) => (b, t),
+            _ => {
+                let stored = v1
+                    .store
+                    .read_entry(LeafIndex(index))
+                    .await
+                    .map_err(|e| ApiError::internal("read entry", &e))?
+                    .ok_or_else(|| ApiError::internal("read entry", &"published entry missing"))?;
+                (stored.data, stored.timestamp_ms)
+            }
+        };
+        let proof = proof_to(&v1.store, index, cp).await?;
+        let uuid = EntryUuid::of_body(&body);
+        let anon = LogEntryAnon::signed(
+            &body,
+            to_i64(timestamp_ms / 1000)?,
+            to_i64(index)?,
+            &v1.signer,
+            Some(V1InclusionProof {
+                checkpoint: proof.checkpoint,
+                hashes: proof.hashes,
+                log_index: proof.log_index,
+                root_hash: proof.root_hash,
+                tree_size: proof.tree_size,
+            }),
+        )?;
+        Ok(LogEntry::new(EntryId::new(v1.tree_id, uuid), anon))
+    }
+
+    fn v1_location(&self, uuid: EntryUuid) -> Result<HeaderValue, ApiError> {
+        let id = EntryId::new(self.v1.tree_id, uuid);
+        HeaderValue::from_str(&format!("/api/v1/log/entries/{id}"))
+            .map_err(|e| ApiError::internal("location header", &e))
+    }
+}
+
+async fn v1_create(
+    State(state): Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_of(body)?;
+    let entry = canonicalize_proposed_entry(&body)?;
+    let uuid = entry.uuid();
+    let appended = state.v1.batcher.submit(entry.body.clone()).await?;
+    let location = state.v1_location(uuid)?;
+    if appended.duplicate {
+        let error = ApiError {
+            status: StatusCode::CONFLICT,
+            message: format!(
+                "An equivalent entry already exists in the transparency log with UUID {uuid}"
+            ),
+        };
+        let mut response = error.into_response();
+        response.headers_mut().insert(header::LOCATION, location);
+        return Ok(response);
+    }
+    let log_entry = state
+        .v1_entry(
+            appended.index.0,
+            &appended.checkpoint,
+            Some(entry.body),
+            Some(appended.timestamp_ms),
+        )
+        .await?;
+    let mut response = json_response(StatusCode::CREATED, log_entry.to_json());
+    response.headers_mut().insert(header::LOCATION, location);
+    if let Ok(etag) = HeaderValue::from_str(&uuid.to_string()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
+
+async fn v1_log_info(State(state): Shared) -> Result<Response, ApiError> {
+    let cp = state.v1.batcher.latest_checkpoint();
+    let root = checkpoint_root(&cp)?;
+    let info = serde_json::json!({
+        "rootHash": hex::encode(root.0),
+        "treeSize": cp.size.0,
+        "signedTreeHead": checkpoint_text(&cp)?,
+        "treeID": state.v1.tree_id.to_string(),
+        "inactiveShards": [],
+    });
+    Ok(json_response(StatusCode::OK, info.to_string()))
+}
+
+async fn v1_public_key(State(state): Shared) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.v1.signer.public_key_pem(),
+    )
+        .into_response()
+}
+
+async fn v1_proof(
+    State(state): Shared,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let query = query_of(query)?;
+    let last = query_u64(&query, "lastSize")?
+        .ok_or_else(|| ApiError::bad_request("lastSize is required"))?;
+    let first = query_u64(&query, "firstSize")?.unwrap_or(1);
+    let cp = state.v1.batcher.latest_checkpoint();
+    if first < 1 || first > last {
+        return Err(ApiError::bad_request(format!(
+            "firstSize {first} must be at least 1 and at most lastSize {last}"
+        )));
+    }
+    if last > cp.size.0 {
+        return Err(ApiError::bad_request(format!(
+            "lastSize {last} is past the tree size {}",
+            cp.size.0
+        )));
+    }
+    let store = state.v1.store.as_ref();
+    let hashes = if first == last {
+        Vec::new()
+    } else {
+        signet_log::consistency_proof(store, TreeSize(first), TreeSize(last)).await?
+    };
+    let root = signet_log::tree_root(store, TreeSize(last)).await?;
+    let proof = serde_json::json!({
+        "rootHash": hex::encode(root.0),
+        "hashes": hashes.iter().map(|h| hex::encode(h.0)).collect::<Vec<_>>(),
+    });
+    Ok(json_response(StatusCode::OK, proof.to_string()))
+}
+
+async fn v1_get_by_index(
+    State(state): Shared,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let query = query_of(query)?;
+    let index = query_u64(&query, "logIndex")?
+        .ok_or_else(|| ApiError::bad_request("logIndex is required"))?;
+    let cp = state.v1.batcher.latest_checkpoint();
+    let entry = state.v1_entry(index, &cp, None, None).await?;
+    Ok(json_response(StatusCode::OK, entry.to_json()))
+}
+
+/// The index of the published entry named by `id`, or 404.
+async fn v1_index_of(state: &AppState, id: &str, cp: &StoredCheckpoint) -> Result<u64, ApiError> {
+    let id = EntryId::parse(id)?;
+    let missing = || ApiError::not_found(format!("no entry with UUID {}", id.uuid));
+    if id.tree_id.is_some_and(|t| t != state.v1.tree_id) {
+        return Err(missing());
+    }
+    let found = state
+        .v1
+        .store
+        .find_leaves(&[Hash(id.uuid.0)])
+        .await
+        .map_err(|e| ApiError::internal("find leaves", &e))?;
+    match found.first().copied().flatten() {
+        Some(index) if index.0 < cp.size.0 => Ok(index.0),
+        _ => Err(missing()),
+    }
+}
+
+async fn v1_get_by_id(State(state): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let cp = state.v1.batcher.latest_checkpoint();
+    let index = v1_index_of(&state, &id, &cp).await?;
+    let entry = state.v1_entry(index, &cp, None, None).await?;
+    Ok(json_response(StatusCode::OK, entry.to_json()))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RetrieveRequest {
+    #[serde(default, rename = "entryUUIDs")]
+    entry_uuids: Vec<String>,
+    #[serde(default)]
+    log_indexes: Vec<i64>,
+}
+
+async fn v1_retrieve(
+    State(state): Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_of(body)?;
+    let request: RetrieveRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid search request: {e}")))?;
+    if request.entry_uuids.len() > MAX_LOG_ENTRIES || request.log_indexes.len() > MAX_LOG_ENTRIES {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_LOG_ENTRIES} entryUUIDs and {MAX_LOG_ENTRIES} logIndexes per request"
+        )));
+    }
+    if request.entry_uuids.is_empty() && request.log_indexes.is_empty() {
+        return Err(ApiError::bad_request("give entryUUIDs or logIndexes"));
+    }
+    let cp = state.v1.batcher.latest_checkpoint();
+    let mut entries = Vec::new();
+    for id in &request.entry_uuids {
+        match v1_index_of(&state, id, &cp).await {
+            Ok(index) => entries.push(state.v1_entry(index, &cp, None, None).await?),
+            Err(e) if e.status == StatusCode::NOT_FOUND => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for &index in &request.log_indexes {
+        let index = u64::try_from(index)
+            .map_err(|_| ApiError::bad_request("logIndexes must be non-negative"))?;
+        if index < cp.size.0 {
+            entries.push(state.v1_entry(index, &cp, None, None).await?);
+        }
+    }
+    let json =
+        serde_json::to_string(&entries).map_err(|e| ApiError::internal("encode entries", &e))?;
+    Ok(json_response(StatusCode::OK, json))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rekor v2
+
+async fn v2_create(
+    State(state): Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_of(body)?;
+    let entry = canonicalize_create_entry_request(&body)?;
+    let appended = state.v2.batcher.submit(entry.body.clone()).await?;
+    // A duplicate is answered like a new entry, at the index of its first copy.
+    let proof = proof_to(&state.v2.store, appended.index.0, &appended.checkpoint).await?;
+    let tle = v2_transparency_log_entry(&entry, to_i64(appended.index.0)?, &state.v2.log_id, proof);
+    // rekor-tiles answers 200 (its OpenAPI description lists no other success code).
+    Ok(json_response(
+        StatusCode::OK,
+        transparency_log_entry_json(&tle),
+    ))
+}
+
+async fn v2_checkpoint(State(state): Shared) -> Response {
+    let cp = state.v2.batcher.latest_checkpoint();
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        cp.note.clone(),
+    )
+        .into_response()
+}
+
+/// Tiles and entry bundles at their exact width are immutable: a wider version has another
+/// path. So partial tiles are cached forever too.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+async fn v2_tile(State(state): Shared, Path(path): Path<String>) -> Result<Response, ApiError> {
+    let full = format!("tile/{path}");
+    let cp = state.v2.batcher.latest_checkpoint();
+    let size = cp.size.0;
+    let beyond = || ApiError::not_found(format!("{full} is beyond the tree of size {size}"));
+    let end = |index: u64, width: u16| {
+        index
+            .checked_mul(TILE_WIDTH)
+            .and_then(|start| start.checked_add(u64::from(width)))
+    };
+    let data = if path.starts_with("entries/") {
+        let bundle = EntryBundleId::parse_path(&full)
+            .map_err(|e| ApiError::bad_request(format!("{full}: {e}")))?;
+        if end(bundle.index, bundle.width).is_none_or(|end| end > size) {
+            return Err(beyond());
+        }
+        state
+            .v2
+            .store
+            .read_entry_bundle(bundle)
+            .await
+            .map_err(|e| ApiError::internal("read entry bundle", &e))?
+    } else {
+        let tile =
+            TileId::parse_path(&full).map_err(|e| ApiError::bad_request(format!("{full}: {e}")))?;
+        let available = hashes_at_tile_level(tile.level, cp.size);
+        if end(tile.index, tile.width).is_none_or(|end| end > available) {
+            return Err(beyond());
+        }
+        state
+            .v2
+            .store
+            .read_tiles(&[tile])
+            .await
+            .map_err(|e| ApiError::internal("read tile", &e))?
+            .into_iter()
+            .next()
+            .flatten()
+    };
+    let data = data.ok_or_else(|| ApiError::internal("read tile", &"published tile missing"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, IMMUTABLE),
+        ],
+        data,
+    )
+        .into_response())
+}

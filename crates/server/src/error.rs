@@ -1,0 +1,145 @@
+//! Errors: [`ServerError`] for starting the server, [`ApiError`] for one HTTP request. The
+//! mapping of every lower error to an HTTP status lives here and nowhere else.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use signet_log::LogError;
+use signet_rekor::RekorError;
+use std::path::PathBuf;
+
+/// Why [`crate::LogServer::open`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A file in the data directory could not be read or written (permissions, full disk).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A store exists but its signing key (or tree ID) is gone: signing with a new identity over
+    /// old data would break every client that trusts the old key. Restore the file.
+    #[error("{store} holds a log but {missing} is missing; refusing to sign with a new identity")]
+    MissingKey {
+        /// The existing store.
+        store: PathBuf,
+        /// The missing key or tree ID file.
+        missing: PathBuf,
+    },
+    /// A key or tree ID file exists but does not hold what it should (truncated or replaced).
+    #[error("{path}: {reason}")]
+    BadKeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The public URL is not `http(s)://host[:port]` with an optional path.
+    #[error("public URL {url:?}: {reason}")]
+    BadPublicUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Key generation failed in the crypto library.
+    #[error("generating {what} failed")]
+    KeyGeneration {
+        /// Which key.
+        what: &'static str,
+    },
+    /// A store refused to open or verify (damaged data, checkpoint of another origin).
+    #[error("opening {path}: {source}")]
+    Log {
+        /// The store.
+        path: PathBuf,
+        /// The log's error.
+        source: LogError,
+    },
+}
+
+/// An HTTP error answer: `{"code": <status>, "message": "..."}`, as Rekor writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The message for the client; never internal details.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 with `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    /// A 404 with `message`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    /// A 500 that says nothing about the cause; the cause is logged to stderr.
+    pub fn internal(what: &str, cause: &dyn std::fmt::Display) -> Self {
+        eprintln!("signet-server: {what}: {cause}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "internal error".into(),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> String {
+        serde_json::json!({"code": self.status.as_u16(), "message": self.message}).to_string()
+    }
+}
+
+impl From<RekorError> for ApiError {
+    fn from(e: RekorError) -> Self {
+        if !e.is_client_error() {
+            return ApiError::internal("signing", &e.kind());
+        }
+        let status = match e {
+            RekorError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError {
+            status,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<LogError> for ApiError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::EntryTooLarge { size, max, .. } => ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: format!("entry of {size} bytes exceeds the limit of {max}"),
+            },
+            LogError::Closed => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "the log is shutting down".into(),
+            },
+            other => ApiError::internal("log", &other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            self.body(),
+        )
+            .into_response()
+    }
+}

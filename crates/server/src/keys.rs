@@ -1,0 +1,199 @@
+//! The server's identity in its data directory: signing keys, the v1 tree ID and when they were
+//! made. Created once (mode 0600, written to a temporary name and renamed), then only read.
+
+use crate::ServerError;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The Rekor v1 key: PKCS#8 DER ECDSA P-256 (checkpoints and SETs).
+pub const V1_KEY_FILE: &str = "rekor-v1.key";
+/// The Rekor v1 tree ID, decimal text.
+pub const V1_TREE_ID_FILE: &str = "rekor-v1.treeid";
+/// The Rekor v2 key: a raw 32-byte Ed25519 seed (checkpoints).
+pub const V2_KEY_FILE: &str = "rekor-v2.key";
+/// When the keys were made, Unix seconds as decimal text: the trusted root's `validFor.start`.
+pub const CREATED_FILE: &str = "keys.created";
+/// The Rekor v1 store.
+pub const V1_STORE_FILE: &str = "log-v1.redb";
+/// The Rekor v2 store.
+pub const V2_STORE_FILE: &str = "log-v2.redb";
+
+/// Everything that names the server's logs, as read from (or created in) the data directory.
+#[derive(Clone)]
+pub struct Identity {
+    /// PKCS#8 DER of the v1 key.
+    pub v1_pkcs8: Vec<u8>,
+    /// The v1 tree ID (positive, fits an `i64` as Rekor's does).
+    pub v1_tree_id: u64,
+    /// The v2 Ed25519 seed.
+    pub v2_seed: [u8; 32],
+    /// When the keys were made (Unix seconds).
+    pub created: i64,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("Identity")
+            .field("v1_tree_id", &self.v1_tree_id)
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
+    move |source| ServerError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ServerError> {
+    match std::fs::read(path) {
+        Ok(data) => Ok(Some(data)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// Writes `data` to `path` with mode 0600: a temporary file, fsync, rename, fsync the directory.
+fn write_secret(path: &Path, data: &[u8]) -> Result<(), ServerError> {
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(io(&tmp))?;
+    file.write_all(data).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> ServerError {
+    ServerError::BadKeyFile {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(path: &Path, data: &[u8]) -> Result<T, ServerError> {
+    std::str::from_utf8(data)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| bad(path, "not a decimal number"))
+}
+
+/// Loads the identity from `dir`, creating whatever is missing, unless a store already exists
+/// whose key is missing ([`ServerError::MissingKey`]).
+pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = |name: &str| dir.join(name);
+    let v1_store = path(V1_STORE_FILE);
+    let v2_store = path(V2_STORE_FILE);
+    // Refuse before creating anything.
+    let guards: [(&PathBuf, &str); 4] = [
+        (&v1_store, V1_KEY_FILE),
+        (&v1_store, V1_TREE_ID_FILE),
+        (&v1_store, CREATED_FILE),
+        (&v2_store, V2_KEY_FILE),
+    ];
+    for (store, key) in guards {
+        if store.exists() && !path(key).exists() {
+            return Err(ServerError::MissingKey {
+                store: store.clone(),
+                missing: path(key),
+            });
+        }
+    }
+    if v2_store.exists() && !path(CREATED_FILE).exists() {
+        return Err(ServerError::MissingKey {
+            store: v2_store,
+            missing: path(CREATED_FILE),
+        });
+    }
+    let rng = SystemRandom::new();
+
+    let created_path = path(CREATED_FILE);
+    let created = match read_optional(&created_path)? {
+        Some(data) => parse_number::<i64>(&created_path, &data)?,
+        None => {
+            write_secret(&created_path, now.to_string().as_bytes())?;
+            now
+        }
+    };
+
+    let v1_path = path(V1_KEY_FILE);
+    let v1_pkcs8 = match read_optional(&v1_path)? {
+        Some(data) => {
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &data)
+                .map_err(|_| bad(&v1_path, "not a PKCS#8 ECDSA P-256 key"))?;
+            data
+        }
+        None => {
+            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).map_err(
+                |_| ServerError::KeyGeneration {
+                    what: "the Rekor v1 key",
+                },
+            )?;
+            let data = doc.as_ref().to_vec();
+            write_secret(&v1_path, &data)?;
+            data
+        }
+    };
+
+    let tree_path = path(V1_TREE_ID_FILE);
+    let v1_tree_id = match read_optional(&tree_path)? {
+        Some(data) => {
+            let id: u64 = parse_number(&tree_path, &data)?;
+            if id == 0 || id > i64::MAX as u64 {
+                return Err(bad(&tree_path, "tree ID must be 1 to 2^63-1"));
+            }
+            id
+        }
+        None => {
+            let mut bytes = [0u8; 8];
+            rng.fill(&mut bytes)
+                .map_err(|_| ServerError::KeyGeneration {
+                    what: "the Rekor v1 tree ID",
+                })?;
+            // Positive and non-zero, as Trillian tree IDs are.
+            let id = (u64::from_be_bytes(bytes) >> 1).max(1);
+            write_secret(&tree_path, id.to_string().as_bytes())?;
+            id
+        }
+    };
+
+    let v2_path = path(V2_KEY_FILE);
+    let v2_seed = match read_optional(&v2_path)? {
+        Some(data) => <[u8; 32]>::try_from(data.as_slice())
+            .map_err(|_| bad(&v2_path, "not a 32-byte Ed25519 seed"))?,
+        None => {
+            let mut seed = [0u8; 32];
+            rng.fill(&mut seed)
+                .map_err(|_| ServerError::KeyGeneration {
+                    what: "the Rekor v2 key",
+                })?;
+            write_secret(&v2_path, &seed)?;
+            seed
+        }
+    };
+
+    Ok(Identity {
+        v1_pkcs8,
+        v1_tree_id,
+        v2_seed,
+        created,
+    })
+}
