@@ -18,6 +18,24 @@
 //! failures are the client's ([`RekorError::is_client_error`]). Input never panics: sizes,
 //! list lengths and nesting are bounded.
 //!
+//! # The create path, for the log server
+//!
+//! 1. `POST /api/v1/log/entries`: [`canonicalize_proposed_entry`]; `Err(e)` is a 400 when
+//!    [`RekorError::is_client_error`], labelled by [`RekorError::kind`].
+//!    `POST /api/v2/log/entries`: [`canonicalize_create_entry_request`].
+//! 2. Duplicates: the same request always gives the same [`CanonicalEntry::body`], so look up
+//!    [`CanonicalEntry::leaf_hash`] (the v1 [`EntryUuid`]) before appending; 409 with
+//!    `Location: /api/v1/log/entries/<EntryId>`.
+//! 3. Append [`CanonicalEntry::body`] as the leaf; index it under every
+//!    [`CanonicalEntry::search_keys`] ([`SearchKey::index_key`]).
+//! 4. Answer v1 with [`LogEntry::new`]`(`[`EntryId::new`]`(tree_id, uuid),
+//!    `[`LogEntryAnon::signed`]`(...))` and [`LogEntry::to_json`]; v2 with
+//!    [`transparency_log_entry_json`]`(&`[`v2_transparency_log_entry`]`(...))`.
+//!
+//! `POST /api/v1/index/retrieve` maps its query through [`SearchKey::for_hash_query`],
+//! [`SearchKey::for_public_key_query`] and [`SearchKey::for_identity_query`];
+//! [`search_keys_of_body`] rebuilds an index from stored bodies.
+//!
 //! # Where this log differs from Rekor
 //!
 //! Every difference rejects input that Rekor would take; nothing Rekor rejects is accepted, and
