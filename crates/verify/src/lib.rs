@@ -31,7 +31,10 @@ pub use artifact::Artifact;
 pub use error::VerifyError;
 pub use policy::{IdentityPolicy, Policy, StringMatcher, github};
 pub use trust::{TrustMaterial, TrustedCa, TrustedLog, Validity};
-pub use verify::{Signer, TimeSource, VerifiedBundle, VerifiedTime, verify_bundle};
+pub use verify::{
+    Signer, TimeSource, VerifiedBundle, VerifiedTime, VerifyOptions, verify_bundle,
+    verify_bundle_with,
+};
 
 /// Limits on what one bundle may carry, beyond the parser's own.
 pub mod limits {

@@ -68,6 +68,34 @@ pub fn verify_bundle(
     policy: &Policy,
     now: i64,
 ) -> Result<VerifiedBundle, VerifyError> {
+    verify_bundle_with(
+        bundle,
+        artifact,
+        trust,
+        policy,
+        now,
+        &VerifyOptions::default(),
+    )
+}
+
+/// Choices that relax the default checks. The defaults are the strict ones.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Accept v0.1 bundles whose entries carry only an inclusion promise (SET) and no inclusion
+    /// proof, as the bundle specification and sigstore-go allow. Off by default: sigstore-python
+    /// rejects such bundles, and signet never accepts what the reference client rejects.
+    pub allow_promise_only_v0_1: bool,
+}
+
+/// [`verify_bundle`] with explicit [`VerifyOptions`].
+pub fn verify_bundle_with(
+    bundle: &Bundle,
+    artifact: &Artifact,
+    trust: &TrustMaterial,
+    policy: &Policy,
+    now: i64,
+    options: &VerifyOptions,
+) -> Result<VerifiedBundle, VerifyError> {
     let structure = |reason: &str| VerifyError::Structure {
         reason: reason.to_owned(),
     };
@@ -154,7 +182,7 @@ pub fn verify_bundle(
     // Offline verification needs an inclusion proof in every version. The specification lets
     // a v0.1 bundle rely on its promise alone, but sigstore-python rejects that and signet must
     // never accept what the reference client rejects.
-    let require_proof = true;
+    let require_proof = !(options.allow_promise_only_v0_1 && version == BundleVersion::V0_1);
     if version == BundleVersion::V0_1 && entries.iter().any(|e| e.inclusion_promise.is_none()) {
         return Err(structure(
             "a v0.1 bundle needs an inclusion promise in every entry",

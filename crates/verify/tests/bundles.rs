@@ -179,13 +179,40 @@ fn identity_bundles(
     #[case] expected_error: &str,
 ) {
     let parsed = Bundle::from_json(&read(bundle));
-    let result = parsed.map_err(VerifyError::from).and_then(|b| {
-        verify_bundle(
+    // sigstore-go's v0.1 bundles carry only an inclusion promise. By default they are rejected
+    // (as sigstore-python rejects them); with the opt-in they must pass every other check.
+    let promise_only = Bundle::from_json(&read(bundle)).is_ok_and(|b| {
+        b.verification_material
+            .tlog_entries
+            .iter()
+            .any(|e| e.inclusion_proof.is_none())
+    });
+    let options = VerifyOptions {
+        allow_promise_only_v0_1: promise_only,
+    };
+    if promise_only && expected_error.is_empty() {
+        let b = Bundle::from_json(&read(bundle)).unwrap();
+        let err = verify_bundle(
             &b,
             &artifact(artifact_spec),
             &trust(root),
             &any_identity(),
             NOW,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("has no inclusion proof"),
+            "{bundle}: {err}"
+        );
+    }
+    let result = parsed.map_err(VerifyError::from).and_then(|b| {
+        verify_bundle_with(
+            &b,
+            &artifact(artifact_spec),
+            &trust(root),
+            &any_identity(),
+            NOW,
+            &options,
         )
     });
     match (expected_error, result) {
@@ -357,17 +384,42 @@ fn managed_keys() {
     let a = artifact(
         "sha512:76176ffa33808b54602c7c35de5c6e9a4deb96066dba6533f50ac234f4f1f4c6b3527515dc17c06fbe2860030f410eee69ea20079bd3a2c6f3dcf3b329b10751",
     );
-    verify_bundle(&b, &a, &trust(PUBLIC), &Policy::Key(key.clone()), NOW).unwrap();
+    // A v0.1 bundle with only an inclusion promise: rejected by default, verified with the opt-in.
+    let err = verify_bundle(&b, &a, &trust(PUBLIC), &Policy::Key(key.clone()), NOW).unwrap_err();
+    assert!(err.to_string().contains("has no inclusion proof"), "{err}");
+    let relaxed = VerifyOptions {
+        allow_promise_only_v0_1: true,
+        ..VerifyOptions::default()
+    };
+    verify_bundle_with(
+        &b,
+        &a,
+        &trust(PUBLIC),
+        &Policy::Key(key.clone()),
+        NOW,
+        &relaxed,
+    )
+    .unwrap();
     // The same bundle with an identity policy, or another key, fails.
     assert!(matches!(
-        verify_bundle(&b, &a, &trust(PUBLIC), &any_identity(), NOW),
+        verify_bundle_with(&b, &a, &trust(PUBLIC), &any_identity(), NOW, &relaxed),
         Err(VerifyError::KeyMismatch { .. })
     ));
     let other = signet_x509::PublicKey::from_pem(
         std::str::from_utf8(&read("sigstore-go/public-keys/public-key-validity.pem")).unwrap(),
     )
     .unwrap();
-    assert!(verify_bundle(&b, &a, &trust(PUBLIC), &Policy::Key(other.clone()), NOW).is_err());
+    assert!(
+        verify_bundle_with(
+            &b,
+            &a,
+            &trust(PUBLIC),
+            &Policy::Key(other.clone()),
+            NOW,
+            &relaxed
+        )
+        .is_err()
+    );
 
     // sigstore-go's key-validity bundle has no transparency-log entry at all, only a timestamp.
     // signet requires a log entry (as cosign does by default), so it is rejected.
