@@ -1,0 +1,608 @@
+//! The HTTP API over real loopback HTTP: Rekor v1 and v2 writes and reads, tlog-tiles reads,
+//! bad input, and restarts. Entries are checked with the project's own verifier.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{Signer, artifact, hashedrekord_v1, hashedrekord_v1_with, hashedrekord_v2, start};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use signet_formats::bundle::MEDIA_TYPE_V0_3;
+use signet_formats::trust::TrustedRoot;
+use signet_formats::{
+    Bundle, BundleContent, HashAlgorithm, HashOutput, MessageSignature, VerificationMaterial,
+    VerificationMaterialContent,
+};
+use signet_merkle::{
+    Hash, LeafIndex, MemoryTree, TreeSize, hash_leaf, verify_consistency, verify_inclusion,
+};
+use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, open_note};
+use signet_rekor::LogEntry;
+use signet_server::{LogServer, LogServerConfig, ServerError};
+use signet_verify::{Artifact, Policy, TrustMaterial, verify_bundle};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Asserts a JSON error answer with `status`.
+async fn assert_error(response: reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], status.as_u16(), "{body}");
+    body["message"].as_str().unwrap().to_owned()
+}
+
+async fn post_json(url: &str, body: &Value) -> reqwest::Response {
+    client().post(url).json(body).send().await.unwrap()
+}
+
+async fn post_bytes(url: &str, body: Vec<u8>) -> reqwest::Response {
+    client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    client().get(url).send().await.unwrap()
+}
+
+/// Verifies a v1 entry for `artifact` signed by `signer` as a v0.3 bundle with the server's
+/// trusted root.
+fn verify_v1(entry: &LogEntry, trusted_root: &[u8], signer: &Signer, artifact: &[u8], sig: &[u8]) {
+    let (_, anon) = entry.single().unwrap();
+    let tle = anon.to_transparency_log_entry().unwrap();
+    let bundle = Bundle {
+        media_type: MEDIA_TYPE_V0_3.into(),
+        verification_material: VerificationMaterial {
+            content: VerificationMaterialContent::PublicKey {
+                hint: String::new(),
+            },
+            tlog_entries: vec![tle],
+            timestamp_verification_data: None,
+        },
+        content: BundleContent::MessageSignature(MessageSignature {
+            message_digest: Some(HashOutput {
+                algorithm: HashAlgorithm::Sha2_256,
+                digest: digest(&SHA256, artifact).as_ref().to_vec(),
+            }),
+            signature: sig.to_vec(),
+        }),
+    };
+    let root = TrustedRoot::from_json(trusted_root).unwrap();
+    let trust = TrustMaterial::from_trusted_root(&root).unwrap();
+    let key = signet_x509::PublicKey::from_spki_der(&signer.spki()).unwrap();
+    verify_bundle(
+        &bundle,
+        &Artifact::Bytes(artifact.to_vec()),
+        &trust,
+        &Policy::Key(key),
+        now(),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_entries_verify_with_the_trusted_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), None).await;
+    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let root: Value = serde_json::from_slice(&trusted_root).unwrap();
+    assert_eq!(
+        root["mediaType"],
+        "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
+    );
+    assert_eq!(root["tlogs"].as_array().unwrap().len(), 2);
+
+    assert_eq!(get(&s.url("/healthz")).await.text().await.unwrap(), "ok");
+
+    let signer = Signer::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let data = artifact();
+        let sig = signer.sign(&data);
+        let response = post_json(
+            &s.url("/api/v1/log/entries"),
+            &hashedrekord_v1_with(&signer, &data, &sig),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let entry = LogEntry::from_json(&response.bytes().await.unwrap()).unwrap();
+        let (id, anon) = entry.single().unwrap();
+        assert_eq!(location, format!("/api/v1/log/entries/{id}"));
+        assert_eq!(id.tree_id, Some(s.server.v1_tree_id()));
+        verify_v1(&entry, &trusted_root, &signer, &data, &sig);
+        ids.push((id, anon.log_index, anon.body.clone()));
+
+        // Reads by entry ID, by UUID and by index give the same entry, freshly proved.
+        for path in [
+            format!("/api/v1/log/entries/{id}"),
+            format!("/api/v1/log/entries/{}", id.uuid),
+            format!("/api/v1/log/entries?logIndex={}", anon.log_index),
+        ] {
+            let response = get(&s.url(&path)).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let read = LogEntry::from_json(&response.bytes().await.unwrap()).unwrap();
+            let (read_id, read_anon) = read.single().unwrap();
+            assert_eq!(read_id, id);
+            assert_eq!(read_anon.body, anon.body);
+            assert_eq!(read_anon.integrated_time, anon.integrated_time);
+            verify_v1(&read, &trusted_root, &signer, &data, &sig);
+        }
+    }
+
+    // Duplicate: 409 naming the existing entry.
+    let (first_id, _, first_body) = &ids[0];
+    let request: Value =
+        serde_json::from_slice(&STANDARD.decode(STANDARD.encode(first_body)).unwrap()).unwrap();
+    let response = post_json(&s.url("/api/v1/log/entries"), &request).await;
+    assert_eq!(
+        response.headers()["location"].to_str().unwrap(),
+        format!("/api/v1/log/entries/{first_id}")
+    );
+    let message = assert_error(response, StatusCode::CONFLICT).await;
+    assert!(message.contains(&first_id.uuid.to_string()), "{message}");
+
+    // Log info, public key, retrieve.
+    let info: Value = get(&s.url("/api/v1/log")).await.json().await.unwrap();
+    assert_eq!(info["treeSize"], 3);
+    assert_eq!(info["treeID"], s.server.v1_tree_id().to_string());
+    assert!(info["signedTreeHead"].as_str().unwrap().contains(" - "));
+    let pem = get(&s.url("/api/v1/log/publicKey")).await;
+    assert_eq!(pem.headers()["content-type"], "application/x-pem-file");
+    assert!(
+        pem.text()
+            .await
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let response = post_json(
+        &s.url("/api/v1/log/entries/retrieve"),
+        &json!({"entryUUIDs": [ids[0].0.uuid.to_string(), "ab".repeat(32)], "logIndexes": [2, 99]}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list = LogEntry::list_from_json(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].single().unwrap().0, ids[0].0);
+    assert_eq!(list[1].single().unwrap().1.log_index, 2);
+
+    // Not found.
+    for path in [
+        "/api/v1/log/entries?logIndex=3".to_owned(),
+        format!("/api/v1/log/entries/{}", "cd".repeat(32)),
+        format!(
+            "/api/v1/log/entries/{:016x}{}",
+            s.server.v1_tree_id() ^ 1,
+            ids[0].0.uuid
+        ),
+        "/api/v1/nothing".to_owned(),
+    ] {
+        assert_error(get(&s.url(&path)).await, StatusCode::NOT_FOUND).await;
+    }
+    // Bad reads.
+    for path in [
+        "/api/v1/log/entries?logIndex=-1",
+        "/api/v1/log/entries?logIndex=x",
+        "/api/v1/log/entries",
+        "/api/v1/log/entries/xyz",
+        "/api/v1/log/entries/abcd",
+    ] {
+        assert_error(get(&s.url(path)).await, StatusCode::BAD_REQUEST).await;
+    }
+    for body in [
+        json!({"entryUUIDs": ["nothex"]}),
+        json!({}),
+        json!({"logIndexes": (0..11).collect::<Vec<_>>()}),
+        json!({"logIndexes": [-1]}),
+        json!({"other": 1}),
+    ] {
+        let response = post_json(&s.url("/api/v1/log/entries/retrieve"), &body).await;
+        assert_error(response, StatusCode::BAD_REQUEST).await;
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_bad_requests_get_4xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), None).await;
+    let url = s.url("/api/v1/log/entries");
+    let signer = Signer::new();
+    let data = artifact();
+
+    let garbage = post_bytes(&url, b"{not json".to_vec()).await;
+    assert_error(garbage, StatusCode::BAD_REQUEST).await;
+    let empty = post_bytes(&url, Vec::new()).await;
+    assert_error(empty, StatusCode::BAD_REQUEST).await;
+    let wrong_sig = hashedrekord_v1_with(&signer, &data, &signer.sign(b"other"));
+    let message = assert_error(post_json(&url, &wrong_sig).await, StatusCode::BAD_REQUEST).await;
+    assert!(!message.is_empty());
+    let not_der = hashedrekord_v1_with(&signer, &data, b"not a signature");
+    assert_error(post_json(&url, &not_der).await, StatusCode::BAD_REQUEST).await;
+    let mut unknown = hashedrekord_v1(&signer, &data);
+    unknown["kind"] = json!("rekord-but-not");
+    assert_error(post_json(&url, &unknown).await, StatusCode::BAD_REQUEST).await;
+    let mut version = hashedrekord_v1(&signer, &data);
+    version["apiVersion"] = json!("9.9.9");
+    assert_error(post_json(&url, &version).await, StatusCode::BAD_REQUEST).await;
+    let mut bad_key = hashedrekord_v1(&signer, &data);
+    bad_key["spec"]["signature"]["publicKey"]["content"] = json!(STANDARD.encode("nope"));
+    assert_error(post_json(&url, &bad_key).await, StatusCode::BAD_REQUEST).await;
+
+    // Over the 1 MiB limit: 413, for both APIs.
+    let big = vec![b' '; signet_server::MAX_REQUEST_BODY + 1];
+    assert_error(
+        post_bytes(&url, big.clone()).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert_error(
+        post_bytes(&s.url("/api/v2/log/entries"), big).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    // v2 garbage.
+    assert_error(
+        post_bytes(&s.url("/api/v2/log/entries"), b"[]".to_vec()).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_error(
+        post_json(
+            &s.url("/api/v2/log/entries"),
+            &hashedrekord_v1(&signer, &data),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+
+    // Nothing was appended.
+    let info: Value = get(&s.url("/api/v1/log")).await.json().await.unwrap();
+    assert_eq!(info["treeSize"], 0);
+
+    // The server still works.
+    let ok = post_json(&url, &hashedrekord_v1(&signer, &data)).await;
+    assert_eq!(ok.status(), StatusCode::CREATED);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_consistency_proofs() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), None).await;
+    let signer = Signer::new();
+    let mut roots = vec![Vec::new()];
+    for size in 1..=5u64 {
+        let response = post_json(
+            &s.url("/api/v1/log/entries"),
+            &hashedrekord_v1(&signer, &artifact()),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let info: Value = get(&s.url("/api/v1/log")).await.json().await.unwrap();
+        assert_eq!(info["treeSize"], size);
+        roots.push(hex::decode(info["rootHash"].as_str().unwrap()).unwrap());
+    }
+    for first in 1..=5u64 {
+        for last in first..=5u64 {
+            let response = get(&s.url(&format!(
+                "/api/v1/log/proof?firstSize={first}&lastSize={last}"
+            )))
+            .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let proof: Value = response.json().await.unwrap();
+            assert_eq!(
+                hex::decode(proof["rootHash"].as_str().unwrap()).unwrap(),
+                roots[last as usize]
+            );
+            let hashes: Vec<Hash> = proof["hashes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| Hash::from_slice(&hex::decode(h.as_str().unwrap()).unwrap()).unwrap())
+                .collect();
+            verify_consistency(
+                TreeSize(first),
+                TreeSize(last),
+                &roots[first as usize],
+                &roots[last as usize],
+                &hashes,
+            )
+            .unwrap();
+        }
+    }
+    for query in [
+        "firstSize=0&lastSize=3",
+        "firstSize=4&lastSize=3",
+        "firstSize=1&lastSize=6",
+        "firstSize=1",
+        "firstSize=a&lastSize=3",
+        "lastSize=-3",
+    ] {
+        let response = get(&s.url(&format!("/api/v1/log/proof?{query}"))).await;
+        assert_error(response, StatusCode::BAD_REQUEST).await;
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_entries_and_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), None).await;
+    let origin = s.server.v2_origin().to_owned();
+    let key = s.server.v2_public_key();
+    let mut verifiers = NoteVerifiers::new();
+    verifiers.push(Box::new(Ed25519NoteVerifier::new(&origin, key).unwrap()));
+    let log_id = signet_server::rekor_v2_log_id(&origin, &key);
+
+    // 260 entries, submitted concurrently: one full level-0 tile and a partial one.
+    const N: u64 = 260;
+    let signer = std::sync::Arc::new(Signer::new());
+    let mut tasks = Vec::new();
+    for _ in 0..N {
+        let url = s.url("/api/v2/log/entries");
+        let signer = signer.clone();
+        tasks.push(tokio::spawn(async move {
+            let response = post_json(&url, &hashedrekord_v2(&signer, &artifact())).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut bodies = std::collections::BTreeMap::new();
+    for task in tasks {
+        let tle = task.await.unwrap();
+        assert_eq!(tle["logId"]["keyId"], STANDARD.encode(log_id));
+        assert_eq!(tle["kindVersion"]["version"], "0.0.2");
+        let body = STANDARD
+            .decode(tle["canonicalizedBody"].as_str().unwrap())
+            .unwrap();
+        let index: u64 = tle["logIndex"].as_str().unwrap().parse().unwrap();
+        let proof = &tle["inclusionProof"];
+        let size: u64 = proof["treeSize"].as_str().unwrap().parse().unwrap();
+        let root = STANDARD
+            .decode(proof["rootHash"].as_str().unwrap())
+            .unwrap();
+        let hashes: Vec<Hash> = proof["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash::from_slice(&STANDARD.decode(h.as_str().unwrap()).unwrap()).unwrap())
+            .collect();
+        verify_inclusion(
+            &hash_leaf(&body),
+            LeafIndex(index),
+            TreeSize(size),
+            &hashes,
+            &root,
+        )
+        .unwrap();
+        let envelope = proof["checkpoint"]["envelope"].as_str().unwrap();
+        let opened = open_note(envelope.as_bytes(), &verifiers).unwrap();
+        let checkpoint = Checkpoint::parse(opened.note().text()).unwrap();
+        assert_eq!(
+            (checkpoint.size.0, checkpoint.root_hash.0.to_vec()),
+            (size, root)
+        );
+        assert!(bodies.insert(index, body).is_none());
+    }
+    assert_eq!(bodies.len() as u64, N);
+    assert_eq!(*bodies.keys().last().unwrap(), N - 1);
+
+    // The checkpoint.
+    let response = get(&s.url("/api/v2/checkpoint")).await;
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    let note = response.text().await.unwrap();
+    let opened = open_note(note.as_bytes(), &verifiers).unwrap();
+    let checkpoint = Checkpoint::parse(opened.note().text()).unwrap();
+    assert_eq!(checkpoint.size.0, N);
+
+    // Tiles and bundles: recompute the root from them.
+    let full = get(&s.url("/api/v2/tile/0/000")).await;
+    assert_eq!(full.status(), StatusCode::OK);
+    assert_eq!(
+        full.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let mut leaves = full.bytes().await.unwrap().to_vec();
+    assert_eq!(leaves.len(), 256 * 32);
+    let partial = get(&s.url("/api/v2/tile/0/001.p/4")).await;
+    assert_eq!(partial.status(), StatusCode::OK);
+    leaves.extend_from_slice(&partial.bytes().await.unwrap());
+    let mut entries = Vec::new();
+    for path in ["/api/v2/tile/entries/000", "/api/v2/tile/entries/001.p/4"] {
+        let response = get(&s.url(path)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        entries.push(response.bytes().await.unwrap().to_vec());
+    }
+    let mut decoded = signet_tiles::decode_entry_bundle(&entries[0], 256).unwrap();
+    decoded.extend(signet_tiles::decode_entry_bundle(&entries[1], 4).unwrap());
+    let leaf_hashes: Vec<Hash> = leaves
+        .chunks(32)
+        .map(|c| Hash::from_slice(c).unwrap())
+        .collect();
+    for (i, (entry, leaf)) in decoded.iter().zip(&leaf_hashes).enumerate() {
+        assert_eq!(hash_leaf(entry), *leaf);
+        assert_eq!(*entry, bodies[&(i as u64)].as_slice());
+    }
+    assert_eq!(
+        MemoryTree::from_leaf_hashes(leaf_hashes).root(),
+        checkpoint.root_hash
+    );
+    // A narrower width of a tile that exists is its prefix; the level-1 tile holds its node.
+    let narrow = get(&s.url("/api/v2/tile/0/000.p/10")).await;
+    assert_eq!(narrow.bytes().await.unwrap().as_ref(), &leaves[..320]);
+    let level1 = get(&s.url("/api/v2/tile/1/000.p/1")).await;
+    assert_eq!(level1.status(), StatusCode::OK);
+
+    // Non-canonical paths: 400. Past the tree: 404.
+    for path in [
+        "0/0",
+        "0/000.p/256",
+        "0/000.p/0",
+        "0/000.p/007",
+        "0/x000/000",
+        "entries/1",
+        "entries/000.p/",
+        "0/-01",
+    ] {
+        let response = get(&s.url(&format!("/api/v2/tile/{path}"))).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_error(response, StatusCode::BAD_REQUEST).await;
+    }
+    for path in [
+        "0/001",
+        "0/001.p/5",
+        "0/002.p/1",
+        "1/000",
+        "1/000.p/2",
+        "2/000.p/1",
+        "entries/001",
+        "entries/001.p/5",
+        "entries/x001/000",
+        "9/000",
+    ] {
+        let response = get(&s.url(&format!("/api/v2/tile/{path}"))).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_error(response, StatusCode::NOT_FOUND).await;
+    }
+
+    // A duplicate is answered at its first index, and nothing is appended.
+    let request = hashedrekord_v2(&signer, &artifact());
+    let mut indexes = Vec::new();
+    for _ in 0..2 {
+        let response = post_json(&s.url("/api/v2/log/entries"), &request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let tle: Value = response.json().await.unwrap();
+        indexes.push(tle["logIndex"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(indexes, [N.to_string(), N.to_string()]);
+    let note = get(&s.url("/api/v2/checkpoint"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let opened = open_note(note.as_bytes(), &verifiers).unwrap();
+    assert_eq!(
+        Checkpoint::parse(opened.note().text()).unwrap().size.0,
+        N + 1
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_keys_and_entries_and_missing_keys_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let public_url = "http://signet.test:8080";
+    let s = start(dir.path(), Some(public_url)).await;
+    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let tree_id = s.server.v1_tree_id();
+    let signer = Signer::new();
+    let data = artifact();
+    let sig = signer.sign(&data);
+    let created = post_json(
+        &s.url("/api/v1/log/entries"),
+        &hashedrekord_v1_with(&signer, &data, &sig),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let entry = LogEntry::from_json(&created.bytes().await.unwrap()).unwrap();
+    let (id, _) = entry.single().unwrap();
+    let v2 = post_json(
+        &s.url("/api/v2/log/entries"),
+        &hashedrekord_v2(&signer, &data),
+    )
+    .await;
+    assert_eq!(v2.status(), StatusCode::OK);
+    let v2_checkpoint = get(&s.url("/api/v2/checkpoint"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    s.stop().await;
+
+    #[cfg(unix)]
+    for file in [signet_server::V1_KEY_FILE, signet_server::V2_KEY_FILE] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+
+    let s = start(dir.path(), Some(public_url)).await;
+    assert_eq!(
+        std::fs::read(s.server.trusted_root_path()).unwrap(),
+        trusted_root
+    );
+    assert_eq!(s.server.v1_tree_id(), tree_id);
+    let response = get(&s.url(&format!("/api/v1/log/entries/{id}"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let read = LogEntry::from_json(&response.bytes().await.unwrap()).unwrap();
+    verify_v1(&read, &trusted_root, &signer, &data, &sig);
+    assert_eq!(
+        get(&s.url("/api/v2/checkpoint"))
+            .await
+            .text()
+            .await
+            .unwrap(),
+        v2_checkpoint
+    );
+    // Duplicates are still detected after a restart.
+    let again = post_json(
+        &s.url("/api/v1/log/entries"),
+        &hashedrekord_v1_with(&signer, &data, &sig),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    s.stop().await;
+
+    // A store without its key refuses to open.
+    for file in [signet_server::V2_KEY_FILE, signet_server::V1_KEY_FILE] {
+        let path = dir.path().join(file);
+        let saved = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let result = LogServer::open(LogServerConfig {
+            data_dir: dir.path().to_owned(),
+            public_url: public_url.into(),
+            batch: Default::default(),
+        })
+        .await;
+        assert!(
+            matches!(result, Err(ServerError::MissingKey { .. })),
+            "{file}: {result:?}"
+        );
+        assert!(!path.exists(), "{file} was recreated");
+        std::fs::write(&path, saved).unwrap();
+    }
+    // Another public URL is another origin: the stores refuse it.
+    let result = LogServer::open(LogServerConfig {
+        data_dir: dir.path().to_owned(),
+        public_url: "http://elsewhere.test".into(),
+        batch: Default::default(),
+    })
+    .await;
+    assert!(matches!(result, Err(ServerError::Log { .. })), "{result:?}");
+}
