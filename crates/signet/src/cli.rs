@@ -25,6 +25,37 @@ pub enum Command {
     VerifyBlob(VerifyArgs),
     /// Verify a bundle, as the Sigstore conformance client protocol calls it. Offline.
     VerifyBundle(VerifyArgs),
+    /// Run a server.
+    Serve {
+        /// Which server.
+        #[command(subcommand)]
+        command: ServeCommand,
+    },
+}
+
+/// `signet serve ...`
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// A transparency log: Rekor v1 and v2 APIs and tlog-tiles reads. Keys, stores and
+    /// `trusted_root.json` live in the data directory.
+    Log(ServeLogArgs),
+}
+
+/// `signet serve log`
+#[derive(Debug, Args)]
+pub struct ServeLogArgs {
+    /// Address to listen on, e.g. `127.0.0.1:8080`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Data directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+
+    /// The URL clients use; names the logs' checkpoints. Default: `http://<listen>`. Keep it
+    /// stable for a data directory: its logs refuse to open under another one.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 /// Flags shared by `verify-blob` and `verify-bundle`.
@@ -166,6 +197,48 @@ mod tests {
     fn note_file_is_required() {
         assert!(parse(&["note", "verify", "--key", "k"]).is_err());
         assert_eq!(verify_args(&["--key", "k", "-"]).note, PathBuf::from("-"));
+    }
+
+    fn serve_log_args(args: &[&str]) -> Result<ServeLogArgs, clap::Error> {
+        let mut all = vec!["serve", "log"];
+        all.extend_from_slice(args);
+        parse(&all).map(|cli| match cli.command {
+            Command::Serve {
+                command: ServeCommand::Log(a),
+            } => a,
+            other => panic!("parsed as {other:?}"),
+        })
+    }
+
+    #[test]
+    fn flag_serve_log_listen() {
+        assert!(serve_log_args(&["--data", "d"]).is_err());
+        assert!(serve_log_args(&["--listen", "nowhere", "--data", "d"]).is_err());
+        let a = serve_log_args(&["--listen", "127.0.0.1:8080", "--data", "d"]).unwrap();
+        assert_eq!(a.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn flag_serve_log_data() {
+        assert!(serve_log_args(&["--listen", "127.0.0.1:1"]).is_err());
+        let a = serve_log_args(&["--listen", "127.0.0.1:1", "--data", "/var/lib/x"]).unwrap();
+        assert_eq!(a.data, PathBuf::from("/var/lib/x"));
+    }
+
+    #[test]
+    fn flag_serve_log_public_url() {
+        let a = serve_log_args(&["--listen", "127.0.0.1:1", "--data", "d"]).unwrap();
+        assert_eq!(a.public_url, None);
+        let a = serve_log_args(&[
+            "--listen",
+            "127.0.0.1:1",
+            "--data",
+            "d",
+            "--public-url",
+            "https://log.example",
+        ])
+        .unwrap();
+        assert_eq!(a.public_url.as_deref(), Some("https://log.example"));
     }
 
     fn blob_args(args: &[&str]) -> Result<VerifyArgs, clap::Error> {

@@ -6,6 +6,7 @@
 
 mod cli;
 mod note_cmd;
+mod serve_cmd;
 mod verify_cmd;
 
 use clap::Parser;
@@ -29,6 +30,9 @@ fn main() -> ExitCode {
         cli::Command::VerifyBlob(args) | cli::Command::VerifyBundle(args) => {
             verify_cmd::verify(&args)
         }
+        cli::Command::Serve {
+            command: cli::ServeCommand::Log(args),
+        } => serve_cmd::log(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
