@@ -389,7 +389,6 @@ fn managed_keys() {
     assert!(err.to_string().contains("has no inclusion proof"), "{err}");
     let relaxed = VerifyOptions {
         allow_promise_only_v0_1: true,
-        ..VerifyOptions::default()
     };
     verify_bundle_with(
         &b,
