@@ -14,7 +14,7 @@ use signet_log::{LogStore, RedbStore, StoredCheckpoint, inclusion_proof};
 use signet_merkle::{Hash, LeafIndex, TreeSize};
 use signet_note::{Checkpoint, Note};
 use signet_rekor::{
-    EntryId, EntryUuid, LogEntry, LogEntryAnon, MAX_LOG_ENTRIES, V1InclusionProof,
+    EntryId, EntryUuid, LogEntry, LogEntryAnon, MAX_LOG_ENTRIES, SearchKey, V1InclusionProof,
     canonicalize_create_entry_request, canonicalize_proposed_entry, transparency_log_entry_json,
     v2_transparency_log_entry,
 };
@@ -34,6 +34,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/log/entries", post(v1_create).get(v1_get_by_index))
         .route("/api/v1/log/entries/retrieve", post(v1_retrieve))
         .route("/api/v1/log/entries/{id}", get(v1_get_by_id))
+        .route("/api/v1/index/retrieve", post(v1_search))
         .route("/api/v2/log/entries", post(v2_create))
         .route("/api/v2/checkpoint", get(v2_checkpoint))
         .route("/api/v2/tile/{*path}", get(v2_tile))
@@ -182,6 +183,10 @@ async fn v1_create(
         response.headers_mut().insert(header::LOCATION, location);
         return Ok(response);
     }
+    state
+        .search
+        .add(&entry.search_keys, appended.index.0, uuid)
+        .await;
     let log_entry = state
         .v1_entry(
             appended.index.0,
@@ -333,6 +338,83 @@ async fn v1_retrieve(
     }
     let json =
         serde_json::to_string(&entries).map_err(|e| ApiError::internal("encode entries", &e))?;
+    Ok(json_response(StatusCode::OK, json))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchRequest {
+    email: Option<String>,
+    subject: Option<String>,
+    public_key: Option<SearchPublicKey>,
+    hash: Option<String>,
+    operator: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SearchPublicKey {
+    format: String,
+    content: Option<String>,
+}
+
+async fn v1_search(
+    State(state): Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    use base64::Engine;
+    let body = body_of(body)?;
+    let request: SearchRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid search query: {e}")))?;
+    let mut keys = Vec::new();
+    if let Some(hash) = &request.hash {
+        keys.push(SearchKey::for_hash_query(hash)?);
+    }
+    if let Some(key) = &request.public_key {
+        let content = key
+            .content
+            .as_deref()
+            .ok_or_else(|| ApiError::bad_request("publicKey.content is required"))?;
+        let pem = base64::engine::general_purpose::STANDARD
+            .decode(content)
+            .map_err(|_| ApiError::bad_request("publicKey.content must be base64"))?;
+        keys.push(SearchKey::for_public_key_query(&key.format, &pem)?);
+    }
+    for identity in [&request.email, &request.subject].into_iter().flatten() {
+        keys.push(SearchKey::for_identity_query(identity)?);
+    }
+    if keys.is_empty() {
+        return Err(ApiError::bad_request(
+            "give at least one of hash, publicKey, email, subject",
+        ));
+    }
+    let and = match request.operator.as_deref() {
+        None | Some("or") => false,
+        Some("and") => true,
+        Some(_) => return Err(ApiError::bad_request("operator must be \"and\" or \"or\"")),
+    };
+    let cp = state.v1.batcher.latest_checkpoint();
+    state.search.wait_for(cp.size.0).await;
+    let mut result: Option<std::collections::BTreeSet<_>> = None;
+    for key in &keys {
+        let hits = state
+            .search
+            .lookup(key)
+            .await
+            .map_err(|e| ApiError::internal("search index", &e))?;
+        result = Some(match result {
+            None => hits,
+            Some(r) if and => r.intersection(&hits).copied().collect(),
+            Some(r) => r.union(&hits).copied().collect(),
+        });
+    }
+    let ids: Vec<String> = result
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(index, _)| *index < cp.size.0)
+        .take(crate::MAX_SEARCH_RESULTS)
+        .map(|(_, uuid)| EntryId::new(state.v1.tree_id, uuid).to_string())
+        .collect();
+    let json = serde_json::to_string(&ids).map_err(|e| ApiError::internal("encode search", &e))?;
     Ok(json_response(StatusCode::OK, json))
 }
 

@@ -50,6 +50,15 @@ pub enum ServerError {
         /// Which key.
         what: &'static str,
     },
+    /// The search index could not be opened (damaged, or locked by another process). It is
+    /// derived data: deleting it rebuilds it.
+    #[error("opening the search index {path}: {source}")]
+    SearchIndex {
+        /// The index database.
+        path: PathBuf,
+        /// What redb said.
+        source: Box<redb::Error>,
+    },
     /// A store refused to open or verify (damaged data, checkpoint of another origin).
     #[error("opening {path}: {source}")]
     Log {

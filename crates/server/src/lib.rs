@@ -18,17 +18,20 @@
 //!
 //! Limits: request bodies over [`MAX_REQUEST_BODY`] get 413; `POST
 //! /api/v1/log/entries/retrieve` takes at most [`signet_rekor::MAX_LOG_ENTRIES`] UUIDs and as
-//! many indexes. Not yet served: `POST /api/v1/index/retrieve` (search), `/metrics`.
+//! many indexes; `POST /api/v1/index/retrieve` returns at most [`MAX_SEARCH_RESULTS`] entries
+//! per key. Not yet served: `/metrics`.
 #![forbid(unsafe_code)]
 
 mod api;
 mod error;
 mod keys;
+mod search;
 
 pub use error::{ApiError, ServerError};
 pub use keys::{
     CREATED_FILE, V1_KEY_FILE, V1_STORE_FILE, V1_TREE_ID_FILE, V2_KEY_FILE, V2_STORE_FILE,
 };
+pub use search::MAX_SEARCH_RESULTS;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
@@ -45,6 +48,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Largest request body accepted (1 MiB); larger bodies get 413.
 pub const MAX_REQUEST_BODY: usize = 1 << 20;
+
+/// The Rekor v1 search index's file name in the data directory (derived data: delete it to
+/// rebuild it on the next start).
+pub const SEARCH_INDEX_FILE: &str = "search-v1.redb";
 
 /// The trusted root's file name in the data directory.
 pub const TRUSTED_ROOT_FILE: &str = "trusted_root.json";
@@ -81,6 +88,7 @@ pub(crate) struct V2Log {
 pub(crate) struct AppState {
     pub(crate) v1: V1Log,
     pub(crate) v2: V2Log,
+    pub(crate) search: search::SearchIndex,
 }
 
 /// A running pair of logs (Rekor v1 and v2) and their HTTP API. See the crate docs.
@@ -209,6 +217,13 @@ impl LogServer {
         )
         .await?;
 
+        let search_path = dir.join(SEARCH_INDEX_FILE);
+        let search = search::SearchIndex::open(&search_path, Arc::clone(&v1_store), &v1_batcher)
+            .map_err(|source| ServerError::SearchIndex {
+                path: search_path,
+                source: Box::new(source),
+            })?;
+
         // Rekor v2.
         let v2_note_signer = Ed25519NoteSigner::from_seed(&host, &identity.v2_seed)
             .map_err(|e| key_err(V2_KEY_FILE, &e))?;
@@ -282,6 +297,7 @@ impl LogServer {
                     store: v2_store,
                     log_id: v2_log_id,
                 },
+                search,
             }),
             trusted_root,
             trusted_root_path,
@@ -330,6 +346,7 @@ impl LogServer {
                 Ok(s) => {
                     s.v1.batcher.shutdown().await;
                     s.v2.batcher.shutdown().await;
+                    s.search.close().await;
                     return;
                 }
                 Err(shared) => {

@@ -606,3 +606,94 @@ async fn restart_keeps_keys_and_entries_and_missing_keys_refuse() {
     .await;
     assert!(matches!(result, Err(ServerError::Log { .. })), "{result:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_search_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let public_url = "http://signet.test";
+    let s = start(dir.path(), Some(public_url)).await;
+    let (alice, bob) = (Signer::new(), Signer::new());
+    let shared = artifact();
+    let mut ids = std::collections::HashMap::new();
+    for (name, signer, data) in [
+        ("alice-shared", &alice, shared.clone()),
+        ("bob-shared", &bob, shared.clone()),
+        ("alice-own", &alice, artifact()),
+    ] {
+        let response = post_json(
+            &s.url("/api/v1/log/entries"),
+            &hashedrekord_v1(signer, &data),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let entry = LogEntry::from_json(&response.bytes().await.unwrap()).unwrap();
+        ids.insert(name, entry.single().unwrap().0.to_string());
+    }
+    let search = |query: Value| {
+        let url = s.url("/api/v1/index/retrieve");
+        async move {
+            let response = post_json(&url, &query).await;
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            let mut found: Vec<String> = response.json().await.unwrap();
+            found.sort();
+            found
+        }
+    };
+    let expect = |names: &[&str]| {
+        let mut want: Vec<String> = names.iter().map(|n| ids[n].clone()).collect();
+        want.sort();
+        want
+    };
+    let hash = hex::encode(digest(&SHA256, &shared));
+    let alice_key = json!({"format": "x509", "content": STANDARD.encode(alice.pem())});
+    assert_eq!(
+        search(json!({"hash": hash})).await,
+        expect(&["alice-shared", "bob-shared"])
+    );
+    assert_eq!(
+        search(json!({"hash": format!("sha256:{}", hash.to_uppercase())})).await,
+        expect(&["alice-shared", "bob-shared"])
+    );
+    assert_eq!(
+        search(json!({"publicKey": alice_key})).await,
+        expect(&["alice-shared", "alice-own"])
+    );
+    assert_eq!(
+        search(json!({"publicKey": alice_key, "hash": hash, "operator": "and"})).await,
+        expect(&["alice-shared"])
+    );
+    assert_eq!(
+        search(json!({"publicKey": alice_key, "hash": hash, "operator": "or"})).await,
+        expect(&["alice-shared", "bob-shared", "alice-own"])
+    );
+    assert!(search(json!({"hash": "ab".repeat(32)})).await.is_empty());
+    assert!(
+        search(json!({"email": "nobody@example.com"}))
+            .await
+            .is_empty()
+    );
+
+    for query in [
+        json!({}),
+        json!({"hash": "xyz"}),
+        json!({"hash": hash, "operator": "xor"}),
+        json!({"publicKey": {"format": "pgp", "content": STANDARD.encode("x")}}),
+        json!({"publicKey": {"format": "x509", "content": "!!"}}),
+        json!({"publicKey": {"format": "x509"}}),
+        json!({"email": ""}),
+        json!([1]),
+    ] {
+        let response = post_json(&s.url("/api/v1/index/retrieve"), &query).await;
+        assert_error(response, StatusCode::BAD_REQUEST).await;
+    }
+    s.stop().await;
+
+    // The index is derived data: deleted, it is rebuilt from the log on the next start.
+    std::fs::remove_file(dir.path().join(signet_server::SEARCH_INDEX_FILE)).unwrap();
+    let s = start(dir.path(), Some(public_url)).await;
+    let response = post_json(&s.url("/api/v1/index/retrieve"), &json!({"hash": hash})).await;
+    let mut found: Vec<String> = response.json().await.unwrap();
+    found.sort();
+    assert_eq!(found, expect(&["alice-shared", "bob-shared"]));
+    s.stop().await;
+}
