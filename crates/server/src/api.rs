@@ -39,6 +39,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/api/v2/checkpoint", get(v2_checkpoint))
         .route("/api/v2/tile/{*path}", get(v2_tile))
         .fallback(|| async { ApiError::not_found("no such path") })
+        .method_not_allowed_fallback(|| async {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                message: "method not allowed".into(),
+            }
+        })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .with_state(state)
 }

@@ -27,7 +27,7 @@ use signet_merkle::{
 use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, open_note};
 use signet_rekor::LogEntry;
 use signet_server::{LogServer, LogServerConfig, ServerError};
-use signet_verify::{Artifact, Policy, TrustMaterial, verify_bundle};
+use signet_verify::{Artifact, Policy, TrustMaterial, VerifyError, verify_bundle};
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
@@ -200,6 +200,8 @@ async fn v1_entries_verify_with_the_trusted_root() {
     ] {
         assert_error(get(&s.url(&path)).await, StatusCode::NOT_FOUND).await;
     }
+    let wrong_method = client().delete(s.url("/api/v1/log")).send().await.unwrap();
+    assert_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await;
     // Bad reads.
     for path in [
         "/api/v1/log/entries?logIndex=-1",
@@ -488,6 +490,50 @@ async fn v2_entries_and_tiles() {
         assert_error(response, StatusCode::NOT_FOUND).await;
     }
 
+    // The project's verifier accepts the entry's log, inclusion proof and checkpoint; it then
+    // stops for want of a verified time (Rekor v2 entries carry none; a timestamp would).
+    let data = artifact();
+    let sig = signer.sign(&data);
+    let mut request = hashedrekord_v2(&signer, &data);
+    request["hashedRekordRequestV002"]["signature"]["content"] = json!(STANDARD.encode(&sig));
+    let response = post_json(&s.url("/api/v2/log/entries"), &request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tle: Value = response.json().await.unwrap();
+    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let trust =
+        TrustMaterial::from_trusted_root(&TrustedRoot::from_json(&trusted_root).unwrap()).unwrap();
+    let policy = Policy::Key(signet_x509::PublicKey::from_spki_der(&signer.spki()).unwrap());
+    let bundle_of = |tle: &Value| {
+        let json = json!({
+            "mediaType": MEDIA_TYPE_V0_3,
+            "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": [tle]},
+            "messageSignature": {
+                "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(digest(&SHA256, &data))},
+                "signature": STANDARD.encode(&sig),
+            },
+        });
+        Bundle::from_json(json.to_string().as_bytes()).unwrap()
+    };
+    let verify = |bundle: &Bundle| {
+        verify_bundle(
+            bundle,
+            &Artifact::Bytes(data.clone()),
+            &trust,
+            &policy,
+            now(),
+        )
+    };
+    let err = verify(&bundle_of(&tle)).unwrap_err();
+    assert!(matches!(err, VerifyError::NoVerifiedTime), "{err:?}");
+    let mut other_log = tle.clone();
+    other_log["logId"]["keyId"] = json!(STANDARD.encode([7u8; 32]));
+    let err = verify(&bundle_of(&other_log)).unwrap_err();
+    assert!(matches!(err, VerifyError::UnknownLog { .. }), "{err:?}");
+    let mut bad_root = tle.clone();
+    bad_root["inclusionProof"]["rootHash"] = json!(STANDARD.encode([7u8; 32]));
+    let err = verify(&bundle_of(&bad_root)).unwrap_err();
+    assert!(!matches!(err, VerifyError::NoVerifiedTime), "{err:?}");
+
     // A duplicate is answered at its first index, and nothing is appended.
     let request = hashedrekord_v2(&signer, &artifact());
     let mut indexes = Vec::new();
@@ -497,7 +543,7 @@ async fn v2_entries_and_tiles() {
         let tle: Value = response.json().await.unwrap();
         indexes.push(tle["logIndex"].as_str().unwrap().to_owned());
     }
-    assert_eq!(indexes, [N.to_string(), N.to_string()]);
+    assert_eq!(indexes, [(N + 1).to_string(), (N + 1).to_string()]);
     let note = get(&s.url("/api/v2/checkpoint"))
         .await
         .text()
@@ -506,7 +552,7 @@ async fn v2_entries_and_tiles() {
     let opened = open_note(note.as_bytes(), &verifiers).unwrap();
     assert_eq!(
         Checkpoint::parse(opened.note().text()).unwrap().size.0,
-        N + 1
+        N + 2
     );
     s.stop().await;
 }
