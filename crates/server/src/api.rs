@@ -4,7 +4,7 @@
 use crate::{ApiError, AppState, MAX_REQUEST_BODY};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -295,7 +295,18 @@ async fn v1_index_of(state: &AppState, id: &str, cp: &StoredCheckpoint) -> Resul
     }
 }
 
-async fn v1_get_by_id(State(state): Shared, Path(id): Path<String>) -> Result<Response, ApiError> {
+fn path_of(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(p)| p).map_err(|r| ApiError {
+        status: r.status(),
+        message: r.body_text(),
+    })
+}
+
+async fn v1_get_by_id(
+    State(state): Shared,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = path_of(id)?;
     let cp = state.v1.batcher.latest_checkpoint();
     let index = v1_index_of(&state, &id, &cp).await?;
     let entry = state.v1_entry(index, &cp, None, None).await?;
@@ -460,7 +471,11 @@ async fn v2_checkpoint(State(state): Shared) -> Response {
 /// path. So partial tiles are cached forever too.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-async fn v2_tile(State(state): Shared, Path(path): Path<String>) -> Result<Response, ApiError> {
+async fn v2_tile(
+    State(state): Shared,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let path = path_of(path)?;
     let full = format!("tile/{path}");
     let cp = state.v2.batcher.latest_checkpoint();
     let size = cp.size.0;

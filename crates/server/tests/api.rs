@@ -209,6 +209,8 @@ async fn v1_entries_verify_with_the_trusted_root() {
         "/api/v1/log/entries",
         "/api/v1/log/entries/xyz",
         "/api/v1/log/entries/abcd",
+        "/api/v1/log/entries/%FF%FE",
+        "/api/v2/tile/0/%FF",
     ] {
         assert_error(get(&s.url(path)).await, StatusCode::BAD_REQUEST).await;
     }

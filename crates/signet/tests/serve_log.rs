@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
@@ -44,9 +44,9 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16
     Ok((status, body))
 }
 
-#[test]
-fn serve_log_binary() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `signet serve log` on a free port and waits for `/healthz`. Returns the child, its
+/// port and the first two lines it printed.
+fn spawn(dir: &std::path::Path, extra: &[&str]) -> (Child, u16, String) {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
         .args([
@@ -56,32 +56,37 @@ fn serve_log_binary() {
             &format!("127.0.0.1:{port}"),
             "--data",
         ])
-        .arg(dir.path())
+        .arg(dir)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let pid = child.id();
-
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok((200, body)) = http(port, "GET", "/healthz", "") {
             assert_eq!(body.trim(), "ok");
             break;
         }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "signet serve log (pid {pid}) exited early"
-        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("signet serve log (pid {pid}) exited early: {status}");
+        }
         assert!(Instant::now() < deadline, "no /healthz within 30 s");
         std::thread::sleep(Duration::from_millis(50));
     }
-
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut lines = String::new();
     for _ in 0..2 {
         stdout.read_line(&mut lines).unwrap();
     }
+    (child, port, lines)
+}
+
+#[test]
+fn serve_log_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, lines) = spawn(dir.path(), &[]);
     assert!(
         lines.contains(&format!("http://127.0.0.1:{port}")),
         "{lines}"
@@ -110,6 +115,47 @@ fn serve_log_binary() {
         "{checkpoint}"
     );
 
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// SIGTERM stops the server cleanly; a restart on another port with the same public URL serves
+/// the same logs under the same keys.
+#[cfg(unix)]
+#[test]
+fn serve_log_sigterm_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let public = ["--public-url", "http://signet.test:8080"];
+    let (mut child, port, lines) = spawn(dir.path(), &public);
+    assert!(lines.contains("http://signet.test:8080"), "{lines}");
+    let trusted_root = std::fs::read(dir.path().join("trusted_root.json")).unwrap();
+    let (_, checkpoint) = http(port, "GET", "/api/v2/checkpoint", "").unwrap();
+    assert!(
+        checkpoint.starts_with("signet.test:8080\n0\n"),
+        "{checkpoint}"
+    );
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+
+    let (mut child, port, _) = spawn(dir.path(), &public);
+    assert_eq!(
+        std::fs::read(dir.path().join("trusted_root.json")).unwrap(),
+        trusted_root
+    );
+    let (status, again) = http(port, "GET", "/api/v2/checkpoint", "").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(again, checkpoint);
     child.kill().unwrap();
     child.wait().unwrap();
 }
