@@ -745,3 +745,67 @@ async fn v1_search_index() {
     assert_eq!(found, expect(&["alice-shared", "bob-shared"]));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_dsse_entry_verifies_and_is_searchable_by_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), None).await;
+    let signer = Signer::new();
+    let data = artifact();
+    let subject = hex::encode(digest(&SHA256, &data));
+    let payload_type = "application/vnd.in-toto+json";
+    let payload = serde_json::to_vec(&json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "a.txt", "digest": {"sha256": subject}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {},
+    }))
+    .unwrap();
+    let sig = signer.sign(&signet_formats::pae(payload_type, &payload));
+    let envelope = json!({
+        "payload": STANDARD.encode(&payload),
+        "payloadType": payload_type,
+        "signatures": [{"keyid": "", "sig": STANDARD.encode(&sig)}],
+    })
+    .to_string();
+    let request = json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {
+        "proposedContent": {"envelope": envelope, "verifiers": [STANDARD.encode(signer.pem())]}}});
+    let response = post_json(&s.url("/api/v1/log/entries"), &request).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let entry = LogEntry::from_json(&response.bytes().await.unwrap()).unwrap();
+    let (id, anon) = entry.single().unwrap();
+
+    let bundle = Bundle {
+        media_type: MEDIA_TYPE_V0_3.into(),
+        verification_material: VerificationMaterial {
+            content: VerificationMaterialContent::PublicKey {
+                hint: String::new(),
+            },
+            tlog_entries: vec![anon.to_transparency_log_entry().unwrap()],
+            timestamp_verification_data: None,
+        },
+        content: BundleContent::DsseEnvelope(signet_formats::Envelope {
+            payload: payload.clone(),
+            payload_type: payload_type.into(),
+            signatures: vec![signet_formats::DsseSignature {
+                sig: sig.clone(),
+                keyid: String::new(),
+            }],
+        }),
+    };
+    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let trust =
+        TrustMaterial::from_trusted_root(&TrustedRoot::from_json(&trusted_root).unwrap()).unwrap();
+    let policy = Policy::Key(signet_x509::PublicKey::from_spki_der(&signer.spki()).unwrap());
+    verify_bundle(&bundle, &Artifact::Bytes(data), &trust, &policy, now()).unwrap();
+
+    // The in-toto subject (not in the body) is searchable.
+    let response = post_json(
+        &s.url("/api/v1/index/retrieve"),
+        &json!({"hash": format!("sha256:{subject}")}),
+    )
+    .await;
+    let found: Vec<String> = response.json().await.unwrap();
+    assert_eq!(found, [id.to_string()]);
+    s.stop().await;
+}
