@@ -189,10 +189,14 @@ async fn v1_create(
         response.headers_mut().insert(header::LOCATION, location);
         return Ok(response);
     }
-    state
-        .search
-        .add(&entry.search_keys, appended.index.0, uuid)
-        .await;
+    // DSSE and in-toto entries are also indexed by their in-toto subjects, which their bodies
+    // lack, so the indexer cannot derive them; hashedrekord keys all come from the body.
+    if entry.kind != "hashedrekord" {
+        state
+            .search
+            .add(&entry.search_keys, appended.index.0, uuid)
+            .await;
+    }
     let log_entry = state
         .v1_entry(
             appended.index.0,
