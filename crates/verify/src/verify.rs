@@ -490,7 +490,7 @@ fn check_body(
             }
         }
         (
-            SignedKind::Message { digest: want },
+            kind,
             RekorBody::HashedRekordV002 {
                 digest_algorithm,
                 digest,
@@ -498,29 +498,16 @@ fn check_body(
                 verifier,
             },
         ) => {
-            if digest_algorithm != "SHA2_256" || digest != *want {
-                return Err(mismatch("artifact digest"));
-            }
-            if signature != signed.signature {
-                return Err(mismatch("signature"));
-            }
-            if !same_verifier(&verifier, signing, key) {
-                return Err(mismatch("public key or certificate"));
-            }
-        }
-        (
-            SignedKind::Dsse { envelope },
-            RekorBody::HashedRekordV002 {
-                digest_algorithm,
-                digest,
-                signature,
-                verifier,
-            },
-        ) => {
-            // Rekor v2 logs DSSE as a hashedrekord over the PAE.
-            let want = Sha256::digest(pae(&envelope.payload_type, &envelope.payload)).to_vec();
+            // Rekor v2 logs a DSSE envelope as a hashedrekord over its PAE.
+            let (want, what) = match kind {
+                SignedKind::Message { digest } => (digest.clone(), "artifact digest"),
+                SignedKind::Dsse { envelope } => (
+                    Sha256::digest(pae(&envelope.payload_type, &envelope.payload)).to_vec(),
+                    "DSSE PAE digest",
+                ),
+            };
             if digest_algorithm != "SHA2_256" || digest != want {
-                return Err(mismatch("DSSE PAE digest"));
+                return Err(mismatch(what));
             }
             if signature != signed.signature {
                 return Err(mismatch("signature"));
