@@ -609,7 +609,7 @@ fn check_certificate(
     let mut issuer = None;
     for t in times {
         let mut last_error = X509Error::NotIssuedBy {
-            subject: cert.subject(),
+            subject: cert.display_name(),
             issuer: "any trusted certificate authority".into(),
         };
         let mut ok = false;

@@ -142,6 +142,23 @@ impl Certificate {
         self.inner.tbs_certificate.subject.to_string()
     }
 
+    /// The subject for messages: Fulcio leaves have an empty subject, so those are named by
+    /// their first SAN (or their serial number) instead.
+    pub fn display_name(&self) -> String {
+        let subject = self.subject();
+        if !subject.is_empty() {
+            return subject;
+        }
+        match self
+            .subject_alt_names()
+            .ok()
+            .and_then(|sans| sans.into_iter().next())
+        {
+            Some(san) => format!("<{}>", san.value()),
+            None => format!("serial {}", self.inner.tbs_certificate.serial_number),
+        }
+    }
+
     /// Issuer, as an RFC 4514 string.
     pub fn issuer(&self) -> String {
         self.inner.tbs_certificate.issuer.to_string()
@@ -338,7 +355,7 @@ impl Certificate {
     pub fn verify_issued_by(&self, issuer: &Certificate) -> Result<(), X509Error> {
         if self.inner.tbs_certificate.issuer != issuer.inner.tbs_certificate.subject {
             return Err(X509Error::NotIssuedBy {
-                subject: self.subject(),
+                subject: self.display_name(),
                 issuer: issuer.subject(),
             });
         }
@@ -351,7 +368,7 @@ impl Certificate {
             .public_key
             .verify_x509_signature(&self.signature_algorithm(), self.tbs_der()?, signature)
             .map_err(|_| X509Error::NotIssuedBy {
-                subject: self.subject(),
+                subject: self.display_name(),
                 issuer: issuer.subject(),
             })
     }

@@ -26,7 +26,7 @@ fn check_critical_extensions(cert: &Certificate) -> Result<(), X509Error> {
 fn check_valid_at(cert: &Certificate, time: i64) -> Result<(), X509Error> {
     if !cert.is_valid_at(time) {
         return Err(X509Error::Expired {
-            subject: cert.subject(),
+            subject: cert.display_name(),
             time,
             not_before: cert.not_before(),
             not_after: cert.not_after(),
@@ -38,7 +38,7 @@ fn check_valid_at(cert: &Certificate, time: i64) -> Result<(), X509Error> {
 /// Checks that `issuer` may issue certificates with `below` CA certificates under it.
 fn check_ca(issuer: &Certificate, below: usize) -> Result<(), X509Error> {
     let not_ca = |reason| X509Error::NotACa {
-        subject: issuer.subject(),
+        subject: issuer.display_name(),
         reason,
     };
     let Some((critical, ca, path_len)) = issuer.basic_constraints()? else {
