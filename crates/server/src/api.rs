@@ -1,6 +1,7 @@
 //! The HTTP routes. Handlers parse, call the log and the Rekor crate, and shape responses;
 //! every failure becomes an [`ApiError`].
 
+use crate::metrics::{Api, Outcome};
 use crate::{ApiError, AppState, MAX_REQUEST_BODY};
 use axum::Router;
 use axum::body::Bytes;
@@ -21,6 +22,7 @@ use signet_rekor::{
 use signet_tiles::{EntryBundleId, TILE_WIDTH, TileId, hashes_at_tile_level};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 type Shared = State<Arc<AppState>>;
 
@@ -28,6 +30,8 @@ type Shared = State<Arc<AppState>>;
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/api/v1/log", get(v1_log_info))
         .route("/api/v1/log/publicKey", get(v1_public_key))
         .route("/api/v1/log/proof", get(v1_proof))
@@ -46,7 +50,96 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             }
         })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_errors,
+        ))
         .with_state(state)
+}
+
+/// Counts every 4xx and 5xx answer by status.
+async fn count_errors(
+    State(state): Shared,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        state.metrics.http_error(status.as_u16());
+    }
+    response
+}
+
+/// 200 once both logs are open (the router exists only after [`crate::LogServer::open`]), with
+/// their tree sizes.
+async fn readyz(State(state): Shared) -> Response {
+    let v1 = state.v1.batcher.latest_checkpoint().size.0;
+    let v2 = state.v2.batcher.latest_checkpoint().size.0;
+    json_response(
+        StatusCode::OK,
+        serde_json::json!({"ready": true, "v1TreeSize": v1, "v2TreeSize": v2}).to_string(),
+    )
+}
+
+async fn metrics(State(state): Shared) -> Response {
+    state
+        .metrics
+        .tree_size(Api::V1, state.v1.batcher.latest_checkpoint().size.0);
+    state
+        .metrics
+        .tree_size(Api::V2, state.v2.batcher.latest_checkpoint().size.0);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+impl AppState {
+    /// Counts a create request refused before it reached the log.
+    fn rejected(&self, api: Api, kind: &'static str, error: ApiError) -> ApiError {
+        self.metrics.rejected(api, kind);
+        self.metrics
+            .append(api, Outcome::Rejected, std::time::Duration::ZERO);
+        error
+    }
+
+    /// Submits `body` to `api`'s log, counting the outcome and timing it.
+    async fn submit(&self, api: Api, body: Vec<u8>) -> Result<signet_log::AppendResult, ApiError> {
+        let batcher = match api {
+            Api::V1 => &self.v1.batcher,
+            Api::V2 => &self.v2.batcher,
+        };
+        let start = Instant::now();
+        match batcher.submit(body).await {
+            Ok(appended) => {
+                let outcome = if appended.duplicate {
+                    Outcome::Duplicate
+                } else {
+                    Outcome::New
+                };
+                self.metrics.append(api, outcome, start.elapsed());
+                Ok(appended)
+            }
+            Err(e) => {
+                let error = ApiError::from(e);
+                if error.status.is_client_error() {
+                    self.metrics.rejected(api, "log_refused");
+                    self.metrics.append(api, Outcome::Rejected, start.elapsed());
+                } else {
+                    self.metrics.append(api, Outcome::Failed, start.elapsed());
+                }
+                Err(error)
+            }
+        }
+    }
 }
 
 fn body_of(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
@@ -173,10 +266,11 @@ async fn v1_create(
     State(state): Shared,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body_of(body)?;
-    let entry = canonicalize_proposed_entry(&body)?;
+    let body = body_of(body).map_err(|e| state.rejected(Api::V1, "body", e))?;
+    let entry = canonicalize_proposed_entry(&body)
+        .map_err(|e| state.rejected(Api::V1, e.kind(), e.into()))?;
     let uuid = entry.uuid();
-    let appended = state.v1.batcher.submit(entry.body.clone()).await?;
+    let appended = state.submit(Api::V1, entry.body.clone()).await?;
     let location = state.v1_location(uuid)?;
     if appended.duplicate {
         let error = ApiError {
@@ -446,9 +540,10 @@ async fn v2_create(
     State(state): Shared,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body_of(body)?;
-    let entry = canonicalize_create_entry_request(&body)?;
-    let appended = state.v2.batcher.submit(entry.body.clone()).await?;
+    let body = body_of(body).map_err(|e| state.rejected(Api::V2, "body", e))?;
+    let entry = canonicalize_create_entry_request(&body)
+        .map_err(|e| state.rejected(Api::V2, e.kind(), e.into()))?;
+    let appended = state.submit(Api::V2, entry.body.clone()).await?;
     // A duplicate is answered like a new entry, at the index of its first copy.
     let proof = proof_to(&state.v2.store, appended.index.0, &appended.checkpoint).await?;
     let tle = v2_transparency_log_entry(&entry, to_i64(appended.index.0)?, &state.v2.log_id, proof);

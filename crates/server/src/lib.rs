@@ -19,12 +19,17 @@
 //! Limits: request bodies over [`MAX_REQUEST_BODY`] get 413; `POST
 //! /api/v1/log/entries/retrieve` takes at most [`signet_rekor::MAX_LOG_ENTRIES`] UUIDs and as
 //! many indexes; `POST /api/v1/index/retrieve` returns at most [`MAX_SEARCH_RESULTS`] entries
-//! per key. Not yet served: `/metrics`.
+//! per key.
+//!
+//! Operations: `GET /healthz` (the process answers), `GET /readyz` (200 once both logs are
+//! open, with their tree sizes) and `GET /metrics` (Prometheus text: appends by log and
+//! outcome, append latency, rejected entries by reason, tree sizes, error answers by status).
 #![forbid(unsafe_code)]
 
 mod api;
 mod error;
 mod keys;
+mod metrics;
 mod search;
 
 pub use error::{ApiError, ServerError};
@@ -89,6 +94,7 @@ pub(crate) struct AppState {
     pub(crate) v1: V1Log,
     pub(crate) v2: V2Log,
     pub(crate) search: search::SearchIndex,
+    pub(crate) metrics: metrics::Metrics,
 }
 
 /// A running pair of logs (Rekor v1 and v2) and their HTTP API. See the crate docs.
@@ -298,6 +304,7 @@ impl LogServer {
                     log_id: v2_log_id,
                 },
                 search,
+                metrics: metrics::Metrics::new(),
             }),
             trusted_root,
             trusted_root_path,
