@@ -1,0 +1,346 @@
+//! SIGKILLs the real `signet serve log` binary while 16 writers append Rekor v2 entries, then
+//! checks what the data directory holds and restarts the server on it, several rounds.
+//!
+//! After each kill (with the store opened directly, as the next start will open it):
+//! - the log passes `signet_log::check_log` with the server's Ed25519 checkpoint key;
+//! - every acknowledged (200) entry is at its index, byte-identical, and its inclusion proof
+//!   verifies against the newest checkpoint;
+//! - every checkpoint seen so far (in responses and from `/api/v2/checkpoint`) is consistent
+//!   with the newest, and tree sizes never went backwards.
+//!
+//! After each restart, the served checkpoint verifies with the trusted root's key and is no
+//! smaller than any seen before. `SIGNET_CRASH_ROUNDS` sets the rounds (default 3).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use signet_log::{LogStore, RedbStore, check_log, consistency_proof, inclusion_proof};
+use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf, verify_consistency, verify_inclusion};
+use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, open_note};
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const WRITERS: usize = 16;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the status and the body.
+async fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    Ok((status, body))
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&data[end + 2..end + 2 + size]);
+        data = &data[end + 2 + size + 2..];
+    }
+    out
+}
+
+fn spawn(dir: &Path, port: u16, rt: &tokio::runtime::Runtime) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
+        .args([
+            "serve",
+            "log",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok((200, _)) = rt.block_on(http(port, "GET", "/readyz", b"")) {
+            return child;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("signet serve log exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "no /readyz within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What the writers and the checker have seen.
+#[derive(Default)]
+struct Observed {
+    /// Acknowledged entries: index -> canonicalized body.
+    acked: BTreeMap<u64, Vec<u8>>,
+    /// Checkpoints seen: size -> root.
+    checkpoints: BTreeMap<u64, Hash>,
+}
+
+impl Observed {
+    fn checkpoint(&mut self, verifiers: &NoteVerifiers, envelope: &[u8]) -> u64 {
+        let opened = open_note(envelope, verifiers).unwrap();
+        let cp = Checkpoint::parse(opened.note().text()).unwrap();
+        if let Some(previous) = self.checkpoints.insert(cp.size.0, cp.root_hash) {
+            assert_eq!(previous, cp.root_hash, "two roots for size {}", cp.size.0);
+        }
+        cp.size.0
+    }
+}
+
+struct Writer {
+    key: EcdsaKeyPair,
+    spki: Vec<u8>,
+}
+
+impl Writer {
+    fn request(&self, n: u64) -> Vec<u8> {
+        let artifact = format!("crash test artifact {n} {:?}\n", Instant::now());
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), artifact.as_bytes())
+            .unwrap();
+        json!({"hashedRekordRequestV002": {
+            "digest": STANDARD.encode(digest(&SHA256, artifact.as_bytes())),
+            "signature": {"content": STANDARD.encode(sig.as_ref()), "verifier": {
+                "publicKey": {"rawBytes": STANDARD.encode(&self.spki)},
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+            }},
+        }})
+        .to_string()
+        .into_bytes()
+    }
+}
+
+async fn write_forever(
+    port: u16,
+    writer: Arc<Writer>,
+    first: u64,
+    observed: Arc<Mutex<Observed>>,
+    verifiers: Arc<NoteVerifiers>,
+) {
+    let mut n = first;
+    loop {
+        n += WRITERS as u64;
+        let request = writer.request(n);
+        let Ok((status, body)) = http(port, "POST", "/api/v2/log/entries", &request).await else {
+            continue;
+        };
+        if status != 200 {
+            continue;
+        }
+        let tle: Value = serde_json::from_slice(&body).unwrap();
+        let index: u64 = tle["logIndex"].as_str().unwrap().parse().unwrap();
+        let entry = STANDARD
+            .decode(tle["canonicalizedBody"].as_str().unwrap())
+            .unwrap();
+        let envelope = tle["inclusionProof"]["checkpoint"]["envelope"]
+            .as_str()
+            .unwrap();
+        let mut o = observed.lock().unwrap();
+        if let Some(previous) = o.acked.insert(index, entry.clone()) {
+            assert_eq!(
+                previous, entry,
+                "index {index} acknowledged for two entries"
+            );
+        }
+        o.checkpoint(&verifiers, envelope.as_bytes());
+    }
+}
+
+/// Opens the killed server's store and checks everything observed against it.
+async fn check_store(dir: &Path, verifiers: &NoteVerifiers, observed: &Observed) -> (u64, u64) {
+    let store = RedbStore::open(dir.join(signet_server::V2_STORE_FILE)).unwrap();
+    let check = check_log(&store, verifiers).await.unwrap();
+    let size = check.checkpoint.size;
+    let root = check.checkpoint.root_hash;
+    let newest_seen = observed
+        .checkpoints
+        .keys()
+        .next_back()
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        size.0 >= newest_seen,
+        "the log shrank: checkpoint size {} after seeing {newest_seen}",
+        size.0
+    );
+    for (&index, body) in &observed.acked {
+        assert!(
+            index < size.0,
+            "acknowledged index {index} beyond the checkpoint {}",
+            size.0
+        );
+        let stored = store.read_entry(LeafIndex(index)).await.unwrap().unwrap();
+        assert_eq!(&stored.data, body, "entry {index} changed");
+        let proof = inclusion_proof(&store, LeafIndex(index), size)
+            .await
+            .unwrap();
+        verify_inclusion(&hash_leaf(body), LeafIndex(index), size, &proof, &root.0).unwrap();
+    }
+    // The empty tree is consistent with every tree.
+    for (&old, old_root) in observed.checkpoints.range(1..) {
+        let proof = consistency_proof(&store, TreeSize(old), size)
+            .await
+            .unwrap();
+        verify_consistency(TreeSize(old), size, &old_root.0, &root.0, &proof).unwrap();
+    }
+    (size.0, check.staged_size.0)
+}
+
+#[test]
+fn sigkill_serve_log_under_concurrent_writers() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let rounds: u32 = std::env::var("SIGNET_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+        .unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    let spki = key.public_key().as_der().unwrap().as_ref().to_vec();
+    let writer = Arc::new(Writer { key, spki });
+    let observed = Arc::new(Mutex::new(Observed::default()));
+    let mut verifiers: Option<Arc<NoteVerifiers>> = None;
+    let mut rng = u64::from(std::process::id()) | 1;
+    let mut first = 0u64;
+
+    for round in 0..rounds {
+        let mut child = spawn(dir.path(), port, &rt);
+        let verifiers = verifiers
+            .get_or_insert_with(|| {
+                // The checkpoint key from the trusted root the server wrote.
+                let root: Value = serde_json::from_slice(
+                    &std::fs::read(dir.path().join(signet_server::TRUSTED_ROOT_FILE)).unwrap(),
+                )
+                .unwrap();
+                let tlog = root["tlogs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["publicKey"]["keyDetails"] == "PKIX_ED25519")
+                    .unwrap();
+                let spki = STANDARD
+                    .decode(tlog["publicKey"]["rawBytes"].as_str().unwrap())
+                    .unwrap();
+                let key: [u8; 32] = spki[spki.len() - 32..].try_into().unwrap();
+                let mut v = NoteVerifiers::new();
+                v.push(Box::new(
+                    Ed25519NoteVerifier::new(&format!("127.0.0.1:{port}"), key).unwrap(),
+                ));
+                Arc::new(v)
+            })
+            .clone();
+
+        // The served checkpoint verifies and has not gone backwards.
+        let (status, envelope) = rt
+            .block_on(http(port, "GET", "/api/v2/checkpoint", b""))
+            .unwrap();
+        assert_eq!(status, 200);
+        {
+            let mut o = observed.lock().unwrap();
+            let newest = o.checkpoints.keys().next_back().copied().unwrap_or(0);
+            let size = o.checkpoint(&verifiers, &envelope);
+            assert!(size >= newest, "served size {size} after seeing {newest}");
+        }
+
+        let acked_before = observed.lock().unwrap().acked.len();
+        let tasks: Vec<_> = (0..WRITERS as u64)
+            .map(|w| {
+                rt.spawn(write_forever(
+                    port,
+                    Arc::clone(&writer),
+                    first + w,
+                    Arc::clone(&observed),
+                    Arc::clone(&verifiers),
+                ))
+            })
+            .collect();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let run_for = Duration::from_millis(300 + rng % 1200);
+        std::thread::sleep(run_for);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        for t in &tasks {
+            t.abort();
+        }
+        rt.block_on(async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
+        first += 1_000_000;
+
+        let o = observed.lock().unwrap();
+        let (size, staged) = rt.block_on(check_store(dir.path(), &verifiers, &o));
+        println!(
+            "round {round}: killed after {run_for:?}; {} acknowledged this round, {} in all; \
+             checkpoint size {size}, staged {staged}; {} checkpoints consistent",
+            o.acked.len() - acked_before,
+            o.acked.len(),
+            o.checkpoints.len()
+        );
+    }
+    let o = observed.lock().unwrap();
+    assert!(!o.acked.is_empty(), "nothing was acknowledged");
+    println!("{rounds} rounds in {:?}", started.elapsed());
+}
