@@ -47,6 +47,8 @@ mod check;
 mod error;
 mod faulty;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres_store;
 mod proof;
 mod redb_store;
 mod sequencer;
@@ -57,6 +59,8 @@ pub use check::{LogCheck, check_log};
 pub use error::{CheckError, FailPoint, LogError, StoreError};
 pub use faulty::FaultyStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres_store::{PostgresStore, SequencerLease};
 pub use proof::{consistency_proof, inclusion_proof, tree_root};
 pub use redb_store::RedbStore;
 pub use sequencer::{AppendResult, CheckpointFormat, Sequencer, SequencerConfig};
