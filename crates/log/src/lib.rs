@@ -3,6 +3,8 @@
 //!
 //! - [`LogStore`]: the storage trait and its contract (durable when `Ok`, one writer,
 //!   compare-and-swap commits, no internal retries). [`RedbStore`] is the embedded default;
+//!   `PostgresStore` (feature `postgres`, on by default) keeps the log in PostgreSQL for
+//!   deployments that outgrow one machine, with a single-sequencer lease;
 //!   [`MemoryStore`] is for tests, and [`FaultyStore`] wraps any store to fail an operation
 //!   before or after it takes effect.
 //! - [`Sequencer`]: the single writer. It deduplicates, integrates a batch into tiles, stages
