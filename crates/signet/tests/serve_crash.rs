@@ -1,14 +1,16 @@
-//! SIGKILLs the real `signet serve log` binary while 16 writers append Rekor v2 entries, then
-//! checks what the data directory holds and restarts the server on it, several rounds.
+//! SIGKILLs the real `signet serve log` binary while 16 writers append entries (12 to Rekor v2,
+//! 4 to Rekor v1), then checks what the data directory holds and restarts the server on it,
+//! several rounds.
 //!
-//! After each kill (with the store opened directly, as the next start will open it):
-//! - the log passes `signet_log::check_log` with the server's Ed25519 checkpoint key;
+//! After each kill, for both logs (with the stores opened directly, as the next start will):
+//! - the log passes `signet_log::check_log` with the server's checkpoint key (Ed25519 for v2,
+//!   ECDSA P-256 for v1, both from the trusted root);
 //! - every acknowledged (200) entry is at its index, byte-identical, and its inclusion proof
 //!   verifies against the newest checkpoint;
 //! - every checkpoint seen so far (in responses and from `/api/v2/checkpoint`) is consistent
 //!   with the newest, and tree sizes never went backwards.
 //!
-//! After each restart, the served checkpoint verifies with the trusted root's key and is no
+//! After each restart, the served v2 checkpoint verifies with the trusted root's key and is no
 //! smaller than any seen before. `SIGNET_CRASH_ROUNDS` sets the rounds (default 3).
 #![allow(
     clippy::unwrap_used,
@@ -26,7 +28,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use signet_log::{LogStore, RedbStore, check_log, consistency_proof, inclusion_proof};
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf, verify_consistency, verify_inclusion};
-use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, open_note};
+use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, PkixNoteVerifier, open_note};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
@@ -144,6 +146,41 @@ struct Writer {
 }
 
 impl Writer {
+    fn pem(&self) -> String {
+        let b64 = STANDARD.encode(&self.spki);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            lines.join("\n")
+        )
+    }
+
+    /// A hashedrekord 0.0.1 proposed entry (Rekor v1).
+    fn v1_request(&self, n: u64) -> Vec<u8> {
+        let artifact = format!("crash test v1 artifact {n} {:?}\n", Instant::now());
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), artifact.as_bytes())
+            .unwrap();
+        let hex: String = digest(&SHA256, artifact.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": hex}},
+            "signature": {"content": STANDARD.encode(sig.as_ref()),
+                          "publicKey": {"content": STANDARD.encode(self.pem())}},
+        }})
+        .to_string()
+        .into_bytes()
+    }
+
+    /// A hashedRekordRequestV002 (Rekor v2).
     fn request(&self, n: u64) -> Vec<u8> {
         let artifact = format!("crash test artifact {n} {:?}\n", Instant::now());
         let sig = self
@@ -168,25 +205,45 @@ async fn write_forever(
     first: u64,
     observed: Arc<Mutex<Observed>>,
     verifiers: Arc<NoteVerifiers>,
+    v1: bool,
 ) {
     let mut n = first;
     loop {
         n += WRITERS as u64;
-        let request = writer.request(n);
-        let Ok((status, body)) = http(port, "POST", "/api/v2/log/entries", &request).await else {
+        let (path, request, ok) = if v1 {
+            ("/api/v1/log/entries", writer.v1_request(n), 201)
+        } else {
+            ("/api/v2/log/entries", writer.request(n), 200)
+        };
+        let Ok((status, body)) = http(port, "POST", path, &request).await else {
             continue;
         };
-        if status != 200 {
+        if status != ok {
             continue;
         }
-        let tle: Value = serde_json::from_slice(&body).unwrap();
-        let index: u64 = tle["logIndex"].as_str().unwrap().parse().unwrap();
-        let entry = STANDARD
-            .decode(tle["canonicalizedBody"].as_str().unwrap())
-            .unwrap();
-        let envelope = tle["inclusionProof"]["checkpoint"]["envelope"]
-            .as_str()
-            .unwrap();
+        let response: Value = serde_json::from_slice(&body).unwrap();
+        let (index, entry, envelope) = if v1 {
+            let (_, e) = response.as_object().unwrap().iter().next().unwrap();
+            (
+                e["logIndex"].as_u64().unwrap(),
+                STANDARD.decode(e["body"].as_str().unwrap()).unwrap(),
+                e["verification"]["inclusionProof"]["checkpoint"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        } else {
+            (
+                response["logIndex"].as_str().unwrap().parse().unwrap(),
+                STANDARD
+                    .decode(response["canonicalizedBody"].as_str().unwrap())
+                    .unwrap(),
+                response["inclusionProof"]["checkpoint"]["envelope"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        };
         let mut o = observed.lock().unwrap();
         if let Some(previous) = o.acked.insert(index, entry.clone()) {
             assert_eq!(
@@ -199,8 +256,8 @@ async fn write_forever(
 }
 
 /// Opens the killed server's store and checks everything observed against it.
-async fn check_store(dir: &Path, verifiers: &NoteVerifiers, observed: &Observed) -> (u64, u64) {
-    let store = RedbStore::open(dir.join(signet_server::V2_STORE_FILE)).unwrap();
+async fn check_store(path: &Path, verifiers: &NoteVerifiers, observed: &Observed) -> (u64, u64) {
+    let store = RedbStore::open(path).unwrap();
     let check = check_log(&store, verifiers).await.unwrap();
     let size = check.checkpoint.size;
     let root = check.checkpoint.root_hash;
@@ -257,35 +314,42 @@ fn sigkill_serve_log_under_concurrent_writers() {
     let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
     let spki = key.public_key().as_der().unwrap().as_ref().to_vec();
     let writer = Arc::new(Writer { key, spki });
-    let observed = Arc::new(Mutex::new(Observed::default()));
-    let mut verifiers: Option<Arc<NoteVerifiers>> = None;
+    let observed_v1 = Arc::new(Mutex::new(Observed::default()));
+    let observed_v2 = Arc::new(Mutex::new(Observed::default()));
+    let mut keys: Option<(Arc<NoteVerifiers>, Arc<NoteVerifiers>)> = None;
     let mut rng = u64::from(std::process::id()) | 1;
     let mut first = 0u64;
 
     for round in 0..rounds {
         let mut child = spawn(dir.path(), port, &rt);
-        let verifiers = verifiers
+        let (v1_verifiers, v2_verifiers) = keys
             .get_or_insert_with(|| {
-                // The checkpoint key from the trusted root the server wrote.
+                // The checkpoint keys from the trusted root the server wrote.
                 let root: Value = serde_json::from_slice(
                     &std::fs::read(dir.path().join(signet_server::TRUSTED_ROOT_FILE)).unwrap(),
                 )
                 .unwrap();
-                let tlog = root["tlogs"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|t| t["publicKey"]["keyDetails"] == "PKIX_ED25519")
-                    .unwrap();
-                let spki = STANDARD
-                    .decode(tlog["publicKey"]["rawBytes"].as_str().unwrap())
-                    .unwrap();
+                let tlog = |details: &str| {
+                    let tlog = root["tlogs"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|t| t["publicKey"]["keyDetails"] == details)
+                        .unwrap();
+                    STANDARD
+                        .decode(tlog["publicKey"]["rawBytes"].as_str().unwrap())
+                        .unwrap()
+                };
+                let host = format!("127.0.0.1:{port}");
+                let spki = tlog("PKIX_ED25519");
                 let key: [u8; 32] = spki[spki.len() - 32..].try_into().unwrap();
-                let mut v = NoteVerifiers::new();
-                v.push(Box::new(
-                    Ed25519NoteVerifier::new(&format!("127.0.0.1:{port}"), key).unwrap(),
+                let mut v2 = NoteVerifiers::new();
+                v2.push(Box::new(Ed25519NoteVerifier::new(&host, key).unwrap()));
+                let mut v1 = NoteVerifiers::new();
+                v1.push(Box::new(
+                    PkixNoteVerifier::new(&host, &tlog("PKIX_ECDSA_P256_SHA_256")).unwrap(),
                 ));
-                Arc::new(v)
+                (Arc::new(v1), Arc::new(v2))
             })
             .clone();
 
@@ -295,21 +359,31 @@ fn sigkill_serve_log_under_concurrent_writers() {
             .unwrap();
         assert_eq!(status, 200);
         {
-            let mut o = observed.lock().unwrap();
+            let mut o = observed_v2.lock().unwrap();
             let newest = o.checkpoints.keys().next_back().copied().unwrap_or(0);
-            let size = o.checkpoint(&verifiers, &envelope);
+            let size = o.checkpoint(&v2_verifiers, &envelope);
             assert!(size >= newest, "served size {size} after seeing {newest}");
         }
 
-        let acked_before = observed.lock().unwrap().acked.len();
+        let acked_before = (
+            observed_v1.lock().unwrap().acked.len(),
+            observed_v2.lock().unwrap().acked.len(),
+        );
         let tasks: Vec<_> = (0..WRITERS as u64)
             .map(|w| {
+                let v1 = w % 4 == 0;
+                let (observed, verifiers) = if v1 {
+                    (&observed_v1, &v1_verifiers)
+                } else {
+                    (&observed_v2, &v2_verifiers)
+                };
                 rt.spawn(write_forever(
                     port,
                     Arc::clone(&writer),
                     first + w,
-                    Arc::clone(&observed),
-                    Arc::clone(&verifiers),
+                    Arc::clone(observed),
+                    Arc::clone(verifiers),
+                    v1,
                 ))
             })
             .collect();
@@ -330,17 +404,40 @@ fn sigkill_serve_log_under_concurrent_writers() {
         });
         first += 1_000_000;
 
-        let o = observed.lock().unwrap();
-        let (size, staged) = rt.block_on(check_store(dir.path(), &verifiers, &o));
-        println!(
-            "round {round}: killed after {run_for:?}; {} acknowledged this round, {} in all; \
-             checkpoint size {size}, staged {staged}; {} checkpoints consistent",
-            o.acked.len() - acked_before,
-            o.acked.len(),
-            o.checkpoints.len()
-        );
+        for (name, file, observed, verifiers, before) in [
+            (
+                "v1",
+                signet_server::V1_STORE_FILE,
+                &observed_v1,
+                &v1_verifiers,
+                acked_before.0,
+            ),
+            (
+                "v2",
+                signet_server::V2_STORE_FILE,
+                &observed_v2,
+                &v2_verifiers,
+                acked_before.1,
+            ),
+        ] {
+            let o = observed.lock().unwrap();
+            let (size, staged) = rt.block_on(check_store(&dir.path().join(file), verifiers, &o));
+            println!(
+                "round {round} {name}: killed after {run_for:?}; {} acknowledged this round, {} \
+                 in all; checkpoint size {size}, staged {staged}; {} checkpoints consistent",
+                o.acked.len() - before,
+                o.acked.len(),
+                o.checkpoints.len()
+            );
+        }
     }
-    let o = observed.lock().unwrap();
-    assert!(!o.acked.is_empty(), "nothing was acknowledged");
+    assert!(
+        !observed_v1.lock().unwrap().acked.is_empty(),
+        "no v1 entry acknowledged"
+    );
+    assert!(
+        !observed_v2.lock().unwrap().acked.is_empty(),
+        "no v2 entry acknowledged"
+    );
     println!("{rounds} rounds in {:?}", started.elapsed());
 }
