@@ -123,7 +123,8 @@ fn real_signed_entry_timestamps_verify() {
     assert_eq!(verified, 30);
 }
 
-/// `signet-verify`'s `tlog::set_payload`, written out as it is there.
+/// The SET payload written out independently (as `signet-verify` first had it), to check
+/// `set_payload_of` against a second rendering.
 fn verify_crate_set_payload(entry: &TransparencyLogEntry) -> String {
     format!(
         "{{\"body\":\"{}\",\"integratedTime\":{},\"logID\":\"{}\",\"logIndex\":{}}}",

@@ -1,8 +1,6 @@
 //! Transparency-log entries: which log, what the entry says, and the proofs that it was logged.
 
 use crate::{TrustMaterial, TrustedLog, VerifyError};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use signet_formats::TransparencyLogEntry;
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf, verify_inclusion};
 use signet_note::{
@@ -16,18 +14,6 @@ pub(crate) struct CheckedEntry<'t> {
     pub log: &'t TrustedLog,
     /// The integrated time, if a signed entry timestamp vouches for it.
     pub verified_time: Option<i64>,
-}
-
-/// The signed entry timestamp payload: JCS-canonical JSON of body, integratedTime, logID and
-/// logIndex (keys in that order, which is their sorted order; no value needs escaping).
-pub(crate) fn set_payload(entry: &TransparencyLogEntry) -> String {
-    format!(
-        "{{\"body\":\"{}\",\"integratedTime\":{},\"logID\":\"{}\",\"logIndex\":{}}}",
-        STANDARD.encode(&entry.canonicalized_body),
-        entry.integrated_time,
-        hex::encode(&entry.log_id),
-        entry.log_index
-    )
 }
 
 /// Checks the log, the signed entry timestamp and the inclusion proof of entry `index`.
@@ -66,7 +52,7 @@ pub(crate) fn check_entry<'t>(
     let mut verified_time = None;
     if let Some(set) = &entry.inclusion_promise {
         log.key
-            .verify(set_payload(entry).as_bytes(), set)
+            .verify(signet_rekor::set_payload_of(entry).as_bytes(), set)
             .map_err(|_| VerifyError::BadSignedEntryTimestamp { entry: index })?;
         if !log.validity.contains(entry.integrated_time) {
             return Err(VerifyError::OutsideValidity {
