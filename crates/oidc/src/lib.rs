@@ -4,7 +4,38 @@
 //!
 //! The CA never fetches a URL taken from a token: discovery documents and JWKS come only from
 //! the issuer URLs in its configuration.
+//!
+//! - [`parse_fulcio_config`] reads Fulcio's JSON issuer configuration (format in [`config`]);
+//!   [`IssuerConfig::email`] is the `--oidc-issuer URL` shorthand.
+//! - [`OidcVerifier::verify`] checks a token: algorithm allow-list, issuer, signature against
+//!   the issuer's cached JWKS, audience, times, and the email claims of email issuers. Its
+//!   errors say whether the caller ([`OidcError::is_client_fault`]) or the issuer is at fault.
+//! - [`DevIssuer`] is a development-only issuer for `signet up` (see [`dev`]).
+//!
+//! ```no_run
+//! # async fn example(token: &str, now: i64) -> Result<(), signet_oidc::OidcError> {
+//! use signet_oidc::{IssuerConfig, OidcVerifier};
+//! let verifier = OidcVerifier::new(
+//!     vec![IssuerConfig::email("https://accounts.example.com".to_owned())],
+//!     reqwest::Client::new(),
+//! );
+//! let verified = verifier.verify(token, now).await?;
+//! println!("{} via {}", verified.subject, verified.issuer.issuer_url);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod dev;
+mod error;
+pub mod token;
+mod verifier;
+
+pub use config::{issuer_type_from_name, parse_fulcio_config};
+pub use dev::DevIssuer;
+pub use error::OidcError;
+pub use verifier::{MAX_DISCOVERY_BYTES, MAX_JWKS_BYTES, OidcVerifier, VerifierOptions};
 
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +85,21 @@ pub struct IssuerConfig {
     /// `"build-signer-uri": "{{.url}}/{{.pipeline}}"`), as Fulcio's `ci-issuer-metadata`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub claim_mappings: std::collections::BTreeMap<String, String>,
+}
+
+impl IssuerConfig {
+    /// An email issuer with client ID `sigstore`: what `--oidc-issuer URL` means.
+    #[must_use]
+    pub fn email(issuer_url: String) -> Self {
+        Self {
+            issuer_url,
+            client_id: default_client_id(),
+            issuer_type: IssuerType::Email,
+            subject_domain: None,
+            spiffe_trust_domain: None,
+            claim_mappings: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 fn default_client_id() -> String {
