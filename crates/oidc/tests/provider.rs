@@ -337,3 +337,31 @@ async fn unreachable_issuer_is_not_the_clients_fault() {
     assert!(matches!(err, OidcError::IssuerUnavailable { .. }), "{err}");
     assert!(!err.is_client_fault());
 }
+
+#[tokio::test]
+async fn every_accepted_algorithm_verifies() {
+    for alg in ["RS384", "RS512", "ES256", "ES384"] {
+        let Some(mock) = MockProvider::start(&["--alg", alg]) else {
+            return;
+        };
+        let token = mock.id_token("alice@example.com", None, None).await;
+        assert_eq!(decode_part(token.split('.').next().unwrap())["alg"], alg);
+        let verified = verifier_for(&mock.issuer).verify(&token, now()).await;
+        assert_eq!(verified.unwrap().subject, "alice@example.com", "{alg}");
+    }
+    // EdDSA and PS256 keys are the provider's to offer and ours to refuse.
+    for alg in ["PS256", "EdDSA"] {
+        let Some(mock) = MockProvider::start(&["--alg", alg]) else {
+            return;
+        };
+        let token = mock.id_token("alice@example.com", None, None).await;
+        let err = verifier_for(&mock.issuer)
+            .verify(&token, now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, OidcError::UnsupportedAlgorithm { .. }),
+            "{alg}: {err}"
+        );
+    }
+}
