@@ -1,2 +1,38 @@
-//! Fulcio-compatible certificate authority: certificate profile, Fulcio extensions, CSR/proof-of-possession checks, CT log with embedded SCTs.
+//! Fulcio-compatible certificate authority: certificate profile, Fulcio extensions,
+//! CSR/proof-of-possession checks, CT log with embedded SCTs.
+//!
+//! - [`CaKeys`]: root + intermediate (ECDSA P-256/P-384), generated or loaded from PEM
+//!   ([`store::load_or_create`] keeps them in a data directory).
+//! - [`identity_from_token`]: the SAN, Fulcio extensions and proof-of-possession challenge a
+//!   verified OIDC token gives, per issuer type.
+//! - [`build_precertificate`] / [`Precertificate::finish`]: the leaf profile (pure: time,
+//!   serial and keys are arguments).
+//! - [`CertificateAuthority::issue`]: precertificate → [`PrecertLogger`] (CT log) → final
+//!   certificate with the embedded SCT list.
+//! - [`http::router`]: `POST /api/v2/signingCert`, `GET /api/v2/trustBundle`,
+//!   `GET /api/v2/configuration` over a [`http::CaServer`].
 #![forbid(unsafe_code)]
+
+mod error;
+pub mod http;
+pub mod identity;
+mod issue;
+mod keys;
+mod profile;
+pub mod request;
+mod sct;
+pub mod store;
+
+pub use error::CaError;
+pub use http::{CaServer, Clock, SystemClock, TokenRejection, TokenVerifier, router};
+pub use identity::{ExtensionValue, Identity, SubjectName, identity_from_token};
+pub use issue::{CertificateAuthority, IssuedCertificate};
+pub use keys::{CA_VALIDITY_SECONDS, CaAlgorithm, CaKeys, CaPemFiles, SigningKey};
+pub use profile::{
+    LEAF_VALIDITY_SECONDS, OID_PRECERT_POISON, OID_SCT_LIST, Precertificate, SERIAL_LEN,
+    build_precertificate,
+};
+pub use request::SubjectKey;
+pub use sct::{
+    BoxFuture, PrecertLogger, UnloggedSctSigner, encode_sct_list, precert_tbs_without_poison,
+};

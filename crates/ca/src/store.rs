@@ -1,0 +1,77 @@
+//! The CA's key material on disk: four PEM files in a directory, keys with mode 0600.
+
+use crate::CaError;
+use crate::keys::{CaAlgorithm, CaKeys, CaPemFiles};
+use std::path::{Path, PathBuf};
+
+/// Root certificate file name.
+pub const ROOT_CERT_FILE: &str = "ca-root.pem";
+/// Root key file name (PKCS#8 PEM, mode 0600).
+pub const ROOT_KEY_FILE: &str = "ca-root-key.pem";
+/// Intermediate certificate file name.
+pub const INTERMEDIATE_CERT_FILE: &str = "ca-intermediate.pem";
+/// Intermediate key file name (PKCS#8 PEM, mode 0600).
+pub const INTERMEDIATE_KEY_FILE: &str = "ca-intermediate-key.pem";
+
+fn io(path: &Path, e: std::io::Error) -> CaError {
+    CaError::KeyMaterial(format!("{}: {e}", path.display()))
+}
+
+fn write_file(path: &Path, text: &str, private: bool) -> Result<(), CaError> {
+    use std::io::Write;
+    let tmp: PathBuf = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if private { 0o600 } else { 0o644 });
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options.open(&tmp).map_err(|e| io(&tmp, e))?;
+    file.write_all(text.as_bytes()).map_err(|e| io(&tmp, e))?;
+    file.sync_all().map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+}
+
+/// Loads the CA key material from `dir`, or, when `dir` holds none of its files, generates it
+/// (valid from `now`, keys of `algorithm`) and writes it there. Half-present material is an
+/// error rather than overwritten.
+pub fn load_or_create(dir: &Path, now: i64, algorithm: CaAlgorithm) -> Result<CaKeys, CaError> {
+    let path = |name: &str| dir.join(name);
+    let names = [
+        ROOT_CERT_FILE,
+        ROOT_KEY_FILE,
+        INTERMEDIATE_CERT_FILE,
+        INTERMEDIATE_KEY_FILE,
+    ];
+    let present: Vec<bool> = names.iter().map(|n| path(n).exists()).collect();
+    if present.iter().all(|p| !p) {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let keys = CaKeys::generate(now, algorithm)?;
+        let pem = keys.to_pem()?;
+        if let Some(root_key) = &pem.root_key {
+            write_file(&path(ROOT_KEY_FILE), root_key, true)?;
+        }
+        write_file(&path(INTERMEDIATE_KEY_FILE), &pem.intermediate_key, true)?;
+        write_file(&path(ROOT_CERT_FILE), &pem.root_cert, false)?;
+        write_file(&path(INTERMEDIATE_CERT_FILE), &pem.intermediate_cert, false)?;
+        return Ok(keys);
+    }
+    let read = |name: &str| {
+        let p = path(name);
+        std::fs::read_to_string(&p).map_err(|e| io(&p, e))
+    };
+    let root_key = if path(ROOT_KEY_FILE).exists() {
+        Some(read(ROOT_KEY_FILE)?)
+    } else {
+        None
+    };
+    CaKeys::from_pem(&CaPemFiles {
+        root_cert: read(ROOT_CERT_FILE)?,
+        root_key,
+        intermediate_cert: read(INTERMEDIATE_CERT_FILE)?,
+        intermediate_key: read(INTERMEDIATE_KEY_FILE)?,
+    })
+}
