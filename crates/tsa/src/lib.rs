@@ -1,2 +1,72 @@
 //! RFC 3161 timestamp authority: signed timestamp responses and their HTTP API.
+//!
+//! - [`TsaKeys`]: the TSA's ECDSA signing key and certificate chain, generated (a root CA and a
+//!   TSA certificate with a critical `id-kp-timeStamping` extended key usage) or loaded from PEM;
+//!   [`load_or_create`] keeps them in a data directory.
+//! - [`TimestampAuthority`]: the pure core. [`TimestampAuthority::respond`] turns a DER
+//!   `TimeStampReq` into a DER `TimeStampResp`, always: a token (CMS `SignedData` over a
+//!   `TSTInfo`, with ESSCertIDv2 per RFC 5816) or a rejection with a `PKIFailureInfo`. Time and
+//!   the token's serial number are arguments.
+//! - [`router`]: the HTTP API Sigstore clients use (`POST /api/v1/timestamp`,
+//!   `GET /api/v1/timestamp/certchain`), drawing time and randomness per request.
+//!
+//! Verifying tokens is `signet-timestamp`'s job.
+//!
+//! ```
+//! use signet_tsa::{SigningAlgorithm, TimestampAuthority, TsaKeys, TsaTime};
+//! let now = TsaTime { unix_seconds: 1_780_000_000, nanos: 0 };
+//! let keys = TsaKeys::generate(now.unix_seconds as i64, SigningAlgorithm::EcdsaP256Sha256).unwrap();
+//! let tsa = TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY).unwrap();
+//! // Not a TimeStampReq: a rejection (status 2), not an error.
+//! let reply = tsa.respond(b"hello", now, [7; 16]);
+//! assert_eq!(&reply[..7], &[0x30, reply[1], 0x30, reply[3], 0x02, 0x01, 0x02]);
+//! ```
 #![forbid(unsafe_code)]
+
+mod authority;
+mod error;
+mod http;
+mod keys;
+mod store;
+
+pub use authority::{FailureInfo, TimestampAuthority, TsaTime};
+pub use error::TsaError;
+pub use http::{CERTCHAIN_PATH, TIMESTAMP_PATH, router};
+pub use keys::{CERTIFICATE_LIFETIME, SigningAlgorithm, TsaKeys};
+pub use store::{CHAIN_FILE, SIGNING_KEY_FILE, load_or_create};
+
+/// Largest `TimeStampReq` accepted, in bytes (real ones are under 200). Larger HTTP bodies get
+/// 413; larger requests given to [`TimestampAuthority::respond`] are rejected with `badRequest`.
+pub const MAX_REQUEST_SIZE: usize = 10 * 1024;
+
+/// The policy OID Sigstore's timestamp authorities use, `1.3.6.1.4.1.57264.2`.
+pub const SIGSTORE_POLICY: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.2");
+
+/// Object identifiers this crate writes.
+pub(crate) mod oid {
+    use der::asn1::ObjectIdentifier as Oid;
+
+    /// CMS `id-signedData`.
+    pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
+    /// `id-ct-TSTInfo`.
+    pub const TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
+    /// CMS content-type attribute.
+    pub const CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
+    /// CMS message-digest attribute.
+    pub const MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
+    /// CMS signing-time attribute.
+    pub const SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
+    /// ESS signing-certificate-v2 attribute (RFC 5035).
+    pub const SIGNING_CERTIFICATE_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
+    /// SHA-256.
+    pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
+    /// SHA-384.
+    pub const SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
+    /// SHA-512.
+    pub const SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
+    /// `ecdsa-with-SHA256`.
+    pub const ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
+    /// `ecdsa-with-SHA384`.
+    pub const ECDSA_WITH_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
+}

@@ -1,0 +1,83 @@
+//! Keeping the TSA's key and chain in a data directory (the only module that touches files).
+
+use crate::{SigningAlgorithm, TsaError, TsaKeys};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The signing key file in the data directory: PEM PKCS#8, mode 0600.
+pub const SIGNING_KEY_FILE: &str = "tsa-signing-key.pem";
+/// The certificate chain file in the data directory: PEM, TSA certificate first, root last.
+pub const CHAIN_FILE: &str = "tsa-chain.pem";
+
+/// Loads the TSA keys from `dir`, or on first start generates them
+/// ([`TsaKeys::generate`] at `now_unix` with `algorithm`) and writes them there.
+///
+/// `dir` is created if missing. The key is written with mode 0600, each file through a
+/// temporary file, fsync and rename, the key first. If only one of the two files exists (a
+/// crash between the renames, or a file deleted by hand) this fails with
+/// [`TsaError::HalfKeyPair`] rather than replace the TSA's identity.
+pub fn load_or_create(
+    dir: &Path,
+    now_unix: i64,
+    algorithm: SigningAlgorithm,
+) -> Result<TsaKeys, TsaError> {
+    let key_path = dir.join(SIGNING_KEY_FILE);
+    let chain_path = dir.join(CHAIN_FILE);
+    match (read_optional(&key_path)?, read_optional(&chain_path)?) {
+        (Some(key), Some(chain)) => TsaKeys::from_pem(&key, &chain),
+        (None, None) => {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            let keys = TsaKeys::generate(now_unix, algorithm)?;
+            write_file(&key_path, keys.signing_key_pem().as_bytes(), true)?;
+            write_file(&chain_path, keys.chain_pem().as_bytes(), false)?;
+            Ok(keys)
+        }
+        (Some(_), None) => Err(TsaError::HalfKeyPair {
+            present: key_path,
+            missing: chain_path,
+        }),
+        (None, Some(_)) => Err(TsaError::HalfKeyPair {
+            present: chain_path,
+            missing: key_path,
+        }),
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TsaError + '_ {
+    move |source| TsaError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, TsaError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), TsaError> {
+    let mut tmp = PathBuf::from(path);
+    tmp.set_extension("pem.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    let mut file = options.open(&tmp).map_err(io(&tmp))?;
+    file.write_all(data).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(parent) = path.parent()
+        && let Ok(dir) = std::fs::File::open(parent)
+    {
+        dir.sync_all().map_err(io(parent))?;
+    }
+    Ok(())
+}
