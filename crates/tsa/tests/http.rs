@@ -1,0 +1,192 @@
+//! The HTTP API over a real loopback socket.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::*;
+use signet_tsa::SigningAlgorithm;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+struct Server {
+    base: String,
+    tsa: Arc<signet_tsa::TimestampAuthority>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start() -> Server {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let tsa = Arc::new(authority(SigningAlgorithm::EcdsaP256Sha256, now));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = signet_tsa::router(tsa.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Server {
+        base: format!("http://{addr}"),
+        tsa,
+        task,
+    }
+}
+
+const DATA: &[u8] = b"signature over loopback";
+
+#[tokio::test]
+async fn timestamp_query_gets_a_verifiable_reply() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let mut req = Req::over(SHA256, DATA);
+    req.nonce = Some(vec![0x42; 8]);
+    let resp = client
+        .post(format!("{}/api/v1/timestamp", server.base))
+        .header("content-type", "application/timestamp-query")
+        .body(req.der())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/timestamp-reply"
+    );
+    let body = resp.bytes().await.unwrap();
+    let verified = signet_timestamp::verify_timestamp(&body, DATA, &trust(&server.tsa)).unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!((verified.time as u64).abs_diff(now) <= 5);
+    let token = signet_timestamp::parse_timestamp_token(&body).unwrap();
+    assert_eq!(token.nonce, Some(vec![0x42; 8]));
+
+    // Two requests get distinct serials (randomness drawn per request).
+    let again = client
+        .post(format!("{}/api/v1/timestamp", server.base))
+        .header("content-type", "application/timestamp-query")
+        .body(req.der())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let token2 = signet_timestamp::parse_timestamp_token(&again).unwrap();
+    assert_ne!(token.serial, token2.serial);
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_rejection_reply_not_an_http_error() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/api/v1/timestamp", server.base))
+        .header("content-type", "application/timestamp-query")
+        .body(&b"garbage"[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_rejected(&resp.bytes().await.unwrap(), 2);
+
+    // Any content type but JSON is read as DER: a missing or wrong one still works.
+    let resp = client
+        .post(format!("{}/api/v1/timestamp", server.base))
+        .header("content-type", "application/octet-stream")
+        .body(Req::over(SHA512, DATA).der())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.bytes().await.unwrap();
+    signet_timestamp::verify_timestamp(&body, DATA, &trust(&server.tsa)).unwrap();
+
+    // JSON requests are not supported: 415.
+    let resp = client
+        .post(format!("{}/api/v1/timestamp", server.base))
+        .header("content-type", "application/json")
+        .body(r#"{"artifactHash":"","hashAlgorithm":"sha256"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let server = start().await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/timestamp", server.base))
+        .header("content-type", "application/timestamp-query")
+        .body(vec![0x30; signet_tsa::MAX_REQUEST_SIZE + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    // Exactly at the limit is read (and rejected as a TimeStampReq, in a 200).
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/timestamp", server.base))
+        .body(vec![0x30; signet_tsa::MAX_REQUEST_SIZE])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_rejected(&resp.bytes().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn certchain_is_the_pem_chain_leaf_first() {
+    let server = start().await;
+    let resp = reqwest::get(format!("{}/api/v1/timestamp/certchain", server.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/pem-certificate-chain"
+    );
+    let pem = resp.text().await.unwrap();
+    let chain = signet_x509::Certificate::chain_from_pem(&pem).unwrap();
+    assert_eq!(chain, server.tsa.keys().chain());
+    assert_eq!(chain.len(), 2);
+    assert!(!chain[0].is_ca());
+    assert!(chain[1].is_ca());
+    let (critical, ekus) = chain[0].extended_key_usage().unwrap();
+    assert!(critical);
+    assert_eq!(ekus, vec!["1.3.6.1.5.5.7.3.8".to_owned()]);
+    // A chain fetched from the endpoint is enough to verify tokens.
+    signet_x509::verify_chain(
+        &chain[0],
+        &chain[1..],
+        chain[0].not_before() + 120,
+        signet_x509::ChainPurpose::TimeStamping,
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn wrong_method_and_path() {
+    let server = start().await;
+    let resp = reqwest::get(format!("{}/api/v1/timestamp", server.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    let resp = reqwest::get(format!("{}/api/v1/nothing", server.base))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}
