@@ -14,9 +14,11 @@ pub struct BatcherConfig {
     /// Most entries in one batch (one stage + one checkpoint). Default 256: one full entry
     /// bundle.
     pub max_batch: usize,
-    /// Longest a batch waits for more entries after its first one arrived. Default 10 ms: under
-    /// load batches fill while the previous one is being written, so the wait only matters at
-    /// low rates, where it is pure latency.
+    /// Longest a batch waits for more entries after its first one arrived. Default 10 ms. The
+    /// wait is adaptive: when the previous batch held a single entry (a lone client, or a
+    /// quiet log), a new batch takes what is already queued and is written at once, since
+    /// waiting would be pure latency; once batches hold several entries, each waits up to
+    /// `max_wait` to fill. Under load batches fill while the previous one is being written.
     pub max_wait: Duration,
     /// Entries that may wait in the queue; further submitters wait for room (backpressure).
     /// Default 4096.
@@ -128,12 +130,19 @@ async fn run<S: LogStore>(
 ) {
     let max_batch = config.max_batch.max(1);
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+    // Entries in the previous batch: 1 means nobody else was submitting, so do not wait.
+    let mut previous = 0usize;
     loop {
         let Some(first) = rx.recv().await else {
             return;
         };
         batch.push(first);
-        let deadline = Instant::now() + config.max_wait;
+        let wait = if previous > 1 {
+            config.max_wait
+        } else {
+            Duration::ZERO
+        };
+        let deadline = Instant::now() + wait;
         while batch.len() < max_batch {
             // Take what is already queued without waiting, then wait until the deadline.
             match rx.try_recv() {
@@ -149,6 +158,7 @@ async fn run<S: LogStore>(
                 Ok(None) | Err(_) => break,
             }
         }
+        previous = batch.len();
         let (entries, replies): (Vec<Vec<u8>>, Vec<_>) =
             batch.drain(..).map(|p| (p.entry, p.reply)).unzip();
         match sequencer.append_batch(entries).await {

@@ -19,135 +19,21 @@ mod common;
 mod conformance_suite;
 #[path = "common/failure_suite.rs"]
 mod failure_suite;
+#[path = "common/pg.rs"]
+mod pg;
 
 use common::*;
+use pg::PgServer;
 use signet_log::{LogError, LogStore, PostgresStore, StoreError};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
-/// A PostgreSQL server in a temp dir, stopped (and its files removed) on drop.
-struct PgServer {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-    as_postgres: bool,
-    databases: AtomicU64,
+trait PgServerExt {
+    async fn database(&self) -> String;
+    async fn store(&self) -> PostgresStore;
 }
 
-impl PgServer {
-    /// Starts a server, or `None` (with a message) if no binaries are configured and they are
-    /// not required.
-    fn start() -> Option<PgServer> {
-        let required = std::env::var("SIGNET_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-        let bin = match std::env::var_os("SIGNET_PG_BIN") {
-            Some(bin) if Path::new(&bin).join("initdb").exists() => PathBuf::from(bin),
-            other => {
-                let msg = format!(
-                    "skipping: no PostgreSQL binaries (SIGNET_PG_BIN={other:?}); \
-                     run scripts/ensure-postgres and set SIGNET_PG_BIN"
-                );
-                assert!(!required, "SIGNET_REQUIRE_POSTGRES=1 but {msg}");
-                eprintln!("{msg}");
-                return None;
-            }
-        };
-        let as_postgres = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-        let dir = tempfile::Builder::new()
-            .prefix("signet-pg-")
-            .tempdir()
-            .unwrap();
-        if as_postgres {
-            let status = Command::new("chown")
-                .arg("postgres:postgres")
-                .arg(dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success(), "chown of the temp dir to postgres failed");
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = PgServer {
-            bin,
-            dir,
-            port,
-            as_postgres,
-            databases: AtomicU64::new(0),
-        };
-        let data = server.data();
-        server.run(
-            "initdb",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "--no-instructions",
-            ],
-        );
-        let opts = format!(
-            "-p {} -k {} -h 127.0.0.1 -c max_connections=200",
-            server.port,
-            server.dir.path().display()
-        );
-        let log = server.dir.path().join("server.log");
-        server.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-o",
-                &opts,
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
-        Some(server)
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// Runs one of the server's programs (as `postgres` when we are root), failing the test
-    /// with its output if it fails.
-    fn run(&self, program: &str, args: &[&str]) {
-        let path = self.bin.join(program);
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let out = cmd.args(args).output().unwrap();
-        if !out.status.success() {
-            let log =
-                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
-            panic!(
-                "{program} {args:?} failed: {}\n{}\n{}\nserver log:\n{log}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-
-    fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-
+impl PgServerExt for PgServer {
     /// A new, empty database; returns its URL.
     async fn database(&self) -> String {
         let name = format!("log{}", self.databases.fetch_add(1, Ordering::SeqCst));
@@ -166,32 +52,6 @@ impl PgServer {
         PostgresStore::connect_with(options.options([("search_path", name.as_str())]))
             .await
             .unwrap()
-    }
-}
-
-impl Drop for PgServer {
-    fn drop(&mut self) {
-        let data = self.data();
-        let path = self.bin.join("pg_ctl");
-        let mut cmd = if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let stopped = cmd
-            .args(["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !stopped {
-            // Fall back to the postmaster's PID (the first line of postmaster.pid).
-            if let Ok(pidfile) = std::fs::read_to_string(data.join("postmaster.pid"))
-                && let Some(pid) = pidfile.lines().next()
-            {
-                let _ = Command::new("kill").args(["-9", pid.trim()]).status();
-            }
-        }
     }
 }
 

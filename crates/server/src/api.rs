@@ -2,16 +2,17 @@
 //! every failure becomes an [`ApiError`].
 
 use crate::metrics::{Api, Outcome};
+use crate::store::AnyStore;
 use crate::{ApiError, AppState, MAX_REQUEST_BODY};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use signet_formats::bundle::InclusionProof;
-use signet_log::{LogStore, RedbStore, StoredCheckpoint, inclusion_proof};
+use signet_log::{LogStore, StoredCheckpoint, inclusion_proof};
 use signet_merkle::{Hash, LeafIndex, TreeSize};
 use signet_note::{Checkpoint, Note};
 use signet_rekor::{
@@ -74,21 +75,27 @@ async fn count_errors(
 /// 200 once both logs are open (the router exists only after [`crate::LogServer::open`]), with
 /// their tree sizes.
 async fn readyz(State(state): Shared) -> Response {
-    let v1 = state.v1.batcher.latest_checkpoint().size.0;
-    let v2 = state.v2.batcher.latest_checkpoint().size.0;
+    let v1 = state.v1.log.latest().size.0;
+    let v2 = state.v2.log.latest().size.0;
+    let sequencing = state.v2.log.is_sequencing();
     json_response(
         StatusCode::OK,
-        serde_json::json!({"ready": true, "v1TreeSize": v1, "v2TreeSize": v2}).to_string(),
+        serde_json::json!({"ready": true, "v1TreeSize": v1, "v2TreeSize": v2,
+            "sequencing": sequencing})
+        .to_string(),
     )
 }
 
 async fn metrics(State(state): Shared) -> Response {
+    // A server that does not sequence reads the current sizes from the database.
+    let v1 = state.v1.log.checkpoint().await.map(|c| c.size.0);
+    let v2 = state.v2.log.checkpoint().await.map(|c| c.size.0);
     state
         .metrics
-        .tree_size(Api::V1, state.v1.batcher.latest_checkpoint().size.0);
+        .tree_size(Api::V1, v1.unwrap_or_else(|_| state.v1.log.latest().size.0));
     state
         .metrics
-        .tree_size(Api::V2, state.v2.batcher.latest_checkpoint().size.0);
+        .tree_size(Api::V2, v2.unwrap_or_else(|_| state.v2.log.latest().size.0));
     (
         [
             (
@@ -113,10 +120,14 @@ impl AppState {
 
     /// Submits `body` to `api`'s log, counting the outcome and timing it.
     async fn submit(&self, api: Api, body: Vec<u8>) -> Result<signet_log::AppendResult, ApiError> {
-        let batcher = match api {
-            Api::V1 => &self.v1.batcher,
-            Api::V2 => &self.v2.batcher,
+        let log = match api {
+            Api::V1 => &self.v1.log,
+            Api::V2 => &self.v2.log,
         };
+        let batcher = log.batcher().ok_or_else(|| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "this server stopped sequencing the log; retry".into(),
+        })?;
         let start = Instant::now();
         match batcher.submit(body).await {
             Ok(appended) => {
@@ -171,7 +182,7 @@ fn to_i64(n: u64) -> Result<i64, ApiError> {
 
 /// An inclusion proof of `index` to the checkpoint `cp`.
 async fn proof_to(
-    store: &RedbStore,
+    store: &AnyStore,
     index: u64,
     cp: &StoredCheckpoint,
 ) -> Result<InclusionProof, ApiError> {
@@ -229,6 +240,7 @@ impl AppState {
             (Some(b), Some(t)) => (b, t),
             _ => {
                 let stored = v1
+                    .log
                     .store
                     .read_entry(LeafIndex(index))
                     .await
@@ -237,7 +249,7 @@ impl AppState {
                 (stored.data, stored.timestamp_ms)
             }
         };
-        let proof = proof_to(&v1.store, index, cp).await?;
+        let proof = proof_to(&v1.log.store, index, cp).await?;
         let uuid = EntryUuid::of_body(&body);
         let anon = LogEntryAnon::signed(
             &body,
@@ -262,13 +274,42 @@ impl AppState {
     }
 }
 
+/// Forwards a valid create request to the sequencing server when this one does not sequence.
+async fn forward_if_follower(
+    state: &AppState,
+    api: Api,
+    path: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<Result<Response, ApiError>> {
+    let log = match api {
+        Api::V1 => &state.v1.log,
+        Api::V2 => &state.v2.log,
+    };
+    let cluster = state.cluster.as_ref()?;
+    if log.is_sequencing() {
+        return None;
+    }
+    Some(
+        cluster
+            .forward(&state.metrics, api, path, headers, body.clone())
+            .await,
+    )
+}
+
 async fn v1_create(
     State(state): Shared,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_of(body).map_err(|e| state.rejected(Api::V1, "body", e))?;
     let entry = canonicalize_proposed_entry(&body)
         .map_err(|e| state.rejected(Api::V1, e.kind(), e.into()))?;
+    if let Some(forwarded) =
+        forward_if_follower(&state, Api::V1, "/api/v1/log/entries", &headers, &body).await
+    {
+        return forwarded;
+    }
     let uuid = entry.uuid();
     let appended = state.submit(Api::V1, entry.body.clone()).await?;
     let location = state.v1_location(uuid)?;
@@ -308,7 +349,7 @@ async fn v1_create(
 }
 
 async fn v1_log_info(State(state): Shared) -> Result<Response, ApiError> {
-    let cp = state.v1.batcher.latest_checkpoint();
+    let cp = state.v1.log.checkpoint().await?;
     let root = checkpoint_root(&cp)?;
     let info = serde_json::json!({
         "rootHash": hex::encode(root.0),
@@ -336,7 +377,7 @@ async fn v1_proof(
     let last = query_u64(&query, "lastSize")?
         .ok_or_else(|| ApiError::bad_request("lastSize is required"))?;
     let first = query_u64(&query, "firstSize")?.unwrap_or(1);
-    let cp = state.v1.batcher.latest_checkpoint();
+    let cp = state.v1.log.checkpoint().await?;
     if first < 1 || first > last {
         return Err(ApiError::bad_request(format!(
             "firstSize {first} must be at least 1 and at most lastSize {last}"
@@ -348,18 +389,31 @@ async fn v1_proof(
             cp.size.0
         )));
     }
-    let store = state.v1.store.as_ref();
-    let hashes = if first == last {
-        Vec::new()
-    } else {
-        signet_log::consistency_proof(store, TreeSize(first), TreeSize(last)).await?
+    let body = match state.v1.proofs.get(first, last) {
+        Some(body) => body,
+        None => {
+            let store = state.v1.log.store.as_ref();
+            let hashes = if first == last {
+                Vec::new()
+            } else {
+                signet_log::consistency_proof(store, TreeSize(first), TreeSize(last)).await?
+            };
+            let root = signet_log::tree_root(store, TreeSize(last)).await?;
+            let proof = serde_json::json!({
+                "rootHash": hex::encode(root.0),
+                "hashes": hashes.iter().map(|h| hex::encode(h.0)).collect::<Vec<_>>(),
+            });
+            let body: Arc<str> = proof.to_string().into();
+            state.v1.proofs.insert(first, last, Arc::clone(&body));
+            body
+        }
     };
-    let root = signet_log::tree_root(store, TreeSize(last)).await?;
-    let proof = serde_json::json!({
-        "rootHash": hex::encode(root.0),
-        "hashes": hashes.iter().map(|h| hex::encode(h.0)).collect::<Vec<_>>(),
-    });
-    Ok(json_response(StatusCode::OK, proof.to_string()))
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
 }
 
 async fn v1_get_by_index(
@@ -369,7 +423,7 @@ async fn v1_get_by_index(
     let query = query_of(query)?;
     let index = query_u64(&query, "logIndex")?
         .ok_or_else(|| ApiError::bad_request("logIndex is required"))?;
-    let cp = state.v1.batcher.latest_checkpoint();
+    let cp = state.v1.log.checkpoint().await?;
     let entry = state.v1_entry(index, &cp, None, None).await?;
     Ok(json_response(StatusCode::OK, entry.to_json()))
 }
@@ -383,6 +437,7 @@ async fn v1_index_of(state: &AppState, id: &str, cp: &StoredCheckpoint) -> Resul
     }
     let found = state
         .v1
+        .log
         .store
         .find_leaves(&[Hash(id.uuid.0)])
         .await
@@ -405,7 +460,7 @@ async fn v1_get_by_id(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_of(id)?;
-    let cp = state.v1.batcher.latest_checkpoint();
+    let cp = state.v1.log.checkpoint().await?;
     let index = v1_index_of(&state, &id, &cp).await?;
     let entry = state.v1_entry(index, &cp, None, None).await?;
     Ok(json_response(StatusCode::OK, entry.to_json()))
@@ -435,7 +490,7 @@ async fn v1_retrieve(
     if request.entry_uuids.is_empty() && request.log_indexes.is_empty() {
         return Err(ApiError::bad_request("give entryUUIDs or logIndexes"));
     }
-    let cp = state.v1.batcher.latest_checkpoint();
+    let cp = state.v1.log.checkpoint().await?;
     let mut entries = Vec::new();
     for id in &request.entry_uuids {
         match v1_index_of(&state, id, &cp).await {
@@ -507,7 +562,7 @@ async fn v1_search(
         Some("and") => true,
         Some(_) => return Err(ApiError::bad_request("operator must be \"and\" or \"or\"")),
     };
-    let cp = state.v1.batcher.latest_checkpoint();
+    let cp = state.v1.log.checkpoint().await?;
     state.search.wait_for(cp.size.0).await;
     let mut result: Option<std::collections::BTreeSet<_>> = None;
     for key in &keys {
@@ -538,14 +593,20 @@ async fn v1_search(
 
 async fn v2_create(
     State(state): Shared,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_of(body).map_err(|e| state.rejected(Api::V2, "body", e))?;
     let entry = canonicalize_create_entry_request(&body)
         .map_err(|e| state.rejected(Api::V2, e.kind(), e.into()))?;
+    if let Some(forwarded) =
+        forward_if_follower(&state, Api::V2, "/api/v2/log/entries", &headers, &body).await
+    {
+        return forwarded;
+    }
     let appended = state.submit(Api::V2, entry.body.clone()).await?;
     // A duplicate is answered like a new entry, at the index of its first copy.
-    let proof = proof_to(&state.v2.store, appended.index.0, &appended.checkpoint).await?;
+    let proof = proof_to(&state.v2.log.store, appended.index.0, &appended.checkpoint).await?;
     let tle = v2_transparency_log_entry(&entry, to_i64(appended.index.0)?, &state.v2.log_id, proof);
     // rekor-tiles answers 200 (its OpenAPI description lists no other success code).
     Ok(json_response(
@@ -554,16 +615,16 @@ async fn v2_create(
     ))
 }
 
-async fn v2_checkpoint(State(state): Shared) -> Response {
-    let cp = state.v2.batcher.latest_checkpoint();
-    (
+async fn v2_checkpoint(State(state): Shared) -> Result<Response, ApiError> {
+    let cp = state.v2.log.checkpoint().await?;
+    Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         cp.note.clone(),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Tiles and entry bundles at their exact width are immutable: a wider version has another
@@ -576,7 +637,7 @@ async fn v2_tile(
 ) -> Result<Response, ApiError> {
     let path = path_of(path)?;
     let full = format!("tile/{path}");
-    let cp = state.v2.batcher.latest_checkpoint();
+    let cp = state.v2.log.checkpoint().await?;
     let size = cp.size.0;
     let beyond = || ApiError::not_found(format!("{full} is beyond the tree of size {size}"));
     let end = |index: u64, width: u16| {
@@ -592,6 +653,7 @@ async fn v2_tile(
         }
         state
             .v2
+            .log
             .store
             .read_entry_bundle(bundle)
             .await
@@ -605,6 +667,7 @@ async fn v2_tile(
         }
         state
             .v2
+            .log
             .store
             .read_tiles(&[tile])
             .await
@@ -622,4 +685,35 @@ async fn v2_tile(
         data,
     )
         .into_response())
+}
+
+/// Consistency proofs (`GET /api/v1/log/proof`) already answered, by `(firstSize, lastSize)`.
+/// A proof between two sizes never changes, so entries never go stale; clients mostly ask
+/// between a few recent sizes, so a small cache answers most requests. At most
+/// [`PROOF_CACHE_ENTRIES`]; when full, it is cleared (cheap, and a cold cache only costs one
+/// computation per pair).
+#[derive(Default)]
+pub(crate) struct ProofCache {
+    map: std::sync::RwLock<HashMap<(u64, u64), Arc<str>>>,
+}
+
+/// Most proofs the cache holds.
+pub(crate) const PROOF_CACHE_ENTRIES: usize = 4096;
+
+impl ProofCache {
+    fn get(&self, first: u64, last: u64) -> Option<Arc<str>> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(first, last))
+            .cloned()
+    }
+
+    fn insert(&self, first: u64, last: u64, body: Arc<str>) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= PROOF_CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert((first, last), body);
+    }
 }

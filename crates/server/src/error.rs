@@ -59,6 +59,28 @@ pub enum ServerError {
         /// What redb said.
         source: Box<redb::Error>,
     },
+    /// The PostgreSQL database could not be reached, set up or read.
+    #[error("database: {what}: {source}")]
+    Database {
+        /// What the server was doing.
+        what: &'static str,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The database's logs were made with other keys than the data directory's: servers that
+    /// share a database must share the key files (copy them from the first server's data
+    /// directory).
+    #[error(
+        "the database's logs were created with another {what} than this data directory's; \
+         copy the key files from the data directory of the server that created them"
+    )]
+    IdentityMismatch {
+        /// Which part differs.
+        what: &'static str,
+    },
+    /// Another server holds the sequencer lease but published no checkpoint in time.
+    #[error("another server holds the sequencer lease but has published no checkpoint")]
+    NoSequencer,
     /// A store refused to open or verify (damaged data, checkpoint of another origin).
     #[error("opening {path}: {source}")]
     Log {

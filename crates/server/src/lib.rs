@@ -30,26 +30,34 @@ mod api;
 mod error;
 mod keys;
 mod metrics;
+mod postgres;
 mod search;
+mod sequencing;
+mod store;
 
 pub use error::{ApiError, ServerError};
 pub use keys::{
     CREATED_FILE, V1_KEY_FILE, V1_STORE_FILE, V1_TREE_ID_FILE, V2_KEY_FILE, V2_STORE_FILE,
 };
+pub use postgres::{SERVER_SCHEMA, V1_SCHEMA, V2_SCHEMA};
 pub use search::MAX_SEARCH_RESULTS;
+pub use sequencing::LEASE_INTERVAL;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
+use metrics::Api;
+use sequencing::{Cluster, LogHandle, SignerFactory, now_ms};
 use signet_formats::trust::{
     MEDIA_TYPE_V0_1, PublicKey, TimeRange, TransparencyLogInstance, TrustedRoot,
 };
 use signet_formats::{HashAlgorithm, Timestamp};
-use signet_log::{Batcher, BatcherConfig, CheckpointFormat, RedbStore, Sequencer, SequencerConfig};
+use signet_log::{BatcherConfig, CheckpointFormat, RedbStore, SequencerConfig};
 use signet_note::{EcdsaP256NoteSigner, Ed25519NoteSigner};
 use signet_rekor::EcdsaP256EntrySigner;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use store::{AnyStore, Backend};
 
 /// Largest request body accepted (1 MiB); larger bodies get 413.
 pub const MAX_REQUEST_BODY: usize = 1 << 20;
@@ -64,27 +72,50 @@ pub const TRUSTED_ROOT_FILE: &str = "trusted_root.json";
 /// How to run a [`LogServer`].
 #[derive(Debug, Clone)]
 pub struct LogServerConfig {
-    /// Where keys, stores and `trusted_root.json` live. Created if missing.
+    /// Where keys and `trusted_root.json` live (and, without `database`, the stores and the
+    /// search index). Created if missing.
     pub data_dir: PathBuf,
     /// The URL clients reach the server at, e.g. `http://127.0.0.1:8080`: the trusted root's
-    /// `baseUrl`, and its `host[:port]` names both logs' checkpoints.
+    /// `baseUrl`, and its `host[:port]` names both logs' checkpoints. Servers sharing a
+    /// database must share it (they serve the same logs, e.g. behind one load balancer).
     pub public_url: String,
     /// How entries are batched.
     pub batch: BatcherConfig,
+    /// A PostgreSQL URL (`postgres://user@host:port/db`) to keep both logs and the search
+    /// index in, instead of redb files in `data_dir`. Several servers may share one database
+    /// (see the crate docs).
+    pub database: Option<String>,
+    /// With `database`: the URL other servers reach this one at directly, to forward create
+    /// requests to it while it sequences. Default: `public_url` (right only when it names this
+    /// server, not a load balancer).
+    pub peer_url: Option<String>,
+}
+
+impl LogServerConfig {
+    /// A configuration with redb stores in `data_dir` and default batching.
+    pub fn new(data_dir: impl Into<PathBuf>, public_url: impl Into<String>) -> LogServerConfig {
+        LogServerConfig {
+            data_dir: data_dir.into(),
+            public_url: public_url.into(),
+            batch: BatcherConfig::default(),
+            database: None,
+            peer_url: None,
+        }
+    }
 }
 
 /// The Rekor v1 log.
 pub(crate) struct V1Log {
-    pub(crate) batcher: Batcher,
-    pub(crate) store: Arc<RedbStore>,
+    pub(crate) log: Arc<LogHandle>,
     pub(crate) signer: EcdsaP256EntrySigner,
     pub(crate) tree_id: u64,
+    /// Consistency proofs already computed (they never change).
+    pub(crate) proofs: api::ProofCache,
 }
 
 /// The Rekor v2 log.
 pub(crate) struct V2Log {
-    pub(crate) batcher: Batcher,
-    pub(crate) store: Arc<RedbStore>,
+    pub(crate) log: Arc<LogHandle>,
     /// SHA-256(origin || "\n" || 0x01 || public key): the log ID in trusted roots and entries.
     pub(crate) log_id: [u8; 32],
 }
@@ -94,12 +125,21 @@ pub(crate) struct AppState {
     pub(crate) v1: V1Log,
     pub(crate) v2: V2Log,
     pub(crate) search: search::SearchIndex,
-    pub(crate) metrics: metrics::Metrics,
+    pub(crate) metrics: Arc<metrics::Metrics>,
+    /// Set when the logs live in PostgreSQL (possibly shared with other servers).
+    pub(crate) cluster: Option<Arc<Cluster>>,
+}
+
+/// The lease loop of a server on PostgreSQL.
+struct LeaseTask {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// A running pair of logs (Rekor v1 and v2) and their HTTP API. See the crate docs.
 pub struct LogServer {
     state: Arc<AppState>,
+    lease: Option<LeaseTask>,
     trusted_root: TrustedRoot,
     trusted_root_path: PathBuf,
     v2_origin: String,
@@ -113,13 +153,6 @@ impl std::fmt::Debug for LogServer {
             .field("v2_origin", &self.v2_origin)
             .finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// `host[:port]` of an `http(s)://` URL.
@@ -164,32 +197,24 @@ pub fn rekor_v2_log_id(origin: &str, public_key: &[u8; 32]) -> [u8; 32] {
     out
 }
 
-async fn open_log(
-    path: &Path,
-    signer: Box<dyn signet_note::NoteSigner>,
-    config: SequencerConfig,
-    batch: BatcherConfig,
-) -> Result<(Batcher, Arc<RedbStore>), ServerError> {
-    let log_err = |source| ServerError::Log {
-        path: path.to_owned(),
-        source,
-    };
-    let store =
-        Arc::new(RedbStore::open(path).map_err(|e| log_err(signet_log::LogError::from(e)))?);
-    let sequencer = Sequencer::open(Arc::clone(&store), signer, config, now_ms)
-        .await
-        .map_err(log_err)?;
-    let batcher = Batcher::spawn(sequencer, batch).map_err(log_err)?;
-    Ok((batcher, store))
-}
+/// How long a server on a shared database waits at start for the sequencing server to publish
+/// the first checkpoints.
+const FIRST_CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl LogServer {
-    /// Opens (or creates) both logs in `config.data_dir` and writes `trusted_root.json`.
+    /// Opens (or creates) both logs and writes `trusted_root.json` in `config.data_dir`.
     /// Must run inside a tokio runtime (it starts the sequencing tasks).
     ///
+    /// Without `config.database` the logs are redb files in the data directory and this server
+    /// sequences them. With it, the logs live in the database (see the crate docs): the server
+    /// sequences if it gets the database's lease, else it serves reads and forwards writes to
+    /// the server that holds it, and takes over when that one goes.
+    ///
     /// # Errors
-    /// [`ServerError::MissingKey`] if a store exists without its key; I/O, key-file and store
-    /// errors otherwise.
+    /// [`ServerError::MissingKey`] if a store exists without its key;
+    /// [`ServerError::IdentityMismatch`] if the database was created with other keys;
+    /// [`ServerError::NoSequencer`] if another server holds the lease but never published a
+    /// checkpoint; I/O, key-file, database and store errors otherwise.
     pub async fn open(config: LogServerConfig) -> Result<LogServer, ServerError> {
         let dir = config.data_dir.as_path();
         let host = host_port(&config.public_url)?;
@@ -200,51 +225,163 @@ impl LogServer {
             path: dir.join(file),
             reason: e.to_string(),
         };
+        let metrics = Arc::new(metrics::Metrics::new());
 
-        // Rekor v1.
+        // Keys (checked once here; the factories below then cannot fail).
         let v1_origin = format!("{host} - {}", identity.v1_tree_id);
-        let v1_note_signer = EcdsaP256NoteSigner::from_pkcs8(
-            &host,
-            &identity.v1_pkcs8,
-            Box::new(SystemRandom::new()),
-        )
-        .map_err(|e| key_err(V1_KEY_FILE, &e))?;
+        EcdsaP256NoteSigner::from_pkcs8(&host, &identity.v1_pkcs8, Box::new(SystemRandom::new()))
+            .map_err(|e| key_err(V1_KEY_FILE, &e))?;
         let v1_signer =
             EcdsaP256EntrySigner::from_pkcs8(&identity.v1_pkcs8, Box::new(SystemRandom::new()))
                 .map_err(|e| key_err(V1_KEY_FILE, &e))?;
-        let (v1_batcher, v1_store) = open_log(
-            &dir.join(V1_STORE_FILE),
-            Box::new(v1_note_signer),
-            SequencerConfig {
-                origin: v1_origin,
-                format: CheckpointFormat::RekorV1,
-            },
-            config.batch,
-        )
-        .await?;
-
-        let search_path = dir.join(SEARCH_INDEX_FILE);
-        let search = search::SearchIndex::open(&search_path, Arc::clone(&v1_store), &v1_batcher)
-            .map_err(|source| ServerError::SearchIndex {
-                path: search_path,
-                source: Box::new(source),
-            })?;
-
-        // Rekor v2.
         let v2_note_signer = Ed25519NoteSigner::from_seed(&host, &identity.v2_seed)
             .map_err(|e| key_err(V2_KEY_FILE, &e))?;
         let v2_public_key = v2_note_signer.public_key();
         let v2_log_id = rekor_v2_log_id(&host, &v2_public_key);
-        let (v2_batcher, v2_store) = open_log(
-            &dir.join(V2_STORE_FILE),
-            Box::new(v2_note_signer),
-            SequencerConfig {
-                origin: host.clone(),
-                format: CheckpointFormat::C2sp,
-            },
-            config.batch,
-        )
-        .await?;
+        let v1_factory: SignerFactory = {
+            let (host, pkcs8) = (host.clone(), identity.v1_pkcs8.clone());
+            Box::new(move || {
+                EcdsaP256NoteSigner::from_pkcs8(&host, &pkcs8, Box::new(SystemRandom::new()))
+                    .ok()
+                    .map(|s| Box::new(s) as Box<dyn signet_note::NoteSigner>)
+            })
+        };
+        let v2_factory: SignerFactory = {
+            let (host, seed) = (host.clone(), identity.v2_seed);
+            Box::new(move || {
+                Ed25519NoteSigner::from_seed(&host, &seed)
+                    .ok()
+                    .map(|s| Box::new(s) as Box<dyn signet_note::NoteSigner>)
+            })
+        };
+        let v1_config = SequencerConfig {
+            origin: v1_origin,
+            format: CheckpointFormat::RekorV1,
+        };
+        let v2_config = SequencerConfig {
+            origin: host.clone(),
+            format: CheckpointFormat::C2sp,
+        };
+
+        let (v1_log, v2_log, search, cluster, lease) = match &config.database {
+            None => {
+                let open_redb = |file: &str, api: Api| -> Result<Arc<AnyStore>, ServerError> {
+                    let path = dir.join(file);
+                    let store = RedbStore::open(&path).map_err(|e| ServerError::Log {
+                        path,
+                        source: signet_log::LogError::from(e),
+                    })?;
+                    Ok(Arc::new(AnyStore::new(
+                        Backend::Redb(Arc::new(store)),
+                        api,
+                        Arc::clone(&metrics),
+                    )))
+                };
+                let v1 = Arc::new(LogHandle::new(
+                    Api::V1,
+                    open_redb(V1_STORE_FILE, Api::V1)?,
+                    v1_factory,
+                    v1_config,
+                    config.batch,
+                ));
+                let v2 = Arc::new(LogHandle::new(
+                    Api::V2,
+                    open_redb(V2_STORE_FILE, Api::V2)?,
+                    v2_factory,
+                    v2_config,
+                    config.batch,
+                ));
+                for (log, file) in [(&v1, V1_STORE_FILE), (&v2, V2_STORE_FILE)] {
+                    log.start_sequencing()
+                        .await
+                        .map_err(|source| ServerError::Log {
+                            path: dir.join(file),
+                            source,
+                        })?;
+                }
+                metrics.sequencer(true);
+                let search_path = dir.join(SEARCH_INDEX_FILE);
+                let search =
+                    search::SearchIndex::open(&search_path, Arc::clone(&v1.store), v1.subscribe())
+                        .map_err(|source| ServerError::SearchIndex {
+                            path: search_path,
+                            source: Box::new(source),
+                        })?;
+                (v1, v2, search, None, None)
+            }
+            Some(url) => {
+                let db = postgres::Database::connect(url).await?;
+                db.check_identity(
+                    v1_signer.spki_der(),
+                    identity.v1_tree_id,
+                    &v2_public_key,
+                    identity.created,
+                )
+                .await?;
+                let v1_store = db.log_store(postgres::V1_SCHEMA).await?;
+                let v2_store = db.log_store(postgres::V2_SCHEMA).await?;
+                let v1_pool = v1_store.pool().clone();
+                let lease_store = v2_store.clone();
+                let v1 = Arc::new(LogHandle::new(
+                    Api::V1,
+                    Arc::new(AnyStore::new(
+                        Backend::Postgres(v1_store),
+                        Api::V1,
+                        Arc::clone(&metrics),
+                    )),
+                    v1_factory,
+                    v1_config,
+                    config.batch,
+                ));
+                let v2 = Arc::new(LogHandle::new(
+                    Api::V2,
+                    Arc::new(AnyStore::new(
+                        Backend::Postgres(v2_store),
+                        Api::V2,
+                        Arc::clone(&metrics),
+                    )),
+                    v2_factory,
+                    v2_config,
+                    config.batch,
+                ));
+                let peer_url = config.peer_url.clone().unwrap_or_else(|| base_url.clone());
+                let cluster = Arc::new(Cluster::new(db.pool.clone(), peer_url)?);
+                let logs = vec![Arc::clone(&v1), Arc::clone(&v2)];
+                let lease = sequencing::first_round(
+                    &lease_store,
+                    &cluster,
+                    &logs,
+                    FIRST_CHECKPOINT_TIMEOUT,
+                )
+                .await?;
+                let search = search::SearchIndex::open_postgres(
+                    v1_pool,
+                    Arc::clone(&v1.store),
+                    v1.subscribe(),
+                )
+                .await
+                .map_err(|e| ServerError::Database {
+                    what: "creating the search index tables",
+                    source: Box::new(e),
+                })?;
+                let (stop, stop_rx) = tokio::sync::watch::channel(false);
+                let task = tokio::spawn(sequencing::run_lease(
+                    lease_store,
+                    Arc::clone(&cluster),
+                    logs,
+                    Arc::clone(&metrics),
+                    lease,
+                    stop_rx,
+                ));
+                (
+                    v1,
+                    v2,
+                    search,
+                    Some(cluster),
+                    Some(LeaseTask { stop, task }),
+                )
+            }
+        };
 
         let valid_for = Some(TimeRange {
             start: Some(Timestamp::from_unix_seconds(identity.created)),
@@ -293,19 +430,20 @@ impl LogServer {
         Ok(LogServer {
             state: Arc::new(AppState {
                 v1: V1Log {
-                    batcher: v1_batcher,
-                    store: v1_store,
+                    log: v1_log,
                     signer: v1_signer,
                     tree_id: identity.v1_tree_id,
+                    proofs: api::ProofCache::default(),
                 },
                 v2: V2Log {
-                    batcher: v2_batcher,
-                    store: v2_store,
+                    log: v2_log,
                     log_id: v2_log_id,
                 },
                 search,
-                metrics: metrics::Metrics::new(),
+                metrics,
+                cluster,
             }),
+            lease,
             trusted_root,
             trusted_root_path,
             v2_origin: host,
@@ -343,16 +481,29 @@ impl LogServer {
         self.state.v1.tree_id
     }
 
-    /// Stops both sequencers after the batches already queued, and closes the stores. Waits
-    /// (up to 10 s) for routers handed out by [`LogServer::router`] to be dropped first; if
-    /// they are not, the sequencers stop when the last router goes.
+    /// Whether this server sequences the logs right now (always, on redb; on PostgreSQL, while
+    /// it holds the database's lease).
+    pub fn is_sequencing(&self) -> bool {
+        self.state.v2.log.is_sequencing()
+    }
+
+    /// Stops both sequencers after the batches already queued, releases the PostgreSQL lease
+    /// if held, and closes the stores. Waits (up to 10 s) for routers handed out by
+    /// [`LogServer::router`] to be dropped first; if they are not, the sequencers stop when the
+    /// last router goes.
     pub async fn shutdown(self) {
+        if let Some(lease) = self.lease {
+            let _ = lease.stop.send(true);
+            let _ = lease.task.await;
+        }
         let mut state = self.state;
         for _ in 0..1000 {
             match Arc::try_unwrap(state) {
                 Ok(s) => {
-                    s.v1.batcher.shutdown().await;
-                    s.v2.batcher.shutdown().await;
+                    s.v1.log.stop_sequencing().await;
+                    s.v2.log.stop_sequencing().await;
+                    drop(s.v1);
+                    drop(s.v2);
                     s.search.close().await;
                     return;
                 }

@@ -12,6 +12,11 @@
 //! | `signet_rejected_entries_total` | counter | `api`, `kind` (the `RekorError` kind) |
 //! | `signet_tree_size` | gauge | `api`: the latest published checkpoint's size |
 //! | `signet_http_errors_total` | counter | `status` (4xx and 5xx answers of every route) |
+//! | `signet_batch_entries` | summary | `api`: new entries per durable batch (one stage + one checkpoint) |
+//! | `signet_store_commit_seconds` | summary | `api`, `op` (`stage_batch`, `publish_checkpoint`): one durable write, i.e. the redb fsync or the PostgreSQL `COMMIT` |
+//! | `signet_store_commit_failures_total` | counter | `api`, `op` |
+//! | `signet_sequencer` | gauge | 1 while this server holds the sequencer lease (always 1 on redb) |
+//! | `signet_forwarded_total` | counter | `api`, `outcome` (`ok`, `failed`): create requests forwarded to the sequencing server |
 
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
@@ -27,7 +32,7 @@ pub(crate) enum Api {
 }
 
 impl Api {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Api::V1 => "v1",
             Api::V2 => "v2",
@@ -87,6 +92,27 @@ impl Metrics {
                 "Size of the latest published checkpoint."
             );
             describe_counter!("signet_http_errors_total", "Error answers by HTTP status.");
+            describe_histogram!(
+                "signet_batch_entries",
+                "New entries per durable batch (one stage and one checkpoint)."
+            );
+            describe_histogram!(
+                "signet_store_commit_seconds",
+                Unit::Seconds,
+                "Duration of one durable store write (fsync or COMMIT), by operation."
+            );
+            describe_counter!(
+                "signet_store_commit_failures_total",
+                "Durable store writes that failed, by operation."
+            );
+            describe_gauge!(
+                "signet_sequencer",
+                "1 while this server sequences (holds the lease), else 0."
+            );
+            describe_counter!(
+                "signet_forwarded_total",
+                "Create requests forwarded to the sequencing server, by outcome."
+            );
         });
         metrics
     }
@@ -125,6 +151,40 @@ impl Metrics {
     pub(crate) fn http_error(&self, status: u16) {
         self.with(|| {
             counter!("signet_http_errors_total", "status" => status.to_string()).increment(1);
+        });
+    }
+
+    /// Records one durable store write.
+    pub(crate) fn commit(&self, api: Api, op: signet_log::StoreOp, took: Duration, ok: bool) {
+        self.with(|| {
+            if ok {
+                histogram!("signet_store_commit_seconds", "api" => api.label(), "op" => op.name())
+                    .record(took.as_secs_f64());
+            } else {
+                counter!("signet_store_commit_failures_total", "api" => api.label(), "op" => op.name())
+                    .increment(1);
+            }
+        });
+    }
+
+    /// Records the number of new entries in one durable batch.
+    pub(crate) fn batch(&self, api: Api, entries: usize) {
+        #[allow(clippy::cast_precision_loss)]
+        let entries = entries as f64;
+        self.with(|| histogram!("signet_batch_entries", "api" => api.label()).record(entries));
+    }
+
+    /// Whether this server sequences.
+    pub(crate) fn sequencer(&self, holding: bool) {
+        self.with(|| gauge!("signet_sequencer").set(if holding { 1.0 } else { 0.0 }));
+    }
+
+    /// Counts a create request forwarded to the sequencing server.
+    pub(crate) fn forwarded(&self, api: Api, ok: bool) {
+        let outcome = if ok { "ok" } else { "failed" };
+        self.with(|| {
+            counter!("signet_forwarded_total", "api" => api.label(), "outcome" => outcome)
+                .increment(1);
         });
     }
 

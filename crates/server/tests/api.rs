@@ -636,6 +636,8 @@ async fn restart_keeps_keys_and_entries_and_missing_keys_refuse() {
             data_dir: dir.path().to_owned(),
             public_url: public_url.into(),
             batch: Default::default(),
+            database: None,
+            peer_url: None,
         })
         .await;
         assert!(
@@ -650,6 +652,8 @@ async fn restart_keeps_keys_and_entries_and_missing_keys_refuse() {
         data_dir: dir.path().to_owned(),
         public_url: "http://elsewhere.test".into(),
         batch: Default::default(),
+        database: None,
+        peer_url: None,
     })
     .await;
     assert!(matches!(result, Err(ServerError::Log { .. })), "{result:?}");

@@ -35,6 +35,12 @@ impl Running {
 
 /// Opens a server on `dir` and serves it on a free port. `public_url` defaults to the port's URL.
 pub async fn start(dir: &Path, public_url: Option<&str>) -> Running {
+    start_on(dir, public_url, None).await
+}
+
+/// Like [`start`], with the logs in the PostgreSQL database at `database` if given (the
+/// server's peer URL is its own port's).
+pub async fn start_on(dir: &Path, public_url: Option<&str>, database: Option<&str>) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = LogServer::open(LogServerConfig {
@@ -44,6 +50,8 @@ pub async fn start(dir: &Path, public_url: Option<&str>) -> Running {
             max_wait: Duration::from_millis(5),
             ..BatcherConfig::default()
         },
+        database: database.map(str::to_owned),
+        peer_url: Some(base.clone()),
     })
     .await
     .unwrap();
