@@ -412,3 +412,82 @@ fn rejection_response(failure: FailureInfo) -> Vec<u8> {
     );
     tlv(0x30, &status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_bits_are_minimal_der_bit_strings() {
+        // badAlg (bit 0), badRequest (2), badDataFormat (5): one byte.
+        assert_eq!(
+            FailureInfo::BadAlg.bit_string_der(),
+            [0x03, 0x02, 0x07, 0x80]
+        );
+        assert_eq!(
+            FailureInfo::BadRequest.bit_string_der(),
+            [0x03, 0x02, 0x05, 0x20]
+        );
+        assert_eq!(
+            FailureInfo::BadDataFormat.bit_string_der(),
+            [0x03, 0x02, 0x02, 0x04]
+        );
+        // unacceptedPolicy (15): two bytes, last bit of the second.
+        assert_eq!(
+            FailureInfo::UnacceptedPolicy.bit_string_der(),
+            [0x03, 0x03, 0x00, 0x00, 0x01]
+        );
+        // systemFailure (25): four bytes.
+        assert_eq!(
+            FailureInfo::SystemFailure.bit_string_der(),
+            [0x03, 0x05, 0x06, 0x00, 0x00, 0x00, 0x40]
+        );
+        // And the der crate reads each back with only that bit set.
+        for info in [
+            FailureInfo::BadAlg,
+            FailureInfo::BadRequest,
+            FailureInfo::BadDataFormat,
+            FailureInfo::TimeNotAvailable,
+            FailureInfo::UnacceptedPolicy,
+            FailureInfo::UnacceptedExtension,
+            FailureInfo::SystemFailure,
+        ] {
+            let bits = der::asn1::BitString::from_der(&info.bit_string_der()).unwrap();
+            let set: Vec<usize> = bits
+                .bits()
+                .enumerate()
+                .filter_map(|(i, b)| b.then_some(i))
+                .collect();
+            assert_eq!(set, vec![usize::from(info.bit())]);
+        }
+    }
+
+    #[test]
+    fn tlv_lengths_use_the_shortest_form() {
+        assert_eq!(tlv(0x04, &[]), [0x04, 0x00]);
+        assert_eq!(tlv(0x04, &[0; 127])[..2], [0x04, 0x7f]);
+        assert_eq!(tlv(0x04, &[0; 128])[..3], [0x04, 0x81, 0x80]);
+        assert_eq!(tlv(0x04, &[0; 256])[..4], [0x04, 0x82, 0x01, 0x00]);
+        for len in [0, 1, 127, 128, 255, 256, 70_000] {
+            let content = vec![0x5a; len];
+            let encoded = tlv(0x04, &content);
+            assert_eq!(OctetString::from_der(&encoded).unwrap().as_bytes(), content);
+        }
+    }
+
+    #[test]
+    fn rejections_decode_as_time_stamp_resp() {
+        let der = rejection_response(FailureInfo::BadAlg);
+        let outer = Vec::<Any>::from_der(&der).unwrap();
+        assert_eq!(outer.len(), 1, "no token");
+        let status = Vec::<Any>::from_der(&outer[0].to_der().unwrap()).unwrap();
+        assert_eq!(status.len(), 3);
+        assert_eq!(u8::from_der(&status[0].to_der().unwrap()).unwrap(), 2);
+        let text = Vec::<String>::from_der(&status[1].to_der().unwrap()).unwrap();
+        assert_eq!(text, vec![FailureInfo::BadAlg.text().to_owned()]);
+        assert_eq!(
+            status[2].to_der().unwrap(),
+            FailureInfo::BadAlg.bit_string_der()
+        );
+    }
+}
