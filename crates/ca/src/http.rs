@@ -298,3 +298,24 @@ pub fn router(state: Arc<CaServer>) -> Router {
         .route("/api/v2/configuration", get(configuration))
         .with_state(state)
 }
+
+impl TokenVerifier for signet_oidc::OidcVerifier {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+        now_unix: i64,
+    ) -> BoxFuture<'a, Result<VerifiedToken, TokenRejection>> {
+        Box::pin(async move {
+            signet_oidc::OidcVerifier::verify(self, token, now_unix)
+                .await
+                .map_err(|e| TokenRejection {
+                    client_fault: e.is_client_fault(),
+                    message: e.to_string(),
+                })
+        })
+    }
+
+    fn issuers(&self) -> Vec<IssuerConfig> {
+        signet_oidc::OidcVerifier::issuers(self).cloned().collect()
+    }
+}
