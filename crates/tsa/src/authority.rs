@@ -398,8 +398,9 @@ fn granted_response(token_der: &[u8]) -> Vec<u8> {
     tlv(0x30, &[status.as_slice(), token_der].concat())
 }
 
-/// `TimeStampResp { status { rejection, statusString, failInfo } }`.
-fn rejection_response(failure: FailureInfo) -> Vec<u8> {
+/// A DER `TimeStampResp` rejecting a request: status 2 (rejection), a `statusString` and the
+/// `PKIFailureInfo` bit of `failure`.
+pub fn rejection_response(failure: FailureInfo) -> Vec<u8> {
     let status_string = tlv(0x30, &tlv(0x0c, failure.text().as_bytes()));
     let status = tlv(
         0x30,

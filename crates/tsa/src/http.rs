@@ -18,11 +18,13 @@ pub const CERTCHAIN_PATH: &str = "/api/v1/timestamp/certchain";
 
 /// The TSA's routes, to serve alone or merge into a larger router:
 ///
-/// - `POST /api/v1/timestamp`: the body is a DER `TimeStampReq` (sent as
-///   `application/timestamp-query`; any other content type except JSON is read as DER too, as
-///   `curl --data-binary` clients often send the wrong one). The answer is always 200 with an
-///   `application/timestamp-reply` `TimeStampResp`, granted or rejected. A JSON body gets 415;
-///   a body over [`MAX_REQUEST_SIZE`] gets 413.
+/// - `POST /api/v1/timestamp`: with `Content-Type: application/json`, the body is the JSON
+///   request Sigstore's TSA takes (see [`crate::timestamp_req_from_json`]); with any other
+///   content type it is a DER `TimeStampReq` (normally `application/timestamp-query`; other
+///   types are read as DER too, as `curl --data-binary` sends the wrong one). The answer is
+///   always 200 with an `application/timestamp-reply` `TimeStampResp`, granted or rejected
+///   with a `PKIFailureInfo` (Sigstore's TSA answers 201, or 400 for bad requests). A body over
+///   [`MAX_REQUEST_SIZE`] gets 413; a failing system clock or RNG 503.
 /// - `GET /api/v1/timestamp/certchain`: the chain as PEM (`application/pem-certificate-chain`),
 ///   TSA certificate first.
 pub fn router(tsa: Arc<TimestampAuthority>) -> Router {
@@ -46,26 +48,31 @@ async fn timestamp(
                 .to_ascii_lowercase()
                 .starts_with("application/json")
         });
-    if is_json {
-        return (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send a DER TimeStampReq as application/timestamp-query\n",
-        )
-            .into_response();
-    }
-    let mut serial = [0u8; 16];
-    if SystemRandom::new().fill(&mut serial).is_err() {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    }
-    let Some(now) = TsaTime::from_system_time(SystemTime::now()) else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    let reply = if is_json {
+        match crate::timestamp_req_from_json(&body) {
+            Ok(der) => respond_now(&tsa, &der),
+            Err(failure) => Some(crate::rejection_response(failure)),
+        }
+    } else {
+        respond_now(&tsa, &body)
     };
-    let reply = tsa.respond(&body, now, serial);
-    (
-        [(header::CONTENT_TYPE, "application/timestamp-reply")],
-        reply,
-    )
-        .into_response()
+    match reply {
+        Some(reply) => (
+            [(header::CONTENT_TYPE, "application/timestamp-reply")],
+            reply,
+        )
+            .into_response(),
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// Answers `request` at the current time with a fresh random serial; `None` when the system
+/// RNG or clock fails.
+fn respond_now(tsa: &TimestampAuthority, request: &[u8]) -> Option<Vec<u8>> {
+    let mut serial = [0u8; 16];
+    SystemRandom::new().fill(&mut serial).ok()?;
+    let now = TsaTime::from_system_time(SystemTime::now())?;
+    Some(tsa.respond(request, now, serial))
 }
 
 async fn certchain(State(tsa): State<Arc<TimestampAuthority>>) -> Response {

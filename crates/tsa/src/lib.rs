@@ -26,12 +26,14 @@
 mod authority;
 mod error;
 mod http;
+mod json;
 mod keys;
 mod store;
 
-pub use authority::{FailureInfo, TimestampAuthority, TsaTime};
+pub use authority::{FailureInfo, TimestampAuthority, TsaTime, rejection_response};
 pub use error::TsaError;
 pub use http::{CERTCHAIN_PATH, TIMESTAMP_PATH, router};
+pub use json::timestamp_req_from_json;
 pub use keys::{CERTIFICATE_LIFETIME, SigningAlgorithm, TsaKeys};
 pub use store::{CHAIN_FILE, SIGNING_KEY_FILE, load_or_create};
 
@@ -59,6 +61,8 @@ pub(crate) mod oid {
     pub const SIGNING_TIME: Oid = Oid::new_unwrap("1.2.840.113549.1.9.5");
     /// ESS signing-certificate-v2 attribute (RFC 5035).
     pub const SIGNING_CERTIFICATE_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
+    /// SHA-1 (only to name it in JSON requests; refused).
+    pub const SHA1: Oid = Oid::new_unwrap("1.3.14.3.2.26");
     /// SHA-256.
     pub const SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
     /// SHA-384.

@@ -115,15 +115,52 @@ async fn bad_requests_get_a_rejection_reply_not_an_http_error() {
     let body = resp.bytes().await.unwrap();
     signet_timestamp::verify_timestamp(&body, DATA, &trust(&server.tsa)).unwrap();
 
-    // JSON requests are not supported: 415.
+    // JSON requests, as Sigstore's TSA takes them.
+    use base64::Engine;
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest(SHA384, DATA));
     let resp = client
         .post(format!("{}/api/v1/timestamp", server.base))
         .header("content-type", "application/json")
-        .body(r#"{"artifactHash":"","hashAlgorithm":"sha256"}"#)
+        .body(format!(
+            r#"{{"artifactHash":"{hash}","hashAlgorithm":"sha384","certificates":true,"nonce":987654321}}"#
+        ))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 415);
+    assert_eq!(resp.status(), 200);
+    let body = resp.bytes().await.unwrap();
+    signet_timestamp::verify_timestamp(&body, DATA, &trust(&server.tsa)).unwrap();
+    let token = signet_timestamp::parse_timestamp_token(&body).unwrap();
+    assert_eq!(token.nonce, Some(987654321u32.to_be_bytes().to_vec()));
+    assert_eq!(token.embedded_certificates.len(), 2);
+    let sha256 = base64::engine::general_purpose::STANDARD.encode(digest(SHA256, DATA));
+    for (json, bit) in [
+        ("{".to_owned(), 2),
+        (
+            r#"{"artifactHash":"AAAA","hashAlgorithm":"sha1"}"#.to_owned(),
+            0,
+        ),
+        (
+            r#"{"artifactHash":"AAAA","hashAlgorithm":"sha256"}"#.to_owned(),
+            5,
+        ),
+        (
+            format!(
+                r#"{{"artifactHash":"{sha256}","hashAlgorithm":"sha256","tsaPolicyOID":"1.2.3.4.1"}}"#
+            ),
+            15,
+        ),
+    ] {
+        let resp = client
+            .post(format!("{}/api/v1/timestamp", server.base))
+            .header("content-type", "application/json; charset=utf-8")
+            .body(json)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_rejected(&resp.bytes().await.unwrap(), bit);
+    }
 }
 
 #[tokio::test]
