@@ -7,8 +7,12 @@
 //!   `TimeStampReq` into a DER `TimeStampResp`, always: a token (CMS `SignedData` over a
 //!   `TSTInfo`, with ESSCertIDv2 per RFC 5816) or a rejection with a `PKIFailureInfo`. Time and
 //!   the token's serial number are arguments.
-//! - [`router`]: the HTTP API Sigstore clients use (`POST /api/v1/timestamp`,
-//!   `GET /api/v1/timestamp/certchain`), drawing time and randomness per request.
+//! - [`router`]: the HTTP API Sigstore clients use (`POST /api/v1/timestamp` with a DER or a
+//!   JSON request, `GET /api/v1/timestamp/certchain`), drawing time and randomness per request.
+//!
+//! Imprints may be SHA-256, SHA-384 or SHA-512; SHA-1 is refused (`badAlg`). `genTime` is
+//! whole seconds with an accuracy of one second. Tokens are checked in the tests by
+//! `signet-timestamp`, by `openssl ts -verify` and by sigstore-python's `rfc3161-client`.
 //!
 //! Verifying tokens is `signet-timestamp`'s job.
 //!

@@ -248,3 +248,39 @@ fn times_far_ahead_use_generalized_signing_time() {
     let verified = signet_timestamp::verify_timestamp(&reply, DATA, &trust(&tsa)).unwrap();
     assert_eq!(verified.time, 2_840_000_000);
 }
+
+/// Every single-bit corruption of a valid request, and every truncation, gets a well-formed
+/// answer: granted (and then the token parses and echoes what was asked) or rejected with one
+/// failure bit. Never a panic.
+#[test]
+fn corrupted_requests_always_get_a_well_formed_answer() {
+    let tsa = authority(SigningAlgorithm::EcdsaP256Sha256, NOW.unix_seconds);
+    let mut req = Req::over(SHA256, DATA);
+    req.nonce = Some(vec![0x12; 8]);
+    req.policy = Some(signet_tsa::SIGSTORE_POLICY);
+    let good = req.der();
+    let mut granted = 0;
+    let mut check = |bytes: &[u8]| {
+        let reply = tsa.respond(bytes, NOW, [8; 16]);
+        let (code, bits, has_token) = status(&reply);
+        match code {
+            0 => {
+                assert!(has_token && bits.is_empty());
+                signet_timestamp::parse_timestamp_token(&reply).unwrap();
+                granted += 1;
+            }
+            2 => assert!(!has_token && bits.len() == 1, "{bits:?}"),
+            other => panic!("status {other}"),
+        }
+    };
+    for i in 0..good.len() {
+        for bit in 0..8 {
+            let mut bad = good.clone();
+            bad[i] ^= 1 << bit;
+            check(&bad);
+        }
+        check(&good[..i]);
+    }
+    // Flips inside the imprint or nonce still make valid requests.
+    assert!(granted > 0);
+}
