@@ -56,6 +56,18 @@ pub struct ServeLogArgs {
     /// stable for a data directory: its logs refuse to open under another one.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+
+    /// Keep the logs in this PostgreSQL database (`postgres://user@host:port/db`) instead of
+    /// redb files in the data directory. Several servers may share one database if their data
+    /// directories hold the same key files and they share `--public-url`: one sequences, the
+    /// others serve reads and forward writes to it, and take over if it stops.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// With `--database`: the URL other servers reach this one at, to forward writes to it
+    /// while it sequences. Default: `http://<listen address>`.
+    #[arg(long, value_name = "URL", requires = "database")]
+    pub peer_url: Option<String>,
 }
 
 /// Flags shared by `verify-blob` and `verify-bundle`.
@@ -223,6 +235,41 @@ mod tests {
         assert!(serve_log_args(&["--listen", "127.0.0.1:1"]).is_err());
         let a = serve_log_args(&["--listen", "127.0.0.1:1", "--data", "/var/lib/x"]).unwrap();
         assert_eq!(a.data, PathBuf::from("/var/lib/x"));
+    }
+
+    #[test]
+    fn flag_serve_log_database() {
+        let a = serve_log_args(&["--listen", "127.0.0.1:1", "--data", "d"]).unwrap();
+        assert_eq!(a.database, None);
+        assert_eq!(a.peer_url, None);
+        let a = serve_log_args(&[
+            "--listen",
+            "127.0.0.1:1",
+            "--data",
+            "d",
+            "--database",
+            "postgres://u@127.0.0.1:5432/db",
+            "--peer-url",
+            "http://10.0.0.2:8080",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.database.as_deref(),
+            Some("postgres://u@127.0.0.1:5432/db")
+        );
+        assert_eq!(a.peer_url.as_deref(), Some("http://10.0.0.2:8080"));
+        // A peer URL means nothing without a shared database.
+        assert!(
+            serve_log_args(&[
+                "--listen",
+                "127.0.0.1:1",
+                "--data",
+                "d",
+                "--peer-url",
+                "http://x"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

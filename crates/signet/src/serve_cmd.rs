@@ -25,14 +25,25 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
-    let server = LogServer::open(LogServerConfig {
-        data_dir: args.data.clone(),
-        public_url: public_url.clone(),
-        batch: signet_log::BatcherConfig::default(),
-    })
-    .await
-    .map_err(|e| Failure::Usage(format!("opening the log: {e}")))?;
+    let mut config = LogServerConfig::new(args.data.clone(), public_url.clone());
+    config.database = args.database.clone();
+    config.peer_url = Some(
+        args.peer_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}")),
+    );
+    let server = LogServer::open(config)
+        .await
+        .map_err(|e| Failure::Usage(format!("opening the log: {e}")))?;
     println!("signet: serving the log at {public_url} (listening on {local})");
+    if args.database.is_some() {
+        let role = if server.is_sequencing() {
+            "sequencing"
+        } else {
+            "following the sequencing server"
+        };
+        println!("signet: logs in PostgreSQL; {role}");
+    }
     println!(
         "signet: trusted root: {}",
         server.trusted_root_path().display()

@@ -12,6 +12,12 @@
 //!
 //! After each restart, the served v2 checkpoint verifies with the trusted root's key and is no
 //! smaller than any seen before. `SIGNET_CRASH_ROUNDS` sets the rounds (default 3).
+//!
+//! The same runs with the logs in a real PostgreSQL (`--database`, a throwaway server from
+//! `crates/log/tests/common/pg.rs`; skipped without `SIGNET_PG_BIN` unless
+//! `SIGNET_REQUIRE_POSTGRES=1`) and two servers sharing the database: writers go to both, each
+//! round SIGKILLs the server that sequences, checks that the other takes over (entries are
+//! acknowledged after the kill), checks the database as above, and restarts the killed one.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,7 +32,12 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use signet_log::{LogStore, RedbStore, check_log, consistency_proof, inclusion_proof};
+#[path = "../../log/tests/common/pg.rs"]
+mod pg;
+
+use signet_log::{
+    LogStore, PostgresStore, RedbStore, check_log, consistency_proof, inclusion_proof,
+};
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf, verify_consistency, verify_inclusion};
 use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, PkixNoteVerifier, open_note};
 use std::collections::BTreeMap;
@@ -94,6 +105,10 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 fn spawn(dir: &Path, port: u16, rt: &tokio::runtime::Runtime) -> Child {
+    spawn_with(dir, port, rt, &[])
+}
+
+fn spawn_with(dir: &Path, port: u16, rt: &tokio::runtime::Runtime, extra: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
         .args([
             "serve",
@@ -103,6 +118,7 @@ fn spawn(dir: &Path, port: u16, rt: &tokio::runtime::Runtime) -> Child {
             "--data",
         ])
         .arg(dir)
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -200,7 +216,7 @@ impl Writer {
 }
 
 async fn write_forever(
-    port: u16,
+    ports: Vec<u16>,
     writer: Arc<Writer>,
     first: u64,
     observed: Arc<Mutex<Observed>>,
@@ -208,17 +224,24 @@ async fn write_forever(
     v1: bool,
 ) {
     let mut n = first;
+    let mut at = usize::try_from(first).unwrap_or(0) % ports.len();
     loop {
         n += WRITERS as u64;
+        let port = ports[at % ports.len()];
         let (path, request, ok) = if v1 {
             ("/api/v1/log/entries", writer.v1_request(n), 201)
         } else {
             ("/api/v2/log/entries", writer.request(n), 200)
         };
         let Ok((status, body)) = http(port, "POST", path, &request).await else {
+            // A killed server: try the next one after a moment.
+            at += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         if status != ok {
+            // 503 while no server sequences (a takeover in progress).
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
         let response: Value = serde_json::from_slice(&body).unwrap();
@@ -258,7 +281,17 @@ async fn write_forever(
 /// Opens the killed server's store and checks everything observed against it.
 async fn check_store(path: &Path, verifiers: &NoteVerifiers, observed: &Observed) -> (u64, u64) {
     let store = RedbStore::open(path).unwrap();
-    let check = check_log(&store, verifiers).await.unwrap();
+    check_any_store(&store, verifiers, observed).await
+}
+
+/// Checks everything observed against `store`: the whole log, every acknowledged entry at its
+/// index with an inclusion proof to the newest checkpoint, every seen checkpoint consistent.
+async fn check_any_store<S: LogStore>(
+    store: &S,
+    verifiers: &NoteVerifiers,
+    observed: &Observed,
+) -> (u64, u64) {
+    let check = check_log(store, verifiers).await.unwrap();
     let size = check.checkpoint.size;
     let root = check.checkpoint.root_hash;
     let newest_seen = observed
@@ -280,16 +313,14 @@ async fn check_store(path: &Path, verifiers: &NoteVerifiers, observed: &Observed
         );
         let stored = store.read_entry(LeafIndex(index)).await.unwrap().unwrap();
         assert_eq!(&stored.data, body, "entry {index} changed");
-        let proof = inclusion_proof(&store, LeafIndex(index), size)
+        let proof = inclusion_proof(store, LeafIndex(index), size)
             .await
             .unwrap();
         verify_inclusion(&hash_leaf(body), LeafIndex(index), size, &proof, &root.0).unwrap();
     }
     // The empty tree is consistent with every tree.
     for (&old, old_root) in observed.checkpoints.range(1..) {
-        let proof = consistency_proof(&store, TreeSize(old), size)
-            .await
-            .unwrap();
+        let proof = consistency_proof(store, TreeSize(old), size).await.unwrap();
         verify_consistency(TreeSize(old), size, &old_root.0, &root.0, &proof).unwrap();
     }
     (size.0, check.staged_size.0)
@@ -378,7 +409,7 @@ fn sigkill_serve_log_under_concurrent_writers() {
                     (&observed_v2, &v2_verifiers)
                 };
                 rt.spawn(write_forever(
-                    port,
+                    vec![port],
                     Arc::clone(&writer),
                     first + w,
                     Arc::clone(observed),
@@ -438,6 +469,227 @@ fn sigkill_serve_log_under_concurrent_writers() {
     assert!(
         !observed_v2.lock().unwrap().acked.is_empty(),
         "no v2 entry acknowledged"
+    );
+    println!("{rounds} rounds in {:?}", started.elapsed());
+}
+
+/// The v1 and v2 checkpoint verifiers from the trusted root in `dir`, for origin host `host`.
+fn verifiers_from(dir: &Path, host: &str) -> (Arc<NoteVerifiers>, Arc<NoteVerifiers>) {
+    let root: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(signet_server::TRUSTED_ROOT_FILE)).unwrap())
+            .unwrap();
+    let tlog = |details: &str| {
+        let tlog = root["tlogs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["publicKey"]["keyDetails"] == details)
+            .unwrap();
+        STANDARD
+            .decode(tlog["publicKey"]["rawBytes"].as_str().unwrap())
+            .unwrap()
+    };
+    let spki = tlog("PKIX_ED25519");
+    let key: [u8; 32] = spki[spki.len() - 32..].try_into().unwrap();
+    let mut v2 = NoteVerifiers::new();
+    v2.push(Box::new(Ed25519NoteVerifier::new(host, key).unwrap()));
+    let mut v1 = NoteVerifiers::new();
+    v1.push(Box::new(
+        PkixNoteVerifier::new(host, &tlog("PKIX_ECDSA_P256_SHA_256")).unwrap(),
+    ));
+    (Arc::new(v1), Arc::new(v2))
+}
+
+/// Server processes, SIGKILLed when dropped (also when the test fails).
+struct Children([Option<Child>; 2]);
+
+impl Children {
+    fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.0[i].take() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in self.0.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Whether the server on `port` says it sequences.
+async fn sequencing(port: u16) -> Option<bool> {
+    let (status, body) = http(port, "GET", "/readyz", b"").await.ok()?;
+    if status != 200 {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&body).ok()?;
+    v["sequencing"].as_bool()
+}
+
+#[test]
+fn sigkill_serve_log_on_postgres_with_two_servers() {
+    let Some(pg) = pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let started = Instant::now();
+    let rounds: u32 = std::env::var("SIGNET_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let public_url = "http://signet.test";
+    let host = "signet.test";
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let ports = [free_port(), free_port()];
+    let extra = ["--public-url", public_url, "--database", url.as_str()];
+    let mut children = Children([None, None]);
+    children.0[0] = Some(spawn_with(dirs[0].path(), ports[0], &rt, &extra));
+    // The second server shares the first one's keys (copied, as an operator would).
+    for file in [
+        signet_server::V1_KEY_FILE,
+        signet_server::V1_TREE_ID_FILE,
+        signet_server::V2_KEY_FILE,
+        signet_server::CREATED_FILE,
+    ] {
+        std::fs::copy(dirs[0].path().join(file), dirs[1].path().join(file)).unwrap();
+    }
+    children.0[1] = Some(spawn_with(dirs[1].path(), ports[1], &rt, &extra));
+    let (v1_verifiers, v2_verifiers) = verifiers_from(dirs[0].path(), host);
+    let schema_url = |schema: &str| format!("{url}?options=-c%20search_path%3D{schema}");
+
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+        .unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    let spki = key.public_key().as_der().unwrap().as_ref().to_vec();
+    let writer = Arc::new(Writer { key, spki });
+    let observed_v1 = Arc::new(Mutex::new(Observed::default()));
+    let observed_v2 = Arc::new(Mutex::new(Observed::default()));
+    let mut rng = u64::from(std::process::id()) | 1;
+    let mut first = 0u64;
+
+    for round in 0..rounds {
+        // Both servers serve the same verified checkpoint, never smaller than any seen.
+        for port in ports {
+            let (status, envelope) = rt
+                .block_on(http(port, "GET", "/api/v2/checkpoint", b""))
+                .unwrap();
+            assert_eq!(status, 200);
+            let mut o = observed_v2.lock().unwrap();
+            let newest = o.checkpoints.keys().next_back().copied().unwrap_or(0);
+            let size = o.checkpoint(&v2_verifiers, &envelope);
+            assert!(size >= newest, "served size {size} after seeing {newest}");
+        }
+        let acked_before = (
+            observed_v1.lock().unwrap().acked.len(),
+            observed_v2.lock().unwrap().acked.len(),
+        );
+        let tasks: Vec<_> = (0..WRITERS as u64)
+            .map(|w| {
+                let v1 = w % 4 == 0;
+                let (observed, verifiers) = if v1 {
+                    (&observed_v1, &v1_verifiers)
+                } else {
+                    (&observed_v2, &v2_verifiers)
+                };
+                rt.spawn(write_forever(
+                    ports.to_vec(),
+                    Arc::clone(&writer),
+                    first + w,
+                    Arc::clone(observed),
+                    Arc::clone(verifiers),
+                    v1,
+                ))
+            })
+            .collect();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let run_for = Duration::from_millis(300 + rng % 1200);
+        std::thread::sleep(run_for);
+        // SIGKILL the server that sequences.
+        let victim = (0..2)
+            .find(|&i| rt.block_on(sequencing(ports[i])) == Some(true))
+            .expect("no server sequences");
+        children.kill(victim);
+        let acked_at_kill = observed_v2.lock().unwrap().acked.len();
+        let killed_at = Instant::now();
+        // The other takes over: writes are acknowledged again (through it) after the kill.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while observed_v2.lock().unwrap().acked.len() < acked_at_kill + 50 {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: no takeover after killing server {victim}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let took_over = killed_at.elapsed();
+        assert_eq!(rt.block_on(sequencing(ports[1 - victim])), Some(true));
+        for t in &tasks {
+            t.abort();
+        }
+        rt.block_on(async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        });
+        first += 1_000_000;
+        // The new sequencer may still be writing entries its aborted callers queued: SIGKILL
+        // it too, mid-write, and check the database at rest.
+        children.kill(1 - victim);
+
+        for (name, schema, observed, verifiers, before) in [
+            (
+                "v1",
+                signet_server::V1_SCHEMA,
+                &observed_v1,
+                &v1_verifiers,
+                acked_before.0,
+            ),
+            (
+                "v2",
+                signet_server::V2_SCHEMA,
+                &observed_v2,
+                &v2_verifiers,
+                acked_before.1,
+            ),
+        ] {
+            let o = observed.lock().unwrap();
+            let (size, staged) = rt.block_on(async {
+                let store = PostgresStore::connect(&schema_url(schema)).await.unwrap();
+                let result = check_any_store(&store, verifiers, &o).await;
+                store.pool().close().await;
+                result
+            });
+            println!(
+                "round {round} {name}: killed server {victim} (the sequencer) after {run_for:?}, \
+                 the other took over (50 more v2 acks {took_over:?} after the kill); {} acknowledged this round, \
+                 {} in all; checkpoint size {size}, staged {staged}; {} checkpoints consistent",
+                o.acked.len() - before,
+                o.acked.len(),
+                o.checkpoints.len()
+            );
+        }
+        // Restart both (the first to start takes the lease and recovers the logs).
+        for i in [victim, 1 - victim] {
+            children.0[i] = Some(spawn_with(dirs[i].path(), ports[i], &rt, &extra));
+        }
+        assert_eq!(rt.block_on(sequencing(ports[victim])), Some(true));
+        assert_eq!(rt.block_on(sequencing(ports[1 - victim])), Some(false));
+    }
+    drop(children);
+    assert!(
+        !observed_v1.lock().unwrap().acked.is_empty(),
+        "no v1 entry acknowledged"
     );
     println!("{rounds} rounds in {:?}", started.elapsed());
 }
