@@ -1,0 +1,269 @@
+//! Registry credentials from Docker's `config.json`, and `WWW-Authenticate` challenges.
+
+use crate::OciError;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const MAX_CONFIG_LEN: usize = 1024 * 1024;
+
+/// A user name and password (or identity token) for one registry host.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name.
+    pub username: String,
+    /// The password or token.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({:?}, ***)", self.username)
+    }
+}
+
+impl Credentials {
+    pub(crate) fn basic_header(&self) -> String {
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.username, self.password))
+        )
+    }
+}
+
+/// The `auths` of a Docker `config.json`: credentials by registry host.
+///
+/// Only inline credentials (`auth`, or `username` and `password`) are read; credential helpers
+/// (`credsStore`, `credHelpers`) are not run.
+#[derive(Debug, Clone, Default)]
+pub struct DockerConfig {
+    auths: BTreeMap<String, Credentials>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    auths: BTreeMap<String, AuthEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct AuthEntry {
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+impl DockerConfig {
+    /// Reads `$DOCKER_CONFIG/config.json`, or `~/.docker/config.json`; a missing file is an
+    /// empty configuration.
+    pub fn load_default() -> Result<Self, OciError> {
+        let path = match std::env::var_os("DOCKER_CONFIG") {
+            Some(dir) => PathBuf::from(dir).join("config.json"),
+            None => match std::env::var_os("HOME") {
+                Some(home) => PathBuf::from(home).join(".docker").join("config.json"),
+                None => return Ok(DockerConfig::default()),
+            },
+        };
+        Self::load(&path)
+    }
+
+    /// Reads a `config.json`; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Self, OciError> {
+        let err = |reason: String| OciError::DockerConfig {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(err(e.to_string())),
+        };
+        if bytes.len() > MAX_CONFIG_LEN {
+            return Err(err("larger than 1 MiB".into()));
+        }
+        Self::parse(&bytes).map_err(|e| match e {
+            OciError::DockerConfig { reason, .. } => err(reason),
+            other => other,
+        })
+    }
+
+    /// Parses the JSON of a `config.json`.
+    pub fn parse(json: &[u8]) -> Result<Self, OciError> {
+        let err = |reason: String| OciError::DockerConfig {
+            path: "(inline)".into(),
+            reason,
+        };
+        let file: ConfigFile = serde_json::from_slice(json).map_err(|e| err(e.to_string()))?;
+        let mut auths = BTreeMap::new();
+        for (key, entry) in file.auths {
+            let creds = match (entry.auth, entry.username, entry.password) {
+                (Some(auth), _, _) if !auth.is_empty() => {
+                    let decoded = STANDARD
+                        .decode(auth.trim())
+                        .map_err(|_| err(format!("auth for {key} is not base64")))?;
+                    let text = String::from_utf8(decoded)
+                        .map_err(|_| err(format!("auth for {key} is not UTF-8")))?;
+                    let (u, p) = text
+                        .split_once(':')
+                        .ok_or_else(|| err(format!("auth for {key} is not user:password")))?;
+                    Credentials {
+                        username: u.to_string(),
+                        password: p.to_string(),
+                    }
+                }
+                (_, Some(username), Some(password)) => Credentials { username, password },
+                _ => continue,
+            };
+            auths.insert(normalize_host(&key), creds);
+        }
+        Ok(DockerConfig { auths })
+    }
+
+    /// Adds credentials for `host` (as written in an image reference, e.g. `ghcr.io` or
+    /// `127.0.0.1:5000`).
+    pub fn insert(&mut self, host: &str, credentials: Credentials) {
+        self.auths.insert(normalize_host(host), credentials);
+    }
+
+    /// The credentials for exactly `registry` (host and port must both match; Docker Hub's
+    /// legacy key `https://index.docker.io/v1/` counts as `docker.io`).
+    pub fn credentials_for(&self, registry: &str) -> Option<&Credentials> {
+        self.auths.get(&normalize_host(registry))
+    }
+}
+
+/// `https://index.docker.io/v1/` → `docker.io`; `http://host:5000/path` → `host:5000`.
+fn normalize_host(key: &str) -> String {
+    let key = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    let host = key
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "docker.io" => "docker.io".into(),
+        _ => host,
+    }
+}
+
+/// A parsed `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Challenge {
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
+}
+
+/// Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`.
+pub(crate) fn parse_challenge(header: &str) -> Result<Challenge, OciError> {
+    let bad = |why: &str| {
+        OciError::BadChallenge(format!(
+            "{why}: {}",
+            header.chars().take(200).collect::<String>()
+        ))
+    };
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    if scheme.eq_ignore_ascii_case("basic") {
+        return Ok(Challenge::Basic);
+    }
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(bad("unsupported scheme"));
+    }
+    let mut params = BTreeMap::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let (name, after) = rest
+            .split_once('=')
+            .ok_or_else(|| bad("parameter without ="))?;
+        let name = name.trim().to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"').ok_or_else(|| bad("unterminated quote"))?;
+            (
+                quoted.get(..end).unwrap_or_default(),
+                quoted.get(end + 1..).unwrap_or_default(),
+            )
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (
+                after.get(..end).unwrap_or_default(),
+                after.get(end..).unwrap_or_default(),
+            )
+        };
+        params.insert(name, value.to_string());
+        rest = remaining.trim_start().trim_start_matches(',').trim_start();
+        if params.len() > 16 {
+            return Err(bad("too many parameters"));
+        }
+    }
+    let realm = params.remove("realm").ok_or_else(|| bad("no realm"))?;
+    Ok(Challenge::Bearer {
+        realm,
+        service: params.remove("service"),
+        scope: params.remove("scope"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_auth_and_username_password() {
+        let json = format!(
+            r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{}"}},"127.0.0.1:5000":{{"username":"u","password":"p"}},"ghcr.io":{{}}}},"credsStore":"desktop"}}"#,
+            STANDARD.encode("hub:secret:with:colons")
+        );
+        let c = DockerConfig::parse(json.as_bytes()).unwrap();
+        let hub = c.credentials_for("docker.io").unwrap();
+        assert_eq!(
+            (hub.username.as_str(), hub.password.as_str()),
+            ("hub", "secret:with:colons")
+        );
+        assert_eq!(c.credentials_for("127.0.0.1:5000").unwrap().username, "u");
+        // Exact host and port only.
+        assert!(c.credentials_for("127.0.0.1:5001").is_none());
+        assert!(c.credentials_for("127.0.0.1").is_none());
+        assert!(c.credentials_for("ghcr.io").is_none());
+        assert!(!format!("{hub:?}").contains("secret"));
+        assert!(DockerConfig::parse(br#"{"auths":{"x":{"auth":"!!"}}}"#).is_err());
+    }
+
+    #[test]
+    fn challenges() {
+        assert_eq!(
+            parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/ubuntu:pull""#).unwrap(),
+            Challenge::Bearer {
+                realm: "https://auth.docker.io/token".into(),
+                service: Some("registry.docker.io".into()),
+                scope: Some("repository:library/ubuntu:pull".into()),
+            }
+        );
+        assert_eq!(
+            parse_challenge(r#"Basic realm="Registry Realm""#).unwrap(),
+            Challenge::Basic
+        );
+        assert_eq!(
+            parse_challenge("Bearer realm=http://x/t, service=s").unwrap(),
+            Challenge::Bearer {
+                realm: "http://x/t".into(),
+                service: Some("s".into()),
+                scope: None
+            }
+        );
+        assert!(parse_challenge("Bearer service=\"x\"").is_err());
+        assert!(parse_challenge("Negotiate abc").is_err());
+        assert!(parse_challenge("Bearer realm=\"x").is_err());
+    }
+}

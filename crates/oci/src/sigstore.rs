@@ -1,0 +1,475 @@
+//! Sigstore bundles and cosign's legacy signatures stored next to images.
+
+use crate::client::{MAX_BLOB_LEN, is_index_type, is_manifest_type};
+use crate::manifest::{
+    ANNOTATION_COSIGN_BUNDLE, ANNOTATION_COSIGN_CERTIFICATE, ANNOTATION_COSIGN_CHAIN,
+    ANNOTATION_COSIGN_RFC3161, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_PREDICATE_TYPE,
+    BundleArtifact, COSIGN_SIMPLE_SIGNING, DSSE_ENVELOPE, Descriptor, ImageIndex, ImageManifest,
+    OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, SIGSTORE_BUNDLE, bundle_manifest, parse_index,
+    parse_manifest,
+};
+use crate::{Digest, ImageRef, OciError, RegistryClient};
+use std::collections::BTreeMap;
+
+/// The most bundles [`RegistryClient::list_bundles`] fetches for one image.
+pub const MAX_BUNDLES: usize = 100;
+/// Largest bundle read: 16 MiB.
+pub const MAX_BUNDLE_LEN: usize = 16 * 1024 * 1024;
+/// Largest legacy payload or envelope read: 16 MiB.
+pub const MAX_LEGACY_LAYER_LEN: usize = 16 * 1024 * 1024;
+const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// How a registry lets clients find the manifests that refer to an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferrersSupport {
+    /// `GET /v2/<repo>/referrers/<digest>` answers with an index.
+    Api,
+    /// No referrers API: an index tagged `sha256-<hex>` lists the referrers.
+    TagSchema,
+}
+
+/// Where a bundle was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedBundle {
+    /// The artifact manifest's descriptor (as listed among the referrers).
+    pub manifest: Descriptor,
+    /// How it can be found.
+    pub support: ReferrersSupport,
+}
+
+/// A Sigstore bundle found next to an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBundle {
+    /// The artifact manifest's descriptor (annotations as listed by the referrers).
+    pub manifest: Descriptor,
+    /// The bundle JSON.
+    pub bundle: Vec<u8>,
+    /// The predicate type annotation, for attestations.
+    pub predicate_type: Option<String>,
+}
+
+/// One signature in a legacy `sha256-<hex>.sig` manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LegacySignature {
+    /// The simple-signing payload (see [`crate::SimpleSigning`]).
+    pub payload: Vec<u8>,
+    /// The base64 signature over the payload (`dev.cosignproject.cosign/signature`).
+    pub signature: String,
+    /// PEM signing certificate (`dev.sigstore.cosign/certificate`), for keyless signatures.
+    pub certificate: Option<String>,
+    /// PEM chain (`dev.sigstore.cosign/chain`).
+    pub chain: Option<String>,
+    /// Rekor bundle JSON (`dev.sigstore.cosign/bundle`).
+    pub rekor_bundle: Option<String>,
+    /// RFC 3161 timestamp JSON (`dev.sigstore.cosign/rfc3161timestamp`).
+    pub rfc3161_timestamp: Option<String>,
+}
+
+/// One attestation in a legacy `sha256-<hex>.att` manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyAttestation {
+    /// The DSSE envelope JSON.
+    pub envelope: Vec<u8>,
+    /// The layer's annotations (cosign writes `predicateType`, and the certificate, chain and
+    /// Rekor bundle annotations of [`LegacySignature`]).
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn is_sigstore_bundle_type(t: &str) -> bool {
+    t.starts_with("application/vnd.dev.sigstore.bundle")
+}
+
+impl RegistryClient {
+    /// Which referrer discovery `image`'s registry supports, asked about `digest`.
+    pub async fn referrers_support(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Result<ReferrersSupport, OciError> {
+        Ok(match self.referrers_api(image, digest, None).await? {
+            Some(_) => ReferrersSupport::Api,
+            None => ReferrersSupport::TagSchema,
+        })
+    }
+
+    /// The referrers of `digest` in `image`'s repository: from the referrers API when the
+    /// registry has it, else from the `sha256-<hex>` tag-schema index (empty when absent).
+    /// Filtered here by `artifact_type` whatever the registry did.
+    pub async fn list_referrers(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>, OciError> {
+        let index = match self.referrers_api(image, digest, artifact_type).await? {
+            Some(index) => index,
+            None => self
+                .fallback_index(image, digest)
+                .await?
+                .unwrap_or_else(ImageIndex::empty),
+        };
+        Ok(index
+            .manifests
+            .into_iter()
+            .filter(|d| artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)))
+            .collect())
+    }
+
+    /// The tag-schema index for `digest`, if the tag exists.
+    async fn fallback_index(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Result<Option<ImageIndex>, OciError> {
+        let tag = digest.tag_with_suffix("");
+        let Some(fetched) = self.get_manifest_opt(&image.with_tag(&tag)).await? else {
+            return Ok(None);
+        };
+        if !is_index_type(&fetched.descriptor.media_type) {
+            return Err(OciError::UnexpectedMediaType {
+                what: "referrers tag-schema index",
+                found: fetched.descriptor.media_type,
+            });
+        }
+        Ok(Some(parse_index(&fetched.bytes)?))
+    }
+
+    /// Stores `artifact` as an OCI 1.1 artifact whose subject is `subject` (a manifest in
+    /// `image`'s repository), pushed by digest. When the registry does not confirm that it
+    /// indexed the subject (no `OCI-Subject` header), the artifact is also added to the
+    /// `sha256-<hex>` tag-schema index, keeping the entries already there.
+    ///
+    /// The index update is read-modify-write: two writers racing on one image can lose an
+    /// entry (the registry offers no conditional write to prevent it).
+    pub async fn attach_bundle(
+        &self,
+        image: &ImageRef,
+        subject: &Descriptor,
+        artifact: &BundleArtifact,
+    ) -> Result<AttachedBundle, OciError> {
+        if artifact.bundle.len() > MAX_BUNDLE_LEN {
+            return Err(OciError::TooLarge {
+                what: "bundle",
+                limit: MAX_BUNDLE_LEN,
+            });
+        }
+        let manifest = bundle_manifest(subject, artifact);
+        self.push_blob(image, OCI_EMPTY, b"{}").await?;
+        self.push_blob(image, SIGSTORE_BUNDLE, &artifact.bundle)
+            .await?;
+        let bytes = serde_json::to_vec(&manifest).map_err(|e| OciError::Malformed {
+            what: "artifact manifest",
+            reason: e.to_string(),
+        })?;
+        let mut descriptor = Descriptor::of(OCI_MANIFEST, &bytes);
+        descriptor.artifact_type = manifest.artifact_type.clone();
+        descriptor.annotations = manifest.annotations.clone();
+        let pushed = self
+            .put_manifest(image, descriptor.digest.as_str(), OCI_MANIFEST, &bytes)
+            .await?;
+        if pushed.subject_indexed {
+            return Ok(AttachedBundle {
+                manifest: descriptor,
+                support: ReferrersSupport::Api,
+            });
+        }
+        self.add_to_fallback_index(image, &subject.digest, &descriptor)
+            .await?;
+        Ok(AttachedBundle {
+            manifest: descriptor,
+            support: ReferrersSupport::TagSchema,
+        })
+    }
+
+    async fn add_to_fallback_index(
+        &self,
+        image: &ImageRef,
+        subject: &Digest,
+        entry: &Descriptor,
+    ) -> Result<(), OciError> {
+        let mut index = self
+            .fallback_index(image, subject)
+            .await?
+            .unwrap_or_else(ImageIndex::empty);
+        if index.manifests.iter().any(|d| d.digest == entry.digest) {
+            return Ok(());
+        }
+        if index.manifests.len() >= crate::manifest::MAX_ENTRIES {
+            return Err(OciError::TooMany {
+                what: "referrers in the tag-schema index",
+                limit: crate::manifest::MAX_ENTRIES,
+            });
+        }
+        index.media_type = Some(OCI_INDEX.into());
+        index.manifests.push(entry.clone());
+        let bytes = serde_json::to_vec(&index).map_err(|e| OciError::Malformed {
+            what: "image index",
+            reason: e.to_string(),
+        })?;
+        self.put_manifest(image, &subject.tag_with_suffix(""), OCI_INDEX, &bytes)
+            .await?;
+        Ok(())
+    }
+
+    /// The Sigstore bundles stored as referrers of `digest` (at most [`MAX_BUNDLES`]).
+    /// Referrers of other artifact types, and artifacts whose manifest does not name `digest`
+    /// as its subject, are skipped.
+    pub async fn list_bundles(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Result<Vec<StoredBundle>, OciError> {
+        let referrers = self.list_referrers(image, digest, None).await?;
+        let mut out = Vec::new();
+        for descriptor in referrers {
+            if !descriptor
+                .artifact_type
+                .as_deref()
+                .is_some_and(is_sigstore_bundle_type)
+            {
+                continue;
+            }
+            if out.len() >= MAX_BUNDLES {
+                return Err(OciError::TooMany {
+                    what: "Sigstore bundles",
+                    limit: MAX_BUNDLES,
+                });
+            }
+            let fetched = self
+                .get_manifest(&image.with_digest(descriptor.digest.clone()))
+                .await?;
+            if !is_manifest_type(&fetched.descriptor.media_type) {
+                continue;
+            }
+            let manifest: ImageManifest = parse_manifest(&fetched.bytes)?;
+            let artifact_type = manifest
+                .artifact_type
+                .as_deref()
+                .unwrap_or(manifest.config.media_type.as_str());
+            if !is_sigstore_bundle_type(artifact_type) {
+                continue;
+            }
+            if manifest.subject.as_ref().map(|s| &s.digest) != Some(digest) {
+                continue;
+            }
+            let Some(layer) = manifest
+                .layers
+                .iter()
+                .find(|l| is_sigstore_bundle_type(&l.media_type))
+            else {
+                continue;
+            };
+            if layer.size > MAX_BUNDLE_LEN as u64 {
+                return Err(OciError::TooLarge {
+                    what: "bundle",
+                    limit: MAX_BUNDLE_LEN,
+                });
+            }
+            let bundle = self.get_blob(image, &layer.digest, MAX_BUNDLE_LEN).await?;
+            out.push(StoredBundle {
+                predicate_type: manifest.annotations.get(ANNOTATION_PREDICATE_TYPE).cloned(),
+                manifest: descriptor,
+                bundle,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads the legacy `sha256-<hex>.sig` signatures of `digest` (empty when there are none).
+    pub async fn read_legacy_signatures(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Result<Vec<LegacySignature>, OciError> {
+        let layers = self
+            .read_legacy_layers(image, digest, ".sig", COSIGN_SIMPLE_SIGNING)
+            .await?;
+        Ok(layers
+            .into_iter()
+            .map(|(annotations, payload)| {
+                let get = |k: &str| annotations.get(k).cloned();
+                LegacySignature {
+                    payload,
+                    signature: get(ANNOTATION_COSIGN_SIGNATURE).unwrap_or_default(),
+                    certificate: get(ANNOTATION_COSIGN_CERTIFICATE),
+                    chain: get(ANNOTATION_COSIGN_CHAIN),
+                    rekor_bundle: get(ANNOTATION_COSIGN_BUNDLE),
+                    rfc3161_timestamp: get(ANNOTATION_COSIGN_RFC3161),
+                }
+            })
+            .collect())
+    }
+
+    /// Reads the legacy `sha256-<hex>.att` attestations of `digest` (empty when none).
+    pub async fn read_legacy_attestations(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+    ) -> Result<Vec<LegacyAttestation>, OciError> {
+        let layers = self
+            .read_legacy_layers(image, digest, ".att", DSSE_ENVELOPE)
+            .await?;
+        Ok(layers
+            .into_iter()
+            .map(|(annotations, envelope)| LegacyAttestation {
+                envelope,
+                annotations,
+            })
+            .collect())
+    }
+
+    async fn read_legacy_layers(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        suffix: &str,
+        layer_type: &str,
+    ) -> Result<Vec<(BTreeMap<String, String>, Vec<u8>)>, OciError> {
+        let tag = digest.tag_with_suffix(suffix);
+        let Some(fetched) = self.get_manifest_opt(&image.with_tag(&tag)).await? else {
+            return Ok(Vec::new());
+        };
+        if !is_manifest_type(&fetched.descriptor.media_type) {
+            return Err(OciError::UnexpectedMediaType {
+                what: "legacy signature manifest",
+                found: fetched.descriptor.media_type,
+            });
+        }
+        let manifest = parse_manifest(&fetched.bytes)?;
+        let mut out = Vec::new();
+        for layer in manifest
+            .layers
+            .iter()
+            .filter(|l| l.media_type == layer_type)
+        {
+            if layer.size > MAX_LEGACY_LAYER_LEN as u64 {
+                return Err(OciError::TooLarge {
+                    what: "legacy signature layer",
+                    limit: MAX_LEGACY_LAYER_LEN,
+                });
+            }
+            let bytes = self
+                .get_blob(image, &layer.digest, MAX_LEGACY_LAYER_LEN.min(MAX_BLOB_LEN))
+                .await?;
+            out.push((layer.annotations.clone(), bytes));
+        }
+        Ok(out)
+    }
+
+    /// Adds `signature` to `digest`'s legacy `sha256-<hex>.sig` manifest (created when absent),
+    /// as cosign `--legacy`-era tools expect. An identical signature is not added twice.
+    pub async fn write_legacy_signature(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        signature: &LegacySignature,
+    ) -> Result<Digest, OciError> {
+        let mut annotations = BTreeMap::new();
+        annotations.insert(
+            ANNOTATION_COSIGN_SIGNATURE.to_string(),
+            signature.signature.clone(),
+        );
+        let optional = [
+            (ANNOTATION_COSIGN_CERTIFICATE, &signature.certificate),
+            (ANNOTATION_COSIGN_CHAIN, &signature.chain),
+            (ANNOTATION_COSIGN_BUNDLE, &signature.rekor_bundle),
+            (ANNOTATION_COSIGN_RFC3161, &signature.rfc3161_timestamp),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                annotations.insert(key.to_string(), v.clone());
+            }
+        }
+        self.append_legacy_layer(
+            image,
+            digest,
+            ".sig",
+            COSIGN_SIMPLE_SIGNING,
+            &signature.payload,
+            annotations,
+        )
+        .await
+    }
+
+    /// Adds a DSSE `envelope` to `digest`'s legacy `sha256-<hex>.att` manifest, with the layer
+    /// `annotations` (cosign writes `predicateType`).
+    pub async fn write_legacy_attestation(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        envelope: &[u8],
+        annotations: BTreeMap<String, String>,
+    ) -> Result<Digest, OciError> {
+        self.append_legacy_layer(image, digest, ".att", DSSE_ENVELOPE, envelope, annotations)
+            .await
+    }
+
+    async fn append_legacy_layer(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        suffix: &str,
+        media_type: &str,
+        content: &[u8],
+        annotations: BTreeMap<String, String>,
+    ) -> Result<Digest, OciError> {
+        let tag = digest.tag_with_suffix(suffix);
+        let tagged = image.with_tag(&tag);
+        let mut layers = match self.get_manifest_opt(&tagged).await? {
+            Some(fetched) if is_manifest_type(&fetched.descriptor.media_type) => {
+                parse_manifest(&fetched.bytes)?.layers
+            }
+            Some(fetched) => {
+                return Err(OciError::UnexpectedMediaType {
+                    what: "legacy signature manifest",
+                    found: fetched.descriptor.media_type,
+                });
+            }
+            None => Vec::new(),
+        };
+        let mut layer = self.push_blob(image, media_type, content).await?;
+        layer.annotations = annotations;
+        if layers.contains(&layer) {
+            return Ok(Digest::sha256_of(&[]));
+        }
+        if layers.len() >= crate::manifest::MAX_ENTRIES {
+            return Err(OciError::TooMany {
+                what: "layers",
+                limit: crate::manifest::MAX_ENTRIES,
+            });
+        }
+        layers.push(layer);
+        // A minimal image config naming the layers, as image tools expect of a manifest.
+        let diff_ids: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
+        let config = serde_json::json!({
+            "architecture": "",
+            "os": "",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        });
+        let config_bytes = serde_json::to_vec(&config).map_err(|e| OciError::Malformed {
+            what: "image config",
+            reason: e.to_string(),
+        })?;
+        let config = self
+            .push_blob(image, OCI_IMAGE_CONFIG, &config_bytes)
+            .await?;
+        let manifest = ImageManifest {
+            schema_version: 2,
+            media_type: Some(OCI_MANIFEST.into()),
+            artifact_type: None,
+            config,
+            layers,
+            subject: None,
+            annotations: BTreeMap::new(),
+        };
+        let bytes = serde_json::to_vec(&manifest).map_err(|e| OciError::Malformed {
+            what: "image manifest",
+            reason: e.to_string(),
+        })?;
+        Ok(self
+            .put_manifest(image, &tag, OCI_MANIFEST, &bytes)
+            .await?
+            .digest)
+    }
+}
