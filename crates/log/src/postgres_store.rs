@@ -36,10 +36,9 @@
 //!
 //! A second server that does not get the lease can still serve every read from the same
 //! database (tiles, bundles, entries, checkpoints and proofs are all read through
-//! [`LogStore`] methods that never write), and would forward writes to the lease holder, e.g.
-//! over HTTP to an address the holder records next to its lease. That forwarding is not
-//! written yet; such a server should retry [`PostgresStore::try_lease`] periodically to take
-//! over when the holder goes away.
+//! [`LogStore`] methods that never write), forward writes to the lease holder, and retry
+//! [`PostgresStore::try_lease`] periodically to take over when the holder goes away;
+//! `signet-server` does exactly that (its crate docs describe it).
 
 use crate::store::{bundle_prefix, tile_prefix};
 use crate::{LogState, LogStore, StagedBatch, StoreError, StoreOp, StoredCheckpoint, StoredEntry};

@@ -13,6 +13,17 @@
 //! origins come from the public URL, so a data directory must keep its public URL: the stores
 //! refuse to open under another origin.
 //!
+//! **PostgreSQL.** With [`LogServerConfig::database`] the logs and the search index live in a
+//! PostgreSQL database instead, one schema per log ([`V1_SCHEMA`], [`V2_SCHEMA`]) plus
+//! [`SERVER_SCHEMA`] for the keys' public parts and the sequencer's address. The keys stay in
+//! the data directory. Several servers may share the database if their data directories hold
+//! the same key files (copied from the first server's; a server with other keys is refused with
+//! [`ServerError::IdentityMismatch`]) and they share the public URL. One of them sequences
+//! (holds the database's lease, [`LogServer::is_sequencing`]); the others read everything from
+//! the database and forward create requests over HTTP to it (at its
+//! [`LogServerConfig::peer_url`]); when it goes, another takes over within
+//! [`LEASE_INTERVAL`] or so.
+//!
 //! A create request is answered only once the entry and a signed checkpoint covering it are
 //! durable (see `signet_log::Batcher`), with an inclusion proof to that checkpoint.
 //!
@@ -22,8 +33,10 @@
 //! per key.
 //!
 //! Operations: `GET /healthz` (the process answers), `GET /readyz` (200 once both logs are
-//! open, with their tree sizes) and `GET /metrics` (Prometheus text: appends by log and
-//! outcome, append latency, rejected entries by reason, tree sizes, error answers by status).
+//! open, with their tree sizes and whether this server sequences) and `GET /metrics`
+//! (Prometheus text: appends by log and outcome, append latency, rejected entries by reason,
+//! tree sizes, error answers by status, entries per batch, store commit latency, lease and
+//! forwarding).
 #![forbid(unsafe_code)]
 
 mod api;
