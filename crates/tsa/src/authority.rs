@@ -113,8 +113,9 @@ pub struct TimestampAuthority {
     sid: IssuerAndSerialNumber,
     /// The DER `SigningCertificateV2` attribute value for the TSA certificate.
     signing_certificate_v2: Any,
-    /// The certificates sent when a request sets `certReq`: the whole chain.
-    certificates: Vec<x509_cert::Certificate>,
+    /// The certificates sent when a request sets `certReq`: the whole chain (sorted once here,
+    /// as DER `SET OF` requires).
+    certificates: CertificateSet,
 }
 
 /// `ESSCertIDv2` (RFC 5035) with the default hash algorithm, SHA-256, which DER omits.
@@ -168,7 +169,14 @@ impl TimestampAuthority {
             }],
         })
         .map_err(TsaError::encode("SigningCertificateV2"))?;
-        let certificates = keys.chain().iter().map(|c| c.inner().clone()).collect();
+        let choices = keys
+            .chain()
+            .iter()
+            .map(|c| CertificateChoices::Certificate(c.inner().clone()))
+            .collect::<Vec<_>>();
+        let certificates = CertificateSet(
+            SetOfVec::try_from(choices).map_err(TsaError::encode("the certificates"))?,
+        );
         Ok(TimestampAuthority {
             keys,
             policy,
@@ -334,19 +342,7 @@ impl TimestampAuthority {
             signature: OctetString::new(signature).map_err(enc("the signature"))?,
             unsigned_attrs: None,
         };
-        let certificates = if include_certificates {
-            let choices = self
-                .certificates
-                .iter()
-                .cloned()
-                .map(CertificateChoices::Certificate)
-                .collect::<Vec<_>>();
-            Some(CertificateSet(
-                SetOfVec::try_from(choices).map_err(enc("the certificates"))?,
-            ))
-        } else {
-            None
-        };
+        let certificates = include_certificates.then(|| self.certificates.clone());
         let signed_data = SignedData {
             version: CmsVersion::V3,
             digest_algorithms: SetOfVec::try_from(vec![algorithm.digest_algorithm()])
