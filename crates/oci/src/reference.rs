@@ -214,9 +214,19 @@ impl ImageRef {
         }
     }
 
-    /// `registry/repository`, the name cosign writes as the simple-signing docker-reference.
+    /// `registry/repository` as written (`docker.io/library/ubuntu`).
     pub fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
+    }
+
+    /// The repository as cosign names it in a simple-signing payload's `docker-reference`:
+    /// like [`ImageRef::name`], but Docker Hub is `index.docker.io`.
+    pub fn docker_reference(&self) -> String {
+        if self.registry == DOCKER_HUB {
+            format!("index.docker.io/{}", self.repository)
+        } else {
+            self.name()
+        }
     }
 
     /// What to put after `/manifests/`: the digest if there is one, else the tag.
@@ -273,6 +283,11 @@ mod tests {
         );
         assert_eq!(r.tag.as_deref(), Some("latest"));
         assert_eq!(r.api_host(), "registry-1.docker.io");
+        assert_eq!(r.docker_reference(), "index.docker.io/library/ubuntu");
+        assert_eq!(
+            ImageRef::parse("ghcr.io/o/r").unwrap().docker_reference(),
+            "ghcr.io/o/r"
+        );
         let r = ImageRef::parse("sigstore/cosign:v2").unwrap();
         assert_eq!(r.repository, "sigstore/cosign");
         assert_eq!(r.tag.as_deref(), Some("v2"));

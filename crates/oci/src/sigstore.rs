@@ -357,7 +357,9 @@ impl RegistryClient {
     }
 
     /// Adds `signature` to `digest`'s legacy `sha256-<hex>.sig` manifest (created when absent),
-    /// as cosign `--legacy`-era tools expect. An identical signature is not added twice.
+    /// as cosign `--legacy`-era tools expect, and returns the `.sig` manifest's digest. An
+    /// identical signature is not added twice. Like the tag-schema index, this is
+    /// read-modify-write: concurrent writers to one image can lose a signature.
     pub async fn write_legacy_signature(
         &self,
         image: &ImageRef,
@@ -415,22 +417,24 @@ impl RegistryClient {
     ) -> Result<Digest, OciError> {
         let tag = digest.tag_with_suffix(suffix);
         let tagged = image.with_tag(&tag);
-        let mut layers = match self.get_manifest_opt(&tagged).await? {
-            Some(fetched) if is_manifest_type(&fetched.descriptor.media_type) => {
-                parse_manifest(&fetched.bytes)?.layers
-            }
+        let existing = self.get_manifest_opt(&tagged).await?;
+        let (mut layers, existing_digest) = match existing {
+            Some(fetched) if is_manifest_type(&fetched.descriptor.media_type) => (
+                parse_manifest(&fetched.bytes)?.layers,
+                Some(fetched.descriptor.digest),
+            ),
             Some(fetched) => {
                 return Err(OciError::UnexpectedMediaType {
                     what: "legacy signature manifest",
                     found: fetched.descriptor.media_type,
                 });
             }
-            None => Vec::new(),
+            None => (Vec::new(), None),
         };
         let mut layer = self.push_blob(image, media_type, content).await?;
         layer.annotations = annotations;
-        if layers.contains(&layer) {
-            return Ok(Digest::sha256_of(&[]));
+        if let Some(digest) = existing_digest.filter(|_| layers.contains(&layer)) {
+            return Ok(digest);
         }
         if layers.len() >= crate::manifest::MAX_ENTRIES {
             return Err(OciError::TooMany {

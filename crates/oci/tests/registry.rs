@@ -250,7 +250,8 @@ async fn legacy_sig_and_att_round_trip() {
             .is_empty()
     );
 
-    let payload = SimpleSigning::new(&image.name(), &subject.digest, BTreeMap::new()).to_json();
+    let payload =
+        SimpleSigning::new(&image.docker_reference(), &subject.digest, BTreeMap::new()).to_json();
     let keyed = LegacySignature {
         payload: payload.clone(),
         signature: "MEUCIQ==".into(),
@@ -259,7 +260,7 @@ async fn legacy_sig_and_att_round_trip() {
     let mut a = BTreeMap::new();
     a.insert("run".to_string(), "42".to_string());
     let keyless = LegacySignature {
-        payload: SimpleSigning::new(&image.name(), &subject.digest, a).to_json(),
+        payload: SimpleSigning::new(&image.docker_reference(), &subject.digest, a).to_json(),
         signature: "MEYCIQ==".into(),
         certificate: Some("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".into()),
         chain: Some("-----BEGIN CERTIFICATE-----\nAQ==\n-----END CERTIFICATE-----\n".into()),
@@ -269,12 +270,18 @@ async fn legacy_sig_and_att_round_trip() {
     c.write_legacy_signature(&image, &subject.digest, &keyed)
         .await
         .unwrap();
-    c.write_legacy_signature(&image, &subject.digest, &keyless)
+    let sig_manifest = c
+        .write_legacy_signature(&image, &subject.digest, &keyless)
         .await
         .unwrap();
-    c.write_legacy_signature(&image, &subject.digest, &keyed)
+    // No duplicate: the same manifest.
+    let again = c
+        .write_legacy_signature(&image, &subject.digest, &keyed)
         .await
-        .unwrap(); // no duplicate
+        .unwrap();
+    assert_eq!(again, sig_manifest);
+    let tagged = image.with_tag(&subject.digest.tag_with_suffix(".sig"));
+    assert_eq!(c.resolve(&tagged).await.unwrap().digest, sig_manifest);
     let read = c
         .read_legacy_signatures(&image, &subject.digest)
         .await
@@ -282,7 +289,10 @@ async fn legacy_sig_and_att_round_trip() {
     assert_eq!(read, vec![keyed, keyless]);
     let parsed = SimpleSigning::parse(&read[1].payload).unwrap();
     assert_eq!(parsed.digest().unwrap(), subject.digest);
-    assert_eq!(parsed.critical.identity.docker_reference, image.name());
+    assert_eq!(
+        parsed.critical.identity.docker_reference,
+        image.docker_reference()
+    );
     assert_eq!(parsed.optional.unwrap()["run"], "42");
 
     // skopeo reads the .sig manifest as an ordinary image manifest.
