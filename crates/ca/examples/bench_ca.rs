@@ -6,7 +6,7 @@
 //! pre-made P-256 key, for a fixed time.
 //!
 //! ```sh
-//! cargo run --release -p signet-ca --example bench_ca -- [clients=64] [seconds=10] [form=pop|csr]
+//! cargo run --release -p signet-ca --example bench_ca -- [clients=64] [seconds=10] [form=pop|csr] [inproc]
 //! ```
 #![allow(
     clippy::unwrap_used,
@@ -88,7 +88,8 @@ async fn main() {
     })
     .unwrap();
     let ca = Arc::new(CertificateAuthority::new(keys, Arc::new(signer)).unwrap());
-    let router = signet_ca::router(Arc::new(CaServer::new(ca, Arc::new(verifier))));
+    let server = Arc::new(CaServer::new(ca, Arc::new(verifier)));
+    let router = signet_ca::router(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/api/v2/signingCert",
@@ -131,7 +132,26 @@ async fn main() {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    if args.get(4).map(String::as_str) == Some("inproc") {
+        // The server's work alone: the same requests handed to CaServer::signing_cert.
+        for _ in 0..clients {
+            let server = server.clone();
+            let body = body.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0u64;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    match server.signing_cert(&body, None).await {
+                        Ok(_) => latencies.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            }));
+        }
+    }
+    for _ in 0..if tasks.is_empty() { clients } else { 0 } {
         let client = client.clone();
         let url = url.clone();
         let body = body.clone();
