@@ -617,3 +617,34 @@ fn subject_keys() {
     );
     assert!(matches!(check_csr(b"garbage"), Err(CaError::BadCsr(_))));
 }
+
+#[test]
+fn claim_templates() {
+    use signet_ca::identity::render_template;
+    let claims = json!({"a": "x", "n": 7, "b": true, "obj": {"k": 1}})
+        .as_object()
+        .unwrap()
+        .clone();
+    let defaults = [("url".to_owned(), "https://ci.example".to_owned())]
+        .into_iter()
+        .collect();
+    assert_eq!(
+        render_template("{{.a}}-{{ .n }}-{{.b}}", &claims, &defaults).unwrap(),
+        "x-7-true"
+    );
+    assert_eq!(
+        render_template("{{.url}}/p", &claims, &defaults).unwrap(),
+        "https://ci.example/p"
+    );
+    assert_eq!(
+        render_template("no template", &claims, &defaults).unwrap(),
+        "no template"
+    );
+    for bad in ["{{.a", "{{a}}", "{{.missing}}", "{{.obj}}"] {
+        let err = render_template(bad, &claims, &defaults).unwrap_err();
+        assert_eq!(err.http_status(), 403, "{bad}: {err}");
+    }
+    // Output is bounded.
+    let long = json!({"l": "y".repeat(3000)}).as_object().unwrap().clone();
+    assert!(render_template("{{.l}}{{.l}}", &long, &defaults).is_err());
+}
