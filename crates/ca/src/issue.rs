@@ -58,6 +58,37 @@ impl CertificateAuthority {
         &self.chain_pem
     }
 
+    /// This CA as an entry of a Sigstore trusted root's `certificateAuthorities`: its chain
+    /// (intermediate, root; DER, base64), `uri` (where clients reach it), and `validFor.start`
+    /// = the intermediate's notBefore.
+    pub fn trusted_root_entry(&self, uri: &str) -> serde_json::Value {
+        use base64::Engine;
+        let certificates: Vec<serde_json::Value> = self
+            .chain_der
+            .iter()
+            .map(|der| {
+                serde_json::json!({
+                    "rawBytes": base64::engine::general_purpose::STANDARD.encode(der)
+                })
+            })
+            .collect();
+        let start = self
+            .keys
+            .intermediate()
+            .inner()
+            .tbs_certificate
+            .validity
+            .not_before
+            .to_date_time()
+            .to_string();
+        serde_json::json!({
+            "subject": {"organization": "signet", "commonName": "signet root"},
+            "uri": uri,
+            "certChain": {"certificates": certificates},
+            "validFor": {"start": start},
+        })
+    }
+
     /// Issues a leaf for `identity` and `subject` valid from `now` (Unix seconds), with
     /// `serial` (random bytes): builds and signs the precertificate, logs it, and signs the
     /// final certificate with the SCT list embedded.

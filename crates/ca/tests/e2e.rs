@@ -149,21 +149,25 @@ async fn certificate_signs_a_bundle_that_verifies() {
         .json()
         .await
         .unwrap();
-    let ca_chain: Vec<Value> = trust_bundle["chains"][0]["certificates"]
+    let entry = ca.ca.trusted_root_entry(&ca.base);
+    // The entry's chain is the one the trustBundle endpoint serves.
+    let served: Vec<String> = trust_bundle["chains"][0]["certificates"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| {
             let der = signet_x509::Certificate::from_pem(p.as_str().unwrap()).unwrap();
-            json!({"rawBytes": STANDARD.encode(der.der())})
+            STANDARD.encode(der.der())
         })
         .collect();
-    root["certificateAuthorities"] = json!([{
-        "subject": {"organization": "signet", "commonName": "signet root"},
-        "uri": ca.base,
-        "certChain": {"certificates": ca_chain},
-        "validFor": {"start": "2020-01-01T00:00:00Z"},
-    }]);
+    let listed: Vec<String> = entry["certChain"]["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["rawBytes"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(served, listed);
+    root["certificateAuthorities"] = json!([entry]);
     let log_id = digest(&SHA256, &ca.sct_spki);
     root["ctlogs"] = json!([{
         "baseUrl": "http://ct.invalid",
