@@ -1,2 +1,54 @@
-//! RFC 6962 certificate-transparency log for the CA: precertificate entries, SCTs and the CT read API, on signet-log.
+//! RFC 6962 certificate-transparency log for the CA: precertificate entries, SCTs and the CT
+//! read API, on signet-log.
+//!
+//! - [`CtLog::add_pre_chain`] checks a precertificate (critical poison extension, issued by
+//!   `chain[0]`), appends its RFC 6962 `MerkleTreeLeaf` through signet-log's batcher (so the
+//!   tree is exactly RFC 6962's: leaf hash `SHA-256(0x00 || leaf)`), and returns the SCT once
+//!   the entry is durable. The CA embeds [`encode_sct_list`] of the SCTs in the final
+//!   certificate.
+//! - Checkpoints carry the RFC 6962 tree-head signature as a static-ct-api
+//!   `RFC6962NoteSignature`, so `get-sth` is served from the stored checkpoint.
+//! - Each entry's `extra_data` (`PrecertChainEntry`) lives in an [`ExtraDataStore`] keyed by
+//!   leaf hash, written before the leaf.
+//! - [`CtLog::router`] serves `/ct/v1/get-sth`, `get-sth-consistency`, `get-proof-by-hash`,
+//!   `get-entries`, `get-roots` and `add-pre-chain`.
+//!
+//! ```no_run
+//! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>) -> Result<(), signet_ct::CtError> {
+//! use signet_ct::{CtLog, CtLogConfig, MemoryExtraDataStore, encode_sct_list, system_clock_ms};
+//! use std::sync::Arc;
+//! let config = CtLogConfig::new(
+//!     "ct.example.com/2026",
+//!     Arc::new(system_clock_ms),
+//!     Arc::new(MemoryExtraDataStore::new()),
+//! );
+//! let log = CtLog::open(Arc::new(signet_log::MemoryStore::new()), &pkcs8, config).await?;
+//! let sct = log.add_pre_chain(&precert, &[issuer]).await?;
+//! let extension_content = encode_sct_list(&[sct]); // wrap in an OCTET STRING
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+
+mod entry;
+mod error;
+mod extra;
+mod http;
+mod log;
+mod sct;
+mod sth;
+mod tls;
+
+pub use entry::{
+    CheckedPrecert, MAX_CHAIN_LEN, MAX_TBS_SIZE, PrecertLeaf, check_precert_submission,
+    decode_precert_chain_entry, decode_precert_leaf, encode_precert_chain_entry,
+    encode_precert_leaf, sct_signed_data,
+};
+pub use error::CtError;
+pub use extra::{ExtraDataStore, MemoryExtraDataStore, RedbExtraDataStore};
+pub use http::MAX_BODY_SIZE;
+pub use log::{CtLog, CtLogConfig, LogEntry, MAX_ENTRIES_PER_REQUEST, system_clock_ms};
+pub use sct::{SignedCertificateTimestamp, TLS_HASH_SHA256, TLS_SIGNATURE_ECDSA, encode_sct_list};
+pub use sth::{
+    RFC6962_SIGNATURE_TYPE, SignedTreeHead, rfc6962_key_id, sth_from_checkpoint,
+    tree_head_signed_data,
+};

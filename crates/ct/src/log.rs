@@ -1,0 +1,499 @@
+//! The CT log service: [`CtLog`] accepts precertificates, logs them through signet-log and
+//! issues SCTs; it answers the RFC 6962 reads from the store.
+
+use crate::entry::{
+    check_precert_submission, decode_precert_leaf, encode_precert_leaf, sct_signed_data,
+};
+use crate::sct::digitally_signed;
+use crate::sth::{
+    Rfc6962NoteSigner, SignedTreeHead, Timestamps, rfc6962_key_id, sth_from_checkpoint,
+};
+use crate::{CtError, ExtraDataStore, SignedCertificateTimestamp};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use signet_log::{
+    Batcher, BatcherConfig, CheckpointFormat, LogError, LogState, LogStore, Sequencer,
+    SequencerConfig, StoredCheckpoint, StoredEntry,
+};
+use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf};
+use signet_note::KeyId;
+use signet_x509::{Certificate, HashAlgorithm};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+/// Most entries one [`CtLog::entries`] call (and `get-entries` request) returns.
+pub const MAX_ENTRIES_PER_REQUEST: u64 = 256;
+
+/// Unpublished entries scanned on open to find the latest timestamp handed out.
+const MAX_TIMESTAMP_SCAN: u64 = 4096;
+
+/// How a [`CtLog`] is set up.
+#[derive(Clone)]
+pub struct CtLogConfig {
+    /// The checkpoint origin, also the key name of its RFC 6962 note signature: the log's
+    /// submission prefix without scheme or trailing slash, e.g. `ct.example.com/2026`.
+    pub origin: String,
+    /// How entries are batched (one fsync and one tree head per batch).
+    pub batch: BatcherConfig,
+    /// Milliseconds since the Unix epoch. Read for SCT and tree-head timestamps, which are kept
+    /// strictly increasing even if it goes backwards.
+    pub clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// Accepted roots (DER). A submitted chain must end in one of them or in a certificate one
+    /// of them issued. Empty: any chain whose links verify is accepted. `get-roots` lists them.
+    pub roots: Vec<Vec<u8>>,
+    /// Where each entry's `extra_data` (precertificate + chain) is kept.
+    pub extra_data: Arc<dyn ExtraDataStore>,
+}
+
+impl std::fmt::Debug for CtLogConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CtLogConfig")
+            .field("origin", &self.origin)
+            .field("batch", &self.batch)
+            .field("roots", &self.roots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CtLogConfig {
+    /// A configuration with the default batching and no root restriction.
+    pub fn new(
+        origin: impl Into<String>,
+        clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+        extra_data: Arc<dyn ExtraDataStore>,
+    ) -> Self {
+        CtLogConfig {
+            origin: origin.into(),
+            batch: BatcherConfig::default(),
+            clock,
+            roots: Vec::new(),
+            extra_data,
+        }
+    }
+}
+
+/// The wall clock in ms since the Unix epoch, for [`CtLogConfig::clock`].
+pub fn system_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// One log entry as `get-entries` returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The `MerkleTreeLeaf`.
+    pub leaf_input: Vec<u8>,
+    /// The `PrecertChainEntry`.
+    pub extra_data: Vec<u8>,
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, LogError>> + Send + 'a>>;
+
+/// The store reads the log needs, with the store type erased so that [`CtLog`] is not generic.
+trait Reads: Send + Sync {
+    fn state(&self) -> BoxFuture<'_, LogState>;
+    fn entry(&self, index: u64) -> BoxFuture<'_, Option<StoredEntry>>;
+    fn find_leaf(&self, hash: Hash) -> BoxFuture<'_, Option<LeafIndex>>;
+    fn inclusion(&self, index: u64, size: u64) -> BoxFuture<'_, Vec<Hash>>;
+    fn consistency(&self, first: u64, second: u64) -> BoxFuture<'_, Vec<Hash>>;
+}
+
+struct StoreReads<S>(Arc<S>);
+
+impl<S: LogStore> Reads for StoreReads<S> {
+    fn state(&self) -> BoxFuture<'_, LogState> {
+        Box::pin(async move { Ok(self.0.state().await?) })
+    }
+    fn entry(&self, index: u64) -> BoxFuture<'_, Option<StoredEntry>> {
+        Box::pin(async move { Ok(self.0.read_entry(LeafIndex(index)).await?) })
+    }
+    fn find_leaf(&self, hash: Hash) -> BoxFuture<'_, Option<LeafIndex>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .find_leaves(&[hash])
+                .await?
+                .into_iter()
+                .next()
+                .flatten())
+        })
+    }
+    fn inclusion(&self, index: u64, size: u64) -> BoxFuture<'_, Vec<Hash>> {
+        Box::pin(signet_log::inclusion_proof(
+            self.0.as_ref(),
+            LeafIndex(index),
+            TreeSize(size),
+        ))
+    }
+    fn consistency(&self, first: u64, second: u64) -> BoxFuture<'_, Vec<Hash>> {
+        Box::pin(signet_log::consistency_proof(
+            self.0.as_ref(),
+            TreeSize(first),
+            TreeSize(second),
+        ))
+    }
+}
+
+/// An RFC 6962 certificate-transparency log for precertificates, on signet-log.
+///
+/// Submissions ([`CtLog::add_pre_chain`]) run concurrently; signet-log's [`Batcher`] is the
+/// single writer. Share it with `Arc`.
+pub struct CtLog {
+    origin: String,
+    log_id: [u8; 32],
+    spki_der: Vec<u8>,
+    sth_key_id: KeyId,
+    key_pair: Arc<EcdsaKeyPair>,
+    rng: SystemRandom,
+    timestamps: Arc<Timestamps>,
+    roots: Vec<Certificate>,
+    roots_der: Vec<Vec<u8>>,
+    extra_data: Arc<dyn ExtraDataStore>,
+    /// Taken by [`CtLog::shutdown`]; each submission clones the handle.
+    batcher: Mutex<Option<Batcher>>,
+    /// The latest published checkpoint (the STH), also after shutdown.
+    checkpoints: watch::Receiver<Arc<StoredCheckpoint>>,
+    reads: Box<dyn Reads>,
+}
+
+impl std::fmt::Debug for CtLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CtLog")
+            .field("origin", &self.origin)
+            .field("log_id", &self.log_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn to_hash(h: &Hash) -> [u8; 32] {
+    h.0
+}
+
+impl CtLog {
+    /// Opens the log in `store`, with the ECDSA P-256 key `signer_pkcs8` (PKCS#8 DER).
+    ///
+    /// 1. Loads the key; the log ID is the SHA-256 of its `SubjectPublicKeyInfo`.
+    /// 2. Finds the latest timestamp handed out (the stored tree head's, and those of entries
+    ///    staged after it), so that new timestamps follow it even if the clock went back.
+    /// 3. Opens signet-log's sequencer, which verifies the store and signs a tree head for
+    ///    entries a crash left without one, and starts the batcher.
+    pub async fn open<S: LogStore>(
+        store: Arc<S>,
+        signer_pkcs8: &[u8],
+        config: CtLogConfig,
+    ) -> Result<CtLog, CtError> {
+        // 1.
+        let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, signer_pkcs8)
+            .map_err(|_| CtError::BadSigningKey)?;
+        let spki_der = key_pair
+            .public_key()
+            .as_der()
+            .map_err(|_| CtError::BadSigningKey)?
+            .as_ref()
+            .to_vec();
+        let log_id: [u8; 32] = HashAlgorithm::Sha256
+            .digest(&spki_der)
+            .try_into()
+            .map_err(|_| CtError::BadSigningKey)?;
+        if !signet_note::is_valid_key_name(&config.origin) {
+            return Err(CtError::BadOrigin(config.origin));
+        }
+        let sth_key_id = rfc6962_key_id(&config.origin, &log_id);
+        let roots = config
+            .roots
+            .iter()
+            .enumerate()
+            .map(|(index, der)| {
+                Certificate::from_der(der).map_err(|source| CtError::BadRoot { index, source })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // 2.
+        let reads = StoreReads(Arc::clone(&store));
+        let last = latest_timestamp(&reads, &config.origin, sth_key_id).await?;
+        let timestamps = Arc::new(Timestamps::new(Arc::clone(&config.clock), last));
+
+        // 3.
+        let key_pair = Arc::new(key_pair);
+        let signer = Rfc6962NoteSigner::new(
+            &config.origin,
+            &log_id,
+            Arc::clone(&key_pair),
+            Arc::clone(&timestamps),
+        );
+        let clock = Arc::clone(&config.clock);
+        let sequencer = Sequencer::open(
+            Arc::clone(&store),
+            Box::new(signer),
+            SequencerConfig {
+                origin: config.origin.clone(),
+                format: CheckpointFormat::C2sp,
+            },
+            move || clock(),
+        )
+        .await?;
+        let batcher = Batcher::spawn(sequencer, config.batch)?;
+        let checkpoints = batcher.subscribe();
+        let log = CtLog {
+            origin: config.origin,
+            log_id,
+            spki_der,
+            sth_key_id,
+            key_pair,
+            rng: SystemRandom::new(),
+            timestamps,
+            roots,
+            roots_der: config.roots,
+            extra_data: config.extra_data,
+            batcher: Mutex::new(Some(batcher)),
+            checkpoints,
+            reads: Box::new(reads),
+        };
+        // A store last written with another key or origin cannot serve get-sth: refuse now.
+        log.latest_sth()?;
+        Ok(log)
+    }
+
+    /// RFC 6962 `add-pre-chain`: checks the precertificate (critical poison extension, issued
+    /// directly by `chain[0]`, chain links and roots), appends its `MerkleTreeLeaf` durably
+    /// (extra data first, then the leaf through the batcher), and returns the SCT, whose
+    /// timestamp is the leaf's. Returns only once a tree head covering the entry is published.
+    pub async fn add_pre_chain(
+        &self,
+        precert_der: &[u8],
+        chain: &[Vec<u8>],
+    ) -> Result<SignedCertificateTimestamp, CtError> {
+        let checked = check_precert_submission(precert_der, chain, &self.roots)?;
+        let timestamp_ms = self.timestamps.next();
+        let leaf = encode_precert_leaf(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
+        let signed = sct_signed_data(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
+        let signature = self
+            .key_pair
+            .sign(&self.rng, &signed)
+            .map_err(|_| CtError::Signing)?;
+        let signature = digitally_signed(signature.as_ref()).ok_or(CtError::Signing)?;
+        let leaf_hash = to_hash(&hash_leaf(&leaf));
+
+        let extra_data = Arc::clone(&self.extra_data);
+        let chain_entry = checked.extra_data;
+        tokio::task::spawn_blocking(move || extra_data.put(leaf_hash, &chain_entry))
+            .await
+            .map_err(|e| CtError::ExtraData {
+                op: "put",
+                detail: e.to_string(),
+            })??;
+
+        let batcher = self
+            .batcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(CtError::Log(LogError::Closed))?;
+        batcher.submit(leaf).await?;
+        Ok(SignedCertificateTimestamp {
+            log_id: self.log_id,
+            timestamp_ms,
+            extensions: Vec::new(),
+            signature,
+        })
+    }
+
+    /// The log ID: SHA-256 of the log key's `SubjectPublicKeyInfo` DER.
+    pub fn log_id(&self) -> [u8; 32] {
+        self.log_id
+    }
+
+    /// The log's public key as `SubjectPublicKeyInfo` DER.
+    pub fn public_key_spki_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+
+    /// The checkpoint origin (also the note key name of the tree-head signature).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The accepted roots (DER), as configured.
+    pub fn roots(&self) -> &[Vec<u8>] {
+        &self.roots_der
+    }
+
+    /// The latest published checkpoint, a C2SP signed note carrying the RFC 6962 tree head as
+    /// an `RFC6962NoteSignature` (static-ct-api).
+    pub fn latest_checkpoint(&self) -> Arc<StoredCheckpoint> {
+        Arc::clone(&self.checkpoints.borrow())
+    }
+
+    /// The latest signed tree head, read from the latest checkpoint.
+    pub fn latest_sth(&self) -> Result<SignedTreeHead, CtError> {
+        let checkpoint = self.latest_checkpoint();
+        sth_from_checkpoint(&checkpoint.note, &self.origin, self.sth_key_id)
+    }
+
+    fn head_size(&self) -> u64 {
+        self.latest_checkpoint().size.0
+    }
+
+    fn check_size(&self, name: &'static str, size: u64) -> Result<u64, CtError> {
+        let current = self.head_size();
+        if size > current {
+            return Err(CtError::TreeSizeBeyondHead {
+                requested: size,
+                current,
+            });
+        }
+        if size == 0 {
+            return Err(CtError::BadParameter {
+                name,
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(size)
+    }
+
+    /// RFC 6962 `get-sth-consistency`: the proof that the tree of `first` entries is a prefix
+    /// of the tree of `second`. Needs `1 <= first <= second <= ` the STH's size; equal sizes give
+    /// an empty proof.
+    pub async fn consistency_proof(
+        &self,
+        first: u64,
+        second: u64,
+    ) -> Result<Vec<[u8; 32]>, CtError> {
+        let second = self.check_size("second", second)?;
+        let first = self.check_size("first", first)?;
+        if first > second {
+            return Err(CtError::BadParameter {
+                name: "first",
+                reason: format!("{first} is greater than second ({second})"),
+            });
+        }
+        if first == second {
+            return Ok(Vec::new());
+        }
+        let proof = self.reads.consistency(first, second).await?;
+        Ok(proof.iter().map(to_hash).collect())
+    }
+
+    /// RFC 6962 `get-proof-by-hash`: the index of the entry with `leaf_hash` and its inclusion
+    /// proof in the tree of `tree_size` entries (at most the STH's size).
+    pub async fn proof_by_hash(
+        &self,
+        leaf_hash: [u8; 32],
+        tree_size: u64,
+    ) -> Result<(u64, Vec<[u8; 32]>), CtError> {
+        let tree_size = self.check_size("tree_size", tree_size)?;
+        let index = self
+            .reads
+            .find_leaf(Hash(leaf_hash))
+            .await?
+            .filter(|i| i.0 < tree_size)
+            .ok_or(CtError::LeafNotFound { tree_size })?;
+        let proof = self.reads.inclusion(index.0, tree_size).await?;
+        Ok((index.0, proof.iter().map(to_hash).collect()))
+    }
+
+    /// RFC 6962 `get-entries`: entries `start..=end`, cut to the STH's size and to
+    /// [`MAX_ENTRIES_PER_REQUEST`] entries. `start` must be below the STH's size.
+    pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<LogEntry>, CtError> {
+        if start > end {
+            return Err(CtError::BadParameter {
+                name: "start",
+                reason: format!("{start} is greater than end ({end})"),
+            });
+        }
+        let size = self.head_size();
+        if start >= size {
+            return Err(CtError::BadParameter {
+                name: "start",
+                reason: format!("{start} is not below the tree size {size}"),
+            });
+        }
+        let last = end
+            .min(size - 1)
+            .min(start.saturating_add(MAX_ENTRIES_PER_REQUEST - 1));
+        let mut leaves = Vec::new();
+        for index in start..=last {
+            let entry = self
+                .reads
+                .entry(index)
+                .await?
+                .ok_or(CtError::Log(LogError::MissingEntry { index }))?;
+            leaves.push(entry.data);
+        }
+        let hashes: Vec<[u8; 32]> = leaves.iter().map(|l| to_hash(&hash_leaf(l))).collect();
+        let extra_data = Arc::clone(&self.extra_data);
+        let extras = tokio::task::spawn_blocking(move || extra_data.get(&hashes))
+            .await
+            .map_err(|e| CtError::ExtraData {
+                op: "get",
+                detail: e.to_string(),
+            })??;
+        if extras.len() != leaves.len() {
+            return Err(CtError::ExtraData {
+                op: "get",
+                detail: "wrong number of rows".into(),
+            });
+        }
+        leaves
+            .into_iter()
+            .zip(extras)
+            .map(|(leaf_input, extra)| {
+                let extra_data = extra.ok_or_else(|| CtError::Corrupt {
+                    what: "extra data",
+                    detail: "missing for a logged entry".into(),
+                })?;
+                Ok(LogEntry {
+                    leaf_input,
+                    extra_data,
+                })
+            })
+            .collect()
+    }
+
+    /// Stops accepting submissions and waits for the batches already queued to be written.
+    /// Reads keep working. Submissions after this fail with [`LogError::Closed`].
+    pub async fn shutdown(&self) {
+        let batcher = self
+            .batcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(batcher) = batcher {
+            batcher.shutdown().await;
+        }
+    }
+}
+
+/// The latest timestamp the log handed out before this open: the stored tree head's, and
+/// that of every entry staged after it (a crash may have cut them off before their tree
+/// head), and the last entry's.
+async fn latest_timestamp(reads: &dyn Reads, origin: &str, key_id: KeyId) -> Result<u64, CtError> {
+    let state = reads.state().await?;
+    let staged = state.staged_size.0;
+    let mut last = 0u64;
+    let mut from = 0u64;
+    if let Some(checkpoint) = &state.checkpoint {
+        last = last.max(checkpoint.timestamp_ms);
+        from = checkpoint.size.0;
+        last = last.max(sth_from_checkpoint(&checkpoint.note, origin, key_id)?.timestamp_ms);
+    }
+    let from = from.max(staged.saturating_sub(MAX_TIMESTAMP_SCAN));
+    let scan = (from..staged).chain(staged.checked_sub(1));
+    for index in scan {
+        let entry = reads
+            .entry(index)
+            .await?
+            .ok_or(CtError::Log(LogError::MissingEntry { index }))?;
+        let leaf = decode_precert_leaf(&entry.data).ok_or_else(|| CtError::Corrupt {
+            what: "log entry",
+            detail: format!("entry {index} is not a precertificate MerkleTreeLeaf"),
+        })?;
+        last = last.max(leaf.timestamp_ms).max(entry.timestamp_ms);
+    }
+    Ok(last)
+}
