@@ -1,6 +1,11 @@
 //! The store a log lives in: redb in the data directory, or a schema of a PostgreSQL database.
 //! [`AnyStore`] delegates to either and times every durable write for `/metrics` (entries per
 //! batch, stage and publish commit latency: the fsync or the PostgreSQL `COMMIT`).
+//!
+//! It also keeps full tiles (256 hashes) in memory: a full tile never changes once staged (a
+//! store only ever replaces a tile by a wider one), so the cache can never be stale, on any
+//! server sharing a database. It saves a database round trip per tile for tile reads and for
+//! every proof. At most [`TILE_CACHE_ENTRIES`] tiles (8 KiB each); when full it is cleared.
 
 use crate::metrics::{Api, Metrics};
 use signet_log::{
@@ -9,8 +14,15 @@ use signet_log::{
 };
 use signet_merkle::{Hash, LeafIndex, TreeSize};
 use signet_tiles::{EntryBundleId, TileId};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
+
+/// Most full tiles kept in memory per log (8 KiB each: 16 MiB).
+pub(crate) const TILE_CACHE_ENTRIES: usize = 2048;
+
+/// Full tiles by (level, index).
+type TileCache = HashMap<(u8, u64), Vec<u8>>;
 
 /// Which backend.
 #[derive(Debug, Clone)]
@@ -24,6 +36,8 @@ pub(crate) struct AnyStore {
     pub(crate) backend: Backend,
     api: Api,
     metrics: Arc<Metrics>,
+    /// Full tiles by (level, index).
+    full_tiles: RwLock<TileCache>,
 }
 
 impl std::fmt::Debug for AnyStore {
@@ -40,6 +54,7 @@ impl AnyStore {
             backend,
             api,
             metrics,
+            full_tiles: RwLock::new(HashMap::new()),
         }
     }
 }
@@ -91,10 +106,52 @@ impl LogStore for AnyStore {
     }
 
     async fn read_tiles(&self, tiles: &[TileId]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        match &self.backend {
-            Backend::Redb(s) => s.read_tiles(tiles).await,
-            Backend::Postgres(s) => s.read_tiles(tiles).await,
+        let full = |t: &TileId| u64::from(t.width) == signet_tiles::TILE_WIDTH;
+        let mut out: Vec<Option<Vec<u8>>> = vec![None; tiles.len()];
+        let mut missing = Vec::new();
+        let mut missing_at = Vec::new();
+        {
+            let cache = self.full_tiles.read().unwrap_or_else(|e| e.into_inner());
+            for (i, tile) in tiles.iter().enumerate() {
+                match cache.get(&(tile.level, tile.index)).filter(|_| full(tile)) {
+                    Some(data) => {
+                        if let Some(slot) = out.get_mut(i) {
+                            *slot = Some(data.clone());
+                        }
+                    }
+                    None => {
+                        missing.push(*tile);
+                        missing_at.push(i);
+                    }
+                }
+            }
         }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let read = match &self.backend {
+            Backend::Redb(s) => s.read_tiles(&missing).await?,
+            Backend::Postgres(s) => s.read_tiles(&missing).await?,
+        };
+        let mut fresh = Vec::new();
+        for ((tile, i), data) in missing.iter().zip(missing_at).zip(read) {
+            if let Some(d) = &data
+                && full(tile)
+            {
+                fresh.push(((tile.level, tile.index), d.clone()));
+            }
+            if let Some(slot) = out.get_mut(i) {
+                *slot = data;
+            }
+        }
+        if !fresh.is_empty() {
+            let mut cache = self.full_tiles.write().unwrap_or_else(|e| e.into_inner());
+            if cache.len() + fresh.len() > TILE_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.extend(fresh);
+        }
+        Ok(out)
     }
 
     async fn read_entry_bundle(
