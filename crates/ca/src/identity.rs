@@ -183,7 +183,7 @@ pub fn identity_from_token(token: &VerifiedToken) -> Result<Identity, CaError> {
             (SubjectName::Email(email.clone()), email)
         }
         IssuerType::GithubWorkflow => {
-            let (san, ext) = github(claims)?;
+            let (san, ext) = github(claims, &token.issuer)?;
             extensions.extend(ext);
             (san, subject)
         }
@@ -278,8 +278,16 @@ fn push_opt(ext: &mut Extensions, oid: Oid, value: Option<String>) {
     }
 }
 
-fn github(claims: &Map<String, Value>) -> Result<(SubjectName, Extensions), CaError> {
-    const BASE: &str = "https://github.com";
+/// GitHub's web origin: `https://github.com`, or the issuer's `url` claim mapping (GitHub
+/// Enterprise Server).
+fn github(
+    claims: &Map<String, Value>,
+    issuer: &IssuerConfig,
+) -> Result<(SubjectName, Extensions), CaError> {
+    let base = issuer
+        .claim_mappings
+        .get("url")
+        .map_or("https://github.com", |u| u.trim_end_matches('/'));
     let job_workflow_ref = required(claims, "job_workflow_ref")?;
     let sha = required(claims, "sha")?;
     let event_name = required(claims, "event_name")?;
@@ -287,7 +295,7 @@ fn github(claims: &Map<String, Value>) -> Result<(SubjectName, Extensions), CaEr
     let workflow = required(claims, "workflow")?;
     let git_ref = required(claims, "ref")?;
     let opt = |name| claim_text(claims, name);
-    let signer_uri = format!("{BASE}/{job_workflow_ref}");
+    let signer_uri = format!("{base}/{job_workflow_ref}");
     let mut ext = vec![
         (
             oids::GITHUB_WORKFLOW_TRIGGER,
@@ -317,7 +325,7 @@ fn github(claims: &Map<String, Value>) -> Result<(SubjectName, Extensions), CaEr
     push_opt(
         &mut ext,
         oids::SOURCE_REPOSITORY_URI,
-        Some(format!("{BASE}/{repository}")),
+        Some(format!("{base}/{repository}")),
     );
     push_opt(&mut ext, oids::SOURCE_REPOSITORY_DIGEST, Some(sha));
     push_opt(&mut ext, oids::SOURCE_REPOSITORY_REF, Some(git_ref));
@@ -329,7 +337,7 @@ fn github(claims: &Map<String, Value>) -> Result<(SubjectName, Extensions), CaEr
     push_opt(
         &mut ext,
         oids::SOURCE_REPOSITORY_OWNER_URI,
-        opt("repository_owner").map(|o| format!("{BASE}/{o}")),
+        opt("repository_owner").map(|o| format!("{base}/{o}")),
     );
     push_opt(
         &mut ext,
@@ -339,7 +347,7 @@ fn github(claims: &Map<String, Value>) -> Result<(SubjectName, Extensions), CaEr
     push_opt(
         &mut ext,
         oids::BUILD_CONFIG_URI,
-        opt("workflow_ref").map(|r| format!("{BASE}/{r}")),
+        opt("workflow_ref").map(|r| format!("{base}/{r}")),
     );
     push_opt(&mut ext, oids::BUILD_CONFIG_DIGEST, opt("workflow_sha"));
     push_opt(&mut ext, oids::BUILD_TRIGGER, Some(event_name));
@@ -348,7 +356,7 @@ fn github(claims: &Map<String, Value>) -> Result<(SubjectName, Extensions), CaEr
             &mut ext,
             oids::RUN_INVOCATION_URI,
             Some(format!(
-                "{BASE}/{repository}/actions/runs/{run}/attempts/{attempt}"
+                "{base}/{repository}/actions/runs/{run}/attempts/{attempt}"
             )),
         );
     }

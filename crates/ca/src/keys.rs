@@ -51,6 +51,7 @@ pub struct SigningKey {
     algorithm: CaAlgorithm,
     pair: EcdsaKeyPair,
     pkcs8: Vec<u8>,
+    key_id: Vec<u8>,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -71,11 +72,14 @@ impl SigningKey {
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, CaError> {
         for algorithm in [CaAlgorithm::EcdsaP256, CaAlgorithm::EcdsaP384] {
             if let Ok(pair) = EcdsaKeyPair::from_pkcs8(algorithm.signing(), der) {
-                return Ok(SigningKey {
+                let mut key = SigningKey {
                     algorithm,
                     pair,
                     pkcs8: der.to_vec(),
-                });
+                    key_id: Vec::new(),
+                };
+                key.key_id = crate::profile::key_identifier(&key.spki()?);
+                return Ok(key);
             }
         }
         Err(CaError::KeyMaterial(
@@ -112,6 +116,11 @@ impl SigningKey {
         self.spki()?
             .to_der()
             .map_err(|e| CaError::KeyMaterial(format!("public key: {e}")))
+    }
+
+    /// The key identifier (SHA-1 of the public key bits), as SKI/AKI carry it.
+    pub fn key_id(&self) -> &[u8] {
+        &self.key_id
     }
 
     /// The X.509 signature algorithm this key signs with.

@@ -259,9 +259,7 @@ pub fn build_precertificate(
             const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
             false,
             &AuthorityKeyIdentifier {
-                key_identifier: Some(
-                    OctetString::new(key_identifier(&issuer_key.spki()?)).map_err(enc("AKI"))?,
-                ),
+                key_identifier: Some(OctetString::new(issuer_key.key_id()).map_err(enc("AKI"))?),
                 authority_cert_issuer: None,
                 authority_cert_serial_number: None,
             },

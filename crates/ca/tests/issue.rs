@@ -331,6 +331,18 @@ async fn github_workflow_extensions() {
     for (oid, value) in expected_raw.iter().chain(expected_utf8.iter()) {
         assert_eq!(id.extensions[*oid], *value);
     }
+    // GitHub Enterprise Server: the web origin comes from the issuer's `url` mapping.
+    let mut ghes = token(IssuerType::GithubWorkflow, github_claims());
+    ghes.issuer
+        .claim_mappings
+        .insert("url".into(), "https://ghe.example/".into());
+    let id = identity_from_token(&ghes).unwrap();
+    assert_eq!(
+        id.san,
+        SubjectName::Uri(
+            "https://ghe.example/octo/app/.github/workflows/release.yml@refs/heads/main".into()
+        )
+    );
     // A missing required claim is a 403 naming it.
     let mut claims = github_claims();
     claims.as_object_mut().unwrap().remove("job_workflow_ref");
