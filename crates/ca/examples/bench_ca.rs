@@ -6,8 +6,11 @@
 //! pre-made P-256 key, for a fixed time.
 //!
 //! ```sh
-//! cargo run --release -p signet-ca --example bench_ca -- [clients=64] [seconds=10] [form=pop|csr] [inproc]
+//! cargo run --release -p signet-ca --example bench_ca -- [clients=64] [seconds=10] [form=pop|csr] [inproc] [ct]
 //! ```
+//!
+//! `inproc` skips HTTP (the server's work alone); `ct` logs precertificates in signet-ct's
+//! durable log (redb) instead of signing SCTs without a log.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -80,14 +83,35 @@ async fn main() {
     let verifier =
         signet_oidc::OidcVerifier::new(vec![dev.issuer_config()], reqwest::Client::new());
     let keys = CaKeys::generate(now() - 60, CaAlgorithm::EcdsaP256).unwrap();
-    let signer = UnloggedSctSigner::generate(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
-    })
-    .unwrap();
-    let ca = Arc::new(CertificateAuthority::new(keys, Arc::new(signer)).unwrap());
+    let logger: Arc<dyn signet_ca::PrecertLogger> = if args.iter().any(|a| a == "ct") {
+        // signet-ct's log, durable on redb: each SCT waits for its batch's fsync.
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+                .unwrap();
+        let mut config = signet_ct::CtLogConfig::new(
+            "ct.bench.test",
+            Arc::new(signet_ct::system_clock_ms),
+            Arc::new(signet_ct::RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap()),
+        );
+        config.roots = vec![keys.root().der().to_vec()];
+        let store = signet_log::RedbStore::open(dir.path().join("ct.redb")).unwrap();
+        Arc::new(
+            signet_ct::CtLog::open(Arc::new(store), pkcs8.as_ref(), config)
+                .await
+                .unwrap(),
+        )
+    } else {
+        Arc::new(
+            UnloggedSctSigner::generate(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as u64
+            })
+            .unwrap(),
+        )
+    };
+    let ca = Arc::new(CertificateAuthority::new(keys, logger).unwrap());
     let server = Arc::new(CaServer::new(ca, Arc::new(verifier)));
     let router = signet_ca::router(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -132,7 +156,7 @@ async fn main() {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    if args.get(4).map(String::as_str) == Some("inproc") {
+    if args.iter().any(|a| a == "inproc") {
         // The server's work alone: the same requests handed to CaServer::signing_cert.
         for _ in 0..clients {
             let server = server.clone();

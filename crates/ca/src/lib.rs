@@ -13,6 +13,7 @@
 //!   `GET /api/v2/configuration` over a [`http::CaServer`].
 #![forbid(unsafe_code)]
 
+mod ct;
 mod error;
 pub mod http;
 pub mod identity;
