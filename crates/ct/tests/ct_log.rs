@@ -1,0 +1,664 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+//! End-to-end tests of the CT log: a small CA issues precertificates, the log returns SCTs,
+//! the final certificates with embedded SCTs verify with signet-x509, the log survives a
+//! restart on redb, and the RFC 6962 HTTP API serves verifiable tree heads and proofs.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_ASN1, ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
+    UnparsedPublicKey,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use const_oid::ObjectIdentifier;
+use der::asn1::{BitString, OctetString, UtcTime};
+use der::{Decode, Encode};
+use signet_ct::{
+    CtError, CtLog, CtLogConfig, ExtraDataStore, MemoryExtraDataStore, RedbExtraDataStore,
+    SignedCertificateTimestamp, decode_precert_chain_entry, decode_precert_leaf, encode_sct_list,
+    tree_head_signed_data,
+};
+use signet_log::{MemoryStore, RedbStore};
+use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::time::{Time, Validity};
+use x509_cert::{TbsCertificate, Version};
+
+const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const POISON: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
+const SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+const SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+
+fn key() -> (EcdsaKeyPair, Vec<u8>) {
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+        .unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    (pair, pkcs8.as_ref().to_vec())
+}
+
+fn spki(key: &EcdsaKeyPair) -> Vec<u8> {
+    key.public_key().as_der().unwrap().as_ref().to_vec()
+}
+
+fn alg() -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: ECDSA_SHA256,
+        parameters: None,
+    }
+}
+
+fn ext(oid: ObjectIdentifier, critical: bool, value: Vec<u8>) -> Extension {
+    Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value).unwrap(),
+    }
+}
+
+fn tbs(
+    subject: &str,
+    issuer: &str,
+    subject_spki: &[u8],
+    extensions: Vec<Extension>,
+) -> TbsCertificate {
+    let t = |s| Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(s)).unwrap());
+    TbsCertificate {
+        version: Version::V3,
+        serial_number: SerialNumber::new(&[0x01, 0x23]).unwrap(),
+        signature: alg(),
+        issuer: Name::from_str(issuer).unwrap(),
+        validity: Validity {
+            not_before: t(1_700_000_000),
+            not_after: t(1_900_000_000),
+        },
+        subject: Name::from_str(subject).unwrap(),
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(subject_spki).unwrap(),
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(extensions),
+    }
+}
+
+fn sign(tbs: TbsCertificate, issuer_key: &EcdsaKeyPair) -> Vec<u8> {
+    let sig = issuer_key
+        .sign(&SystemRandom::new(), &tbs.to_der().unwrap())
+        .unwrap();
+    x509_cert::Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: alg(),
+        signature: BitString::from_bytes(sig.as_ref()).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// `CA:TRUE` basic constraints.
+fn ca_ext() -> Extension {
+    ext(BASIC_CONSTRAINTS, true, vec![0x30, 0x03, 0x01, 0x01, 0xff])
+}
+
+/// A SAN with one rfc822Name.
+fn san_ext(email: &str) -> Extension {
+    let mut name = vec![0x81, email.len() as u8];
+    name.extend_from_slice(email.as_bytes());
+    let mut seq = vec![0x30, name.len() as u8];
+    seq.extend_from_slice(&name);
+    ext(SAN, true, seq)
+}
+
+/// A root and an intermediate, and a fresh leaf key per precertificate.
+struct TestCa {
+    root_der: Vec<u8>,
+    inter_key: EcdsaKeyPair,
+    inter_der: Vec<u8>,
+}
+
+const ROOT: &str = "CN=test root,O=signet";
+const INTER: &str = "CN=test intermediate,O=signet";
+const LEAF: &str = "O=signet";
+
+impl TestCa {
+    fn new() -> Self {
+        let (root_key, _) = key();
+        let (inter_key, _) = key();
+        let root_der = sign(tbs(ROOT, ROOT, &spki(&root_key), vec![ca_ext()]), &root_key);
+        let inter_der = sign(
+            tbs(INTER, ROOT, &spki(&inter_key), vec![ca_ext()]),
+            &root_key,
+        );
+        TestCa {
+            root_der,
+            inter_key,
+            inter_der,
+        }
+    }
+
+    fn chain(&self) -> Vec<Vec<u8>> {
+        vec![self.inter_der.clone(), self.root_der.clone()]
+    }
+
+    /// The leaf's TBS with `marker` (poison or SCT list) among its extensions.
+    fn leaf_tbs(&self, email: &str, leaf_spki: &[u8], marker: Extension) -> TbsCertificate {
+        tbs(LEAF, INTER, leaf_spki, vec![san_ext(email), marker])
+    }
+
+    /// A precertificate and the leaf key it certifies.
+    fn precert(&self, email: &str) -> (Vec<u8>, Vec<u8>) {
+        let (leaf_key, _) = key();
+        let leaf_spki = spki(&leaf_key);
+        let poison = ext(POISON, true, vec![0x05, 0x00]);
+        (
+            sign(self.leaf_tbs(email, &leaf_spki, poison), &self.inter_key),
+            leaf_spki,
+        )
+    }
+
+    /// The final certificate: the precertificate's TBS with the poison replaced by the SCT
+    /// list, in the same position.
+    fn final_cert(
+        &self,
+        email: &str,
+        leaf_spki: &[u8],
+        scts: &[SignedCertificateTimestamp],
+    ) -> Vec<u8> {
+        let list = OctetString::new(encode_sct_list(scts))
+            .unwrap()
+            .to_der()
+            .unwrap();
+        sign(
+            self.leaf_tbs(email, leaf_spki, ext(SCT_LIST, false, list)),
+            &self.inter_key,
+        )
+    }
+}
+
+fn config(
+    clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    extra: Arc<dyn ExtraDataStore>,
+) -> CtLogConfig {
+    CtLogConfig::new("ct.example.com/test", clock, extra)
+}
+
+fn fixed_clock(ms: u64) -> Arc<dyn Fn() -> u64 + Send + Sync> {
+    Arc::new(move || ms)
+}
+
+fn log_key(log: &CtLog) -> signet_x509::CtLog {
+    signet_x509::CtLog::from_key(
+        signet_x509::PublicKey::from_spki_der(log.public_key_spki_der()).unwrap(),
+    )
+}
+
+async fn memory_log(clock: Arc<dyn Fn() -> u64 + Send + Sync>) -> (CtLog, TestCa) {
+    let (_, pkcs8) = key();
+    let ca = TestCa::new();
+    let mut config = config(clock, Arc::new(MemoryExtraDataStore::new()));
+    config.roots = vec![ca.root_der.clone()];
+    let log = CtLog::open(Arc::new(MemoryStore::new()), &pkcs8, config)
+        .await
+        .unwrap();
+    (log, ca)
+}
+
+#[tokio::test]
+async fn embedded_sct_verifies_with_signet_x509() {
+    let (log, ca) = memory_log(fixed_clock(1_750_000_000_000)).await;
+    let (precert, leaf_spki) = ca.precert("alice@example.com");
+    let sct = log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+    assert_eq!(sct.log_id, log.log_id());
+    // The clock is fixed: the empty tree's head took its value, the SCT the next millisecond.
+    assert_eq!(sct.timestamp_ms, 1_750_000_000_001);
+    assert!(sct.extensions.is_empty());
+    assert_eq!(&sct.signature[..2], &[4, 3]);
+
+    let final_der = ca.final_cert("alice@example.com", &leaf_spki, std::slice::from_ref(&sct));
+    let leaf = signet_x509::Certificate::from_der(&final_der).unwrap();
+    let issuer = signet_x509::Certificate::from_der(&ca.inter_der).unwrap();
+    let verified = signet_x509::verify_embedded_scts(&leaf, &issuer, &[log_key(&log)]).unwrap();
+    assert_eq!(verified.len(), 1);
+    assert_eq!(verified[0].timestamp_ms, sct.timestamp_ms);
+
+    // The SCT does not verify for another certificate or another issuer.
+    let other = ca.final_cert(
+        "mallory@example.com",
+        &leaf_spki,
+        std::slice::from_ref(&sct),
+    );
+    let other = signet_x509::Certificate::from_der(&other).unwrap();
+    assert!(signet_x509::verify_embedded_scts(&other, &issuer, &[log_key(&log)]).is_err());
+    let root = signet_x509::Certificate::from_der(&ca.root_der).unwrap();
+    assert!(signet_x509::verify_embedded_scts(&leaf, &root, &[log_key(&log)]).is_err());
+
+    // The log entry is the RFC 6962 leaf of that precertificate, with its chain beside it.
+    let entries = log.entries(0, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let parsed = decode_precert_leaf(&entries[0].leaf_input).unwrap();
+    assert_eq!(parsed.timestamp_ms, sct.timestamp_ms);
+    let (pre, chain) = decode_precert_chain_entry(&entries[0].extra_data).unwrap();
+    assert_eq!(pre, precert);
+    assert_eq!(chain, ca.chain());
+    let sth = log.latest_sth().unwrap();
+    assert_eq!(sth.tree_size, 1);
+    assert_eq!(sth.root_hash, hash_leaf(&entries[0].leaf_input).0);
+    assert!(sth.timestamp_ms > sct.timestamp_ms);
+    log.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_submissions_are_client_faults() {
+    let (log, ca) = memory_log(fixed_clock(1_750_000_000_000)).await;
+    let (leaf_key, _) = key();
+    let leaf_spki = spki(&leaf_key);
+    let expect = |r: Result<SignedCertificateTimestamp, CtError>| {
+        let e = r.unwrap_err();
+        assert!(e.is_client_fault(), "{e:?}");
+        e
+    };
+
+    // No poison: an ordinary certificate.
+    let plain = sign(
+        tbs(LEAF, INTER, &leaf_spki, vec![san_ext("a@b.c")]),
+        &ca.inter_key,
+    );
+    let e = expect(log.add_pre_chain(&plain, &ca.chain()).await);
+    assert!(matches!(e, CtError::MissingPoison), "{e:?}");
+    // A non-critical poison.
+    let soft = sign(
+        ca.leaf_tbs("a@b.c", &leaf_spki, ext(POISON, false, vec![5, 0])),
+        &ca.inter_key,
+    );
+    let e = expect(log.add_pre_chain(&soft, &ca.chain()).await);
+    assert!(matches!(e, CtError::BadPoison { .. }), "{e:?}");
+    // Signed by another key than chain[0]'s.
+    let (other_key, _) = key();
+    let forged = sign(
+        ca.leaf_tbs("a@b.c", &leaf_spki, ext(POISON, true, vec![5, 0])),
+        &other_key,
+    );
+    let e = expect(log.add_pre_chain(&forged, &ca.chain()).await);
+    assert!(
+        matches!(e, CtError::NotIssuedBy { position: 0, .. }),
+        "{e:?}"
+    );
+    // The chain in the wrong order (precert not issued by chain[0]).
+    let (precert, _) = ca.precert("a@b.c");
+    let reversed = vec![ca.root_der.clone(), ca.inter_der.clone()];
+    let e = expect(log.add_pre_chain(&precert, &reversed).await);
+    assert!(matches!(e, CtError::NotIssuedBy { .. }), "{e:?}");
+    // No issuer, too many, garbage DER.
+    expect(log.add_pre_chain(&precert, &[]).await);
+    expect(
+        log.add_pre_chain(&precert, &vec![ca.inter_der.clone(); 9])
+            .await,
+    );
+    let e = expect(log.add_pre_chain(b"garbage", &ca.chain()).await);
+    assert!(
+        matches!(e, CtError::Certificate { position: 0, .. }),
+        "{e:?}"
+    );
+    expect(log.add_pre_chain(&precert, &[b"garbage".to_vec()]).await);
+    // A chain from another CA does not lead to the configured root.
+    let stranger = TestCa::new();
+    let (precert2, _) = stranger.precert("a@b.c");
+    let e = expect(log.add_pre_chain(&precert2, &stranger.chain()).await);
+    assert!(matches!(e, CtError::UntrustedChain), "{e:?}");
+    // Nothing was logged; a good one still goes through.
+    assert_eq!(log.latest_sth().unwrap().tree_size, 0);
+    log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+    // The intermediate alone (it is issued by the root) is accepted too.
+    log.add_pre_chain(&precert, &ca.chain()[..1]).await.unwrap();
+    assert_eq!(log.latest_sth().unwrap().tree_size, 2);
+    log.shutdown().await;
+}
+
+#[tokio::test]
+async fn redb_log_survives_restart_with_increasing_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pkcs8) = key();
+    let ca = TestCa::new();
+    let now = Arc::new(AtomicU64::new(1_750_000_000_000));
+    let clock = {
+        let now = Arc::clone(&now);
+        Arc::new(move || now.load(Ordering::SeqCst)) as Arc<dyn Fn() -> u64 + Send + Sync>
+    };
+    let open = |clock: Arc<dyn Fn() -> u64 + Send + Sync>| {
+        let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
+        let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
+        let pkcs8 = pkcs8.clone();
+        async move {
+            CtLog::open(store, &pkcs8, config(clock, extra))
+                .await
+                .unwrap()
+        }
+    };
+
+    let mut timestamps = Vec::new();
+    let mut precerts = Vec::new();
+    let log = open(Arc::clone(&clock)).await;
+    let log_id = log.log_id();
+    for i in 0..3 {
+        let (precert, _) = ca.precert(&format!("user{i}@example.com"));
+        let sct = log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+        timestamps.push(sct.timestamp_ms);
+        precerts.push(precert);
+    }
+    let sth_before = log.latest_sth().unwrap();
+    log.shutdown().await;
+    drop(log);
+
+    // The clock goes back across the restart: timestamps still increase.
+    now.store(1_600_000_000_000, Ordering::SeqCst);
+    let log = open(Arc::clone(&clock)).await;
+    assert_eq!(log.log_id(), log_id);
+    assert_eq!(log.latest_sth().unwrap(), sth_before);
+    for i in 3..5 {
+        let (precert, _) = ca.precert(&format!("user{i}@example.com"));
+        let sct = log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+        timestamps.push(sct.timestamp_ms);
+        precerts.push(precert);
+    }
+    assert!(timestamps.windows(2).all(|w| w[0] < w[1]), "{timestamps:?}");
+    let sth = log.latest_sth().unwrap();
+    assert_eq!(sth.tree_size, 5);
+    assert!(sth.timestamp_ms > *timestamps.last().unwrap());
+    let entries = log.entries(0, 4).await.unwrap();
+    assert_eq!(entries.len(), 5);
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(
+            decode_precert_leaf(&entry.leaf_input).unwrap().timestamp_ms,
+            timestamps[i]
+        );
+        assert_eq!(
+            decode_precert_chain_entry(&entry.extra_data).unwrap().0,
+            precerts[i]
+        );
+    }
+    // Every entry's inclusion proof verifies against the tree head, and the old head is a
+    // prefix of the new one.
+    for (i, entry) in entries.iter().enumerate() {
+        let (index, proof) = log
+            .proof_by_hash(hash_leaf(&entry.leaf_input).0, 5)
+            .await
+            .unwrap();
+        assert_eq!(index, i as u64);
+        let proof: Vec<Hash> = proof.into_iter().map(Hash).collect();
+        signet_merkle::verify_inclusion(
+            &hash_leaf(&entry.leaf_input),
+            LeafIndex(index),
+            TreeSize(5),
+            &proof,
+            &sth.root_hash,
+        )
+        .unwrap();
+    }
+    let proof: Vec<Hash> = log
+        .consistency_proof(3, 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Hash)
+        .collect();
+    signet_merkle::verify_consistency(
+        TreeSize(3),
+        TreeSize(5),
+        &sth_before.root_hash,
+        &sth.root_hash,
+        &proof,
+    )
+    .unwrap();
+    log.shutdown().await;
+    drop(log);
+
+    // Another key cannot take over the log: its tree heads would not be this log's.
+    let (_, other) = key();
+    let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
+    let extra = Arc::new(MemoryExtraDataStore::new());
+    let e = CtLog::open(store, &other, config(clock, extra))
+        .await
+        .unwrap_err();
+    assert!(!e.is_client_fault(), "{e:?}");
+}
+
+/// Verifies a TLS `DigitallySigned` (SHA-256, ECDSA) over `data` with the log's key.
+fn verify_digitally_signed(spki_der: &[u8], data: &[u8], signed: &[u8]) {
+    assert_eq!(&signed[..2], &[4, 3]);
+    let len = u16::from_be_bytes([signed[2], signed[3]]) as usize;
+    assert_eq!(signed.len(), 4 + len);
+    let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).unwrap();
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, spki.subject_public_key.raw_bytes())
+        .verify(data, &signed[4..])
+        .unwrap();
+}
+
+fn b64(v: &serde_json::Value) -> Vec<u8> {
+    STANDARD.decode(v.as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn http_api() {
+    let (log, ca) = memory_log(Arc::new(signet_ct::system_clock_ms)).await;
+    let log = Arc::new(log);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/ct/v1", listener.local_addr().unwrap());
+    let server = tokio::spawn(axum::serve(listener, Arc::clone(&log).router()).into_future());
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let http = http.clone();
+        let url = format!("{base}/{path}");
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+
+    // Submit three precertificates over HTTP; keep the tree head after the first.
+    let mut scts = Vec::new();
+    let mut first_root = None;
+    let mut emails = Vec::new();
+    for i in 0..3 {
+        let email = format!("user{i}@example.com");
+        let (precert, leaf_spki) = ca.precert(&email);
+        let mut chain = vec![STANDARD.encode(&precert)];
+        chain.extend(ca.chain().iter().map(|c| STANDARD.encode(c)));
+        let r = http
+            .post(format!("{base}/add-pre-chain"))
+            .json(&serde_json::json!({ "chain": chain }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["sct_version"], 0);
+        assert_eq!(b64(&body["id"]), log.log_id());
+        assert_eq!(b64(&body["extensions"]), b"");
+        let sct = SignedCertificateTimestamp {
+            log_id: log.log_id(),
+            timestamp_ms: body["timestamp"].as_u64().unwrap(),
+            extensions: vec![],
+            signature: b64(&body["signature"]),
+        };
+        // The SCT from the JSON answer verifies embedded in the final certificate.
+        let final_der = ca.final_cert(&email, &leaf_spki, std::slice::from_ref(&sct));
+        let leaf = signet_x509::Certificate::from_der(&final_der).unwrap();
+        let issuer = signet_x509::Certificate::from_der(&ca.inter_der).unwrap();
+        signet_x509::verify_embedded_scts(&leaf, &issuer, &[log_key(&log)]).unwrap();
+        scts.push(sct);
+        emails.push(email);
+        if i == 0 {
+            let (s, sth) = get("get-sth".into()).await;
+            assert_eq!(s, 200);
+            first_root = Some(b64(&sth["sha256_root_hash"]));
+        }
+    }
+
+    // get-sth: the signature verifies over the TreeHeadSignature.
+    let (status, sth) = get("get-sth".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(sth["tree_size"], 3);
+    let root: [u8; 32] = b64(&sth["sha256_root_hash"]).try_into().unwrap();
+    let timestamp = sth["timestamp"].as_u64().unwrap();
+    assert!(timestamp > scts[2].timestamp_ms);
+    verify_digitally_signed(
+        log.public_key_spki_der(),
+        &tree_head_signed_data(timestamp, 3, &root),
+        &b64(&sth["tree_head_signature"]),
+    );
+
+    // get-entries round-trips; get-proof-by-hash proves each entry.
+    let (status, entries) = get("get-entries?start=0&end=99".into()).await;
+    assert_eq!(status, 200);
+    let entries = entries["entries"].as_array().unwrap().clone();
+    assert_eq!(entries.len(), 3);
+    for (i, entry) in entries.iter().enumerate() {
+        let leaf = b64(&entry["leaf_input"]);
+        assert_eq!(
+            decode_precert_leaf(&leaf).unwrap().timestamp_ms,
+            scts[i].timestamp_ms
+        );
+        let (_, chain) = decode_precert_chain_entry(&b64(&entry["extra_data"])).unwrap();
+        assert_eq!(chain, ca.chain());
+        let leaf_hash = hash_leaf(&leaf);
+        // Percent-encode the base64 so '+', '/' and '=' survive.
+        let hash: String = STANDARD
+            .encode(leaf_hash.0)
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        let (status, proof) = get(format!("get-proof-by-hash?hash={hash}&tree_size=3")).await;
+        assert_eq!(status, 200, "{proof}");
+        assert_eq!(proof["leaf_index"], i as u64);
+        let path: Vec<Hash> = proof["audit_path"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash(b64(h).try_into().unwrap()))
+            .collect();
+        signet_merkle::verify_inclusion(&leaf_hash, LeafIndex(i as u64), TreeSize(3), &path, &root)
+            .unwrap();
+    }
+    let (status, one) = get("get-entries?start=1&end=1".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["entries"].as_array().unwrap()[0], entries[1]);
+
+    // get-sth-consistency from the first tree head to the latest.
+    let (status, proof) = get("get-sth-consistency?first=1&second=3".into()).await;
+    assert_eq!(status, 200);
+    let path: Vec<Hash> = proof["consistency"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash(b64(h).try_into().unwrap()))
+        .collect();
+    signet_merkle::verify_consistency(TreeSize(1), TreeSize(3), &first_root.unwrap(), &root, &path)
+        .unwrap();
+
+    // get-roots.
+    let (status, roots) = get("get-roots".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(b64(&roots["certificates"][0]), ca.root_der);
+
+    // Bad parameters: 4xx with a JSON message, never 5xx.
+    for (path, want) in [
+        ("get-sth-consistency?first=2&second=9", 400),
+        ("get-sth-consistency?first=3&second=2", 400),
+        ("get-sth-consistency?first=0&second=2", 400),
+        ("get-sth-consistency?first=x&second=2", 400),
+        ("get-sth-consistency?first=1", 400),
+        ("get-sth-consistency?first=-1&second=2", 400),
+        (
+            "get-sth-consistency?first=1&second=99999999999999999999999",
+            400,
+        ),
+        ("get-proof-by-hash?hash=!!!&tree_size=3", 400),
+        ("get-proof-by-hash?hash=AAAA&tree_size=3", 400),
+        (
+            "get-proof-by-hash?hash=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&tree_size=3",
+            404,
+        ),
+        (
+            "get-proof-by-hash?hash=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&tree_size=4",
+            400,
+        ),
+        ("get-proof-by-hash?tree_size=3", 400),
+        ("get-entries?start=3&end=5", 400),
+        ("get-entries?start=2&end=1", 400),
+        ("get-entries?start=0", 400),
+        ("get-entries?start=%ZZ&end=1", 400),
+    ] {
+        let (status, body) = get(path.into()).await;
+        assert_eq!(status, want, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    // Leaf 2 is in the log but not in the tree of size 2.
+    let leaf2 = hash_leaf(&b64(&entries[2]["leaf_input"]));
+    let hash: String = STANDARD
+        .encode(leaf2.0)
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
+    let (status, _) = get(format!("get-proof-by-hash?hash={hash}&tree_size=2")).await;
+    assert_eq!(status, 404);
+
+    let post = |body: String| {
+        let http = http.clone();
+        let url = format!("{base}/add-pre-chain");
+        async move {
+            let r = http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (plain_key, _) = key();
+    let plain = sign(
+        tbs(LEAF, INTER, &spki(&plain_key), vec![san_ext("a@b.c")]),
+        &ca.inter_key,
+    );
+    let (precert, _) = ca.precert("a@b.c");
+    for (body, want) in [
+        ("not json".to_string(), 400),
+        (r#"{"chain": "x"}"#.to_string(), 400),
+        (r#"{"chain": []}"#.to_string(), 400),
+        (r#"{"chain": ["!!!notbase64"]}"#.to_string(), 400),
+        (serde_json::json!({ "chain": [STANDARD.encode(&precert)] }).to_string(), 400),
+        (
+            serde_json::json!({ "chain": [STANDARD.encode(&plain), STANDARD.encode(&ca.inter_der)] })
+                .to_string(),
+            400,
+        ),
+        (
+            serde_json::json!({ "chain": [STANDARD.encode(&precert), STANDARD.encode(&ca.root_der)] })
+                .to_string(),
+            400,
+        ),
+        (format!(r#"{{"chain": ["{}"]}}"#, "A".repeat(2 * 1024 * 1024)), 413),
+    ] {
+        let (status, text) = post(body).await;
+        assert_eq!(status, want, "{text}");
+    }
+    let (status, sth) = get("get-sth".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(sth["tree_size"], 3);
+
+    server.abort();
+    log.shutdown().await;
+}
