@@ -49,6 +49,6 @@ pub use http::MAX_BODY_SIZE;
 pub use log::{CtLog, CtLogConfig, LogEntry, MAX_ENTRIES_PER_REQUEST, system_clock_ms};
 pub use sct::{SignedCertificateTimestamp, TLS_HASH_SHA256, TLS_SIGNATURE_ECDSA, encode_sct_list};
 pub use sth::{
-    RFC6962_SIGNATURE_TYPE, SignedTreeHead, rfc6962_key_id, sth_from_checkpoint,
-    tree_head_signed_data,
+    RFC6962_SIGNATURE_TYPE, Rfc6962NoteVerifier, SignedTreeHead, rfc6962_key_id,
+    sth_from_checkpoint, tree_head_signed_data,
 };

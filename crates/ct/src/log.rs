@@ -318,6 +318,11 @@ impl CtLog {
         &self.origin
     }
 
+    /// A verifier of this log's checkpoint signatures.
+    pub fn note_verifier(&self) -> Result<crate::Rfc6962NoteVerifier, CtError> {
+        crate::Rfc6962NoteVerifier::new(&self.origin, &self.spki_der)
+    }
+
     /// The accepted roots (DER), as configured.
     pub fn roots(&self) -> &[Vec<u8>] {
         &self.roots_der

@@ -8,7 +8,8 @@ use crate::tls::Reader;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::EcdsaKeyPair;
 use signet_merkle::TreeSize;
-use signet_note::{Checkpoint, KeyId, Note, NoteSigner, SignError, key_id};
+use signet_note::{Checkpoint, KeyId, Note, NoteSigner, NoteVerifier, SignError, key_id};
+use signet_x509::{HashAlgorithm, KeyKind, PublicKey};
 use std::sync::{Arc, Mutex};
 
 /// The signed-note signature type of an `RFC6962NoteSignature`.
@@ -120,6 +121,67 @@ impl NoteSigner for Rfc6962NoteSigner {
         let mut out = timestamp.to_be_bytes().to_vec();
         out.extend_from_slice(&digitally_signed(sig.as_ref()).ok_or_else(failed)?);
         Ok(out)
+    }
+}
+
+/// Verifies `RFC6962NoteSignature`s of one CT log on checkpoints (static-ct-api), e.g. for
+/// [`signet_log::check_log`] or a client that reads `get-sth` as a checkpoint.
+#[derive(Debug, Clone)]
+pub struct Rfc6962NoteVerifier {
+    name: String,
+    key_id: KeyId,
+    key: PublicKey,
+}
+
+impl Rfc6962NoteVerifier {
+    /// A verifier for the log named `name` (its checkpoint origin) with the ECDSA P-256 key
+    /// `spki_der`.
+    pub fn new(name: &str, spki_der: &[u8]) -> Result<Self, CtError> {
+        let key = PublicKey::from_spki_der(spki_der).map_err(|_| CtError::BadSigningKey)?;
+        if key.kind() != KeyKind::EcdsaP256 {
+            return Err(CtError::BadSigningKey);
+        }
+        let log_id: [u8; 32] = HashAlgorithm::Sha256
+            .digest(spki_der)
+            .try_into()
+            .map_err(|_| CtError::BadSigningKey)?;
+        Ok(Rfc6962NoteVerifier {
+            name: name.to_owned(),
+            key_id: rfc6962_key_id(name, &log_id),
+            key,
+        })
+    }
+}
+
+impl NoteVerifier for Rfc6962NoteVerifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    fn verify(&self, text: &str, signature: &[u8]) -> bool {
+        let Ok(checkpoint) = Checkpoint::parse(text) else {
+            return false;
+        };
+        if !checkpoint.extensions.is_empty() {
+            return false;
+        }
+        let mut r = Reader::new(signature);
+        let (Some(timestamp), Some(hash), Some(alg), Some(sig)) =
+            (r.u64(), r.u8(), r.u8(), r.vec(2))
+        else {
+            return false;
+        };
+        if !r.is_empty() || hash != crate::TLS_HASH_SHA256 || alg != crate::TLS_SIGNATURE_ECDSA {
+            return false;
+        }
+        let data = tree_head_signed_data(timestamp, checkpoint.size.0, &checkpoint.root_hash.0);
+        self.key
+            .verify_with_hash(&data, sig, HashAlgorithm::Sha256)
+            .is_ok()
     }
 }
 

@@ -662,3 +662,89 @@ async fn http_api() {
     server.abort();
     log.shutdown().await;
 }
+
+/// The whole log checks out with signet-log's fsck, its checkpoints verifying with the
+/// RFC 6962 note verifier.
+async fn fsck<S: signet_log::LogStore>(store: &S, log: &CtLog) -> signet_log::LogCheck {
+    let mut verifiers = signet_note::NoteVerifiers::new();
+    verifiers.push(Box::new(log.note_verifier().unwrap()));
+    signet_log::check_log(store, &verifiers).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_get_distinct_timestamps() {
+    let (_, pkcs8) = key();
+    let ca = Arc::new(TestCa::new());
+    let store = Arc::new(MemoryStore::new());
+    let config = config(
+        fixed_clock(1_750_000_000_000),
+        Arc::new(MemoryExtraDataStore::new()),
+    );
+    let log = Arc::new(
+        CtLog::open(Arc::clone(&store), &pkcs8, config)
+            .await
+            .unwrap(),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (log, ca) = (Arc::clone(&log), Arc::clone(&ca));
+        tasks.push(tokio::spawn(async move {
+            let (precert, _) = ca.precert(&format!("u{i}@example.com"));
+            log.add_pre_chain(&precert, &ca.chain()).await.unwrap()
+        }));
+    }
+    let mut timestamps = Vec::new();
+    for t in tasks {
+        timestamps.push(t.await.unwrap().timestamp_ms);
+    }
+    timestamps.sort_unstable();
+    timestamps.dedup();
+    assert_eq!(timestamps.len(), 64);
+    let sth = log.latest_sth().unwrap();
+    assert_eq!(sth.tree_size, 64);
+    assert!(sth.timestamp_ms > *timestamps.last().unwrap());
+    let check = fsck(store.as_ref(), &log).await;
+    assert_eq!(check.staged_size, TreeSize(64));
+    log.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_finished_by_the_next_append() {
+    use signet_log::{FailPoint, FaultyStore, StoreOp};
+    let (_, pkcs8) = key();
+    let ca = TestCa::new();
+    let store = Arc::new(FaultyStore::new(MemoryStore::new()));
+    let config = config(
+        fixed_clock(1_750_000_000_000),
+        Arc::new(MemoryExtraDataStore::new()),
+    );
+    let log = CtLog::open(Arc::clone(&store), &pkcs8, config)
+        .await
+        .unwrap();
+    store.fail_nth(StoreOp::PublishCheckpoint, 1, FailPoint::Before);
+    let (precert, _) = ca.precert("a@example.com");
+    let e = log.add_pre_chain(&precert, &ca.chain()).await.unwrap_err();
+    assert!(!e.is_client_fault(), "{e:?}");
+    assert_eq!(log.latest_sth().unwrap().tree_size, 0);
+    // The next append first publishes a tree head for the staged entry, then its own.
+    let (precert2, _) = ca.precert("b@example.com");
+    let sct = log.add_pre_chain(&precert2, &ca.chain()).await.unwrap();
+    let sth = log.latest_sth().unwrap();
+    assert_eq!(sth.tree_size, 2);
+    assert!(sth.timestamp_ms > sct.timestamp_ms);
+    let entries = log.entries(0, 1).await.unwrap();
+    assert_eq!(
+        decode_precert_chain_entry(&entries[0].extra_data)
+            .unwrap()
+            .0,
+        precert
+    );
+    assert_eq!(
+        decode_precert_chain_entry(&entries[1].extra_data)
+            .unwrap()
+            .0,
+        precert2
+    );
+    fsck(store.inner(), &log).await;
+    log.shutdown().await;
+}
