@@ -230,6 +230,44 @@ mod tests {
     }
 
     #[test]
+    fn note_signatures_verify_and_tampering_fails() {
+        #![allow(clippy::unwrap_used)]
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, KeyPair};
+        use signet_merkle::Hash;
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+                .unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+        let spki = pair.public_key().as_der().unwrap().as_ref().to_vec();
+        let log_id: [u8; 32] = HashAlgorithm::Sha256.digest(&spki).try_into().unwrap();
+        let timestamps = Arc::new(Timestamps::new(Arc::new(|| 1000), 0));
+        let signer = Rfc6962NoteSigner::new("ct.example/x", &log_id, Arc::new(pair), timestamps);
+        let verifier = Rfc6962NoteVerifier::new("ct.example/x", &spki).unwrap();
+        assert_eq!(signer.key_id(), verifier.key_id());
+        let text = Checkpoint::new("ct.example/x", TreeSize(5), Hash([7; 32])).to_text();
+        let sig = signer.sign(&text).unwrap();
+        assert_eq!(&sig[..8], &1000u64.to_be_bytes());
+        assert!(verifier.verify(&text, &sig));
+        let other = Checkpoint::new("ct.example/x", TreeSize(6), Hash([7; 32])).to_text();
+        assert!(!verifier.verify(&other, &sig));
+        let mut later = sig.clone();
+        later[7] ^= 1;
+        assert!(!verifier.verify(&text, &later));
+        assert!(!verifier.verify(&text, &sig[..sig.len() - 1]));
+        let mut with_ext = Checkpoint::new("ct.example/x", TreeSize(5), Hash([7; 32]));
+        with_ext.extensions.push("x".into());
+        assert!(signer.sign(&with_ext.to_text()).is_err());
+        let note = signet_note::sign_note(&text, &[&signer]).unwrap();
+        let sth = sth_from_checkpoint(note.as_bytes(), "ct.example/x", signer.key_id()).unwrap();
+        assert_eq!(
+            (sth.tree_size, sth.timestamp_ms, sth.root_hash),
+            (5, 1001, [7; 32])
+        );
+    }
+
+    #[test]
     fn tree_head_layout() {
         let data = tree_head_signed_data(1, 2, &[3; 32]);
         assert_eq!(data.len(), 50);

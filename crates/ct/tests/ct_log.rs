@@ -748,3 +748,48 @@ async fn a_failed_publish_is_finished_by_the_next_append() {
     fsck(store.inner(), &log).await;
     log.shutdown().await;
 }
+
+/// Throughput of durable submissions on redb, 64 concurrent submitters. Run with
+/// `cargo test -p signet-ct --release -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure_redb_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pkcs8) = key();
+    let ca = Arc::new(TestCa::new());
+    let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
+    let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
+    let log = Arc::new(
+        CtLog::open(
+            store,
+            &pkcs8,
+            config(Arc::new(signet_ct::system_clock_ms), extra),
+        )
+        .await
+        .unwrap(),
+    );
+    let total = 2048usize;
+    let precerts: Vec<Vec<u8>> = (0..total)
+        .map(|i| ca.precert(&format!("u{i}@example.com")).0)
+        .collect();
+    let precerts = Arc::new(precerts);
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..64 {
+        let (log, ca, precerts) = (Arc::clone(&log), Arc::clone(&ca), Arc::clone(&precerts));
+        tasks.push(tokio::spawn(async move {
+            for p in precerts.iter().skip(w).step_by(64) {
+                log.add_pre_chain(p, &ca.chain()).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{total} durable SCTs in {secs:.2} s: {:.0}/s",
+        total as f64 / secs
+    );
+    log.shutdown().await;
+}
