@@ -11,6 +11,22 @@
 //!   certificate with the embedded SCT list.
 //! - [`http::router`]: `POST /api/v2/signingCert`, `GET /api/v2/trustBundle`,
 //!   `GET /api/v2/configuration` over a [`http::CaServer`].
+//!
+//! How a server wires it (keys in `data/ca`, tokens checked by [`signet_oidc::OidcVerifier`],
+//! precertificates logged in a [`signet_ct::CtLog`]):
+//!
+//! ```no_run
+//! # async fn example(ct_log: signet_ct::CtLog, now: i64) -> Result<(), signet_ca::CaError> {
+//! use signet_ca::{CaAlgorithm, CaServer, CertificateAuthority, router, store};
+//! use std::sync::Arc;
+//! let keys = store::load_or_create(std::path::Path::new("data/ca"), now, CaAlgorithm::EcdsaP256)?;
+//! let ca = Arc::new(CertificateAuthority::new(keys, Arc::new(ct_log))?);
+//! let issuers = vec![signet_oidc::IssuerConfig::email("https://accounts.example".into())];
+//! let verifier = signet_oidc::OidcVerifier::new(issuers, reqwest::Client::new());
+//! let app: axum::Router = router(Arc::new(CaServer::new(ca.clone(), Arc::new(verifier))));
+//! // Serve `app`; put `ca.trusted_root_entry(url)` in the trusted root's certificateAuthorities.
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
 mod ct;
