@@ -1,8 +1,8 @@
 //! End to end: a token from signet-oidc's development issuer (served over HTTP, checked by the
 //! real `OidcVerifier` with discovery and JWKS) → a certificate from this CA over HTTP → a
 //! signature with the ephemeral key → a Rekor v1 entry in signet-server's log → a v0.3
-//! bundle that signet-verify accepts with a trusted root listing this CA, the CT key and the
-//! log.
+//! bundle that signet-verify accepts with a trusted root listing this CA, the key of its
+//! signet-ct CT log and the Rekor log.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -45,7 +45,14 @@ async fn certificate_signs_a_bundle_that_verifies() {
     });
     let verifier =
         signet_oidc::OidcVerifier::new(vec![dev.issuer_config()], reqwest::Client::new());
-    let ca = start_ca(Arc::new(verifier)).await;
+    // The CA logs its precertificates in signet-ct's CT log.
+    let (ca, ct_log) = new_ca_with_ct_log().await;
+    let ca = start_ca_with(
+        ca,
+        ct_log.public_key_spki_der().to_vec(),
+        Arc::new(verifier),
+    )
+    .await;
 
     // Keyless signing: token → certificate (form b) → signature.
     let email = "alice@example.test";
@@ -233,7 +240,10 @@ async fn certificate_signs_a_bundle_that_verifies() {
         .is_err()
     );
 
+    // The CT log holds the precertificate.
+    assert_eq!(ct_log.latest_sth().unwrap().tree_size, 1);
     ca.stop();
+    ct_log.shutdown().await;
     dev_task.abort();
     log_task.abort();
     let _ = log_task.await;
