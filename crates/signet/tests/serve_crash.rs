@@ -679,12 +679,13 @@ fn sigkill_serve_log_on_postgres_with_two_servers() {
                 o.checkpoints.len()
             );
         }
-        // Restart both (the first to start takes the lease and recovers the logs).
-        for i in [victim, 1 - victim] {
+        // Restart both, the survivor first: it takes the lease and recovers the logs, so the
+        // next round kills the other server.
+        for i in [1 - victim, victim] {
             children.0[i] = Some(spawn_with(dirs[i].path(), ports[i], &rt, &extra));
         }
-        assert_eq!(rt.block_on(sequencing(ports[victim])), Some(true));
-        assert_eq!(rt.block_on(sequencing(ports[1 - victim])), Some(false));
+        assert_eq!(rt.block_on(sequencing(ports[1 - victim])), Some(true));
+        assert_eq!(rt.block_on(sequencing(ports[victim])), Some(false));
     }
     drop(children);
     assert!(
