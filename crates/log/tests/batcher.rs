@@ -148,3 +148,47 @@ async fn limits_and_updates() {
     log.shutdown().await;
     Observer::default().verify(store.as_ref()).await;
 }
+
+/// A lone submitter does not wait out `max_wait`: after a batch of one entry the next batch is
+/// written at once. Once batches hold several entries, a batch waits to fill.
+#[tokio::test]
+async fn lone_submitter_does_not_wait() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = TestClock::default();
+    let seq = open(&store, &clock).await.unwrap();
+    let config = BatcherConfig {
+        max_wait: Duration::from_secs(3),
+        ..BatcherConfig::default()
+    };
+    let log = Batcher::spawn(seq, config).unwrap();
+    // Waiting out the window even once would take 3 s.
+    let start = tokio::time::Instant::now();
+    for n in 0..5 {
+        let r = log.submit(entry(n)).await.unwrap();
+        assert_eq!(r.index.0, n);
+        assert_eq!(r.checkpoint.size.0, n + 1, "one entry per batch");
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Two entries queued together form a batch of two; the next batch then waits the window
+    // and so collects entries submitted a little later.
+    let (a, b) = tokio::join!(log.submit(entry(10)), log.submit(entry(11)));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.checkpoint.size, b.checkpoint.size);
+    let later = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            log.submit(entry(13)).await.unwrap()
+        })
+    };
+    let first = log.submit(entry(12)).await.unwrap();
+    let second = later.await.unwrap();
+    assert_eq!(first.checkpoint.size, second.checkpoint.size, "one batch");
+    log.shutdown().await;
+    Observer::default().verify(store.as_ref()).await;
+}
