@@ -106,6 +106,24 @@ async fn metrics_count_appends_errors_and_tree_sizes() {
         get(r#"signet_append_duration_seconds_count{api="v1"}"#),
         2.0
     );
+    // Three new v2 entries, sent one after another: three batches of one (the duplicate writes
+    // nothing), and four checkpoints (the first one signed when the empty log opened).
+    assert_eq!(get(r#"signet_batch_entries_count{api="v2"}"#), 3.0);
+    assert_eq!(get(r#"signet_batch_entries_sum{api="v2"}"#), 3.0);
+    assert_eq!(
+        get(r#"signet_store_commit_seconds_count{api="v2",op="stage_batch"}"#),
+        3.0
+    );
+    assert_eq!(
+        get(r#"signet_store_commit_seconds_count{api="v2",op="publish_checkpoint"}"#),
+        4.0
+    );
+    assert_eq!(
+        get(r#"signet_store_commit_seconds_count{api="v1",op="stage_batch"}"#),
+        1.0
+    );
+    assert!(get(r#"signet_store_commit_seconds_sum{api="v2",op="stage_batch"}"#) > 0.0);
+    assert_eq!(get("signet_sequencer"), 1.0);
     assert_eq!(get(r#"signet_http_errors_total{status="400"}"#), 2.0);
     assert_eq!(get(r#"signet_http_errors_total{status="409"}"#), 1.0);
     assert_eq!(get(r#"signet_http_errors_total{status="404"}"#), 1.0);
