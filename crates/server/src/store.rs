@@ -2,10 +2,12 @@
 //! [`AnyStore`] delegates to either and times every durable write for `/metrics` (entries per
 //! batch, stage and publish commit latency: the fsync or the PostgreSQL `COMMIT`).
 //!
-//! It also keeps full tiles (256 hashes) in memory: a full tile never changes once staged (a
-//! store only ever replaces a tile by a wider one), so the cache can never be stale, on any
-//! server sharing a database. It saves a database round trip per tile for tile reads and for
-//! every proof. At most [`TILE_CACHE_ENTRIES`] tiles (8 KiB each); when full it is cleared.
+//! It also keeps tiles in memory, the widest version read of each: a store only ever replaces
+//! a tile by a wider one whose prefix is the old contents, and never unstages one, so a cached
+//! version answers every request for that width or narrower and can never be stale, on any
+//! server sharing a database. It saves a database round trip per tile for tile reads, for the
+//! inclusion proof of every create answer, and for every other proof. At most
+//! [`TILE_CACHE_ENTRIES`] tiles (8 KiB at most each); when full it is cleared.
 
 use crate::metrics::{Api, Metrics};
 use signet_log::{
@@ -18,10 +20,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-/// Most full tiles kept in memory per log (8 KiB each: 16 MiB).
+/// Most tiles kept in memory per log (8 KiB at most each: 16 MiB).
 pub(crate) const TILE_CACHE_ENTRIES: usize = 2048;
 
-/// Full tiles by (level, index).
+/// Tiles by (level, index).
 type TileCache = HashMap<(u8, u64), Vec<u8>>;
 
 /// Which backend.
@@ -36,8 +38,8 @@ pub(crate) struct AnyStore {
     pub(crate) backend: Backend,
     api: Api,
     metrics: Arc<Metrics>,
-    /// Full tiles by (level, index).
-    full_tiles: RwLock<TileCache>,
+    /// The widest version read of each tile, by (level, index).
+    tiles: RwLock<TileCache>,
 }
 
 impl std::fmt::Debug for AnyStore {
@@ -54,7 +56,7 @@ impl AnyStore {
             backend,
             api,
             metrics,
-            full_tiles: RwLock::new(HashMap::new()),
+            tiles: RwLock::new(HashMap::new()),
         }
     }
 }
@@ -106,17 +108,22 @@ impl LogStore for AnyStore {
     }
 
     async fn read_tiles(&self, tiles: &[TileId]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let full = |t: &TileId| u64::from(t.width) == signet_tiles::TILE_WIDTH;
         let mut out: Vec<Option<Vec<u8>>> = vec![None; tiles.len()];
         let mut missing = Vec::new();
         let mut missing_at = Vec::new();
         {
-            let cache = self.full_tiles.read().unwrap_or_else(|e| e.into_inner());
+            let cache = self.tiles.read().unwrap_or_else(|e| e.into_inner());
             for (i, tile) in tiles.iter().enumerate() {
-                match cache.get(&(tile.level, tile.index)).filter(|_| full(tile)) {
+                let valid_width =
+                    tile.width > 0 && u64::from(tile.width) <= signet_tiles::TILE_WIDTH;
+                let cached = cache
+                    .get(&(tile.level, tile.index))
+                    .filter(|_| valid_width)
+                    .and_then(|data| data.get(..tile.byte_len()));
+                match cached {
                     Some(data) => {
                         if let Some(slot) = out.get_mut(i) {
-                            *slot = Some(data.clone());
+                            *slot = Some(data.to_vec());
                         }
                     }
                     None => {
@@ -135,9 +142,7 @@ impl LogStore for AnyStore {
         };
         let mut fresh = Vec::new();
         for ((tile, i), data) in missing.iter().zip(missing_at).zip(read) {
-            if let Some(d) = &data
-                && full(tile)
-            {
+            if let Some(d) = &data {
                 fresh.push(((tile.level, tile.index), d.clone()));
             }
             if let Some(slot) = out.get_mut(i) {
@@ -145,11 +150,16 @@ impl LogStore for AnyStore {
             }
         }
         if !fresh.is_empty() {
-            let mut cache = self.full_tiles.write().unwrap_or_else(|e| e.into_inner());
+            let mut cache = self.tiles.write().unwrap_or_else(|e| e.into_inner());
             if cache.len() + fresh.len() > TILE_CACHE_ENTRIES {
                 cache.clear();
             }
-            cache.extend(fresh);
+            for (key, data) in fresh {
+                let wider = cache.get(&key).is_none_or(|old| old.len() < data.len());
+                if wider {
+                    cache.insert(key, data);
+                }
+            }
         }
         Ok(out)
     }
@@ -179,5 +189,69 @@ impl LogStore for AnyStore {
             Backend::Redb(s) => s.find_leaves(leaf_hashes).await,
             Backend::Postgres(s) => s.find_leaves(leaf_hashes).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use signet_log::StagedEntry;
+
+    fn tile(width: u16) -> TileId {
+        TileId {
+            level: 0,
+            index: 0,
+            width,
+        }
+    }
+
+    /// The cache answers narrower widths from a wider version, reads through for wider ones,
+    /// and never invents data the store does not have.
+    #[tokio::test]
+    async fn tile_cache_serves_prefixes_and_reads_wider() {
+        let dir = tempfile::tempdir().unwrap();
+        let redb = Arc::new(RedbStore::open(dir.path().join("t.redb")).unwrap());
+        let store = AnyStore::new(
+            Backend::Redb(Arc::clone(&redb)),
+            Api::V2,
+            Arc::new(Metrics::new()),
+        );
+        let stage = |from: u64, to: u64| {
+            let entries = (from..to)
+                .map(|i| StagedEntry {
+                    leaf_hash: signet_merkle::hash_leaf(&[u8::try_from(i).unwrap()]),
+                    data: vec![u8::try_from(i).unwrap()],
+                    timestamp_ms: 1,
+                })
+                .collect::<Vec<_>>();
+            let hashes: Vec<u8> = (0..to)
+                .flat_map(|i| [u8::try_from(i).unwrap(); 32])
+                .collect();
+            StagedBatch {
+                expected_size: TreeSize(from),
+                entries,
+                tiles: vec![(tile(u16::try_from(to).unwrap()), hashes)],
+                bundles: Vec::new(),
+            }
+        };
+        redb.stage_batch(stage(0, 2)).await.unwrap();
+        let two = store.read_tiles(&[tile(2)]).await.unwrap();
+        assert_eq!(two[0].as_ref().unwrap().len(), 64);
+        assert_eq!(store.read_tiles(&[tile(3)]).await.unwrap()[0], None);
+        // The log grows behind the cache's back (another server): wider reads go to the store.
+        redb.stage_batch(stage(2, 3)).await.unwrap();
+        let got = store
+            .read_tiles(&[tile(1), tile(3), tile(2), tile(4)])
+            .await
+            .unwrap();
+        assert_eq!(got[0].as_deref(), Some(&[0u8; 32][..]));
+        assert_eq!(got[1].as_ref().unwrap().len(), 96);
+        assert_eq!(got[1].as_ref().unwrap()[64..], [2u8; 32]);
+        assert_eq!(got[2], two[0]);
+        assert_eq!(got[3], None);
+        // Now cached at width 3; a width-0 or over-wide request is never answered from it.
+        assert_eq!(store.read_tiles(&[tile(0)]).await.unwrap()[0], None);
+        assert_eq!(store.read_tiles(&[tile(257)]).await.unwrap()[0], None);
     }
 }
