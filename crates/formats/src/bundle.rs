@@ -572,6 +572,15 @@ pub(crate) fn certificate_chain_value(certificates: &[Vec<u8>]) -> Value {
 }
 
 impl TransparencyLogEntry {
+    /// A standalone `TransparencyLogEntry` in proto JSON, as a Rekor v2 create request answers.
+    /// Checked as inside a bundle v0.3: the inclusion proof, if any, must carry a checkpoint.
+    /// Unknown fields are rejected.
+    pub fn from_json(bytes: &[u8]) -> Result<TransparencyLogEntry, FormatError> {
+        let wire: WireTransparencyLogEntry =
+            json::parse_document(bytes, "transparency log entry", MAX_BUNDLE_SIZE)?;
+        TransparencyLogEntry::from_wire(&wire, BundleVersion::V0_3, "")
+    }
+
     fn from_wire(
         w: &WireTransparencyLogEntry,
         version: BundleVersion,

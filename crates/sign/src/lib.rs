@@ -1,2 +1,20 @@
-//! Sigstore signing client: signing-config service selection, Fulcio/Rekor/TSA clients, bundle assembly.
+//! The Sigstore signing client: picks services from a signing config v0.2 ([`select`]),
+//! gets a certificate for an ephemeral key from the CA, logs the signature in Rekor v1 or v2,
+//! gets RFC 3161 timestamps, assembles a bundle v0.3 and verifies it before handing it out
+//! ([`SigningClient`]). [`token`] obtains the OIDC identity token keyless signing needs.
+//!
+//! [`request`] and [`select`] are pure (no I/O, no clock); [`SigningClient`] and [`token`] do
+//! the HTTP. The ephemeral private key lives only in memory for one signature.
 #![forbid(unsafe_code)]
+
+mod client;
+mod error;
+mod key;
+pub mod request;
+pub mod select;
+pub mod token;
+
+pub use client::{Credentials, Progress, Quiet, Signed, SigningClient, Step, Timings};
+pub use error::SignError;
+pub use key::{EphemeralKey, KeyAlgorithm, SigningKey};
+pub use select::{SelectedLog, SelectedServices, select_services};

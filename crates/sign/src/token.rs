@@ -1,0 +1,430 @@
+//! Getting an OIDC identity token for keyless signing: given explicitly, from the
+//! environment (`SIGSTORE_ID_TOKEN`, GitHub Actions ambient credentials), from a development
+//! issuer (`signet up`), or interactively (browser login with PKCE, or the device-code flow)
+//! against any issuer that publishes an OpenID discovery document.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::SignError;
+
+/// The audience Sigstore CAs expect.
+pub const SIGSTORE_AUDIENCE: &str = "sigstore";
+/// Largest token or discovery answer read (64 KiB).
+const MAX_ANSWER: usize = 64 << 10;
+
+fn err(msg: impl Into<String>) -> SignError {
+    SignError::Token(msg.into())
+}
+
+/// The claims of a JWT, decoded without checking its signature (the CA checks it; this is
+/// for display and for early, friendly errors).
+pub fn unverified_claims(token: &str) -> Result<Map<String, Value>, SignError> {
+    let mut parts = token.trim().split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(err("not a JWT (expected three dot-separated parts)"));
+    };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|e| err(format!("JWT payload is not base64url: {e}")))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(err("JWT payload is not a JSON object")),
+    }
+}
+
+/// The identity a token names, as a CA will see it: `email` when present, else `sub`.
+pub fn token_identity(token: &str) -> Result<String, SignError> {
+    let claims = unverified_claims(token)?;
+    claims
+        .get("email")
+        .or_else(|| claims.get("sub"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| err("the token has neither an email nor a sub claim"))
+}
+
+/// A token from the environment: `SIGSTORE_ID_TOKEN`, else GitHub Actions' ambient OIDC
+/// credentials (`ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`). `None`
+/// when neither is set.
+pub async fn ambient_token(http: &reqwest::Client) -> Result<Option<String>, SignError> {
+    if let Ok(token) = std::env::var("SIGSTORE_ID_TOKEN")
+        && !token.trim().is_empty()
+    {
+        return Ok(Some(token.trim().to_owned()));
+    }
+    let (Ok(url), Ok(bearer)) = (
+        std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) else {
+        return Ok(None);
+    };
+    let mut url = reqwest::Url::parse(&url)
+        .map_err(|e| err(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("audience", SIGSTORE_AUDIENCE);
+    let response = http
+        .get(url.clone())
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .map_err(|e| err(format!("GitHub Actions token endpoint {url}: {e}")))?;
+    let value = read_json(response, "GitHub Actions token endpoint").await?;
+    value
+        .get("value")
+        .and_then(Value::as_str)
+        .map(|t| Some(t.to_owned()))
+        .ok_or_else(|| err("GitHub Actions token endpoint: no `value` in its answer"))
+}
+
+async fn read_json(mut response: reqwest::Response, what: &str) -> Result<Value, SignError> {
+    let status = response.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| err(format!("{what}: {e}")))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(err(format!("{what}: answer too large")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let value: Value = serde_json::from_slice(&body).map_err(|_| {
+        err(format!(
+            "{what}: HTTP {status}: {}",
+            String::from_utf8_lossy(body.get(..body.len().min(200)).unwrap_or_default())
+        ))
+    })?;
+    if !status.is_success() {
+        let message = value
+            .get("error_description")
+            .or_else(|| value.get("error"))
+            .or_else(|| value.get("message"))
+            .and_then(Value::as_str)
+            .unwrap_or("no message");
+        return Err(err(format!("{what}: HTTP {status}: {message}")));
+    }
+    Ok(value)
+}
+
+/// The development issuer's URL for a `signet up` base URL (`<base>/oidc`); a URL that
+/// already ends in `/oidc` is taken as the issuer itself.
+pub fn dev_issuer_url(server: &str) -> String {
+    let server = server.trim_end_matches('/');
+    if server.ends_with("/oidc") {
+        server.to_owned()
+    } else {
+        format!("{server}/oidc")
+    }
+}
+
+/// A token for `subject` from a `signet up` development issuer (development only: that issuer
+/// hands a token to anyone who asks).
+pub async fn dev_token(
+    http: &reqwest::Client,
+    server: &str,
+    subject: &str,
+    ttl_seconds: u64,
+) -> Result<String, SignError> {
+    let url = format!("{}/token", dev_issuer_url(server));
+    let response = http
+        .post(&url)
+        .json(&serde_json::json!({ "subject": subject, "ttl_seconds": ttl_seconds }))
+        .send()
+        .await
+        .map_err(|e| err(format!("development issuer {url}: {e}")))?;
+    let value = read_json(response, "development issuer").await?;
+    value
+        .get("id_token")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| err("development issuer: no id_token in its answer"))
+}
+
+/// An issuer's OpenID discovery document.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    /// `authorization_endpoint`.
+    pub authorization_endpoint: Option<String>,
+    /// `token_endpoint`.
+    pub token_endpoint: String,
+    /// `device_authorization_endpoint`, when the issuer offers the device flow.
+    pub device_authorization_endpoint: Option<String>,
+}
+
+/// Fetches `<issuer>/.well-known/openid-configuration`.
+pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery, SignError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let response = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| err(format!("discovery {url}: {e}")))?;
+    let value = read_json(response, "OIDC discovery").await?;
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    Ok(Discovery {
+        authorization_endpoint: text("authorization_endpoint"),
+        token_endpoint: text("token_endpoint")
+            .ok_or_else(|| err(format!("{url}: no token_endpoint")))?,
+        device_authorization_endpoint: text("device_authorization_endpoint"),
+    })
+}
+
+fn random_token(bytes: usize) -> Result<String, SignError> {
+    let mut buf = vec![0u8; bytes];
+    aws_lc_rs::rand::fill(&mut buf).map_err(|_| err("no randomness"))?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
+}
+
+/// The PKCE S256 challenge of a verifier.
+pub fn pkce_challenge(verifier: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// An interactive browser login (authorization code + PKCE, RFC 7636) against `issuer`.
+///
+/// Listens on a free loopback port for the redirect, calls `show_url` with the address the
+/// user must open (the caller prints it or opens a browser), waits up to `wait` for the
+/// redirect, checks its `state`, and trades the code for the ID token.
+pub async fn browser_flow(
+    http: &reqwest::Client,
+    issuer: &str,
+    client_id: &str,
+    wait: Duration,
+    show_url: &(dyn Fn(&str) + Send + Sync),
+) -> Result<String, SignError> {
+    let discovery = discover(http, issuer).await?;
+    let authorize = discovery
+        .authorization_endpoint
+        .clone()
+        .ok_or_else(|| err("the issuer has no authorization_endpoint"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| err(format!("cannot listen for the login redirect: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| err(format!("listener: {e}")))?
+        .port();
+    let redirect_uri = format!("http://127.0.0.1:{port}/auth/callback");
+    let verifier = random_token(32)?;
+    let state = random_token(16)?;
+    let nonce = random_token(16)?;
+    let mut url = reqwest::Url::parse(&authorize)
+        .map_err(|e| err(format!("authorization_endpoint is not a URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("scope", "openid email")
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &pkce_challenge(&verifier))
+        .append_pair("code_challenge_method", "S256");
+    show_url(url.as_str());
+    let code = tokio::time::timeout(wait, wait_for_code(&listener, &state))
+        .await
+        .map_err(|_| err("timed out waiting for the browser login"))??;
+    let response = http
+        .post(&discovery.token_endpoint)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("client_id", client_id),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .map_err(|e| err(format!("token endpoint: {e}")))?;
+    let value = read_json(response, "token endpoint").await?;
+    value
+        .get("id_token")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| err("token endpoint: no id_token in its answer"))
+}
+
+/// Accepts redirects on `listener` until one carries our `state` and a `code`.
+async fn wait_for_code(
+    listener: &tokio::net::TcpListener,
+    state: &str,
+) -> Result<String, SignError> {
+    loop {
+        let (mut stream, _) = listener
+            .accept()
+            .await
+            .map_err(|e| err(format!("login redirect: {e}")))?;
+        let mut buf = vec![0u8; 8192];
+        let mut len = 0;
+        // Read the request head (bounded).
+        while len < buf.len() {
+            let Some(rest) = buf.get_mut(len..) else {
+                break;
+            };
+            match stream.read(rest).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    len += n;
+                    if buf
+                        .get(..len)
+                        .is_some_and(|b| b.windows(4).any(|w| w == b"\r\n\r\n"))
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let head = String::from_utf8_lossy(buf.get(..len).unwrap_or_default()).into_owned();
+        let target = head
+            .lines()
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .unwrap_or("/");
+        let parsed = reqwest::Url::parse(&format!("http://localhost{target}")).ok();
+        let pairs: Vec<(String, String)> = parsed
+            .map(|u| u.query_pairs().into_owned().collect())
+            .unwrap_or_default();
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let (status, message, outcome) = match (get("state"), get("code"), get("error")) {
+            (_, _, Some(error)) => (
+                "400 Bad Request",
+                "Login failed; you can close this window.",
+                Some(Err(err(format!("the issuer refused the login: {error}")))),
+            ),
+            (Some(s), Some(code), None) if s == state => (
+                "200 OK",
+                "Login complete; you can close this window.",
+                Some(Ok(code)),
+            ),
+            _ => ("400 Bad Request", "Unexpected request.", None),
+        };
+        let page = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{message}",
+            message.len()
+        );
+        let _ = stream.write_all(page.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        if let Some(outcome) = outcome {
+            return outcome;
+        }
+    }
+}
+
+/// The OAuth 2.0 device authorization flow (RFC 8628): shows the user a code and a URL via
+/// `show`, then polls the token endpoint until the user approves, refuses, or `wait` passes.
+pub async fn device_flow(
+    http: &reqwest::Client,
+    issuer: &str,
+    client_id: &str,
+    wait: Duration,
+    show: &(dyn Fn(&str, &str) + Send + Sync),
+) -> Result<String, SignError> {
+    let discovery = discover(http, issuer).await?;
+    let endpoint = discovery
+        .device_authorization_endpoint
+        .clone()
+        .ok_or_else(|| err("the issuer offers no device_authorization_endpoint"))?;
+    let response = http
+        .post(&endpoint)
+        .form(&[("client_id", client_id), ("scope", "openid email")])
+        .send()
+        .await
+        .map_err(|e| err(format!("device authorization: {e}")))?;
+    let value = read_json(response, "device authorization").await?;
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    let device_code =
+        text("device_code").ok_or_else(|| err("device authorization: no device_code"))?;
+    let user_code = text("user_code").unwrap_or_default();
+    let verification = text("verification_uri_complete")
+        .or_else(|| text("verification_uri"))
+        .ok_or_else(|| err("device authorization: no verification_uri"))?;
+    show(&verification, &user_code);
+    let mut interval = value
+        .get("interval")
+        .and_then(Value::as_u64)
+        .unwrap_or(5)
+        .clamp(1, 60);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        tokio::time::sleep(Duration::from_secs(interval)).await;
+        if tokio::time::Instant::now() > deadline {
+            return Err(err("timed out waiting for the device login"));
+        }
+        let response = http
+            .post(&discovery.token_endpoint)
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", device_code.as_str()),
+                ("client_id", client_id),
+            ])
+            .send()
+            .await
+            .map_err(|e| err(format!("token endpoint: {e}")))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| err(format!("token endpoint: {e}")))?;
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if status.is_success() {
+            return value
+                .get("id_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| err("token endpoint: no id_token in its answer"));
+        }
+        match value.get("error").and_then(Value::as_str) {
+            Some("authorization_pending") => {}
+            Some("slow_down") => interval = (interval + 5).min(60),
+            Some(other) => return Err(err(format!("device login refused: {other}"))),
+            None => return Err(err(format!("token endpoint: HTTP {status}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_of_a_jwt() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"x","email":"a@b.test"}"#);
+        let token = format!("e30.{payload}.sig");
+        assert_eq!(token_identity(&token).unwrap(), "a@b.test");
+        assert!(unverified_claims("a.b").is_err());
+        assert!(unverified_claims("a.!!.c").is_err());
+    }
+
+    #[test]
+    fn pkce_matches_rfc7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn dev_issuer_urls() {
+        assert_eq!(
+            dev_issuer_url("http://127.0.0.1:1/"),
+            "http://127.0.0.1:1/oidc"
+        );
+        assert_eq!(dev_issuer_url("http://h/oidc"), "http://h/oidc");
+    }
+}
