@@ -78,6 +78,26 @@ pub enum ServerError {
         /// Which part differs.
         what: &'static str,
     },
+    /// A service of `signet up` (CA, CT log, TSA, OIDC issuer) could not start.
+    #[error("starting {what}: {reason}")]
+    Component {
+        /// Which service.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The trust files computed from the keys differ from those already written: a key was
+    /// replaced or lost, or the public URL changed. Clients trust the old files, so the
+    /// deployment refuses to sign with a new identity.
+    #[error(
+        "{path} differs from what the current keys and public URL give: a key was replaced or \
+         lost, or the public URL changed; restore the old keys (or URL), or move the data \
+         directory away to start a new deployment"
+    )]
+    TrustChanged {
+        /// The trust file.
+        path: PathBuf,
+    },
     /// Another server holds the sequencer lease but published no checkpoint in time.
     #[error("another server holds the sequencer lease but has published no checkpoint")]
     NoSequencer,

@@ -43,14 +43,14 @@ impl std::fmt::Debug for Identity {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
     move |source| ServerError::Io {
         path: path.to_owned(),
         source,
     }
 }
 
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ServerError> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ServerError> {
     match std::fs::read(path) {
         Ok(data) => Ok(Some(data)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -59,7 +59,7 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ServerError> {
 }
 
 /// Writes `data` to `path` with mode 0600: a temporary file, fsync, rename, fsync the directory.
-fn write_secret(path: &Path, data: &[u8]) -> Result<(), ServerError> {
+pub(crate) fn write_secret(path: &Path, data: &[u8]) -> Result<(), ServerError> {
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -47,6 +47,7 @@ mod postgres;
 mod search;
 mod sequencing;
 mod store;
+pub mod up;
 
 pub use error::{ApiError, ServerError};
 pub use keys::{

@@ -390,10 +390,11 @@ impl SigningClient {
         }
     }
 
-    /// Gets an RFC 3161 timestamp over `signature` from the TSA at `base`; returns the DER
-    /// `TimeStampResp` as the TSA sent it.
-    pub async fn timestamp(&self, base: &str, signature: &[u8]) -> Result<Vec<u8>, SignError> {
-        let url = format!("{base}/api/v1/timestamp");
+    /// Gets an RFC 3161 timestamp over `signature` from the TSA endpoint `url` (the full
+    /// URL, as signing configs give it, e.g. `https://tsa.example/api/v1/timestamp`); returns
+    /// the DER `TimeStampResp` as the TSA sent it.
+    pub async fn timestamp(&self, url: &str, signature: &[u8]) -> Result<Vec<u8>, SignError> {
+        let url = url.to_owned();
         let mut nonce = [0u8; 8];
         aws_lc_rs::rand::fill(&mut nonce)
             .map_err(|_| SignError::Key("no randomness for the timestamp nonce".into()))?;
