@@ -44,7 +44,7 @@ pub use entry::{
     encode_precert_leaf, sct_signed_data,
 };
 pub use error::CtError;
-pub use extra::{ExtraDataStore, MemoryExtraDataStore, RedbExtraDataStore};
+pub use extra::{ExtraDataStore, GroupCommit, MemoryExtraDataStore, RedbExtraDataStore};
 pub use http::MAX_BODY_SIZE;
 pub use log::{CtLog, CtLogConfig, LogEntry, MAX_ENTRIES_PER_REQUEST, system_clock_ms};
 pub use sct::{SignedCertificateTimestamp, TLS_HASH_SHA256, TLS_SIGNATURE_ECDSA, encode_sct_list};

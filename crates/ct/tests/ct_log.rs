@@ -20,9 +20,9 @@ use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, OctetString, UtcTime};
 use der::{Decode, Encode};
 use signet_ct::{
-    CtError, CtLog, CtLogConfig, ExtraDataStore, MemoryExtraDataStore, RedbExtraDataStore,
-    SignedCertificateTimestamp, decode_precert_chain_entry, decode_precert_leaf, encode_sct_list,
-    tree_head_signed_data,
+    CtError, CtLog, CtLogConfig, ExtraDataStore, GroupCommit, MemoryExtraDataStore,
+    RedbExtraDataStore, SignedCertificateTimestamp, decode_precert_chain_entry,
+    decode_precert_leaf, encode_sct_list, tree_head_signed_data,
 };
 use signet_log::{MemoryStore, RedbStore};
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf};
@@ -746,6 +746,78 @@ async fn a_failed_publish_is_finished_by_the_next_append() {
         precert2
     );
     fsck(store.inner(), &log).await;
+    log.shutdown().await;
+}
+
+/// Concurrent submissions on redb share one extra-data commit (one fsync), and every entry
+/// still has its extra data after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_submissions_group_commit_extra_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pkcs8) = key();
+    let ca = Arc::new(TestCa::new());
+    let n = 8usize;
+    let extra = Arc::new(
+        RedbExtraDataStore::open_with(
+            dir.path().join("extra.redb"),
+            GroupCommit {
+                max_wait: Duration::from_secs(30),
+                max_rows: n,
+            },
+        )
+        .unwrap(),
+    );
+    let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
+    let log = Arc::new(
+        CtLog::open(
+            store,
+            &pkcs8,
+            config(
+                Arc::new(signet_ct::system_clock_ms),
+                extra.clone() as Arc<dyn ExtraDataStore>,
+            ),
+        )
+        .await
+        .unwrap(),
+    );
+    let precerts: Vec<Vec<u8>> = (0..n)
+        .map(|i| ca.precert(&format!("g{i}@example.com")).0)
+        .collect();
+    let tasks: Vec<_> = precerts
+        .iter()
+        .cloned()
+        .map(|p| {
+            let (log, ca) = (Arc::clone(&log), Arc::clone(&ca));
+            tokio::spawn(async move { log.add_pre_chain(&p, &ca.chain()).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(extra.commits(), 1, "all {n} rows in one transaction");
+    log.shutdown().await;
+    drop(log);
+    drop(extra);
+
+    let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
+    let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
+    let log = CtLog::open(
+        store,
+        &pkcs8,
+        config(Arc::new(signet_ct::system_clock_ms), extra),
+    )
+    .await
+    .unwrap();
+    let entries = log.entries(0, n as u64 - 1).await.unwrap();
+    assert_eq!(entries.len(), n);
+    let mut logged: Vec<Vec<u8>> = entries
+        .iter()
+        .map(|e| decode_precert_chain_entry(&e.extra_data).unwrap().0)
+        .collect();
+    let mut expected = precerts.clone();
+    logged.sort();
+    expected.sort();
+    assert_eq!(logged, expected);
     log.shutdown().await;
 }
 
