@@ -11,6 +11,17 @@ use crate::trust::{TimeRange, WireTimeRange, check_media_type};
 /// Media type of signing config v0.2, the only version accepted.
 pub const MEDIA_TYPE_V0_2: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
 
+/// The signing config of the Sigstore public-good instance (Fulcio, Rekor v1, the timestamp
+/// authority and the OIDC provider at `sigstore.dev`), built in as the default for signing.
+/// Written for signet from the public instance's published service URLs.
+///
+/// ```
+/// let c = signet_formats::SigningConfig::from_json(
+///     signet_formats::signing_config::PUBLIC_GOOD_SIGNING_CONFIG.as_bytes()).unwrap();
+/// assert_eq!(c.ca_urls[0].url, "https://fulcio.sigstore.dev");
+/// ```
+pub const PUBLIC_GOOD_SIGNING_CONFIG: &str = include_str!("../public-good-signing_config.json");
+
 /// A signing config may be at most this big (1 MiB).
 pub const MAX_SIGNING_CONFIG_SIZE: usize = 1 << 20;
 /// Each list of services may hold at most this many entries.

@@ -25,12 +25,39 @@ pub enum Command {
     VerifyBlob(VerifyArgs),
     /// Verify a bundle, as the Sigstore conformance client protocol calls it. Offline.
     VerifyBundle(VerifyArgs),
+    /// Run a whole private Sigstore in one process: Rekor v1 and v2 logs, the CA with its CT
+    /// log, the timestamp authority and (on loopback) a development OIDC issuer. Writes
+    /// trusted_root.json, signing_config.json and trust_config.json into the data directory.
+    Up(UpArgs),
+    /// Print a development ID token from a `signet up` development issuer (development only).
+    DevToken(DevTokenArgs),
+    /// Sign a file (keyless with an OIDC identity, or with --key) and write a Sigstore bundle.
+    SignBlob(SignBlobArgs),
+    /// Sign an in-toto attestation about a file (DSSE envelope) and write a Sigstore bundle.
+    AttestBlob(AttestBlobArgs),
+    /// Sign as the Sigstore conformance client protocol calls it.
+    SignBundle(SignBundleArgs),
     /// Run a server.
     Serve {
         /// Which server.
         #[command(subcommand)]
         command: ServeCommand,
     },
+    /// Create a cosign-format key pair: `<prefix>.key` (encrypted, mode 0600) and
+    /// `<prefix>.pub`. The password comes from COSIGN_PASSWORD / SIGNET_PASSWORD or a prompt.
+    GenerateKeyPair(GenerateKeyPairArgs),
+    /// Re-encrypt an existing PEM private key (PKCS#8, SEC1, PKCS#1) as a cosign key pair.
+    ImportKeyPair(ImportKeyPairArgs),
+    /// Print the public key (PEM) of a private key file.
+    PublicKey(PublicKeyArgs),
+    /// Sign a container image and store the bundle next to it in its registry.
+    Sign(ImageSignArgs),
+    /// Verify a container image's signatures (bundles and legacy `.sig`) against a policy.
+    Verify(ImageVerifyArgs),
+    /// Sign an in-toto attestation about a container image and store it in its registry.
+    Attest(ImageAttestArgs),
+    /// Verify a container image's attestations of one predicate type against a policy.
+    VerifyAttestation(ImageVerifyAttestationArgs),
 }
 
 /// `signet serve ...`
@@ -39,6 +66,175 @@ pub enum ServeCommand {
     /// A transparency log: Rekor v1 and v2 APIs and tlog-tiles reads. Keys, stores and
     /// `trusted_root.json` live in the data directory.
     Log(ServeLogArgs),
+}
+
+/// `signet up`
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
+    pub listen: std::net::SocketAddr,
+
+    /// Data directory (created if missing): keys, logs, trust files.
+    #[arg(long, value_name = "DIR", default_value = "signet-data")]
+    pub data: PathBuf,
+
+    /// The base URL clients use. Default: `http://<listen>`. Keep it stable for a data
+    /// directory: the trust files name it.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Keep the transparency logs in this PostgreSQL database instead of the data directory.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Also accept tokens from this OIDC issuer (email identities, client ID `sigstore`).
+    /// Repeatable.
+    #[arg(long = "oidc-issuer", value_name = "URL")]
+    pub oidc_issuers: Vec<String>,
+
+    /// Accept tokens from the issuers of this Fulcio-format configuration file
+    /// (`{"OIDCIssuers": {...}}`).
+    #[arg(long = "oidc-config", value_name = "FILE")]
+    pub oidc_config: Option<PathBuf>,
+
+    /// Run the development OIDC issuer even when not listening on loopback. It hands a token
+    /// for any identity to anyone who asks: development only.
+    #[arg(long, conflicts_with = "no_dev_oidc")]
+    pub dev_oidc: bool,
+
+    /// Do not run the development OIDC issuer (by default it runs on loopback addresses).
+    #[arg(long)]
+    pub no_dev_oidc: bool,
+}
+
+/// `signet dev-token`
+#[derive(Debug, Args)]
+pub struct DevTokenArgs {
+    /// The `signet up` base URL (or its `/oidc` issuer URL).
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// The identity to put in the token, e.g. `alice@example.test`.
+    #[arg(long, value_name = "IDENTITY")]
+    pub subject: String,
+
+    /// Validity in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub ttl: u64,
+}
+
+/// Where to sign and with what: shared by the signing commands.
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// OIDC identity token (JWT). Default: `SIGSTORE_ID_TOKEN`, GitHub Actions ambient
+    /// credentials, `--dev-subject`, then an interactive login.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "key")]
+    pub identity_token: Option<String>,
+
+    /// Get the token from the deployment's development issuer for this identity
+    /// (`signet up` only).
+    #[arg(long, value_name = "IDENTITY", conflicts_with = "key")]
+    pub dev_subject: Option<String>,
+
+    /// Interactive login flow when no token is given: `browser` (authorization code with
+    /// PKCE; prints the URL to open) or `device` (device code).
+    #[arg(long, value_name = "FLOW", default_value = "browser")]
+    pub oidc_flow: String,
+
+    /// Sign with this key (cosign key file, or an unencrypted PEM private key) instead of a
+    /// keyless certificate.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Client trust configuration (trusted root + signing config), e.g. the
+    /// `trust_config.json` of `signet up`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trusted_root", "signing_config"])]
+    pub trust_config: Option<PathBuf>,
+
+    /// Trusted root; default: the built-in public-good root.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Signing config v0.2; default: the built-in public-good config.
+    #[arg(long, value_name = "FILE")]
+    pub signing_config: Option<PathBuf>,
+
+    /// Output format of the summary on stdout.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// `signet sign-blob`
+#[derive(Debug, Args)]
+pub struct SignBlobArgs {
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Where and how to sign.
+    #[command(flatten)]
+    pub signing: SigningArgs,
+
+    /// The file to sign.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `signet attest-blob`
+#[derive(Debug, Args)]
+pub struct AttestBlobArgs {
+    /// The predicate (JSON file).
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+
+    /// The predicate type URI (e.g. `https://slsa.dev/provenance/v1`).
+    #[arg(long = "type", value_name = "URI")]
+    pub predicate_type: String,
+
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Where and how to sign.
+    #[command(flatten)]
+    pub signing: SigningArgs,
+
+    /// The file the attestation is about.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `signet sign-bundle` (the conformance client protocol).
+#[derive(Debug, Args)]
+pub struct SignBundleArgs {
+    /// Use the staging instance (needs --trusted-root and --signing-config).
+    #[arg(long)]
+    pub staging: bool,
+
+    /// Sign an in-toto statement (the FILE) in a DSSE envelope instead of the file's bytes.
+    #[arg(long)]
+    pub in_toto: bool,
+
+    /// OIDC identity token.
+    #[arg(long, value_name = "TOKEN")]
+    pub identity_token: String,
+
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Trusted root.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Signing config v0.2.
+    #[arg(long, value_name = "FILE")]
+    pub signing_config: Option<PathBuf>,
+
+    /// The file to sign.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// `signet serve log`
@@ -170,6 +366,168 @@ pub struct NoteVerifyArgs {
     /// The signed note to check (`-` for standard input).
     #[arg(value_name = "NOTE_FILE")]
     pub note: PathBuf,
+}
+
+/// `signet generate-key-pair`
+#[derive(Debug, Args)]
+pub struct GenerateKeyPairArgs {
+    /// Write `<PREFIX>.key` and `<PREFIX>.pub`.
+    #[arg(long, value_name = "PREFIX", default_value = "cosign")]
+    pub output_key_prefix: String,
+
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `signet import-key-pair`
+#[derive(Debug, Args)]
+pub struct ImportKeyPairArgs {
+    /// The PEM private key to import.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// Write `<PREFIX>.key` and `<PREFIX>.pub`.
+    #[arg(long, value_name = "PREFIX", default_value = "import-cosign")]
+    pub output_key_prefix: String,
+
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `signet public-key`
+#[derive(Debug, Args)]
+pub struct PublicKeyArgs {
+    /// The private key file (cosign encrypted or plain PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+
+    /// Write the PEM here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub outfile: Option<PathBuf>,
+}
+
+/// Flags shared by `sign` and `attest` (images).
+#[derive(Debug, Args)]
+pub struct ImageSigningArgs {
+    /// Sign with this private key (cosign encrypted or plain PEM) instead of keyless.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// OIDC identity token for keyless signing (default: the SIGSTORE_ID_TOKEN variable).
+    #[arg(long, value_name = "TOKEN", conflicts_with = "key")]
+    pub identity_token: Option<String>,
+
+    /// Trusted root (trusted_root.json) the services' answers are checked against. Needs
+    /// --signing-config.
+    #[arg(long, value_name = "FILE", conflicts_with = "trust_config")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Client trust configuration (trusted root and signing config in one file).
+    #[arg(long, value_name = "FILE")]
+    pub trust_config: Option<PathBuf>,
+
+    /// Signing configuration (which CA, logs and timestamp authorities to use).
+    #[arg(long, value_name = "FILE")]
+    pub signing_config: Option<PathBuf>,
+
+    /// Allow plain HTTP to the registry (always allowed for loopback registries).
+    #[arg(long)]
+    pub allow_insecure_registry: bool,
+
+    /// The image, `registry/repository[:tag][@digest]`.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+/// `signet sign` (images)
+#[derive(Debug, Args)]
+pub struct ImageSignArgs {
+    /// Key, services and image.
+    #[command(flatten)]
+    pub common: ImageSigningArgs,
+
+    /// An annotation `key=value` to sign with the image (in the predicate). Repeatable.
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+
+    /// Also store a cosign legacy `sha256-<hex>.sig` simple-signing signature.
+    #[arg(long)]
+    pub legacy: bool,
+}
+
+/// `signet attest` (images)
+#[derive(Debug, Args)]
+pub struct ImageAttestArgs {
+    /// Key, services and image.
+    #[command(flatten)]
+    pub common: ImageSigningArgs,
+
+    /// The predicate (JSON file).
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+
+    /// The predicate type URI (or cosign's short names: slsaprovenance, slsaprovenance1,
+    /// spdxjson, cyclonedx, vuln, openvex, custom).
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
+}
+
+/// Flags shared by `verify` and `verify-attestation` (images).
+#[derive(Debug, Args)]
+pub struct ImageVerifyArgs {
+    /// Expected certificate identity (SAN), matched exactly.
+    #[arg(long, value_name = "IDENTITY", conflicts_with_all = ["certificate_identity_regexp", "key"])]
+    pub certificate_identity: Option<String>,
+
+    /// Expected certificate identity as a regular expression that must match the whole SAN.
+    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// Expected OIDC issuer, matched exactly.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["certificate_oidc_issuer_regexp", "key"])]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// Expected OIDC issuer as a regular expression that must match the whole issuer.
+    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+
+    /// Verify with this public key (PEM) instead of a certificate identity.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Trusted root (trusted_root.json); default: the embedded Sigstore public-good root.
+    #[arg(long, value_name = "FILE", conflicts_with = "trust_config")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Client trust configuration (ClientTrustConfig JSON) whose trusted root to use.
+    #[arg(long, value_name = "FILE")]
+    pub trust_config: Option<PathBuf>,
+
+    /// Allow plain HTTP to the registry (always allowed for loopback registries).
+    #[arg(long)]
+    pub allow_insecure_registry: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// The image, `registry/repository[:tag][@digest]`.
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+}
+
+/// `signet verify-attestation` (images)
+#[derive(Debug, Args)]
+pub struct ImageVerifyAttestationArgs {
+    /// Policy, trust and image.
+    #[command(flatten)]
+    pub common: ImageVerifyArgs,
+
+    /// The predicate type URI (or cosign's short names) the attestation must have.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
 }
 
 #[cfg(test)]

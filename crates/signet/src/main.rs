@@ -5,10 +5,13 @@
 //! malformed input), 2 usage errors (bad flags, unreadable files, unusable keys).
 
 mod cli;
-#[allow(dead_code)] // used by sign-blob, sign and the key commands as they land
+mod image_cmd;
+mod key_cmd;
 mod keyfile;
 mod note_cmd;
 mod serve_cmd;
+mod sign_cmd;
+mod up_cmd;
 mod verify_cmd;
 
 use clap::Parser;
@@ -35,6 +38,18 @@ fn main() -> ExitCode {
         cli::Command::Serve {
             command: cli::ServeCommand::Log(args),
         } => serve_cmd::log(&args),
+        cli::Command::GenerateKeyPair(args) => key_cmd::generate(&args),
+        cli::Command::ImportKeyPair(args) => key_cmd::import(&args),
+        cli::Command::PublicKey(args) => key_cmd::public_key(&args),
+        cli::Command::Sign(args) => image_cmd::sign(&args),
+        cli::Command::Verify(args) => image_cmd::verify(&args),
+        cli::Command::Attest(args) => image_cmd::attest(&args),
+        cli::Command::VerifyAttestation(args) => image_cmd::verify_attestation(&args),
+        cli::Command::Up(args) => up_cmd::up(&args),
+        cli::Command::DevToken(args) => up_cmd::dev_token(&args),
+        cli::Command::SignBlob(args) => sign_cmd::sign_blob(&args),
+        cli::Command::AttestBlob(args) => sign_cmd::attest_blob(&args),
+        cli::Command::SignBundle(args) => sign_cmd::sign_bundle(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

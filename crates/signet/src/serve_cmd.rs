@@ -58,7 +58,7 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
 }
 
 /// Resolves on SIGTERM or ctrl-c.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,0 +1,313 @@
+//! `signet sign-blob`, `signet attest-blob` and `signet sign-bundle`: pick the services,
+//! obtain an identity token, sign through `signet_sign`, write the bundle.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::Failure;
+use crate::cli::{AttestBlobArgs, OutputFormat, SignBlobArgs, SignBundleArgs, SigningArgs};
+use signet_formats::signing_config::PUBLIC_GOOD_SIGNING_CONFIG;
+use signet_formats::{
+    ClientTrustConfig, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp, TrustedRoot,
+};
+use signet_sign::{Credentials, Progress, SignError, Signed, SigningClient, Step};
+
+/// Largest file signed (1 GiB); bigger artifacts should be signed by digest.
+const MAX_ARTIFACT: u64 = 1 << 30;
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn read(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Failure> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut data))
+        .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))?;
+    if data.len() as u64 > limit {
+        return Err(Failure::Usage(format!(
+            "{what} {} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(data)
+}
+
+/// The trusted root and signing config to use.
+pub fn load_config(
+    trust_config: Option<&Path>,
+    trusted_root: Option<&Path>,
+    signing_config: Option<&Path>,
+) -> Result<(TrustedRoot, SigningConfig), Failure> {
+    if let Some(path) = trust_config {
+        let c = ClientTrustConfig::from_json(&read(path, "trust config", 16 << 20)?)
+            .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))?;
+        return Ok((c.trusted_root, c.signing_config));
+    }
+    let root = match trusted_root {
+        Some(path) => TrustedRoot::from_json(&read(path, "trusted root", 16 << 20)?)
+            .map_err(|e| Failure::Usage(format!("trusted root {}: {e}", path.display())))?,
+        None => TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
+            .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))?,
+    };
+    let signing = match signing_config {
+        Some(path) => SigningConfig::from_json(&read(path, "signing config", 1 << 20)?)
+            .map_err(|e| Failure::Usage(format!("signing config {}: {e}", path.display())))?,
+        None => SigningConfig::from_json(PUBLIC_GOOD_SIGNING_CONFIG.as_bytes())
+            .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
+    };
+    Ok((root, signing))
+}
+
+/// Prints each step on stderr.
+struct Stderr;
+
+impl Progress for Stderr {
+    fn started(&self, step: Step, url: &str) {
+        if url.is_empty() {
+            eprintln!("signet: {}…", step.name());
+        } else {
+            eprintln!("signet: {}: {url}", step.name());
+        }
+    }
+
+    fn finished(&self, step: Step, detail: &str, took: Duration) {
+        eprintln!(
+            "signet: {}: {detail} ({:.1} ms)",
+            step.name(),
+            took.as_secs_f64() * 1000.0
+        );
+    }
+}
+
+fn sign_failure(e: SignError) -> Failure {
+    Failure::Usage(format!("signing failed: {e}"))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
+}
+
+/// Finds an identity token: the flag, the environment, the dev issuer, an interactive login.
+async fn identity_token(
+    args: &SigningArgs,
+    http: &reqwest::Client,
+    oidc_url: Option<&str>,
+) -> Result<String, Failure> {
+    if let Some(token) = &args.identity_token {
+        return Ok(token.trim().to_owned());
+    }
+    if let Some(token) = signet_sign::token::ambient_token(http)
+        .await
+        .map_err(sign_failure)?
+    {
+        return Ok(token);
+    }
+    let issuer = oidc_url.ok_or_else(|| {
+        Failure::Usage(
+            "no identity token: pass --identity-token or set SIGSTORE_ID_TOKEN (the signing \
+             config names no OIDC provider to log in with)"
+                .into(),
+        )
+    })?;
+    if let Some(subject) = &args.dev_subject {
+        eprintln!("signet: token: development issuer {issuer} for {subject}");
+        return signet_sign::token::dev_token(http, issuer, subject, 900)
+            .await
+            .map_err(sign_failure);
+    }
+    let wait = Duration::from_secs(300);
+    match args.oidc_flow.as_str() {
+        "device" => {
+            signet_sign::token::device_flow(http, issuer, "sigstore", wait, &|url, code| {
+                eprintln!("signet: to sign in, open {url} and enter the code {code}");
+            })
+            .await
+            .map_err(sign_failure)
+        }
+        "browser" => signet_sign::token::browser_flow(http, issuer, "sigstore", wait, &|url| {
+            eprintln!("signet: to sign in, open this address in a browser:\n  {url}");
+        })
+        .await
+        .map_err(sign_failure),
+        other => Err(Failure::Usage(format!(
+            "--oidc-flow {other:?}: expected browser or device"
+        ))),
+    }
+}
+
+enum What {
+    Blob(Vec<u8>),
+    Dsse {
+        payload_type: String,
+        payload: Vec<u8>,
+    },
+}
+
+async fn sign(args: &SigningArgs, what: What, bundle_path: &Path) -> Result<(), Failure> {
+    let (root, signing) = load_config(
+        args.trust_config.as_deref(),
+        args.trusted_root.as_deref(),
+        args.signing_config.as_deref(),
+    )?;
+    let now = now();
+    let keyless = args.key.is_none();
+    let services =
+        signet_sign::select_services(&signing, Timestamp::from_unix_seconds(now), keyless)
+            .map_err(sign_failure)?;
+    let http = SigningClient::default_http().map_err(sign_failure)?;
+    let oidc_url = services.oidc_url.clone();
+    let client = SigningClient::new(&root, services, http.clone()).map_err(sign_failure)?;
+    let key;
+    let token;
+    let credentials = match &args.key {
+        Some(path) => {
+            key = crate::keyfile::load_signing_key(path)?;
+            Credentials::Key {
+                key: key.as_ref(),
+                hint: String::new(),
+            }
+        }
+        None => {
+            token = identity_token(args, &http, oidc_url.as_deref()).await?;
+            if let Ok(identity) = signet_sign::token::token_identity(&token) {
+                eprintln!("signet: token: identity {identity}");
+            }
+            Credentials::Keyless { token: &token }
+        }
+    };
+    let signed: Signed = match what {
+        What::Blob(bytes) => client
+            .sign_artifact(credentials, &bytes, now, &Stderr)
+            .await
+            .map_err(sign_failure)?,
+        What::Dsse {
+            payload_type,
+            payload,
+        } => client
+            .sign_dsse(credentials, &payload_type, payload, now, &Stderr)
+            .await
+            .map_err(sign_failure)?,
+    };
+    std::fs::write(bundle_path, signed.bundle.to_json())
+        .map_err(|e| Failure::Usage(format!("writing {}: {e}", bundle_path.display())))?;
+    let t = &signed.timings;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    match args.output {
+        OutputFormat::Text => {
+            eprintln!(
+                "signet: wrote {} ({:.1} ms: {:.1} in this client, {:.1} certificate, {:.1} log, {:.1} timestamp)",
+                bundle_path.display(),
+                ms(t.total),
+                ms(t.client()),
+                ms(t.certificate),
+                ms(t.log),
+                ms(t.timestamp)
+            );
+        }
+        OutputFormat::Json => {
+            let entries: Vec<serde_json::Value> = signed
+                .bundle
+                .verification_material
+                .tlog_entries
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "logIndex": e.log_index,
+                        "kind": e.kind_version.kind,
+                        "version": e.kind_version.version,
+                    })
+                })
+                .collect();
+            let out = serde_json::json!({
+                "bundle": bundle_path.display().to_string(),
+                "identity": signed.identity,
+                "issuer": signed.issuer,
+                "tlogEntries": entries,
+                "timestamps": signed.bundle.verification_material.timestamp_verification_data
+                    .as_ref().map_or(0, |t| t.rfc3161_timestamps.len()),
+                "timingsMs": {
+                    "total": ms(t.total),
+                    "client": ms(t.client()),
+                    "certificate": ms(t.certificate),
+                    "log": ms(t.log),
+                    "timestamp": ms(t.timestamp),
+                },
+            });
+            println!("{out}");
+        }
+    }
+    Ok(())
+}
+
+/// `signet sign-blob`.
+pub fn sign_blob(args: &SignBlobArgs) -> Result<(), Failure> {
+    let data = read(&args.file, "file", MAX_ARTIFACT)?;
+    runtime()?.block_on(sign(&args.signing, What::Blob(data), &args.bundle))
+}
+
+/// `signet attest-blob`: an in-toto v1 statement about the file, in a DSSE envelope.
+pub fn attest_blob(args: &AttestBlobArgs) -> Result<(), Failure> {
+    let data = read(&args.file, "file", MAX_ARTIFACT)?;
+    let predicate: serde_json::Value =
+        serde_json::from_slice(&read(&args.predicate, "predicate", 16 << 20)?).map_err(|e| {
+            Failure::Usage(format!(
+                "predicate {}: not JSON: {e}",
+                args.predicate.display()
+            ))
+        })?;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &data);
+    let name = args
+        .file
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{ "name": name, "digest": { "sha256": hex::encode(digest.as_ref()) } }],
+        "predicateType": args.predicate_type,
+        "predicate": predicate,
+    });
+    runtime()?.block_on(sign(
+        &args.signing,
+        What::Dsse {
+            payload_type: "application/vnd.in-toto+json".into(),
+            payload: statement.to_string().into_bytes(),
+        },
+        &args.bundle,
+    ))
+}
+
+/// `signet sign-bundle` (conformance protocol).
+pub fn sign_bundle(args: &SignBundleArgs) -> Result<(), Failure> {
+    if args.staging && (args.trusted_root.is_none() || args.signing_config.is_none()) {
+        return Err(Failure::Usage(
+            "--staging needs --trusted-root and --signing-config: only the public-good instance is built in".into(),
+        ));
+    }
+    let data = read(&args.file, "file", MAX_ARTIFACT)?;
+    let signing = SigningArgs {
+        identity_token: Some(args.identity_token.clone()),
+        dev_subject: None,
+        oidc_flow: "browser".into(),
+        key: None,
+        trust_config: None,
+        trusted_root: args.trusted_root.clone(),
+        signing_config: args.signing_config.clone(),
+        output: OutputFormat::Text,
+    };
+    let what = if args.in_toto {
+        What::Dsse {
+            payload_type: "application/vnd.in-toto+json".into(),
+            payload: data,
+        }
+    } else {
+        What::Blob(data)
+    };
+    runtime()?.block_on(sign(&signing, what, &args.bundle))
+}
