@@ -1,0 +1,777 @@
+//! `signet sign`, `verify`, `attest` and `verify-attestation` for container images.
+//!
+//! Storage, following cosign 3's bundle format (`--new-bundle-format`, the default there):
+//!
+//! - A signature is a Sigstore bundle v0.3 whose content is a DSSE envelope
+//!   (`application/vnd.in-toto+json`) over an in-toto Statement v1: one subject named
+//!   `registry/repository` with the image manifest's `sha256` digest, predicate type
+//!   [`SIGN_PREDICATE_TYPE`], predicate `{}` or, with `-a k=v`, `{"annotations": {k: v}}`.
+//!   The signed digest is the manifest's, so a tag moved to another image does not carry the
+//!   signature with it.
+//! - An attestation is the same with the user's predicate and predicate type.
+//! - Both are stored by `signet_oci::RegistryClient::attach_bundle`: an OCI 1.1 artifact
+//!   (`artifactType` the bundle media type) whose `subject` is the image, found through the
+//!   referrers API or the `sha256-<hex>` tag-schema index; the predicate type is also in the
+//!   `dev.sigstore.bundle.predicateType` annotation (a hint only: verification reads it from
+//!   the signed statement).
+//! - `sign --legacy` also writes cosign's older `sha256-<hex>.sig` layout: a message signature
+//!   over the simple-signing payload, with the Rekor v1 entry as cosign's
+//!   `dev.sigstore.cosign/bundle` annotation (needs a Rekor v1 log in the signing config).
+//!
+//! `verify` checks every bundle and legacy signature found for the image's digest and
+//! succeeds when at least one verifies under the policy.
+
+use crate::Failure;
+use crate::cli::{
+    ImageAttestArgs, ImageSignArgs, ImageSigningArgs, ImageVerifyArgs, ImageVerifyAttestationArgs,
+    OutputFormat,
+};
+use crate::keyfile;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use signet_formats::bundle::MEDIA_TYPE_V0_1;
+use signet_formats::{
+    Bundle, BundleContent, ClientTrustConfig, HashAlgorithm, HashOutput, KindVersion,
+    MessageSignature, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp, TransparencyLogEntry,
+    TrustedRoot, VerificationMaterial, VerificationMaterialContent,
+};
+use signet_oci::{
+    BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacySignature,
+    RegistryClient, SimpleSigning,
+};
+use signet_sign::{Credentials, SigningClient};
+use signet_verify::{
+    Artifact, IdentityPolicy, Policy, Signer, StringMatcher, TrustMaterial, VerifiedBundle,
+    verify_bundle,
+};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// The predicate type of a plain image signature (cosign's, for signatures in bundle format).
+pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+/// The DSSE payload type of in-toto statements.
+const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+/// Largest trust, signing-config or predicate file read.
+const MAX_INPUT_FILE: u64 = 16 << 20;
+
+fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    let mut data = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_INPUT_FILE + 1).read_to_end(&mut data))
+        .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))?;
+    if data.len() as u64 > MAX_INPUT_FILE {
+        return Err(Failure::Usage(format!(
+            "{what} {} is larger than {MAX_INPUT_FILE} bytes",
+            path.display()
+        )));
+    }
+    Ok(data)
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+fn registry(allow_insecure: bool) -> Result<RegistryClient, Failure> {
+    let docker_config =
+        DockerConfig::load_default().map_err(|e| Failure::Usage(format!("docker config: {e}")))?;
+    RegistryClient::new(ClientOptions {
+        docker_config,
+        allow_insecure,
+    })
+    .map_err(|e| Failure::Usage(format!("registry client: {e}")))
+}
+
+fn parse_image(text: &str) -> Result<ImageRef, Failure> {
+    ImageRef::parse(text).map_err(|e| Failure::Usage(format!("image {text:?}: {e}")))
+}
+
+/// Resolves the image to the digest of its manifest, warning when only a tag was given.
+async fn resolve(client: &RegistryClient, image: &ImageRef) -> Result<Descriptor, Failure> {
+    let subject = client
+        .resolve(image)
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot resolve {}: {e}", image.name())))?;
+    if image.digest.is_none() {
+        eprintln!(
+            "signet: WARNING: {} names a tag, which can move; using its current digest {}. \
+             Refer to images by digest ({}@{}) to be sure what you sign or verify.",
+            image.manifest_reference(),
+            subject.digest,
+            image.name(),
+            subject.digest
+        );
+    }
+    Ok(subject)
+}
+
+fn digest_bytes(subject: &Descriptor) -> Result<Vec<u8>, Failure> {
+    let hex_text = subject.digest.hex();
+    if subject.digest.algorithm() != "sha256" || hex_text.len() != 64 {
+        return Err(Failure::Usage(format!(
+            "image digest {} is not sha256",
+            subject.digest
+        )));
+    }
+    (0..32)
+        .map(|i| {
+            hex_text
+                .get(2 * i..2 * i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(|| Failure::Usage(format!("bad digest {}", subject.digest)))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Signing
+
+/// Who signs, and with which services.
+struct SignSetup {
+    client: SigningClient,
+    key: Option<Box<dyn signet_sign::SigningKey>>,
+    token: Option<String>,
+}
+
+impl SignSetup {
+    fn credentials(&self) -> Credentials<'_> {
+        match (&self.key, &self.token) {
+            (Some(key), _) => Credentials::Key {
+                key: key.as_ref(),
+                hint: String::new(),
+            },
+            (None, token) => Credentials::Keyless {
+                token: token.as_deref().unwrap_or_default(),
+            },
+        }
+    }
+}
+
+fn signing_setup(args: &ImageSigningArgs) -> Result<SignSetup, Failure> {
+    let (root, config) = match (&args.trust_config, &args.trusted_root, &args.signing_config) {
+        (Some(path), _, sc) => {
+            let tc = ClientTrustConfig::from_json(&read_limited(path, "trust config")?)
+                .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))?;
+            let config = match sc {
+                Some(p) => load_signing_config(p)?,
+                None => tc.signing_config,
+            };
+            (tc.trusted_root, config)
+        }
+        (None, Some(root_path), Some(sc)) => (
+            TrustedRoot::from_json(&read_limited(root_path, "trusted root")?).map_err(|e| {
+                Failure::Usage(format!("trusted root {}: {e}", root_path.display()))
+            })?,
+            load_signing_config(sc)?,
+        ),
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            return Err(Failure::Usage(
+                "--trusted-root and --signing-config go together (or use --trust-config)".into(),
+            ));
+        }
+        (None, None, None) => (
+            TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
+                .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))?,
+            SigningConfig::from_json(
+                signet_formats::signing_config::PUBLIC_GOOD_SIGNING_CONFIG.as_bytes(),
+            )
+            .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
+        ),
+    };
+    let (key, token) = match &args.key {
+        Some(path) => (Some(keyfile::load_signing_key(path)?), None),
+        None => {
+            let token = args
+                .identity_token
+                .clone()
+                .or_else(|| std::env::var("SIGSTORE_ID_TOKEN").ok())
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| {
+                    Failure::Usage(
+                        "keyless signing needs an identity token: --identity-token or \
+                         SIGSTORE_ID_TOKEN (or sign with --key)"
+                            .into(),
+                    )
+                })?;
+            (None, Some(token.trim().to_owned()))
+        }
+    };
+    let services =
+        signet_sign::select_services(&config, Timestamp::from_unix_seconds(now()), key.is_none())
+            .map_err(|e| Failure::Usage(format!("signing config: {e}")))?;
+    let http = SigningClient::default_http().map_err(|e| Failure::Usage(e.to_string()))?;
+    let client = SigningClient::new(&root, services, http)
+        .map_err(|e| Failure::Usage(format!("trusted root: {e}")))?;
+    Ok(SignSetup { client, key, token })
+}
+
+fn load_signing_config(path: &Path) -> Result<SigningConfig, Failure> {
+    SigningConfig::from_json(&read_limited(path, "signing config")?)
+        .map_err(|e| Failure::Usage(format!("signing config {}: {e}", path.display())))
+}
+
+fn statement(
+    image: &ImageRef,
+    subject: &Descriptor,
+    predicate_type: &str,
+    predicate: serde_json::Value,
+) -> Vec<u8> {
+    serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{
+            "name": image.name(),
+            "digest": { "sha256": subject.digest.hex() },
+        }],
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn rfc3339_now() -> String {
+    Timestamp::from_unix_seconds(now()).to_rfc3339()
+}
+
+async fn sign_and_attach(
+    setup: &SignSetup,
+    client: &RegistryClient,
+    image: &ImageRef,
+    subject: &Descriptor,
+    predicate_type: &str,
+    predicate: serde_json::Value,
+) -> Result<(), Failure> {
+    let payload = statement(image, subject, predicate_type, predicate);
+    let signed = setup
+        .client
+        .sign_dsse(
+            setup.credentials(),
+            INTOTO_PAYLOAD_TYPE,
+            payload,
+            now(),
+            &signet_sign::Quiet,
+        )
+        .await
+        .map_err(|e| Failure::Usage(format!("signing failed: {e}")))?;
+    if let Some(identity) = &signed.identity {
+        eprintln!(
+            "signet: signed as {identity} ({})",
+            signed.issuer.as_deref().unwrap_or("")
+        );
+    }
+    let artifact = BundleArtifact {
+        bundle: signed.bundle.to_json().into_bytes(),
+        predicate_type: Some(predicate_type.to_owned()),
+        created: Some(rfc3339_now()),
+        annotations: BTreeMap::new(),
+    };
+    let attached = client
+        .attach_bundle(image, subject, &artifact)
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot store the bundle: {e}")))?;
+    println!(
+        "{}@{} ({:?})",
+        image.name(),
+        attached.manifest.digest,
+        attached.support
+    );
+    Ok(())
+}
+
+fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    list.iter()
+        .map(|a| {
+            a.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| Failure::Usage(format!("annotation {a:?} is not key=value")))
+        })
+        .collect()
+}
+
+/// `signet sign IMAGE`.
+pub fn sign(args: &ImageSignArgs) -> Result<(), Failure> {
+    let annotations = parse_annotations(&args.annotations)?;
+    let image = parse_image(&args.common.image)?;
+    let setup = signing_setup(&args.common)?;
+    let client = registry(args.common.allow_insecure_registry)?;
+    runtime()?.block_on(async {
+        let subject = resolve(&client, &image).await?;
+        let predicate = if annotations.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::json!({ "annotations": annotations })
+        };
+        sign_and_attach(
+            &setup,
+            &client,
+            &image,
+            &subject,
+            SIGN_PREDICATE_TYPE,
+            predicate,
+        )
+        .await?;
+        if args.legacy {
+            sign_legacy(&setup, &client, &image, &subject, annotations).await?;
+        }
+        Ok(())
+    })
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn sign_legacy(
+    setup: &SignSetup,
+    client: &RegistryClient,
+    image: &ImageRef,
+    subject: &Descriptor,
+    annotations: BTreeMap<String, String>,
+) -> Result<(), Failure> {
+    let payload =
+        SimpleSigning::new(&image.docker_reference(), &subject.digest, annotations).to_json();
+    let signed = setup
+        .client
+        .sign_artifact(setup.credentials(), &payload, now(), &signet_sign::Quiet)
+        .await
+        .map_err(|e| Failure::Usage(format!("signing failed: {e}")))?;
+    let bundle = &signed.bundle;
+    let BundleContent::MessageSignature(message) = &bundle.content else {
+        return Err(Failure::Usage("the signer returned a DSSE bundle".into()));
+    };
+    let certificate = match &bundle.verification_material.content {
+        VerificationMaterialContent::Certificate(der) => Some(pem("CERTIFICATE", der)),
+        VerificationMaterialContent::X509CertificateChain { certificates } => {
+            certificates.first().map(|der| pem("CERTIFICATE", der))
+        }
+        _ => None,
+    };
+    let entry = bundle
+        .verification_material
+        .tlog_entries
+        .iter()
+        .find(|e| e.inclusion_promise.is_some())
+        .ok_or_else(|| {
+            Failure::Usage(
+                "--legacy needs a Rekor v1 log (signed entry timestamp) in the signing config"
+                    .into(),
+            )
+        })?;
+    let rekor_bundle = serde_json::json!({
+        "SignedEntryTimestamp": STANDARD.encode(entry.inclusion_promise.as_deref().unwrap_or_default()),
+        "Payload": {
+            "body": STANDARD.encode(&entry.canonicalized_body),
+            "integratedTime": entry.integrated_time,
+            "logIndex": entry.log_index,
+            "logID": hex(&entry.log_id),
+        }
+    });
+    let rfc3161 = bundle
+        .verification_material
+        .timestamp_verification_data
+        .as_ref()
+        .and_then(|t| t.rfc3161_timestamps.first())
+        .map(|t| serde_json::json!({ "SignedRFC3161Timestamp": STANDARD.encode(t) }).to_string());
+    let legacy = LegacySignature {
+        payload,
+        signature: STANDARD.encode(&message.signature),
+        certificate,
+        chain: None,
+        rekor_bundle: Some(rekor_bundle.to_string()),
+        rfc3161_timestamp: rfc3161,
+    };
+    let digest = client
+        .write_legacy_signature(image, &subject.digest, &legacy)
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot store the legacy signature: {e}")))?;
+    println!("{}@{} (legacy .sig)", image.name(), digest);
+    Ok(())
+}
+
+/// cosign's short names for predicate types.
+fn predicate_type_uri(name: &str) -> String {
+    match name {
+        "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
+        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "spdx" => "https://spdx.dev/Document",
+        "spdxjson" => "https://spdx.dev/Document",
+        "cyclonedx" => "https://cyclonedx.org/bom",
+        "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "openvex" => "https://openvex.dev/ns",
+        "custom" => "https://cosign.sigstore.dev/attestation/v1",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// `signet attest IMAGE --predicate FILE --type TYPE`.
+pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
+    let raw = read_limited(&args.predicate, "predicate")?;
+    let predicate: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
+        Failure::Usage(format!(
+            "predicate {} is not JSON: {e}",
+            args.predicate.display()
+        ))
+    })?;
+    let predicate_type = predicate_type_uri(&args.predicate_type);
+    let image = parse_image(&args.common.image)?;
+    let setup = signing_setup(&args.common)?;
+    let client = registry(args.common.allow_insecure_registry)?;
+    runtime()?.block_on(async {
+        let subject = resolve(&client, &image).await?;
+        sign_and_attach(
+            &setup,
+            &client,
+            &image,
+            &subject,
+            &predicate_type,
+            predicate,
+        )
+        .await
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Verifying
+
+fn load_trust(args: &ImageVerifyArgs) -> Result<TrustMaterial, Failure> {
+    let root = if let Some(path) = &args.trusted_root {
+        TrustedRoot::from_json(&read_limited(path, "trusted root")?)
+            .map_err(|e| Failure::Usage(format!("trusted root {}: {e}", path.display())))?
+    } else if let Some(path) = &args.trust_config {
+        ClientTrustConfig::from_json(&read_limited(path, "trust config")?)
+            .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))?
+            .trusted_root
+    } else {
+        TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
+            .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))?
+    };
+    TrustMaterial::from_trusted_root(&root).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn matcher(
+    exact: &Option<String>,
+    regexp: &Option<String>,
+    flag: &str,
+) -> Result<StringMatcher, Failure> {
+    match (exact, regexp) {
+        (Some(value), None) => Ok(StringMatcher::Exact(value.clone())),
+        (None, Some(pattern)) => {
+            StringMatcher::regex(pattern).map_err(|e| Failure::Usage(e.to_string()))
+        }
+        _ => Err(Failure::Usage(format!(
+            "one of --{flag} or --{flag}-regexp is required (or --key)"
+        ))),
+    }
+}
+
+fn load_policy(args: &ImageVerifyArgs) -> Result<Policy, Failure> {
+    if let Some(path) = &args.key {
+        let text = String::from_utf8(read_limited(path, "key")?)
+            .map_err(|_| Failure::Usage(format!("key {} is not PEM text", path.display())))?;
+        let key = signet_x509::PublicKey::from_pem(&text)
+            .map_err(|e| Failure::Usage(format!("key {}: {e}", path.display())))?;
+        return Ok(Policy::Key(key));
+    }
+    Ok(Policy::Identity(IdentityPolicy {
+        san: matcher(
+            &args.certificate_identity,
+            &args.certificate_identity_regexp,
+            "certificate-identity",
+        )?,
+        issuer: matcher(
+            &args.certificate_oidc_issuer,
+            &args.certificate_oidc_issuer_regexp,
+            "certificate-oidc-issuer",
+        )?,
+        extensions: Vec::new(),
+    }))
+}
+
+/// One signature that verified.
+struct Found {
+    /// Where it was stored (artifact manifest digest, or `legacy .sig`).
+    location: String,
+    verified: VerifiedBundle,
+}
+
+/// The outcome of one candidate: verified, or why not.
+type Checked = Result<Found, String>;
+
+fn check_bundle(
+    raw: &[u8],
+    location: &str,
+    artifact: &Artifact,
+    trust: &TrustMaterial,
+    policy: &Policy,
+    predicate_type: &str,
+) -> Checked {
+    let bundle = Bundle::from_json(raw).map_err(|e| format!("{location}: bundle: {e}"))?;
+    let verified = verify_bundle(&bundle, artifact, trust, policy, now())
+        .map_err(|e| format!("{location}: {e}"))?;
+    match &verified.statement {
+        Some(s) if s.predicate_type == predicate_type => Ok(Found {
+            location: location.to_owned(),
+            verified,
+        }),
+        Some(s) => Err(format!(
+            "{location}: predicate type {} is not {predicate_type}",
+            s.predicate_type
+        )),
+        None => Err(format!("{location}: not an in-toto statement")),
+    }
+}
+
+/// Rebuilds a bundle v0.1 from a legacy `.sig` layer (cosign's annotations) and verifies it
+/// over the simple-signing payload, which must name `subject`.
+fn check_legacy(
+    sig: &LegacySignature,
+    subject: &Descriptor,
+    trust: &TrustMaterial,
+    policy: &Policy,
+) -> Checked {
+    let location = "legacy .sig".to_owned();
+    let bad = |what: &str| format!("{location}: {what}");
+    let payload = SimpleSigning::parse(&sig.payload).map_err(|e| bad(&e.to_string()))?;
+    let named = payload.digest().map_err(|e| bad(&e.to_string()))?;
+    if named != subject.digest {
+        return Err(bad(&format!(
+            "payload names {named}, not {}",
+            subject.digest
+        )));
+    }
+    let signature = STANDARD
+        .decode(sig.signature.trim())
+        .map_err(|_| bad("signature is not base64"))?;
+    let content = match &sig.certificate {
+        Some(cert) => VerificationMaterialContent::X509CertificateChain {
+            certificates: vec![
+                signet_x509::Certificate::from_pem(cert)
+                    .map_err(|e| bad(&format!("certificate: {e}")))?
+                    .der()
+                    .to_vec(),
+            ],
+        },
+        None => VerificationMaterialContent::PublicKey {
+            hint: String::new(),
+        },
+    };
+    let rekor: serde_json::Value = serde_json::from_str(
+        sig.rekor_bundle
+            .as_deref()
+            .ok_or_else(|| bad("no Rekor bundle annotation"))?,
+    )
+    .map_err(|_| bad("Rekor bundle annotation is not JSON"))?;
+    let field = |v: &serde_json::Value, name: &str| -> Result<String, String> {
+        v.get(name)
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| bad(&format!("Rekor bundle has no {name}")))
+    };
+    let p = rekor
+        .get("Payload")
+        .ok_or_else(|| bad("Rekor bundle has no Payload"))?;
+    let body = STANDARD
+        .decode(field(p, "body")?)
+        .map_err(|_| bad("Rekor body is not base64"))?;
+    let body_json: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| bad("Rekor body is not JSON"))?;
+    let log_id_hex = field(p, "logID")?;
+    let log_id = (0..log_id_hex.len() / 2)
+        .map(|i| {
+            log_id_hex
+                .get(2 * i..2 * i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| bad("logID is not hex"))?;
+    let entry = TransparencyLogEntry {
+        log_index: p.get("logIndex").and_then(|v| v.as_i64()).unwrap_or(-1),
+        log_id,
+        kind_version: KindVersion {
+            kind: field(&body_json, "kind")?,
+            version: field(&body_json, "apiVersion")?,
+        },
+        integrated_time: p
+            .get("integratedTime")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0),
+        inclusion_promise: Some(
+            STANDARD
+                .decode(field(&rekor, "SignedEntryTimestamp")?)
+                .map_err(|_| bad("SignedEntryTimestamp is not base64"))?,
+        ),
+        inclusion_proof: None,
+        canonicalized_body: body,
+    };
+    let bundle = Bundle {
+        media_type: MEDIA_TYPE_V0_1.to_owned(),
+        verification_material: VerificationMaterial {
+            content,
+            tlog_entries: vec![entry],
+            timestamp_verification_data: None,
+        },
+        content: BundleContent::MessageSignature(MessageSignature {
+            message_digest: Some(HashOutput {
+                algorithm: HashAlgorithm::Sha2_256,
+                digest: signet_x509::HashAlgorithm::Sha256.digest(&sig.payload),
+            }),
+            signature,
+        }),
+    };
+    let verified = verify_bundle(
+        &bundle,
+        &Artifact::Bytes(sig.payload.clone()),
+        trust,
+        policy,
+        now(),
+    )
+    .map_err(|e| bad(&e.to_string()))?;
+    Ok(Found { location, verified })
+}
+
+async fn find_verified(
+    args: &ImageVerifyArgs,
+    predicate_type: &str,
+    legacy: bool,
+) -> Result<(Descriptor, Vec<Checked>), Failure> {
+    let trust = load_trust(args)?;
+    let policy = load_policy(args)?;
+    let image = parse_image(&args.image)?;
+    let client = registry(args.allow_insecure_registry)?;
+    let subject = resolve(&client, &image).await?;
+    let artifact = Artifact::Digest {
+        algorithm: "sha256",
+        value: digest_bytes(&subject)?,
+    };
+    let stored = client
+        .list_bundles(&image, &subject.digest)
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot list signatures: {e}")))?;
+    let mut results: Vec<Checked> = stored
+        .iter()
+        .map(|s| {
+            check_bundle(
+                &s.bundle,
+                s.manifest.digest.as_str(),
+                &artifact,
+                &trust,
+                &policy,
+                predicate_type,
+            )
+        })
+        .collect();
+    if legacy {
+        let sigs = client
+            .read_legacy_signatures(&image, &subject.digest)
+            .await
+            .map_err(|e| Failure::Usage(format!("cannot read legacy signatures: {e}")))?;
+        results.extend(
+            sigs.iter()
+                .map(|sig| check_legacy(sig, &subject, &trust, &policy)),
+        );
+    }
+    Ok((subject, results))
+}
+
+fn signer_text(verified: &VerifiedBundle) -> (String, Option<String>) {
+    match &verified.signer {
+        Signer::Certificate(cert) => {
+            let identity = cert.fulcio_identity().unwrap_or_default();
+            let sans: Vec<&str> = identity.sans.iter().map(|s| s.value()).collect();
+            (sans.join(", "), identity.issuer)
+        }
+        Signer::Key(_) => ("managed key".into(), None),
+    }
+}
+
+fn report(output: OutputFormat, subject: &Descriptor, results: &[Checked]) -> Result<(), Failure> {
+    let ok: Vec<&Found> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    if output == OutputFormat::Json {
+        let found: Vec<serde_json::Value> = ok
+            .iter()
+            .map(|f| {
+                let (who, issuer) = signer_text(&f.verified);
+                serde_json::json!({
+                    "location": f.location,
+                    "signer": who,
+                    "issuer": issuer,
+                    "predicateType": f.verified.statement.as_ref().map(|s| s.predicate_type.clone()),
+                    "statement": f.verified.statement.as_ref().map(|s| s.to_json()),
+                    "times": f.verified.times.iter().map(|t| t.time).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "verified": !ok.is_empty(),
+                "digest": subject.digest.as_str(),
+                "signatures": found,
+                "rejected": errors,
+            })
+        );
+    } else {
+        for f in &ok {
+            let (who, issuer) = signer_text(&f.verified);
+            println!(
+                "Verified OK: {} signed by {who}{} ({})",
+                subject.digest,
+                issuer.map(|i| format!(" ({i})")).unwrap_or_default(),
+                f.location
+            );
+        }
+    }
+    for e in &errors {
+        eprintln!("signet: rejected {e}");
+    }
+    if ok.is_empty() {
+        return Err(Failure::Invalid(if results.is_empty() {
+            format!("no signatures found for {}", subject.digest)
+        } else {
+            format!(
+                "none of the {} signatures found for {} verified",
+                results.len(),
+                subject.digest
+            )
+        }));
+    }
+    Ok(())
+}
+
+/// `signet verify IMAGE`.
+pub fn verify(args: &ImageVerifyArgs) -> Result<(), Failure> {
+    let (subject, results) = runtime()?.block_on(find_verified(args, SIGN_PREDICATE_TYPE, true))?;
+    report(args.output, &subject, &results)
+}
+
+/// `signet verify-attestation IMAGE --type TYPE`.
+pub fn verify_attestation(args: &ImageVerifyAttestationArgs) -> Result<(), Failure> {
+    let predicate_type = predicate_type_uri(&args.predicate_type);
+    let (subject, results) =
+        runtime()?.block_on(find_verified(&args.common, &predicate_type, false))?;
+    report(args.common.output, &subject, &results)
+}
