@@ -304,6 +304,8 @@ impl SigningClient {
             return Err(bad_cert("it certifies a different public key".into()));
         }
         // It must chain to a CA of the trusted root.
+        // The CA's clock may be a little ahead of ours: check at the later of the two.
+        let now = now.max(leaf.not_before());
         let mut chain_error = None;
         let mut issuer = None;
         for ca in &self.trust.certificate_authorities {
@@ -476,6 +478,7 @@ impl SigningClient {
     ) -> Result<Signed, SignError> {
         let start = Instant::now();
         let mut timings = Timings::default();
+        let mut now = now;
         let ephemeral;
         let (key, material, certificate): (&dyn SigningKey, _, Option<Certificate>) =
             match credentials {
@@ -494,6 +497,7 @@ impl SigningClient {
                                 url: url.clone(),
                                 reason: "empty chain".into(),
                             })?;
+                    now = now.max(leaf.not_before());
                     progress.finished(
                         Step::Certificate,
                         &format!("certificate for {}", leaf.display_name()),
