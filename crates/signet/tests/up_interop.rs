@@ -178,7 +178,7 @@ fn tlog_version(bundle: &Path) -> (String, bool) {
     let entry = &b["verificationMaterial"]["tlogEntries"][0];
     let has_ts = !b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"]
         .as_array()
-        .map_or(true, Vec::is_empty);
+        .is_none_or(Vec::is_empty);
     (
         entry["kindVersion"]["version"].as_str().unwrap().to_owned(),
         has_ts,
