@@ -42,7 +42,7 @@ use signet_oci::{
 use signet_sign::{Credentials, SigningClient};
 use signet_verify::{
     Artifact, IdentityPolicy, Policy, Signer, StringMatcher, TrustMaterial, VerifiedBundle,
-    verify_bundle,
+    VerifyOptions, verify_bundle, verify_bundle_with,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -641,12 +641,18 @@ fn check_legacy(
             signature,
         }),
     };
-    let verified = verify_bundle(
+    // cosign's `.sig` layout keeps only the signed entry timestamp (no inclusion proof), and
+    // cosign accepts that for these signatures; so do we, here only.
+    let options = VerifyOptions {
+        allow_promise_only_v0_1: true,
+    };
+    let verified = verify_bundle_with(
         &bundle,
         &Artifact::Bytes(sig.payload.clone()),
         trust,
         policy,
         now(),
+        &options,
     )
     .map_err(|e| bad(&e.to_string()))?;
     Ok(Found { location, verified })
@@ -670,8 +676,15 @@ async fn find_verified(
         .list_bundles(&image, &subject.digest)
         .await
         .map_err(|e| Failure::Usage(format!("cannot list signatures: {e}")))?;
+    // The predicate-type annotation is unsigned, so it only decides which bundles to try: one
+    // annotated with another type is an attestation of something else, not a failed check.
     let mut results: Vec<Checked> = stored
         .iter()
+        .filter(|s| {
+            s.predicate_type
+                .as_deref()
+                .is_none_or(|t| t == predicate_type)
+        })
         .map(|s| {
             check_bundle(
                 &s.bundle,

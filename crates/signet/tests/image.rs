@@ -1,0 +1,405 @@
+//! `signet sign` / `verify` / `attest` / `verify-attestation` against a real registry
+//! (`docker-registry`, see tests/common) and a running `signet up` for the log, CA and TSA.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::{Registry, SIGNET, Up, push_image, registry_bin, runtime};
+use signet_oci::{BundleArtifact, Digest, ImageRef};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PASSWORD: &str = "image test";
+
+fn signet(dir: &Path, args: &[&str]) -> Output {
+    Command::new(SIGNET)
+        .args(args)
+        .current_dir(dir)
+        .env("COSIGN_PASSWORD", PASSWORD)
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn ok(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+#[track_caller]
+fn invalid(out: &Output) -> serde_json::Value {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+fn verify_key(dir: &Path, trust: &Path, image: &str, key: &str) -> Output {
+    signet(
+        dir,
+        &[
+            "verify",
+            "--trust-config",
+            trust.to_str().unwrap(),
+            "--key",
+            key,
+            "--output",
+            "json",
+            image,
+        ],
+    )
+}
+
+fn sign_key(dir: &Path, trust: &Path, image: &str, key: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sign",
+        "--trust-config",
+        trust.to_str().unwrap(),
+        "--key",
+        key,
+    ];
+    args.extend_from_slice(extra);
+    args.push(image);
+    signet(dir, &args)
+}
+
+/// The bundles stored for `image` (by digest), raw.
+fn stored_bundles(image: &str, digest: &str) -> Vec<Vec<u8>> {
+    let image = ImageRef::parse(image).unwrap();
+    let digest = Digest::parse(digest).unwrap();
+    runtime().block_on(async {
+        common::client()
+            .list_bundles(&image, &digest)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.bundle)
+            .collect()
+    })
+}
+
+fn attach(image: &str, bundle: Vec<u8>) {
+    let image = ImageRef::parse(image).unwrap();
+    runtime().block_on(async {
+        let client = common::client();
+        let subject = client.resolve(&image).await.unwrap();
+        client
+            .attach_bundle(
+                &image,
+                &subject,
+                &BundleArtifact {
+                    bundle,
+                    predicate_type: Some("https://sigstore.dev/cosign/sign/v1".into()),
+                    created: None,
+                    annotations: Default::default(),
+                },
+            )
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn key_signatures_verify_only_for_their_image_and_key() {
+    let Some(bin) = registry_bin() else { return };
+    let registry = Registry::start(&bin);
+    let up = Up::start();
+    let trust = up.trust_config();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    ok(&signet(
+        dir,
+        &["generate-key-pair", "--output-key-prefix", "k1"],
+    ));
+    ok(&signet(
+        dir,
+        &["generate-key-pair", "--output-key-prefix", "k2"],
+    ));
+
+    let app = registry.image("app:v1");
+    let digest = push_image(&app, "first image");
+    let other = registry.image("other:v1");
+    let other_digest = push_image(&other, "second image");
+
+    // Unsigned: exit 1, nothing found.
+    let v = invalid(&verify_key(dir, &trust, &app, "k1.pub"));
+    assert_eq!(v["verified"], false);
+
+    // Sign by tag: works, with a warning that the tag was resolved.
+    let out = sign_key(dir, &trust, &app, "k1.key", &[]);
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WARNING") && stderr.contains(&digest),
+        "{stderr}"
+    );
+
+    let v = ok(&verify_key(dir, &trust, &app, "k1.pub"));
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["digest"], digest.as_str());
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["signatures"][0]["predicateType"],
+        "https://sigstore.dev/cosign/sign/v1"
+    );
+    // By digest too, and the text output.
+    let by_digest = format!(
+        "{}@{digest}",
+        app.split(':').take(2).collect::<Vec<_>>().join(":")
+    );
+    let by_digest = by_digest.replacen(":v1", "", 1);
+    let out = signet(
+        dir,
+        &[
+            "verify",
+            "--trust-config",
+            trust.to_str().unwrap(),
+            "--key",
+            "k1.pub",
+            &by_digest,
+        ],
+    );
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Verified OK"));
+
+    // The stored bundle is a DSSE in-toto statement about the manifest digest.
+    let bundles = stored_bundles(&app, &digest);
+    assert_eq!(bundles.len(), 1);
+    let bundle = signet_formats::Bundle::from_json(&bundles[0]).unwrap();
+    let signet_formats::BundleContent::DsseEnvelope(envelope) = &bundle.content else {
+        panic!("not DSSE");
+    };
+    assert_eq!(envelope.payload_type, "application/vnd.in-toto+json");
+    let statement = signet_formats::Statement::from_json(&envelope.payload).unwrap();
+    assert_eq!(
+        statement.subject[0].digest["sha256"],
+        digest.trim_start_matches("sha256:")
+    );
+
+    // A second signature (with an annotation): both are found.
+    ok(&sign_key(dir, &trust, &app, "k1.key", &["-a", "team=blue"]));
+    let v = ok(&verify_key(dir, &trust, &app, "k1.pub"));
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 2);
+    assert!(v.to_string().contains("team"), "{v}");
+
+    // The wrong key: exit 1, each signature rejected.
+    let v = invalid(&verify_key(dir, &trust, &app, "k2.pub"));
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 2);
+
+    // The other image is not signed by app's signatures.
+    invalid(&verify_key(dir, &trust, &other, "k1.pub"));
+
+    // app's signature copied onto the other image is rejected (its subject is app's digest).
+    attach(&other, bundles[0].clone());
+    let v = invalid(&verify_key(dir, &trust, &other, "k1.pub"));
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 1);
+    assert_eq!(stored_bundles(&other, &other_digest).len(), 1);
+
+    // A tampered bundle: the statement rewritten to name the other image. The signature no
+    // longer matches.
+    let mut tampered: serde_json::Value = serde_json::from_slice(&bundles[0]).unwrap();
+    let mut statement: serde_json::Value = serde_json::from_slice(&envelope.payload).unwrap();
+    statement["subject"][0]["digest"]["sha256"] = other_digest.trim_start_matches("sha256:").into();
+    use base64::Engine as _;
+    tampered["dsseEnvelope"]["payload"] = base64::engine::general_purpose::STANDARD
+        .encode(statement.to_string())
+        .into();
+    attach(&other, tampered.to_string().into_bytes());
+    let v = invalid(&verify_key(dir, &trust, &other, "k1.pub"));
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 2);
+    assert!(v["rejected"].to_string().contains("signature"), "{v}");
+
+    // The tag moved to a different image: app's signatures do not follow it.
+    let moved = push_image(&app, "a replacement image");
+    assert_ne!(moved, digest);
+    let v = invalid(&verify_key(dir, &trust, &app, "k1.pub"));
+    assert_eq!(v["digest"], moved.as_str());
+
+    // Usage errors exit 2: no policy; a missing key.
+    let out = signet(
+        dir,
+        &["verify", "--trust-config", trust.to_str().unwrap(), &app],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = sign_key(dir, &trust, &app, "missing.key", &[]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn attestations_and_legacy_signatures() {
+    let Some(bin) = registry_bin() else { return };
+    let registry = Registry::start(&bin);
+    let up = Up::start();
+    let trust = up.trust_config();
+    let trust_v1 = up.rekor_v1_trust_config();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    ok(&signet(dir, &["generate-key-pair"]));
+    let app = registry.image("att:v1");
+    let digest = push_image(&app, "attested image");
+
+    std::fs::write(
+        dir.join("predicate.json"),
+        r#"{"buildType": "test", "builder": {"id": "signet-tests"}}"#,
+    )
+    .unwrap();
+    ok(&signet(
+        dir,
+        &[
+            "attest",
+            "--trust-config",
+            trust.to_str().unwrap(),
+            "--key",
+            "cosign.key",
+            "--predicate",
+            "predicate.json",
+            "--type",
+            "https://example.test/predicate/v1",
+            &app,
+        ],
+    ));
+    let verify_att = |ty: &str| {
+        signet(
+            dir,
+            &[
+                "verify-attestation",
+                "--trust-config",
+                trust.to_str().unwrap(),
+                "--key",
+                "cosign.pub",
+                "--type",
+                ty,
+                "--output",
+                "json",
+                &app,
+            ],
+        )
+    };
+    let v = ok(&verify_att("https://example.test/predicate/v1"));
+    let statement = v["signatures"][0]["statement"].as_str().unwrap();
+    assert!(statement.contains("signet-tests"), "{statement}");
+    assert!(statement.contains(digest.trim_start_matches("sha256:")));
+    invalid(&verify_att("https://slsa.dev/provenance/v1"));
+    // An attestation is not a signature.
+    invalid(&verify_key(dir, &trust, &app, "cosign.pub"));
+
+    // Legacy `.sig` (needs the Rekor v1 log): written, read back, verified.
+    ok(&sign_key(dir, &trust_v1, &app, "cosign.key", &["--legacy"]));
+    let image = ImageRef::parse(&app).unwrap();
+    let legacy = runtime().block_on(async {
+        common::client()
+            .read_legacy_signatures(&image, &Digest::parse(&digest).unwrap())
+            .await
+            .unwrap()
+    });
+    assert_eq!(legacy.len(), 1);
+    let payload: serde_json::Value = serde_json::from_slice(&legacy[0].payload).unwrap();
+    assert_eq!(
+        payload["critical"]["image"]["docker-manifest-digest"],
+        digest.as_str()
+    );
+    assert!(legacy[0].rekor_bundle.is_some());
+    let v = ok(&verify_key(dir, &trust, &app, "cosign.pub"));
+    let locations: Vec<&str> = v["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(locations.len(), 2, "{v}");
+    assert!(locations.contains(&"legacy .sig"), "{v}");
+
+    // Another key rejects both.
+    ok(&signet(
+        dir,
+        &["generate-key-pair", "--output-key-prefix", "other"],
+    ));
+    let v = invalid(&verify_key(dir, &trust, &app, "other.pub"));
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn keyless_sign_and_verify() {
+    let Some(bin) = registry_bin() else { return };
+    let registry = Registry::start(&bin);
+    let up = Up::start();
+    let trust = up.trust_config();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let app = registry.image("keyless:v1");
+    push_image(&app, "keyless image");
+    let token = up.dev_token("alice@example.test");
+    let issuer = up.issuer();
+
+    // Without a token: a usage error.
+    let out = signet(
+        dir,
+        &["sign", "--trust-config", trust.to_str().unwrap(), &app],
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    ok(&signet(
+        dir,
+        &[
+            "sign",
+            "--trust-config",
+            trust.to_str().unwrap(),
+            "--identity-token",
+            &token,
+            &app,
+        ],
+    ));
+    let verify = |identity: &str, issuer: &str| {
+        signet(
+            dir,
+            &[
+                "verify",
+                "--trust-config",
+                trust.to_str().unwrap(),
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                issuer,
+                "--output",
+                "json",
+                &app,
+            ],
+        )
+    };
+    let v = ok(&verify("alice@example.test", &issuer));
+    assert_eq!(v["signatures"][0]["signer"], "alice@example.test");
+    assert_eq!(v["signatures"][0]["issuer"], issuer.as_str());
+    invalid(&verify("mallory@example.test", &issuer));
+    invalid(&verify(
+        "alice@example.test",
+        "https://accounts.example.test",
+    ));
+    // The public-good root does not trust this deployment.
+    let out = signet(
+        dir,
+        &[
+            "verify",
+            "--certificate-identity",
+            "alice@example.test",
+            "--certificate-oidc-issuer",
+            &issuer,
+            &app,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+}
