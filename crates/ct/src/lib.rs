@@ -9,7 +9,9 @@
 //! - Checkpoints carry the RFC 6962 tree-head signature as a static-ct-api
 //!   `RFC6962NoteSignature`, so `get-sth` is served from the stored checkpoint.
 //! - Each entry's `extra_data` (`PrecertChainEntry`) lives in an [`ExtraDataStore`] keyed by
-//!   leaf hash, written before the leaf.
+//!   leaf hash, written durably before the leaf. [`RedbExtraDataStore`] group-commits it:
+//!   concurrent submissions share one transaction and one fsync, and each SCT still waits
+//!   for its own extra data and its own leaf to be durable.
 //! - [`CtLog::router`] serves `/ct/v1/get-sth`, `get-sth-consistency`, `get-proof-by-hash`,
 //!   `get-entries`, `get-roots` and `add-pre-chain`.
 //!
