@@ -32,8 +32,9 @@ use base64::engine::general_purpose::STANDARD;
 use signet_formats::bundle::MEDIA_TYPE_V0_1;
 use signet_formats::{
     Bundle, BundleContent, ClientTrustConfig, HashAlgorithm, HashOutput, KindVersion,
-    MessageSignature, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp, TransparencyLogEntry,
-    TrustedRoot, VerificationMaterial, VerificationMaterialContent,
+    MessageSignature, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp,
+    TimestampVerificationData, TransparencyLogEntry, TrustedRoot, VerificationMaterial,
+    VerificationMaterialContent,
 };
 use signet_oci::{
     BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacySignature,
@@ -626,12 +627,26 @@ fn check_legacy(
         inclusion_proof: None,
         canonicalized_body: body,
     };
+    // cosign's `dev.sigstore.cosign/rfc3161timestamp`: {"SignedRFC3161Timestamp": base64}.
+    let timestamp_verification_data = match &sig.rfc3161_timestamp {
+        None => None,
+        Some(text) => {
+            let value: serde_json::Value = serde_json::from_str(text)
+                .map_err(|_| bad("RFC 3161 timestamp annotation is not JSON"))?;
+            let der = STANDARD
+                .decode(field(&value, "SignedRFC3161Timestamp")?)
+                .map_err(|_| bad("SignedRFC3161Timestamp is not base64"))?;
+            Some(TimestampVerificationData {
+                rfc3161_timestamps: vec![der],
+            })
+        }
+    };
     let bundle = Bundle {
         media_type: MEDIA_TYPE_V0_1.to_owned(),
         verification_material: VerificationMaterial {
             content,
             tlog_entries: vec![entry],
-            timestamp_verification_data: None,
+            timestamp_verification_data,
         },
         content: BundleContent::MessageSignature(MessageSignature {
             message_digest: Some(HashOutput {

@@ -324,6 +324,25 @@ fn attestations_and_legacy_signatures() {
     assert_eq!(locations.len(), 2, "{v}");
     assert!(locations.contains(&"legacy .sig"), "{v}");
 
+    // A's legacy signature copied to another image's `.sig` is rejected: its payload names A.
+    let other = registry.image("att-other:v1");
+    let other_digest = push_image(&other, "another image");
+    runtime().block_on(async {
+        common::client()
+            .write_legacy_signature(
+                &ImageRef::parse(&other).unwrap(),
+                &Digest::parse(&other_digest).unwrap(),
+                &legacy[0],
+            )
+            .await
+            .unwrap()
+    });
+    let v = invalid(&verify_key(dir, &trust, &other, "cosign.pub"));
+    assert!(
+        v["rejected"][0].as_str().unwrap().contains("payload names"),
+        "{v}"
+    );
+
     // Another key rejects both.
     ok(&signet(
         dir,
@@ -385,6 +404,51 @@ fn keyless_sign_and_verify() {
     assert_eq!(v["signatures"][0]["signer"], "alice@example.test");
     assert_eq!(v["signatures"][0]["issuer"], issuer.as_str());
     invalid(&verify("mallory@example.test", &issuer));
+
+    // A keyless legacy `.sig` (certificate, Rekor v1 bundle and RFC 3161 timestamp
+    // annotations) verifies too.
+    let trust_v1 = up.rekor_v1_tsa_trust_config();
+    ok(&signet(
+        dir,
+        &[
+            "sign",
+            "--legacy",
+            "--trust-config",
+            trust_v1.to_str().unwrap(),
+            "--identity-token",
+            &up.dev_token("alice@example.test"),
+            &app,
+        ],
+    ));
+    let v = ok(&verify("alice@example.test", &issuer));
+    let signatures = v["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 3, "{v}");
+    assert!(
+        signatures
+            .iter()
+            .any(|s| s["location"] == "legacy .sig" && s["signer"] == "alice@example.test"),
+        "{v}"
+    );
+    let v = invalid(&verify("mallory@example.test", &issuer));
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 3);
+    let legacy = runtime().block_on(async {
+        let image = ImageRef::parse(&app).unwrap();
+        let client = common::client();
+        let digest = client.resolve(&image).await.unwrap().digest;
+        client
+            .read_legacy_signatures(&image, &digest)
+            .await
+            .unwrap()
+    });
+    assert_eq!(legacy.len(), 1);
+    assert!(
+        legacy[0]
+            .certificate
+            .as_deref()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    assert!(legacy[0].rfc3161_timestamp.is_some());
     invalid(&verify(
         "alice@example.test",
         "https://accounts.example.test",

@@ -196,6 +196,15 @@ impl Up {
 
     /// A copy of the trust config offering only the Rekor v1 log (no TSA).
     pub fn rekor_v1_trust_config(&self) -> PathBuf {
+        self.rekor_v1_config(false)
+    }
+
+    /// A copy of the trust config offering only the Rekor v1 log and the TSA.
+    pub fn rekor_v1_tsa_trust_config(&self) -> PathBuf {
+        self.rekor_v1_config(true)
+    }
+
+    fn rekor_v1_config(&self, tsa: bool) -> PathBuf {
         let mut config: serde_json::Value =
             serde_json::from_slice(&std::fs::read(self.trust_config()).unwrap()).unwrap();
         let logs = config["signingConfig"]["rekorTlogUrls"]
@@ -203,8 +212,10 @@ impl Up {
             .unwrap();
         logs.retain(|l| l["majorApiVersion"] == 1);
         assert_eq!(logs.len(), 1);
-        config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
-        let path = self.data.path().join("trust_config_v1.json");
+        if !tsa {
+            config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
+        }
+        let path = self.data.path().join(format!("trust_config_v1_{tsa}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         path
     }
