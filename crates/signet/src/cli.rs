@@ -493,6 +493,26 @@ pub struct ImageVerifyArgs {
     #[arg(long, value_name = "REGEX", conflicts_with = "key")]
     pub certificate_oidc_issuer_regexp: Option<String>,
 
+    /// Expected GitHub workflow trigger (Fulcio extension 1.3.6.1.4.1.57264.1.2).
+    #[arg(long, value_name = "EVENT", conflicts_with = "key")]
+    pub certificate_github_workflow_trigger: Option<String>,
+
+    /// Expected GitHub workflow commit SHA (extension .1.3).
+    #[arg(long, value_name = "SHA", conflicts_with = "key")]
+    pub certificate_github_workflow_sha: Option<String>,
+
+    /// Expected GitHub workflow name (extension .1.4).
+    #[arg(long, value_name = "NAME", conflicts_with = "key")]
+    pub certificate_github_workflow_name: Option<String>,
+
+    /// Expected GitHub workflow repository, `owner/repo` (extension .1.5).
+    #[arg(long, value_name = "REPO", conflicts_with = "key")]
+    pub certificate_github_workflow_repository: Option<String>,
+
+    /// Expected GitHub workflow ref (extension .1.6).
+    #[arg(long, value_name = "REF", conflicts_with = "key")]
+    pub certificate_github_workflow_ref: Option<String>,
+
     /// Verify with this public key (PEM) instead of a certificate identity.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,

@@ -496,6 +496,25 @@ fn load_policy(args: &ImageVerifyArgs) -> Result<Policy, Failure> {
             .map_err(|e| Failure::Usage(format!("key {}: {e}", path.display())))?;
         return Ok(Policy::Key(key));
     }
+    use signet_verify::github;
+    let claims = [
+        (github::TRIGGER, &args.certificate_github_workflow_trigger),
+        (github::SHA, &args.certificate_github_workflow_sha),
+        (github::NAME, &args.certificate_github_workflow_name),
+        (
+            github::REPOSITORY,
+            &args.certificate_github_workflow_repository,
+        ),
+        (github::REF, &args.certificate_github_workflow_ref),
+    ];
+    let extensions = claims
+        .into_iter()
+        .filter_map(|(oid, value)| {
+            value
+                .as_ref()
+                .map(|v| (oid.to_owned(), StringMatcher::Exact(v.clone())))
+        })
+        .collect();
     Ok(Policy::Identity(IdentityPolicy {
         san: matcher(
             &args.certificate_identity,
@@ -507,7 +526,7 @@ fn load_policy(args: &ImageVerifyArgs) -> Result<Policy, Failure> {
             &args.certificate_oidc_issuer_regexp,
             "certificate-oidc-issuer",
         )?,
-        extensions: Vec::new(),
+        extensions,
     }))
 }
 

@@ -453,6 +453,23 @@ fn keyless_sign_and_verify() {
         "alice@example.test",
         "https://accounts.example.test",
     ));
+    // A GitHub workflow claim the certificate does not carry.
+    let out = signet(
+        dir,
+        &[
+            "verify",
+            "--trust-config",
+            trust.to_str().unwrap(),
+            "--certificate-identity",
+            "alice@example.test",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--certificate-github-workflow-repository",
+            "octo/repo",
+            &app,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     // The public-good root does not trust this deployment.
     let out = signet(
         dir,
