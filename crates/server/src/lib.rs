@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod ca;
 mod error;
 mod keys;
 mod metrics;

@@ -22,10 +22,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use axum::Router;
 use axum::http::header;
 use axum::routing::get;
@@ -35,14 +32,11 @@ use signet_formats::client_trust_config::{
 use signet_formats::signing_config::{
     MEDIA_TYPE_V0_2 as SIGNING_CONFIG_V0_2, Selector, Service, ServiceConfiguration, SigningConfig,
 };
-use signet_formats::trust::{
-    CertificateAuthority as TrustedCa, DistinguishedName, PublicKey, TimeRange,
-    TransparencyLogInstance, TrustedRoot,
-};
-use signet_formats::{HashAlgorithm, Timestamp};
-use signet_log::{BatcherConfig, RedbStore};
+use signet_formats::trust::{CertificateAuthority as TrustedCa, DistinguishedName, TrustedRoot};
+use signet_log::BatcherConfig;
 
-use crate::keys::{io, read_optional, write_secret};
+use crate::ca::{CaDeployment, CaDeploymentConfig, host_of, now_unix, since, write_public};
+use crate::keys::{io, read_optional};
 use crate::{LogServer, LogServerConfig, ServerError};
 
 /// The trusted root's file name.
@@ -84,10 +78,8 @@ pub struct TrustFiles {
 /// A running private Sigstore. See the module docs.
 pub struct Deployment {
     log: LogServer,
-    ct: Arc<signet_ct::CtLog>,
-    ca_server: Arc<signet_ca::CaServer>,
+    ca: CaDeployment,
     tsa: Arc<signet_tsa::TimestampAuthority>,
-    dev: Option<Arc<signet_oidc::DevIssuer>>,
     files: Arc<TrustFiles>,
     data_dir: PathBuf,
     public_url: String,
@@ -100,74 +92,6 @@ impl std::fmt::Debug for Deployment {
             .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
-}
-
-fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn fail(what: &'static str, e: impl std::fmt::Display) -> ServerError {
-    ServerError::Component {
-        what,
-        reason: e.to_string(),
-    }
-}
-
-fn since(seconds: i64) -> Option<TimeRange> {
-    Some(TimeRange {
-        start: Some(Timestamp::from_unix_seconds(seconds)),
-        end: None,
-    })
-}
-
-/// The CT log's signing key and creation time, created on first start. A CT store without
-/// its key refuses to start.
-fn ct_identity(dir: &Path, now: i64) -> Result<(Vec<u8>, i64), ServerError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let key_path = dir.join("ct-signing.key");
-    let created_path = dir.join("created");
-    let store = dir.join("ct-log.redb");
-    for needed in [&key_path, &created_path] {
-        if store.exists() && !needed.exists() {
-            return Err(ServerError::MissingKey {
-                store: store.clone(),
-                missing: needed.clone(),
-            });
-        }
-    }
-    let key = match read_optional(&key_path)? {
-        Some(data) => data,
-        None => {
-            let doc =
-                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-                    .map_err(|_| ServerError::KeyGeneration {
-                        what: "the CT log key",
-                    })?;
-            write_secret(&key_path, doc.as_ref())?;
-            doc.as_ref().to_vec()
-        }
-    };
-    let created = match read_optional(&created_path)? {
-        Some(data) => std::str::from_utf8(&data)
-            .ok()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .ok_or_else(|| ServerError::BadKeyFile {
-                path: created_path.clone(),
-                reason: "not a Unix time".into(),
-            })?,
-        None => {
-            write_secret(&created_path, now.to_string().as_bytes())?;
-            now
-        }
-    };
-    Ok((key, created))
-}
-
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest).to_owned()
 }
 
 impl Deployment {
@@ -184,98 +108,25 @@ impl Deployment {
         log_config.batch = config.batch;
         let log = LogServer::open(log_config).await?;
 
-        // CA keys first: the CT log only accepts precertificates from this CA.
-        let ca_keys = signet_ca::store::load_or_create(
-            &dir.join("ca"),
-            now,
-            signet_ca::CaAlgorithm::EcdsaP256,
-        )
-        .map_err(|e| fail("the CA keys", e))?;
-        let ca_chain: Vec<Vec<u8>> = ca_keys.chain().iter().map(|c| c.der().to_vec()).collect();
-        let ca_start = ca_keys.intermediate().not_before();
-
-        // CT log.
-        let ct_dir = dir.join("ct");
-        let (ct_key, ct_created) = ct_identity(&ct_dir, now)?;
-        let ct_store = Arc::new(
-            RedbStore::open(ct_dir.join("ct-log.redb")).map_err(|e| fail("the CT log store", e))?,
-        );
-        let extra = Arc::new(
-            signet_ct::RedbExtraDataStore::open(ct_dir.join("ct-extra.redb"))
-                .map_err(|e| fail("the CT log extra-data store", e))?,
-        );
-        let mut ct_config = signet_ct::CtLogConfig::new(
-            format!("{}/ct", host_of(&base)),
-            Arc::new(signet_ct::system_clock_ms),
-            extra,
-        );
-        ct_config.batch = config.batch;
-        ct_config.roots = ca_chain.last().cloned().into_iter().collect();
-        let ct = Arc::new(
-            signet_ct::CtLog::open(ct_store, &ct_key, ct_config)
-                .await
-                .map_err(|e| fail("the CT log", e))?,
-        );
-
-        // CA.
-        let logger: Arc<dyn signet_ca::PrecertLogger> = ct.clone();
-        let ca = Arc::new(
-            signet_ca::CertificateAuthority::new(ca_keys, logger).map_err(|e| fail("the CA", e))?,
-        );
+        // CA, its CT log and the development issuer.
+        let ca = CaDeployment::open(CaDeploymentConfig {
+            data_dir: dir.clone(),
+            public_url: base.clone(),
+            oidc_issuers: config.oidc_issuers.clone(),
+            dev_oidc: config.dev_oidc,
+            batch: config.batch,
+        })
+        .await?;
+        let ca_start = ca.ca_start();
+        let issuers = ca.issuers();
 
         // TSA.
-        let tsa_keys = signet_tsa::load_or_create(
-            &dir.join("tsa"),
-            now,
-            signet_tsa::SigningAlgorithm::EcdsaP256Sha256,
-        )
-        .map_err(|e| fail("the TSA keys", e))?;
-        let tsa = Arc::new(
-            signet_tsa::TimestampAuthority::new(tsa_keys, signet_tsa::SIGSTORE_POLICY)
-                .map_err(|e| fail("the TSA", e))?,
-        );
-
-        // OIDC.
-        let dev = if config.dev_oidc {
-            Some(Arc::new(
-                signet_oidc::DevIssuer::load_or_create(&dir.join("oidc"), format!("{base}/oidc"))
-                    .map_err(|e| fail("the development OIDC issuer", e))?,
-            ))
-        } else {
-            None
-        };
-        let mut issuers: Vec<signet_oidc::IssuerConfig> =
-            dev.iter().map(|d| d.issuer_config()).collect();
-        issuers.extend(config.oidc_issuers.iter().cloned());
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| fail("the HTTP client", e))?;
-        let verifier = Arc::new(signet_oidc::OidcVerifier::new(issuers.clone(), http));
-        let ca_server = Arc::new(signet_ca::CaServer::new(ca, verifier));
+        let tsa = Arc::new(crate::ca::open_tsa(&dir.join("tsa"), now)?);
 
         // Trust files.
         let mut root: TrustedRoot = log.trusted_root().clone();
-        root.certificate_authorities = vec![TrustedCa {
-            subject: Some(DistinguishedName {
-                organization: "signet".into(),
-                common_name: "signet CA".into(),
-            }),
-            uri: base.clone(),
-            cert_chain: ca_chain.clone(),
-            valid_for: since(ca_start),
-        }];
-        root.ctlogs = vec![TransparencyLogInstance {
-            base_url: format!("{base}/ct"),
-            hash_algorithm: Some(HashAlgorithm::Sha2_256),
-            public_key: PublicKey {
-                raw_bytes: Some(ct.public_key_spki_der().to_vec()),
-                key_details: "PKIX_ECDSA_P256_SHA_256".into(),
-                valid_for: since(ct_created),
-            },
-            log_id: ct.log_id().to_vec(),
-            checkpoint_key_id: None,
-        }];
+        root.certificate_authorities = vec![ca.certificate_authority().clone()];
+        root.ctlogs = vec![ca.ctlog().clone()];
         let tsa_chain: Vec<Vec<u8>> = tsa
             .keys()
             .chain()
@@ -356,10 +207,8 @@ impl Deployment {
         }
         Ok(Deployment {
             log,
-            ct,
-            ca_server,
+            ca,
             tsa,
-            dev,
             files: Arc::new(files),
             data_dir: dir,
             public_url: base,
@@ -372,7 +221,7 @@ impl Deployment {
         let f1 = files.clone();
         let f2 = files.clone();
         let json = |body: String| ([(header::CONTENT_TYPE, "application/json")], body);
-        let mut router = Router::new()
+        let router = Router::new()
             .route(
                 "/trusted_root.json",
                 get(move || {
@@ -394,12 +243,8 @@ impl Deployment {
                     async move { json(body) }
                 }),
             )
-            .merge(signet_ca::router(self.ca_server.clone()))
-            .merge(self.ct.clone().router())
+            .merge(self.ca.router())
             .merge(signet_tsa::router(self.tsa.clone()));
-        if let Some(dev) = &self.dev {
-            router = router.nest("/oidc", dev.clone().router());
-        }
         router.merge(self.log.router())
     }
 
@@ -420,23 +265,12 @@ impl Deployment {
 
     /// The development issuer's URL, when it runs.
     pub fn dev_issuer_url(&self) -> Option<String> {
-        self.dev.as_ref().map(|d| d.issuer_url().to_owned())
+        self.ca.dev_issuer_url()
     }
 
     /// Stops the logs' batchers after the last answer.
     pub async fn shutdown(self) {
-        self.ct.shutdown().await;
+        self.ca.shutdown().await;
         self.log.shutdown().await;
     }
-}
-
-/// Writes a public file (mode 0644) durably: temporary file, fsync, rename.
-fn write_public(path: &Path, data: &[u8]) -> Result<(), ServerError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(data).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io(path))
 }

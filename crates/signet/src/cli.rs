@@ -66,6 +66,13 @@ pub enum ServeCommand {
     /// A transparency log: Rekor v1 and v2 APIs and tlog-tiles reads. Keys, stores and
     /// `trusted_root.json` live in the data directory.
     Log(ServeLogArgs),
+    /// A Fulcio-compatible CA (API v2) with its CT log for embedded SCTs and, with
+    /// `--dev-oidc`, the development OIDC issuer. Keys, stores and `trusted_root.json` (the CA
+    /// and the CT log) live in the data directory.
+    Ca(ServeCaArgs),
+    /// An RFC 3161 timestamp authority (`/api/v1/timestamp`, `/api/v1/timestamp/certchain`).
+    /// Its key and certificate chain live in the data directory.
+    Tsa(ServeTsaArgs),
 }
 
 /// `signet up`
@@ -264,6 +271,50 @@ pub struct ServeLogArgs {
     /// while it sequences. Default: `http://<listen address>`.
     #[arg(long, value_name = "URL", requires = "database")]
     pub peer_url: Option<String>,
+}
+
+/// `signet serve ca`
+#[derive(Debug, Args)]
+pub struct ServeCaArgs {
+    /// Address to listen on, e.g. `127.0.0.1:5555`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Data directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+
+    /// The base URL clients use; names the CT log and the development issuer. Default:
+    /// `http://<listen>`.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Accept tokens from this OIDC issuer (email identities, client ID `sigstore`).
+    /// Repeatable.
+    #[arg(long = "oidc-issuer", value_name = "URL")]
+    pub oidc_issuers: Vec<String>,
+
+    /// Accept tokens from the issuers of this Fulcio-format configuration file
+    /// (`{"OIDCIssuers": {...}}`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Run the development OIDC issuer at `<public-url>/oidc` and accept its tokens. It hands
+    /// a token for any identity to anyone who asks: development only.
+    #[arg(long)]
+    pub dev_oidc: bool,
+}
+
+/// `signet serve tsa`
+#[derive(Debug, Args)]
+pub struct ServeTsaArgs {
+    /// Address to listen on, e.g. `127.0.0.1:5556`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Data directory (created if missing): the TSA key and certificate chain.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
 }
 
 /// Flags shared by `verify-blob` and `verify-bundle`.

@@ -38,6 +38,12 @@ fn main() -> ExitCode {
         cli::Command::Serve {
             command: cli::ServeCommand::Log(args),
         } => serve_cmd::log(&args),
+        cli::Command::Serve {
+            command: cli::ServeCommand::Ca(args),
+        } => serve_cmd::ca(&args),
+        cli::Command::Serve {
+            command: cli::ServeCommand::Tsa(args),
+        } => serve_cmd::tsa(&args),
         cli::Command::GenerateKeyPair(args) => key_cmd::generate(&args),
         cli::Command::ImportKeyPair(args) => key_cmd::import(&args),
         cli::Command::PublicKey(args) => key_cmd::public_key(&args),

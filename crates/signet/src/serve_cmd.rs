@@ -1,9 +1,119 @@
-//! `signet serve log`: opens the log server's data directory and serves its HTTP API until
-//! SIGTERM or ctrl-c.
+//! `signet serve log`, `signet serve ca` and `signet serve tsa`: each opens its data directory
+//! and serves its HTTP API until SIGTERM or ctrl-c.
+
+use std::sync::Arc;
 
 use crate::Failure;
-use crate::cli::ServeLogArgs;
+use crate::cli::{ServeCaArgs, ServeLogArgs, ServeTsaArgs};
+use signet_server::ca::{CaDeployment, CaDeploymentConfig};
 use signet_server::{LogServer, LogServerConfig};
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
+}
+
+async fn bind(
+    addr: std::net::SocketAddr,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), Failure> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Usage(format!("listening on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Failure::Usage(format!("listening on {addr}: {e}")))?;
+    Ok((listener, local))
+}
+
+async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> Result<(), Failure> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Failure::Usage(format!("serving: {e}")))
+}
+
+/// Runs the CA (with its CT log). Returns only on a startup failure or after a signal.
+pub fn ca(args: &ServeCaArgs) -> Result<(), Failure> {
+    runtime()?.block_on(serve_ca(args))
+}
+
+async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
+    let mut issuers: Vec<signet_oidc::IssuerConfig> = args
+        .oidc_issuers
+        .iter()
+        .map(|url| signet_oidc::IssuerConfig::email(url.clone()))
+        .collect();
+    if let Some(path) = &args.config {
+        let data = std::fs::read(path)
+            .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+        issuers.extend(
+            signet_oidc::parse_fulcio_config(&data)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?,
+        );
+    }
+    if issuers.is_empty() && !args.dev_oidc {
+        return Err(Failure::Usage(
+            "no OIDC issuer: give --oidc-issuer, --config or --dev-oidc".into(),
+        ));
+    }
+    let (listener, local) = bind(args.listen).await?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let deployment = CaDeployment::open(CaDeploymentConfig {
+        data_dir: args.data.clone(),
+        public_url: public_url.clone(),
+        oidc_issuers: issuers,
+        dev_oidc: args.dev_oidc,
+        batch: signet_log::BatcherConfig::default(),
+    })
+    .await
+    .map_err(|e| Failure::Usage(format!("opening the CA: {e}")))?;
+    let root_path = args.data.join(signet_server::up::TRUSTED_ROOT_JSON);
+    signet_server::ca::write_public(
+        &root_path,
+        (deployment.trusted_root().to_json_pretty() + "\n").as_bytes(),
+    )
+    .map_err(|e| Failure::Usage(format!("writing the trusted root: {e}")))?;
+    println!("signet: serving the CA at {public_url} (listening on {local})");
+    println!("signet: CT log at {}", deployment.ctlog().base_url);
+    for issuer in deployment.issuers() {
+        println!("signet: accepting tokens from {}", issuer.issuer_url);
+    }
+    if let Some(issuer) = deployment.dev_issuer_url() {
+        println!(
+            "signet: DEVELOPMENT OIDC issuer at {issuer}: it issues a token for any identity \
+             to anyone who asks. Do not use it for anything real."
+        );
+    }
+    println!("signet: trusted root: {}", root_path.display());
+    let result = serve(listener, deployment.router()).await;
+    deployment.shutdown().await;
+    result
+}
+
+/// Runs the timestamp authority. Returns only on a startup failure or after a signal.
+pub fn tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
+    runtime()?.block_on(serve_tsa(args))
+}
+
+async fn serve_tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
+    let (listener, local) = bind(args.listen).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let tsa = signet_server::ca::open_tsa(&args.data, now)
+        .map_err(|e| Failure::Usage(format!("opening the TSA: {e}")))?;
+    println!("signet: serving the timestamp authority at http://{local}/api/v1/timestamp");
+    println!(
+        "signet: certificate chain: {}",
+        args.data.join(signet_tsa::CHAIN_FILE).display()
+    );
+    serve(listener, signet_tsa::router(Arc::new(tsa))).await
+}
 
 /// Runs the log server. Returns only on a startup failure or after a signal.
 pub fn log(args: &ServeLogArgs) -> Result<(), Failure> {

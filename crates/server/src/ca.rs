@@ -1,0 +1,321 @@
+//! The Fulcio-compatible CA with its CT log and, when asked, the development OIDC issuer:
+//! what `signet serve ca` runs on its own and [`crate::up::Deployment`] embeds.
+//!
+//! Data directory layout (every private key mode 0600, created on first start):
+//!
+//! | path | what |
+//! |---|---|
+//! | `ca/` | CA root and intermediate keys and certificates |
+//! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores |
+//! | `oidc/` | the development issuer's key |
+//!
+//! The TSA of a deployment is opened by [`open_tsa`] (its own `tsa/` directory).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use axum::Router;
+use signet_formats::trust::{
+    CertificateAuthority as TrustedCa, DistinguishedName, MEDIA_TYPE_V0_1, PublicKey, TimeRange,
+    TransparencyLogInstance, TrustedRoot,
+};
+use signet_formats::{HashAlgorithm, Timestamp};
+use signet_log::{BatcherConfig, RedbStore};
+
+use crate::ServerError;
+use crate::keys::{io, read_optional, write_secret};
+
+/// How to run a [`CaDeployment`].
+#[derive(Debug, Clone)]
+pub struct CaDeploymentConfig {
+    /// The data directory (see the module docs).
+    pub data_dir: PathBuf,
+    /// The base URL clients use, e.g. `http://127.0.0.1:3000`. The CT log is at
+    /// `<public_url>/ct` and the development issuer at `<public_url>/oidc`.
+    pub public_url: String,
+    /// OIDC issuers the CA accepts tokens from (besides the development issuer).
+    pub oidc_issuers: Vec<signet_oidc::IssuerConfig>,
+    /// Run the development OIDC issuer at `<public_url>/oidc` and trust it.
+    pub dev_oidc: bool,
+    /// How CT log entries are batched.
+    pub batch: BatcherConfig,
+}
+
+/// A running CA: keys, CT log, token verifier and (optionally) the development issuer.
+pub struct CaDeployment {
+    ct: Arc<signet_ct::CtLog>,
+    ca_server: Arc<signet_ca::CaServer>,
+    dev: Option<Arc<signet_oidc::DevIssuer>>,
+    issuers: Vec<signet_oidc::IssuerConfig>,
+    authority: TrustedCa,
+    ctlog: TransparencyLogInstance,
+    ca_start: i64,
+    public_url: String,
+}
+
+impl std::fmt::Debug for CaDeployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaDeployment")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn fail(what: &'static str, e: impl std::fmt::Display) -> ServerError {
+    ServerError::Component {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+pub(crate) fn since(seconds: i64) -> Option<TimeRange> {
+    Some(TimeRange {
+        start: Some(Timestamp::from_unix_seconds(seconds)),
+        end: None,
+    })
+}
+
+pub(crate) fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+/// The CT log's signing key and creation time, created on first start. A CT store without
+/// its key refuses to start.
+fn ct_identity(dir: &Path, now: i64) -> Result<(Vec<u8>, i64), ServerError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let key_path = dir.join("ct-signing.key");
+    let created_path = dir.join("created");
+    let store = dir.join("ct-log.redb");
+    for needed in [&key_path, &created_path] {
+        if store.exists() && !needed.exists() {
+            return Err(ServerError::MissingKey {
+                store: store.clone(),
+                missing: needed.clone(),
+            });
+        }
+    }
+    let key = match read_optional(&key_path)? {
+        Some(data) => data,
+        None => {
+            let doc =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+                    .map_err(|_| ServerError::KeyGeneration {
+                        what: "the CT log key",
+                    })?;
+            write_secret(&key_path, doc.as_ref())?;
+            doc.as_ref().to_vec()
+        }
+    };
+    let created = match read_optional(&created_path)? {
+        Some(data) => std::str::from_utf8(&data)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .ok_or_else(|| ServerError::BadKeyFile {
+                path: created_path.clone(),
+                reason: "not a Unix time".into(),
+            })?,
+        None => {
+            write_secret(&created_path, now.to_string().as_bytes())?;
+            now
+        }
+    };
+    Ok((key, created))
+}
+
+/// Opens (or, on first start, creates) the TSA keys in `dir` (ECDSA P-256, the Sigstore
+/// policy OID). `now` is the Unix time a new certificate starts at.
+///
+/// # Errors
+/// [`ServerError::Component`] when the key files cannot be read, written or used.
+pub fn open_tsa(dir: &Path, now: i64) -> Result<signet_tsa::TimestampAuthority, ServerError> {
+    let keys = signet_tsa::load_or_create(dir, now, signet_tsa::SigningAlgorithm::EcdsaP256Sha256)
+        .map_err(|e| fail("the TSA keys", e))?;
+    signet_tsa::TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY)
+        .map_err(|e| fail("the TSA", e))
+}
+
+impl CaDeployment {
+    /// Opens (or, on first start, creates) the CA keys, the CT log and, if asked, the
+    /// development issuer. Must run inside a tokio runtime (the CT log sequences in a task).
+    ///
+    /// # Errors
+    /// [`ServerError::MissingKey`] if the CT store exists without its key; key-file, store
+    /// and I/O errors otherwise.
+    pub async fn open(config: CaDeploymentConfig) -> Result<CaDeployment, ServerError> {
+        let now = now_unix();
+        let base = config.public_url.trim_end_matches('/').to_owned();
+        let dir = config.data_dir;
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+
+        // CA keys first: the CT log only accepts precertificates from this CA.
+        let ca_keys = signet_ca::store::load_or_create(
+            &dir.join("ca"),
+            now,
+            signet_ca::CaAlgorithm::EcdsaP256,
+        )
+        .map_err(|e| fail("the CA keys", e))?;
+        let ca_chain: Vec<Vec<u8>> = ca_keys.chain().iter().map(|c| c.der().to_vec()).collect();
+        let ca_start = ca_keys.intermediate().not_before();
+
+        // CT log.
+        let ct_dir = dir.join("ct");
+        let (ct_key, ct_created) = ct_identity(&ct_dir, now)?;
+        let ct_store = Arc::new(
+            RedbStore::open(ct_dir.join("ct-log.redb")).map_err(|e| fail("the CT log store", e))?,
+        );
+        let extra = Arc::new(
+            signet_ct::RedbExtraDataStore::open(ct_dir.join("ct-extra.redb"))
+                .map_err(|e| fail("the CT log extra-data store", e))?,
+        );
+        let mut ct_config = signet_ct::CtLogConfig::new(
+            format!("{}/ct", host_of(&base)),
+            Arc::new(signet_ct::system_clock_ms),
+            extra,
+        );
+        ct_config.batch = config.batch;
+        ct_config.roots = ca_chain.last().cloned().into_iter().collect();
+        let ct = Arc::new(
+            signet_ct::CtLog::open(ct_store, &ct_key, ct_config)
+                .await
+                .map_err(|e| fail("the CT log", e))?,
+        );
+
+        // CA.
+        let logger: Arc<dyn signet_ca::PrecertLogger> = ct.clone();
+        let ca = Arc::new(
+            signet_ca::CertificateAuthority::new(ca_keys, logger).map_err(|e| fail("the CA", e))?,
+        );
+
+        // OIDC.
+        let dev = if config.dev_oidc {
+            Some(Arc::new(
+                signet_oidc::DevIssuer::load_or_create(&dir.join("oidc"), format!("{base}/oidc"))
+                    .map_err(|e| fail("the development OIDC issuer", e))?,
+            ))
+        } else {
+            None
+        };
+        let mut issuers: Vec<signet_oidc::IssuerConfig> =
+            dev.iter().map(|d| d.issuer_config()).collect();
+        issuers.extend(config.oidc_issuers);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| fail("the HTTP client", e))?;
+        let verifier = Arc::new(signet_oidc::OidcVerifier::new(issuers.clone(), http));
+        let ca_server = Arc::new(signet_ca::CaServer::new(ca, verifier));
+
+        let authority = TrustedCa {
+            subject: Some(DistinguishedName {
+                organization: "signet".into(),
+                common_name: "signet CA".into(),
+            }),
+            uri: base.clone(),
+            cert_chain: ca_chain,
+            valid_for: since(ca_start),
+        };
+        let ctlog = TransparencyLogInstance {
+            base_url: format!("{base}/ct"),
+            hash_algorithm: Some(HashAlgorithm::Sha2_256),
+            public_key: PublicKey {
+                raw_bytes: Some(ct.public_key_spki_der().to_vec()),
+                key_details: "PKIX_ECDSA_P256_SHA_256".into(),
+                valid_for: since(ct_created),
+            },
+            log_id: ct.log_id().to_vec(),
+            checkpoint_key_id: None,
+        };
+        Ok(CaDeployment {
+            ct,
+            ca_server,
+            dev,
+            issuers,
+            authority,
+            ctlog,
+            ca_start,
+            public_url: base,
+        })
+    }
+
+    /// The CA API (`/api/v2/signingCert`, `/api/v2/trustBundle`, `/api/v2/configuration`),
+    /// the CT log (`/ct/v1/...`) and, when it runs, the development issuer (`/oidc/...`).
+    pub fn router(&self) -> Router {
+        let router = Router::new()
+            .merge(signet_ca::router(self.ca_server.clone()))
+            .merge(self.ct.clone().router());
+        match &self.dev {
+            Some(dev) => router.nest("/oidc", dev.clone().router()),
+            None => router,
+        }
+    }
+
+    /// The CA as a trusted root lists it (`certificateAuthorities`).
+    pub fn certificate_authority(&self) -> &TrustedCa {
+        &self.authority
+    }
+
+    /// The CT log as a trusted root lists it (`ctlogs`).
+    pub fn ctlog(&self) -> &TransparencyLogInstance {
+        &self.ctlog
+    }
+
+    /// A trusted root listing only this CA and its CT log.
+    pub fn trusted_root(&self) -> TrustedRoot {
+        TrustedRoot {
+            media_type: MEDIA_TYPE_V0_1.to_owned(),
+            tlogs: Vec::new(),
+            certificate_authorities: vec![self.authority.clone()],
+            ctlogs: vec![self.ctlog.clone()],
+            timestamp_authorities: Vec::new(),
+        }
+    }
+
+    /// The issuers the CA accepts tokens from, the development issuer first when it runs.
+    pub fn issuers(&self) -> &[signet_oidc::IssuerConfig] {
+        &self.issuers
+    }
+
+    /// When the CA's intermediate certificate starts being valid (Unix seconds).
+    pub fn ca_start(&self) -> i64 {
+        self.ca_start
+    }
+
+    /// The base URL (without a trailing `/`).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The development issuer's URL, when it runs.
+    pub fn dev_issuer_url(&self) -> Option<String> {
+        self.dev.as_ref().map(|d| d.issuer_url().to_owned())
+    }
+
+    /// Stops the CT log's batcher after the last answer.
+    pub async fn shutdown(self) {
+        self.ct.shutdown().await;
+    }
+}
+
+/// Writes a public file (mode 0644) durably: temporary file, fsync, rename.
+///
+/// # Errors
+/// [`ServerError::Io`] naming the file.
+pub fn write_public(path: &Path, data: &[u8]) -> Result<(), ServerError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(data).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
