@@ -255,19 +255,70 @@ pub async fn browser_flow(
         .ok_or_else(|| err("token endpoint: no id_token in its answer"))
 }
 
-/// Accepts redirects on `listener` until one carries our `state` and a `code`.
+/// Most connections served at once while waiting for the login redirect; beyond that the
+/// oldest is dropped.
+const MAX_PENDING_CONNECTIONS: usize = 16;
+/// How long one connection may take to send its request head.
+const REQUEST_HEAD_WAIT: Duration = Duration::from_secs(10);
+
+/// What one connection to the redirect listener brought.
+type Redirect = std::pin::Pin<Box<dyn Future<Output = Option<Result<String, SignError>>> + Send>>;
+
+/// Accepts redirects on `listener` until one carries our `state` and either a `code` (the
+/// result) or an `error` (the issuer refused). Connections are served concurrently, so one
+/// that sends nothing (a browser's speculative connection) does not hold up the others; a
+/// redirect with another `state` is answered and ignored.
 async fn wait_for_code(
     listener: &tokio::net::TcpListener,
     state: &str,
 ) -> Result<String, SignError> {
-    loop {
-        let (mut stream, _) = listener
-            .accept()
-            .await
-            .map_err(|e| err(format!("login redirect: {e}")))?;
-        let mut buf = vec![0u8; 8192];
-        let mut len = 0;
-        // Read the request head (bounded).
+    let mut pending: Vec<Redirect> = Vec::new();
+    std::future::poll_fn(|cx| {
+        loop {
+            match listener.poll_accept(cx) {
+                std::task::Poll::Ready(Ok((stream, _))) => {
+                    if pending.len() >= MAX_PENDING_CONNECTIONS {
+                        drop(pending.remove(0));
+                    }
+                    pending.push(Box::pin(serve_redirect(stream, state.to_owned())));
+                }
+                std::task::Poll::Ready(Err(e)) => {
+                    return std::task::Poll::Ready(Err(err(format!("login redirect: {e}"))));
+                }
+                std::task::Poll::Pending => break,
+            }
+        }
+        let mut outcome = None;
+        pending.retain_mut(|connection| {
+            if outcome.is_some() {
+                return true;
+            }
+            match connection.as_mut().poll(cx) {
+                std::task::Poll::Ready(result) => {
+                    outcome = result;
+                    false
+                }
+                std::task::Poll::Pending => true,
+            }
+        });
+        match outcome {
+            Some(result) => std::task::Poll::Ready(result),
+            None => std::task::Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// Reads one request from the redirect listener and answers it: `Some` when it carried our
+/// `state`, `None` for anything else (or a connection that sent no request in time).
+async fn serve_redirect(
+    mut stream: tokio::net::TcpStream,
+    state: String,
+) -> Option<Result<String, SignError>> {
+    let mut buf = vec![0u8; 8192];
+    let mut len = 0;
+    // Read the request head (bounded in size and time).
+    let read_head = async {
         while len < buf.len() {
             let Some(rest) = buf.get_mut(len..) else {
                 break;
@@ -285,45 +336,58 @@ async fn wait_for_code(
                 }
             }
         }
-        let head = String::from_utf8_lossy(buf.get(..len).unwrap_or_default()).into_owned();
-        let target = head
-            .lines()
-            .next()
-            .and_then(|line| line.split(' ').nth(1))
-            .unwrap_or("/");
-        let parsed = reqwest::Url::parse(&format!("http://localhost{target}")).ok();
-        let pairs: Vec<(String, String)> = parsed
-            .map(|u| u.query_pairs().into_owned().collect())
-            .unwrap_or_default();
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        let (status, message, outcome) = match (get("state"), get("code"), get("error")) {
-            (_, _, Some(error)) => (
+    };
+    if tokio::time::timeout(REQUEST_HEAD_WAIT, read_head)
+        .await
+        .is_err()
+    {
+        return None;
+    }
+    let head = String::from_utf8_lossy(buf.get(..len).unwrap_or_default()).into_owned();
+    let target = head
+        .lines()
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .unwrap_or("/");
+    let parsed = reqwest::Url::parse(&format!("http://localhost{target}")).ok();
+    let pairs: Vec<(String, String)> = parsed
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let ours = get("state").is_some_and(|s| s == state);
+    let (status, message, outcome) = match (ours, get("code"), get("error")) {
+        (true, _, Some(error)) => {
+            let detail = get("error_description")
+                .map(|d| format!(" ({})", d.chars().take(200).collect::<String>()))
+                .unwrap_or_default();
+            let error: String = error.chars().take(100).collect();
+            (
                 "400 Bad Request",
                 "Login failed; you can close this window.",
-                Some(Err(err(format!("the issuer refused the login: {error}")))),
-            ),
-            (Some(s), Some(code), None) if s == state => (
-                "200 OK",
-                "Login complete; you can close this window.",
-                Some(Ok(code)),
-            ),
-            _ => ("400 Bad Request", "Unexpected request.", None),
-        };
-        let page = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{message}",
-            message.len()
-        );
-        let _ = stream.write_all(page.as_bytes()).await;
-        let _ = stream.shutdown().await;
-        if let Some(outcome) = outcome {
-            return outcome;
+                Some(Err(err(format!(
+                    "the issuer refused the login: {error}{detail}"
+                )))),
+            )
         }
-    }
+        (true, Some(code), None) => (
+            "200 OK",
+            "Login complete; you can close this window.",
+            Some(Ok(code)),
+        ),
+        _ => ("400 Bad Request", "Unexpected request.", None),
+    };
+    let page = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{message}",
+        message.len()
+    );
+    let _ = stream.write_all(page.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    outcome
 }
 
 /// The OAuth 2.0 device authorization flow (RFC 8628): shows the user a code and a URL via
