@@ -523,6 +523,10 @@ pub struct ImageAttestArgs {
     /// spdxjson, cyclonedx, vuln, openvex, custom).
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     pub predicate_type: String,
+
+    /// Also store it in cosign's legacy `sha256-<hex>.att` layout.
+    #[arg(long)]
+    pub legacy: bool,
 }
 
 /// Flags shared by `verify` and `verify-attestation` (images).

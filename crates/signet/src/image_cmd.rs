@@ -31,14 +31,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use signet_formats::bundle::MEDIA_TYPE_V0_1;
 use signet_formats::{
-    Bundle, BundleContent, ClientTrustConfig, HashAlgorithm, HashOutput, KindVersion,
-    MessageSignature, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp,
+    Bundle, BundleContent, ClientTrustConfig, DsseSignature, Envelope, HashAlgorithm, HashOutput,
+    KindVersion, MessageSignature, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp,
     TimestampVerificationData, TransparencyLogEntry, TrustedRoot, VerificationMaterial,
     VerificationMaterialContent,
 };
 use signet_oci::{
-    BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacySignature,
-    RegistryClient, SimpleSigning,
+    BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacyAttestation,
+    LegacySignature, RegistryClient, SimpleSigning,
 };
 use signet_sign::{Credentials, SigningClient};
 use signet_verify::{
@@ -344,24 +344,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn sign_legacy(
-    setup: &SignSetup,
-    client: &RegistryClient,
-    image: &ImageRef,
-    subject: &Descriptor,
-    annotations: BTreeMap<String, String>,
-) -> Result<(), Failure> {
-    let payload =
-        SimpleSigning::new(&image.docker_reference(), &subject.digest, annotations).to_json();
-    let signed = setup
-        .client
-        .sign_artifact(setup.credentials(), &payload, now(), &signet_sign::Quiet)
-        .await
-        .map_err(|e| Failure::Usage(format!("signing failed: {e}")))?;
-    let bundle = &signed.bundle;
-    let BundleContent::MessageSignature(message) = &bundle.content else {
-        return Err(Failure::Usage("the signer returned a DSSE bundle".into()));
-    };
+/// cosign's `.sig`/`.att` layer annotations for a finished bundle's verification material.
+struct LegacyMaterial {
+    certificate: Option<String>,
+    rekor_bundle: String,
+    rfc3161: Option<String>,
+}
+
+fn legacy_material(bundle: &Bundle) -> Result<LegacyMaterial, Failure> {
     let certificate = match &bundle.verification_material.content {
         VerificationMaterialContent::Certificate(der) => Some(pem("CERTIFICATE", der)),
         VerificationMaterialContent::X509CertificateChain { certificates } => {
@@ -388,26 +378,114 @@ async fn sign_legacy(
             "logIndex": entry.log_index,
             "logID": hex(&entry.log_id),
         }
-    });
+    })
+    .to_string();
     let rfc3161 = bundle
         .verification_material
         .timestamp_verification_data
         .as_ref()
         .and_then(|t| t.rfc3161_timestamps.first())
         .map(|t| serde_json::json!({ "SignedRFC3161Timestamp": STANDARD.encode(t) }).to_string());
+    Ok(LegacyMaterial {
+        certificate,
+        rekor_bundle,
+        rfc3161,
+    })
+}
+
+async fn sign_legacy(
+    setup: &SignSetup,
+    client: &RegistryClient,
+    image: &ImageRef,
+    subject: &Descriptor,
+    annotations: BTreeMap<String, String>,
+) -> Result<(), Failure> {
+    let payload =
+        SimpleSigning::new(&image.docker_reference(), &subject.digest, annotations).to_json();
+    let signed = setup
+        .client
+        .sign_artifact(setup.credentials(), &payload, now(), &signet_sign::Quiet)
+        .await
+        .map_err(|e| Failure::Usage(format!("signing failed: {e}")))?;
+    let BundleContent::MessageSignature(message) = &signed.bundle.content else {
+        return Err(Failure::Usage("the signer returned a DSSE bundle".into()));
+    };
+    let material = legacy_material(&signed.bundle)?;
     let legacy = LegacySignature {
         payload,
         signature: STANDARD.encode(&message.signature),
-        certificate,
+        certificate: material.certificate,
         chain: None,
-        rekor_bundle: Some(rekor_bundle.to_string()),
-        rfc3161_timestamp: rfc3161,
+        rekor_bundle: Some(material.rekor_bundle),
+        rfc3161_timestamp: material.rfc3161,
     };
     let digest = client
         .write_legacy_signature(image, &subject.digest, &legacy)
         .await
         .map_err(|e| Failure::Usage(format!("cannot store the legacy signature: {e}")))?;
     println!("{}@{} (legacy .sig)", image.name(), digest);
+    Ok(())
+}
+
+/// Signs an in-toto statement and stores it in cosign's legacy `sha256-<hex>.att` layout: the
+/// DSSE envelope as the layer, with the certificate, Rekor bundle and timestamp annotations.
+async fn attest_legacy(
+    setup: &SignSetup,
+    client: &RegistryClient,
+    image: &ImageRef,
+    subject: &Descriptor,
+    predicate_type: &str,
+    predicate: serde_json::Value,
+) -> Result<(), Failure> {
+    let payload = statement(image, subject, predicate_type, predicate);
+    let signed = setup
+        .client
+        .sign_dsse(
+            setup.credentials(),
+            INTOTO_PAYLOAD_TYPE,
+            payload,
+            now(),
+            &signet_sign::Quiet,
+        )
+        .await
+        .map_err(|e| Failure::Usage(format!("signing failed: {e}")))?;
+    let BundleContent::DsseEnvelope(envelope) = &signed.bundle.content else {
+        return Err(Failure::Usage(
+            "the signer returned no DSSE envelope".into(),
+        ));
+    };
+    let material = legacy_material(&signed.bundle)?;
+    let envelope_json = serde_json::json!({
+        "payloadType": envelope.payload_type,
+        "payload": STANDARD.encode(&envelope.payload),
+        "signatures": envelope.signatures.iter().map(|s| serde_json::json!({
+            "keyid": s.keyid,
+            "sig": STANDARD.encode(&s.sig),
+        })).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let mut annotations = BTreeMap::new();
+    annotations.insert("predicateType".to_owned(), predicate_type.to_owned());
+    annotations.insert(
+        "dev.sigstore.cosign/bundle".to_owned(),
+        material.rekor_bundle,
+    );
+    if let Some(cert) = material.certificate {
+        annotations.insert("dev.sigstore.cosign/certificate".to_owned(), cert);
+    }
+    if let Some(ts) = material.rfc3161 {
+        annotations.insert("dev.sigstore.cosign/rfc3161timestamp".to_owned(), ts);
+    }
+    let digest = client
+        .write_legacy_attestation(
+            image,
+            &subject.digest,
+            envelope_json.as_bytes(),
+            annotations,
+        )
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot store the legacy attestation: {e}")))?;
+    println!("{}@{} (legacy .att)", image.name(), digest);
     Ok(())
 }
 
@@ -442,6 +520,17 @@ pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
     let client = registry(args.common.allow_insecure_registry)?;
     runtime()?.block_on(async {
         let subject = resolve(&client, &image).await?;
+        if args.legacy {
+            attest_legacy(
+                &setup,
+                &client,
+                &image,
+                &subject,
+                &predicate_type,
+                predicate.clone(),
+            )
+            .await?;
+        }
         sign_and_attach(
             &setup,
             &client,
@@ -564,28 +653,17 @@ fn check_bundle(
     }
 }
 
-/// Rebuilds a bundle v0.1 from a legacy `.sig` layer (cosign's annotations) and verifies it
-/// over the simple-signing payload, which must name `subject`.
-fn check_legacy(
-    sig: &LegacySignature,
-    subject: &Descriptor,
-    trust: &TrustMaterial,
-    policy: &Policy,
-) -> Checked {
-    let location = "legacy .sig".to_owned();
+/// Rebuilds a bundle v0.1 from cosign's legacy layer annotations (certificate, Rekor bundle,
+/// RFC 3161 timestamp) around `content`.
+fn legacy_bundle(
+    content: BundleContent,
+    certificate: Option<&str>,
+    rekor_bundle: Option<&str>,
+    rfc3161: Option<&str>,
+    location: &str,
+) -> Result<Bundle, String> {
     let bad = |what: &str| format!("{location}: {what}");
-    let payload = SimpleSigning::parse(&sig.payload).map_err(|e| bad(&e.to_string()))?;
-    let named = payload.digest().map_err(|e| bad(&e.to_string()))?;
-    if named != subject.digest {
-        return Err(bad(&format!(
-            "payload names {named}, not {}",
-            subject.digest
-        )));
-    }
-    let signature = STANDARD
-        .decode(sig.signature.trim())
-        .map_err(|_| bad("signature is not base64"))?;
-    let content = match &sig.certificate {
+    let material = match certificate {
         Some(cert) => VerificationMaterialContent::X509CertificateChain {
             certificates: vec![
                 signet_x509::Certificate::from_pem(cert)
@@ -598,12 +676,9 @@ fn check_legacy(
             hint: String::new(),
         },
     };
-    let rekor: serde_json::Value = serde_json::from_str(
-        sig.rekor_bundle
-            .as_deref()
-            .ok_or_else(|| bad("no Rekor bundle annotation"))?,
-    )
-    .map_err(|_| bad("Rekor bundle annotation is not JSON"))?;
+    let rekor: serde_json::Value =
+        serde_json::from_str(rekor_bundle.ok_or_else(|| bad("no Rekor bundle annotation"))?)
+            .map_err(|_| bad("Rekor bundle annotation is not JSON"))?;
     let field = |v: &serde_json::Value, name: &str| -> Result<String, String> {
         v.get(name)
             .and_then(|x| x.as_str())
@@ -647,7 +722,7 @@ fn check_legacy(
         canonicalized_body: body,
     };
     // cosign's `dev.sigstore.cosign/rfc3161timestamp`: {"SignedRFC3161Timestamp": base64}.
-    let timestamp_verification_data = match &sig.rfc3161_timestamp {
+    let timestamp_verification_data = match rfc3161 {
         None => None,
         Some(text) => {
             let value: serde_json::Value = serde_json::from_str(text)
@@ -660,42 +735,143 @@ fn check_legacy(
             })
         }
     };
-    let bundle = Bundle {
+    Ok(Bundle {
         media_type: MEDIA_TYPE_V0_1.to_owned(),
         verification_material: VerificationMaterial {
-            content,
+            content: material,
             tlog_entries: vec![entry],
             timestamp_verification_data,
         },
-        content: BundleContent::MessageSignature(MessageSignature {
-            message_digest: Some(HashOutput {
-                algorithm: HashAlgorithm::Sha2_256,
-                digest: signet_x509::HashAlgorithm::Sha256.digest(&sig.payload),
-            }),
-            signature,
-        }),
-    };
-    // cosign's `.sig` layout keeps only the signed entry timestamp (no inclusion proof), and
-    // cosign accepts that for these signatures; so do we, here only.
+        content,
+    })
+}
+
+/// cosign's `.sig` / `.att` layouts keep only the signed entry timestamp (no inclusion proof),
+/// and cosign accepts that for them; so do we, for these only.
+fn verify_legacy(
+    bundle: &Bundle,
+    artifact: &Artifact,
+    trust: &TrustMaterial,
+    policy: &Policy,
+) -> Result<VerifiedBundle, signet_verify::VerifyError> {
     let options = VerifyOptions {
         allow_promise_only_v0_1: true,
     };
-    let verified = verify_bundle_with(
+    verify_bundle_with(bundle, artifact, trust, policy, now(), &options)
+}
+
+/// Verifies a legacy `.sig` layer over its simple-signing payload, which must name `subject`.
+fn check_legacy(
+    sig: &LegacySignature,
+    subject: &Descriptor,
+    trust: &TrustMaterial,
+    policy: &Policy,
+) -> Checked {
+    let location = "legacy .sig".to_owned();
+    let bad = |what: &str| format!("{location}: {what}");
+    let payload = SimpleSigning::parse(&sig.payload).map_err(|e| bad(&e.to_string()))?;
+    let named = payload.digest().map_err(|e| bad(&e.to_string()))?;
+    if named != subject.digest {
+        return Err(bad(&format!(
+            "payload names {named}, not {}",
+            subject.digest
+        )));
+    }
+    let signature = STANDARD
+        .decode(sig.signature.trim())
+        .map_err(|_| bad("signature is not base64"))?;
+    let content = BundleContent::MessageSignature(MessageSignature {
+        message_digest: Some(HashOutput {
+            algorithm: HashAlgorithm::Sha2_256,
+            digest: signet_x509::HashAlgorithm::Sha256.digest(&sig.payload),
+        }),
+        signature,
+    });
+    let bundle = legacy_bundle(
+        content,
+        sig.certificate.as_deref(),
+        sig.rekor_bundle.as_deref(),
+        sig.rfc3161_timestamp.as_deref(),
+        &location,
+    )?;
+    let verified = verify_legacy(
         &bundle,
         &Artifact::Bytes(sig.payload.clone()),
         trust,
         policy,
-        now(),
-        &options,
     )
     .map_err(|e| bad(&e.to_string()))?;
     Ok(Found { location, verified })
 }
 
+/// Verifies a legacy `.att` layer (a DSSE envelope) for the image digest `artifact`.
+fn check_legacy_attestation(
+    att: &LegacyAttestation,
+    artifact: &Artifact,
+    trust: &TrustMaterial,
+    policy: &Policy,
+    predicate_type: &str,
+) -> Checked {
+    let location = "legacy .att".to_owned();
+    let bad = |what: &str| format!("{location}: {what}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&att.envelope).map_err(|_| bad("envelope is not JSON"))?;
+    let text = |v: &serde_json::Value, name: &str| -> Result<String, String> {
+        v.get(name)
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| bad(&format!("envelope has no {name}")))
+    };
+    let decode = |b64: String| {
+        STANDARD
+            .decode(b64)
+            .map_err(|_| bad("envelope field is not base64"))
+    };
+    let mut signatures = Vec::new();
+    for s in json
+        .get("signatures")
+        .and_then(|s| s.as_array())
+        .ok_or_else(|| bad("envelope has no signatures"))?
+        .iter()
+        .take(16)
+    {
+        signatures.push(DsseSignature {
+            sig: decode(text(s, "sig")?)?,
+            keyid: s
+                .get("keyid")
+                .and_then(|k| k.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        });
+    }
+    let content = BundleContent::DsseEnvelope(Envelope {
+        payload: decode(text(&json, "payload")?)?,
+        payload_type: text(&json, "payloadType")?,
+        signatures,
+    });
+    let get = |k: &str| att.annotations.get(k).map(String::as_str);
+    let bundle = legacy_bundle(
+        content,
+        get("dev.sigstore.cosign/certificate"),
+        get("dev.sigstore.cosign/bundle"),
+        get("dev.sigstore.cosign/rfc3161timestamp"),
+        &location,
+    )?;
+    let verified =
+        verify_legacy(&bundle, artifact, trust, policy).map_err(|e| bad(&e.to_string()))?;
+    match &verified.statement {
+        Some(s) if s.predicate_type == predicate_type => Ok(Found { location, verified }),
+        Some(s) => Err(bad(&format!(
+            "predicate type {} is not {predicate_type}",
+            s.predicate_type
+        ))),
+        None => Err(bad("not an in-toto statement")),
+    }
+}
+
 async fn find_verified(
     args: &ImageVerifyArgs,
     predicate_type: &str,
-    legacy: bool,
 ) -> Result<(Descriptor, Vec<Checked>), Failure> {
     let trust = load_trust(args)?;
     let policy = load_policy(args)?;
@@ -730,7 +906,7 @@ async fn find_verified(
             )
         })
         .collect();
-    if legacy {
+    if predicate_type == SIGN_PREDICATE_TYPE {
         let sigs = client
             .read_legacy_signatures(&image, &subject.digest)
             .await
@@ -738,6 +914,23 @@ async fn find_verified(
         results.extend(
             sigs.iter()
                 .map(|sig| check_legacy(sig, &subject, &trust, &policy)),
+        );
+    } else {
+        let atts = client
+            .read_legacy_attestations(&image, &subject.digest)
+            .await
+            .map_err(|e| Failure::Usage(format!("cannot read legacy attestations: {e}")))?;
+        results.extend(
+            atts.iter()
+                // Like the bundles' annotation, cosign's `predicateType` only picks candidates.
+                .filter(|att| {
+                    att.annotations
+                        .get("predicateType")
+                        .is_none_or(|t| predicate_type_uri(t) == predicate_type)
+                })
+                .map(|att| {
+                    check_legacy_attestation(att, &artifact, &trust, &policy, predicate_type)
+                }),
         );
     }
     Ok((subject, results))
@@ -811,14 +1004,13 @@ fn report(output: OutputFormat, subject: &Descriptor, results: &[Checked]) -> Re
 
 /// `signet verify IMAGE`.
 pub fn verify(args: &ImageVerifyArgs) -> Result<(), Failure> {
-    let (subject, results) = runtime()?.block_on(find_verified(args, SIGN_PREDICATE_TYPE, true))?;
+    let (subject, results) = runtime()?.block_on(find_verified(args, SIGN_PREDICATE_TYPE))?;
     report(args.output, &subject, &results)
 }
 
 /// `signet verify-attestation IMAGE --type TYPE`.
 pub fn verify_attestation(args: &ImageVerifyAttestationArgs) -> Result<(), Failure> {
     let predicate_type = predicate_type_uri(&args.predicate_type);
-    let (subject, results) =
-        runtime()?.block_on(find_verified(&args.common, &predicate_type, false))?;
+    let (subject, results) = runtime()?.block_on(find_verified(&args.common, &predicate_type))?;
     report(args.common.output, &subject, &results)
 }

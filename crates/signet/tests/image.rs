@@ -343,6 +343,55 @@ fn attestations_and_legacy_signatures() {
         "{v}"
     );
 
+    // Legacy `.att` (Rekor v1 again): `attest --legacy` writes the envelope in cosign's layout
+    // as well as the referrer bundle; verify-attestation finds and verifies both.
+    ok(&signet(
+        dir,
+        &[
+            "attest",
+            "--trust-config",
+            trust_v1.to_str().unwrap(),
+            "--key",
+            "cosign.key",
+            "--predicate",
+            "predicate.json",
+            "--type",
+            "https://example.test/predicate/legacy",
+            "--legacy",
+            &app,
+        ],
+    ));
+    let atts = runtime().block_on(async {
+        common::client()
+            .read_legacy_attestations(&image, &Digest::parse(&digest).unwrap())
+            .await
+            .unwrap()
+    });
+    assert_eq!(atts.len(), 1);
+    let envelope: serde_json::Value = serde_json::from_slice(&atts[0].envelope).unwrap();
+    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    assert_eq!(
+        atts[0].annotations.get("predicateType").map(String::as_str),
+        Some("https://example.test/predicate/legacy")
+    );
+    assert!(
+        atts[0]
+            .annotations
+            .contains_key("dev.sigstore.cosign/bundle")
+    );
+    let v = ok(&verify_att("https://example.test/predicate/legacy"));
+    let locations: Vec<&str> = v["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(locations.len(), 2, "{v}");
+    assert!(locations.contains(&"legacy .att"), "{v}");
+    // The legacy attestation of one predicate type does not satisfy another.
+    let v = ok(&verify_att("https://example.test/predicate/v1"));
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+
     // Another key rejects both.
     ok(&signet(
         dir,
