@@ -145,9 +145,10 @@ pub struct SigningArgs {
     pub dev_subject: Option<String>,
 
     /// Interactive login flow when no token is given: `browser` (authorization code with
-    /// PKCE; prints the URL to open) or `device` (device code).
-    #[arg(long, value_name = "FLOW", default_value = "browser")]
-    pub oidc_flow: String,
+    /// PKCE; prints the URL to open) or `device` (device code). Default: `browser` when run
+    /// from a terminal, otherwise none.
+    #[arg(long, value_name = "FLOW", value_parser = ["browser", "device"])]
+    pub oidc_flow: Option<String>,
 
     /// Sign with this key (cosign key file, or an unencrypted PEM private key) instead of a
     /// keyless certificate.
@@ -317,13 +318,11 @@ pub struct ServeTsaArgs {
     pub data: PathBuf,
 }
 
-/// Flags shared by `verify-blob` and `verify-bundle`.
+/// The verification policy flags shared by `verify-blob`, `verify-bundle`, `verify` and
+/// `verify-attestation`: a certificate identity (exact or regex) with optional GitHub workflow
+/// claims, or a public key.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The Sigstore bundle to verify.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-
+pub struct PolicyArgs {
     /// Expected certificate identity (SAN), matched exactly.
     #[arg(long, value_name = "IDENTITY", conflicts_with_all = ["certificate_identity_regexp", "key"])]
     pub certificate_identity: Option<String>,
@@ -360,10 +359,14 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "REF", conflicts_with = "key")]
     pub certificate_github_workflow_ref: Option<String>,
 
-    /// Verify with this managed public key (PEM) instead of a certificate identity.
+    /// Verify with this public key (PEM) instead of a certificate identity.
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+}
 
+/// Where the trusted root comes from (shared by the verify commands).
+#[derive(Debug, Args)]
+pub struct TrustRootArgs {
     /// Trusted root (trusted_root.json); default: the embedded Sigstore public-good root.
     #[arg(long, value_name = "FILE", conflicts_with = "trust_config")]
     pub trusted_root: Option<PathBuf>,
@@ -371,6 +374,22 @@ pub struct VerifyArgs {
     /// Client trust configuration (ClientTrustConfig JSON) whose trusted root to use.
     #[arg(long, value_name = "FILE")]
     pub trust_config: Option<PathBuf>,
+}
+
+/// Flags shared by `verify-blob` and `verify-bundle`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The Sigstore bundle to verify.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Who must have signed: a certificate identity or a key.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// The trusted root to verify against.
+    #[command(flatten)]
+    pub trust: TrustRootArgs,
 
     /// Use the Sigstore staging instance (needs --trusted-root or --trust-config: only the
     /// public-good root is embedded).
@@ -462,26 +481,9 @@ pub struct PublicKeyArgs {
 /// Flags shared by `sign` and `attest` (images).
 #[derive(Debug, Args)]
 pub struct ImageSigningArgs {
-    /// Sign with this private key (cosign encrypted or plain PEM) instead of keyless.
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-
-    /// OIDC identity token for keyless signing (default: the SIGSTORE_ID_TOKEN variable).
-    #[arg(long, value_name = "TOKEN", conflicts_with = "key")]
-    pub identity_token: Option<String>,
-
-    /// Trusted root (trusted_root.json) the services' answers are checked against. Needs
-    /// --signing-config.
-    #[arg(long, value_name = "FILE", conflicts_with = "trust_config")]
-    pub trusted_root: Option<PathBuf>,
-
-    /// Client trust configuration (trusted root and signing config in one file).
-    #[arg(long, value_name = "FILE")]
-    pub trust_config: Option<PathBuf>,
-
-    /// Signing configuration (which CA, logs and timestamp authorities to use).
-    #[arg(long, value_name = "FILE")]
-    pub signing_config: Option<PathBuf>,
+    /// Where to sign and with what.
+    #[command(flatten)]
+    pub signing: SigningArgs,
 
     /// Allow plain HTTP to the registry (always allowed for loopback registries).
     #[arg(long)]
@@ -532,53 +534,13 @@ pub struct ImageAttestArgs {
 /// Flags shared by `verify` and `verify-attestation` (images).
 #[derive(Debug, Args)]
 pub struct ImageVerifyArgs {
-    /// Expected certificate identity (SAN), matched exactly.
-    #[arg(long, value_name = "IDENTITY", conflicts_with_all = ["certificate_identity_regexp", "key"])]
-    pub certificate_identity: Option<String>,
+    /// Who must have signed: a certificate identity or a key.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
-    /// Expected certificate identity as a regular expression that must match the whole SAN.
-    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
-    pub certificate_identity_regexp: Option<String>,
-
-    /// Expected OIDC issuer, matched exactly.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["certificate_oidc_issuer_regexp", "key"])]
-    pub certificate_oidc_issuer: Option<String>,
-
-    /// Expected OIDC issuer as a regular expression that must match the whole issuer.
-    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
-    pub certificate_oidc_issuer_regexp: Option<String>,
-
-    /// Expected GitHub workflow trigger (Fulcio extension 1.3.6.1.4.1.57264.1.2).
-    #[arg(long, value_name = "EVENT", conflicts_with = "key")]
-    pub certificate_github_workflow_trigger: Option<String>,
-
-    /// Expected GitHub workflow commit SHA (extension .1.3).
-    #[arg(long, value_name = "SHA", conflicts_with = "key")]
-    pub certificate_github_workflow_sha: Option<String>,
-
-    /// Expected GitHub workflow name (extension .1.4).
-    #[arg(long, value_name = "NAME", conflicts_with = "key")]
-    pub certificate_github_workflow_name: Option<String>,
-
-    /// Expected GitHub workflow repository, `owner/repo` (extension .1.5).
-    #[arg(long, value_name = "REPO", conflicts_with = "key")]
-    pub certificate_github_workflow_repository: Option<String>,
-
-    /// Expected GitHub workflow ref (extension .1.6).
-    #[arg(long, value_name = "REF", conflicts_with = "key")]
-    pub certificate_github_workflow_ref: Option<String>,
-
-    /// Verify with this public key (PEM) instead of a certificate identity.
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-
-    /// Trusted root (trusted_root.json); default: the embedded Sigstore public-good root.
-    #[arg(long, value_name = "FILE", conflicts_with = "trust_config")]
-    pub trusted_root: Option<PathBuf>,
-
-    /// Client trust configuration (ClientTrustConfig JSON) whose trusted root to use.
-    #[arg(long, value_name = "FILE")]
-    pub trust_config: Option<PathBuf>,
+    /// The trusted root to verify against.
+    #[command(flatten)]
+    pub trust: TrustRootArgs,
 
     /// Allow plain HTTP to the registry (always allowed for loopback registries).
     #[arg(long)]
@@ -742,7 +704,7 @@ mod tests {
     #[test]
     fn flag_certificate_identity_and_regexp_conflict() {
         let a = blob_args(&["--bundle", "b", "--certificate-identity", "me@x", "f"]).unwrap();
-        assert_eq!(a.certificate_identity.as_deref(), Some("me@x"));
+        assert_eq!(a.policy.certificate_identity.as_deref(), Some("me@x"));
         let a = blob_args(&[
             "--bundle",
             "b",
@@ -751,7 +713,10 @@ mod tests {
             "f",
         ])
         .unwrap();
-        assert_eq!(a.certificate_identity_regexp.as_deref(), Some(".*@x"));
+        assert_eq!(
+            a.policy.certificate_identity_regexp.as_deref(),
+            Some(".*@x")
+        );
         assert!(
             blob_args(&[
                 "--bundle",
@@ -776,7 +741,10 @@ mod tests {
             "f",
         ])
         .unwrap();
-        assert_eq!(a.certificate_oidc_issuer.as_deref(), Some("https://i"));
+        assert_eq!(
+            a.policy.certificate_oidc_issuer.as_deref(),
+            Some("https://i")
+        );
         let a = blob_args(&[
             "--bundle",
             "b",
@@ -786,7 +754,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            a.certificate_oidc_issuer_regexp.as_deref(),
+            a.policy.certificate_oidc_issuer_regexp.as_deref(),
             Some("https://.*")
         );
         assert!(
@@ -822,17 +790,23 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            a.certificate_github_workflow_trigger.as_deref(),
+            a.policy.certificate_github_workflow_trigger.as_deref(),
             Some("push")
         );
-        assert_eq!(a.certificate_github_workflow_sha.as_deref(), Some("abc"));
-        assert_eq!(a.certificate_github_workflow_name.as_deref(), Some("ci"));
         assert_eq!(
-            a.certificate_github_workflow_repository.as_deref(),
+            a.policy.certificate_github_workflow_sha.as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            a.policy.certificate_github_workflow_name.as_deref(),
+            Some("ci")
+        );
+        assert_eq!(
+            a.policy.certificate_github_workflow_repository.as_deref(),
             Some("o/r")
         );
         assert_eq!(
-            a.certificate_github_workflow_ref.as_deref(),
+            a.policy.certificate_github_workflow_ref.as_deref(),
             Some("refs/heads/main")
         );
     }
@@ -840,7 +814,7 @@ mod tests {
     #[test]
     fn flag_key_conflicts_with_identity() {
         let a = blob_args(&["--bundle", "b", "--key", "k.pub", "f"]).unwrap();
-        assert_eq!(a.key, Some(PathBuf::from("k.pub")));
+        assert_eq!(a.policy.key, Some(PathBuf::from("k.pub")));
         assert!(
             blob_args(&[
                 "--bundle",
@@ -866,10 +840,10 @@ mod tests {
             "f",
         ])
         .unwrap();
-        assert_eq!(a.trusted_root, Some(PathBuf::from("r.json")));
+        assert_eq!(a.trust.trusted_root, Some(PathBuf::from("r.json")));
         assert!(a.staging);
         let a = blob_args(&["--bundle", "b", "--trust-config", "t.json", "f"]).unwrap();
-        assert_eq!(a.trust_config, Some(PathBuf::from("t.json")));
+        assert_eq!(a.trust.trust_config, Some(PathBuf::from("t.json")));
         assert!(
             blob_args(&[
                 "--bundle",

@@ -23,67 +23,34 @@
 
 use crate::Failure;
 use crate::cli::{
-    ImageAttestArgs, ImageSignArgs, ImageSigningArgs, ImageVerifyArgs, ImageVerifyAttestationArgs,
-    OutputFormat,
+    ImageAttestArgs, ImageSignArgs, ImageVerifyArgs, ImageVerifyAttestationArgs, OutputFormat,
 };
-use crate::keyfile;
+use crate::common::{
+    MAX_INPUT_FILE, load_policy, load_trust, now, read_limited, runtime, signer_text,
+};
+use crate::sign_cmd::SignSetup;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use signet_formats::bundle::MEDIA_TYPE_V0_1;
 use signet_formats::{
-    Bundle, BundleContent, ClientTrustConfig, DsseSignature, Envelope, HashAlgorithm, HashOutput,
-    KindVersion, MessageSignature, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp,
-    TimestampVerificationData, TransparencyLogEntry, TrustedRoot, VerificationMaterial,
-    VerificationMaterialContent,
+    Bundle, BundleContent, DsseSignature, Envelope, HashAlgorithm, HashOutput, KindVersion,
+    MessageSignature, Timestamp, TimestampVerificationData, TransparencyLogEntry,
+    VerificationMaterial, VerificationMaterialContent,
 };
 use signet_oci::{
     BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacyAttestation,
     LegacySignature, RegistryClient, SimpleSigning,
 };
-use signet_sign::{Credentials, SigningClient};
 use signet_verify::{
-    Artifact, IdentityPolicy, Policy, Signer, StringMatcher, TrustMaterial, VerifiedBundle,
-    VerifyOptions, verify_bundle, verify_bundle_with,
+    Artifact, Policy, TrustMaterial, VerifiedBundle, VerifyOptions, verify_bundle,
+    verify_bundle_with,
 };
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::Path;
 
 /// The predicate type of a plain image signature (cosign's, for signatures in bundle format).
 pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// The DSSE payload type of in-toto statements.
 const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-/// Largest trust, signing-config or predicate file read.
-const MAX_INPUT_FILE: u64 = 16 << 20;
-
-fn read_limited(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
-    let mut data = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_INPUT_FILE + 1).read_to_end(&mut data))
-        .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))?;
-    if data.len() as u64 > MAX_INPUT_FILE {
-        return Err(Failure::Usage(format!(
-            "{what} {} is larger than {MAX_INPUT_FILE} bytes",
-            path.display()
-        )));
-    }
-    Ok(data)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
-}
-
 fn registry(allow_insecure: bool) -> Result<RegistryClient, Failure> {
     let docker_config =
         DockerConfig::load_default().map_err(|e| Failure::Usage(format!("docker config: {e}")))?;
@@ -138,90 +105,6 @@ fn digest_bytes(subject: &Descriptor) -> Result<Vec<u8>, Failure> {
 // ---------------------------------------------------------------------------------------
 // Signing
 
-/// Who signs, and with which services.
-struct SignSetup {
-    client: SigningClient,
-    key: Option<Box<dyn signet_sign::SigningKey>>,
-    token: Option<String>,
-}
-
-impl SignSetup {
-    fn credentials(&self) -> Credentials<'_> {
-        match (&self.key, &self.token) {
-            (Some(key), _) => Credentials::Key {
-                key: key.as_ref(),
-                hint: String::new(),
-            },
-            (None, token) => Credentials::Keyless {
-                token: token.as_deref().unwrap_or_default(),
-            },
-        }
-    }
-}
-
-fn signing_setup(args: &ImageSigningArgs) -> Result<SignSetup, Failure> {
-    let (root, config) = match (&args.trust_config, &args.trusted_root, &args.signing_config) {
-        (Some(path), _, sc) => {
-            let tc = ClientTrustConfig::from_json(&read_limited(path, "trust config")?)
-                .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))?;
-            let config = match sc {
-                Some(p) => load_signing_config(p)?,
-                None => tc.signing_config,
-            };
-            (tc.trusted_root, config)
-        }
-        (None, Some(root_path), Some(sc)) => (
-            TrustedRoot::from_json(&read_limited(root_path, "trusted root")?).map_err(|e| {
-                Failure::Usage(format!("trusted root {}: {e}", root_path.display()))
-            })?,
-            load_signing_config(sc)?,
-        ),
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            return Err(Failure::Usage(
-                "--trusted-root and --signing-config go together (or use --trust-config)".into(),
-            ));
-        }
-        (None, None, None) => (
-            TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
-                .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))?,
-            SigningConfig::from_json(
-                signet_formats::signing_config::PUBLIC_GOOD_SIGNING_CONFIG.as_bytes(),
-            )
-            .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
-        ),
-    };
-    let (key, token) = match &args.key {
-        Some(path) => (Some(keyfile::load_signing_key(path)?), None),
-        None => {
-            let token = args
-                .identity_token
-                .clone()
-                .or_else(|| std::env::var("SIGSTORE_ID_TOKEN").ok())
-                .filter(|t| !t.trim().is_empty())
-                .ok_or_else(|| {
-                    Failure::Usage(
-                        "keyless signing needs an identity token: --identity-token or \
-                         SIGSTORE_ID_TOKEN (or sign with --key)"
-                            .into(),
-                    )
-                })?;
-            (None, Some(token.trim().to_owned()))
-        }
-    };
-    let services =
-        signet_sign::select_services(&config, Timestamp::from_unix_seconds(now()), key.is_none())
-            .map_err(|e| Failure::Usage(format!("signing config: {e}")))?;
-    let http = SigningClient::default_http().map_err(|e| Failure::Usage(e.to_string()))?;
-    let client = SigningClient::new(&root, services, http)
-        .map_err(|e| Failure::Usage(format!("trusted root: {e}")))?;
-    Ok(SignSetup { client, key, token })
-}
-
-fn load_signing_config(path: &Path) -> Result<SigningConfig, Failure> {
-    SigningConfig::from_json(&read_limited(path, "signing config")?)
-        .map_err(|e| Failure::Usage(format!("signing config {}: {e}", path.display())))
-}
-
 fn statement(
     image: &ImageRef,
     subject: &Descriptor,
@@ -252,7 +135,7 @@ async fn sign_and_attach(
     subject: &Descriptor,
     predicate_type: &str,
     predicate: serde_json::Value,
-) -> Result<(), Failure> {
+) -> Result<Stored, Failure> {
     let payload = statement(image, subject, predicate_type, predicate);
     let signed = setup
         .client
@@ -281,13 +164,42 @@ async fn sign_and_attach(
         .attach_bundle(image, subject, &artifact)
         .await
         .map_err(|e| Failure::Usage(format!("cannot store the bundle: {e}")))?;
-    println!(
-        "{}@{} ({:?})",
-        image.name(),
-        attached.manifest.digest,
-        attached.support
-    );
-    Ok(())
+    Ok(Stored {
+        manifest: format!("{}@{}", image.name(), attached.manifest.digest),
+        layout: match attached.support {
+            signet_oci::ReferrersSupport::Api => "referrer",
+            signet_oci::ReferrersSupport::TagSchema => "referrer (tag-schema index)",
+        },
+    })
+}
+
+/// Where a signature or attestation was stored.
+struct Stored {
+    /// `name@digest` of the manifest written.
+    manifest: String,
+    /// How it is found: `referrer`, `referrer (tag-schema index)`, `legacy .sig`, `legacy .att`.
+    layout: &'static str,
+}
+
+/// Prints what was stored: one line each, or one JSON object.
+fn print_stored(output: OutputFormat, subject: &Descriptor, stored: &[Stored]) {
+    match output {
+        OutputFormat::Text => {
+            for s in stored {
+                println!("{} ({})", s.manifest, s.layout);
+            }
+        }
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = stored
+                .iter()
+                .map(|s| serde_json::json!({ "manifest": s.manifest, "layout": s.layout }))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({ "digest": subject.digest.as_str(), "stored": list })
+            );
+        }
+    }
 }
 
 fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>, Failure> {
@@ -304,27 +216,30 @@ fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>, Failur
 pub fn sign(args: &ImageSignArgs) -> Result<(), Failure> {
     let annotations = parse_annotations(&args.annotations)?;
     let image = parse_image(&args.common.image)?;
-    let setup = signing_setup(&args.common)?;
     let client = registry(args.common.allow_insecure_registry)?;
     runtime()?.block_on(async {
+        let setup = SignSetup::prepare(&args.common.signing, now()).await?;
         let subject = resolve(&client, &image).await?;
         let predicate = if annotations.is_empty() {
             serde_json::json!({})
         } else {
             serde_json::json!({ "annotations": annotations })
         };
-        sign_and_attach(
-            &setup,
-            &client,
-            &image,
-            &subject,
-            SIGN_PREDICATE_TYPE,
-            predicate,
-        )
-        .await?;
+        let mut stored = vec![
+            sign_and_attach(
+                &setup,
+                &client,
+                &image,
+                &subject,
+                SIGN_PREDICATE_TYPE,
+                predicate,
+            )
+            .await?,
+        ];
         if args.legacy {
-            sign_legacy(&setup, &client, &image, &subject, annotations).await?;
+            stored.push(sign_legacy(&setup, &client, &image, &subject, annotations).await?);
         }
+        print_stored(args.common.signing.output, &subject, &stored);
         Ok(())
     })
 }
@@ -399,7 +314,7 @@ async fn sign_legacy(
     image: &ImageRef,
     subject: &Descriptor,
     annotations: BTreeMap<String, String>,
-) -> Result<(), Failure> {
+) -> Result<Stored, Failure> {
     let payload =
         SimpleSigning::new(&image.docker_reference(), &subject.digest, annotations).to_json();
     let signed = setup
@@ -423,8 +338,10 @@ async fn sign_legacy(
         .write_legacy_signature(image, &subject.digest, &legacy)
         .await
         .map_err(|e| Failure::Usage(format!("cannot store the legacy signature: {e}")))?;
-    println!("{}@{} (legacy .sig)", image.name(), digest);
-    Ok(())
+    Ok(Stored {
+        manifest: format!("{}@{}", image.name(), digest),
+        layout: "legacy .sig",
+    })
 }
 
 /// Signs an in-toto statement and stores it in cosign's legacy `sha256-<hex>.att` layout: the
@@ -436,7 +353,7 @@ async fn attest_legacy(
     subject: &Descriptor,
     predicate_type: &str,
     predicate: serde_json::Value,
-) -> Result<(), Failure> {
+) -> Result<Stored, Failure> {
     let payload = statement(image, subject, predicate_type, predicate);
     let signed = setup
         .client
@@ -485,8 +402,10 @@ async fn attest_legacy(
         )
         .await
         .map_err(|e| Failure::Usage(format!("cannot store the legacy attestation: {e}")))?;
-    println!("{}@{} (legacy .att)", image.name(), digest);
-    Ok(())
+    Ok(Stored {
+        manifest: format!("{}@{}", image.name(), digest),
+        layout: "legacy .att",
+    })
 }
 
 /// cosign's short names for predicate types.
@@ -507,7 +426,7 @@ fn predicate_type_uri(name: &str) -> String {
 
 /// `signet attest IMAGE --predicate FILE --type TYPE`.
 pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
-    let raw = read_limited(&args.predicate, "predicate")?;
+    let raw = read_limited(&args.predicate, "predicate", MAX_INPUT_FILE)?;
     let predicate: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
         Failure::Usage(format!(
             "predicate {} is not JSON: {e}",
@@ -516,108 +435,42 @@ pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
     })?;
     let predicate_type = predicate_type_uri(&args.predicate_type);
     let image = parse_image(&args.common.image)?;
-    let setup = signing_setup(&args.common)?;
     let client = registry(args.common.allow_insecure_registry)?;
     runtime()?.block_on(async {
+        let setup = SignSetup::prepare(&args.common.signing, now()).await?;
         let subject = resolve(&client, &image).await?;
+        let mut stored = Vec::new();
         if args.legacy {
-            attest_legacy(
+            stored.push(
+                attest_legacy(
+                    &setup,
+                    &client,
+                    &image,
+                    &subject,
+                    &predicate_type,
+                    predicate.clone(),
+                )
+                .await?,
+            );
+        }
+        stored.push(
+            sign_and_attach(
                 &setup,
                 &client,
                 &image,
                 &subject,
                 &predicate_type,
-                predicate.clone(),
+                predicate,
             )
-            .await?;
-        }
-        sign_and_attach(
-            &setup,
-            &client,
-            &image,
-            &subject,
-            &predicate_type,
-            predicate,
-        )
-        .await
+            .await?,
+        );
+        print_stored(args.common.signing.output, &subject, &stored);
+        Ok(())
     })
 }
 
 // ---------------------------------------------------------------------------------------
 // Verifying
-
-fn load_trust(args: &ImageVerifyArgs) -> Result<TrustMaterial, Failure> {
-    let root = if let Some(path) = &args.trusted_root {
-        TrustedRoot::from_json(&read_limited(path, "trusted root")?)
-            .map_err(|e| Failure::Usage(format!("trusted root {}: {e}", path.display())))?
-    } else if let Some(path) = &args.trust_config {
-        ClientTrustConfig::from_json(&read_limited(path, "trust config")?)
-            .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))?
-            .trusted_root
-    } else {
-        TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
-            .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))?
-    };
-    TrustMaterial::from_trusted_root(&root).map_err(|e| Failure::Usage(e.to_string()))
-}
-
-fn matcher(
-    exact: &Option<String>,
-    regexp: &Option<String>,
-    flag: &str,
-) -> Result<StringMatcher, Failure> {
-    match (exact, regexp) {
-        (Some(value), None) => Ok(StringMatcher::Exact(value.clone())),
-        (None, Some(pattern)) => {
-            StringMatcher::regex(pattern).map_err(|e| Failure::Usage(e.to_string()))
-        }
-        _ => Err(Failure::Usage(format!(
-            "one of --{flag} or --{flag}-regexp is required (or --key)"
-        ))),
-    }
-}
-
-fn load_policy(args: &ImageVerifyArgs) -> Result<Policy, Failure> {
-    if let Some(path) = &args.key {
-        let text = String::from_utf8(read_limited(path, "key")?)
-            .map_err(|_| Failure::Usage(format!("key {} is not PEM text", path.display())))?;
-        let key = signet_x509::PublicKey::from_pem(&text)
-            .map_err(|e| Failure::Usage(format!("key {}: {e}", path.display())))?;
-        return Ok(Policy::Key(key));
-    }
-    use signet_verify::github;
-    let claims = [
-        (github::TRIGGER, &args.certificate_github_workflow_trigger),
-        (github::SHA, &args.certificate_github_workflow_sha),
-        (github::NAME, &args.certificate_github_workflow_name),
-        (
-            github::REPOSITORY,
-            &args.certificate_github_workflow_repository,
-        ),
-        (github::REF, &args.certificate_github_workflow_ref),
-    ];
-    let extensions = claims
-        .into_iter()
-        .filter_map(|(oid, value)| {
-            value
-                .as_ref()
-                .map(|v| (oid.to_owned(), StringMatcher::Exact(v.clone())))
-        })
-        .collect();
-    Ok(Policy::Identity(IdentityPolicy {
-        san: matcher(
-            &args.certificate_identity,
-            &args.certificate_identity_regexp,
-            "certificate-identity",
-        )?,
-        issuer: matcher(
-            &args.certificate_oidc_issuer,
-            &args.certificate_oidc_issuer_regexp,
-            "certificate-oidc-issuer",
-        )?,
-        extensions,
-    }))
-}
 
 /// One signature that verified.
 struct Found {
@@ -873,8 +726,8 @@ async fn find_verified(
     args: &ImageVerifyArgs,
     predicate_type: &str,
 ) -> Result<(Descriptor, Vec<Checked>), Failure> {
-    let trust = load_trust(args)?;
-    let policy = load_policy(args)?;
+    let trust = load_trust(&args.trust, false)?;
+    let policy = load_policy(&args.policy)?;
     let image = parse_image(&args.image)?;
     let client = registry(args.allow_insecure_registry)?;
     let subject = resolve(&client, &image).await?;
@@ -934,17 +787,6 @@ async fn find_verified(
         );
     }
     Ok((subject, results))
-}
-
-fn signer_text(verified: &VerifiedBundle) -> (String, Option<String>) {
-    match &verified.signer {
-        Signer::Certificate(cert) => {
-            let identity = cert.fulcio_identity().unwrap_or_default();
-            let sans: Vec<&str> = identity.sans.iter().map(|s| s.value()).collect();
-            (sans.join(", "), identity.issuer)
-        }
-        Signer::Key(_) => ("managed key".into(), None),
-    }
 }
 
 fn report(output: OutputFormat, subject: &Descriptor, results: &[Checked]) -> Result<(), Failure> {

@@ -5,6 +5,7 @@
 //! malformed input), 2 usage errors (bad flags, unreadable files, unusable keys).
 
 mod cli;
+mod common;
 mod image_cmd;
 mod key_cmd;
 mod keyfile;

@@ -1,65 +1,100 @@
 //! `signet sign-blob`, `signet attest-blob` and `signet sign-bundle`: pick the services,
 //! obtain an identity token, sign through `signet_sign`, write the bundle.
 
+use std::io::IsTerminal as _;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::Failure;
 use crate::cli::{AttestBlobArgs, OutputFormat, SignBlobArgs, SignBundleArgs, SigningArgs};
-use signet_formats::signing_config::PUBLIC_GOOD_SIGNING_CONFIG;
-use signet_formats::{
-    ClientTrustConfig, PUBLIC_GOOD_TRUSTED_ROOT, SigningConfig, Timestamp, TrustedRoot,
+use crate::common::{
+    MAX_INPUT_FILE, now, public_good_root, read_limited, read_trust_config, read_trusted_root,
+    runtime,
 };
-use signet_sign::{Credentials, Progress, SignError, Signed, SigningClient, Step};
+use signet_formats::signing_config::PUBLIC_GOOD_SIGNING_CONFIG;
+use signet_formats::{SigningConfig, Timestamp, TrustedRoot};
+use signet_sign::{Credentials, Progress, SignError, Signed, SigningClient, SigningKey, Step};
 
 /// Largest file signed (1 GiB); bigger artifacts should be signed by digest.
 const MAX_ARTIFACT: u64 = 1 << 30;
+/// Largest signing config read.
+const MAX_SIGNING_CONFIG: u64 = 1 << 20;
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn read(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Failure> {
-    use std::io::Read;
-    let mut data = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut data))
-        .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))?;
-    if data.len() as u64 > limit {
-        return Err(Failure::Usage(format!(
-            "{what} {} is larger than {limit} bytes",
-            path.display()
-        )));
-    }
-    Ok(data)
-}
-
-/// The trusted root and signing config to use.
+/// The trusted root and signing config to use: `--trust-config`, or `--trusted-root` and
+/// `--signing-config` (each defaulting to the built-in public-good one).
 pub fn load_config(
     trust_config: Option<&Path>,
     trusted_root: Option<&Path>,
     signing_config: Option<&Path>,
 ) -> Result<(TrustedRoot, SigningConfig), Failure> {
     if let Some(path) = trust_config {
-        let c = ClientTrustConfig::from_json(&read(path, "trust config", 16 << 20)?)
-            .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))?;
+        let c = read_trust_config(path)?;
         return Ok((c.trusted_root, c.signing_config));
     }
     let root = match trusted_root {
-        Some(path) => TrustedRoot::from_json(&read(path, "trusted root", 16 << 20)?)
-            .map_err(|e| Failure::Usage(format!("trusted root {}: {e}", path.display())))?,
-        None => TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
-            .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))?,
+        Some(path) => read_trusted_root(path)?,
+        None => public_good_root()?,
     };
     let signing = match signing_config {
-        Some(path) => SigningConfig::from_json(&read(path, "signing config", 1 << 20)?)
-            .map_err(|e| Failure::Usage(format!("signing config {}: {e}", path.display())))?,
+        Some(path) => {
+            SigningConfig::from_json(&read_limited(path, "signing config", MAX_SIGNING_CONFIG)?)
+                .map_err(|e| Failure::Usage(format!("signing config {}: {e}", path.display())))?
+        }
         None => SigningConfig::from_json(PUBLIC_GOOD_SIGNING_CONFIG.as_bytes())
             .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
     };
     Ok((root, signing))
+}
+
+/// A signing client for the selected services, with the signer's credentials: a key from
+/// `--key`, or an identity token found as [`identity_token`] describes.
+pub struct SignSetup {
+    pub client: SigningClient,
+    key: Option<Box<dyn SigningKey>>,
+    token: Option<String>,
+}
+
+impl SignSetup {
+    /// Loads the trust files, selects the services valid at `now`, and obtains the credentials
+    /// (which may mean an interactive login).
+    pub async fn prepare(args: &SigningArgs, now: i64) -> Result<Self, Failure> {
+        let (root, signing) = load_config(
+            args.trust_config.as_deref(),
+            args.trusted_root.as_deref(),
+            args.signing_config.as_deref(),
+        )?;
+        let keyless = args.key.is_none();
+        let services =
+            signet_sign::select_services(&signing, Timestamp::from_unix_seconds(now), keyless)
+                .map_err(sign_failure)?;
+        let http = SigningClient::default_http().map_err(sign_failure)?;
+        let oidc_url = services.oidc_url.clone();
+        let client = SigningClient::new(&root, services, http.clone()).map_err(sign_failure)?;
+        let (key, token) = match &args.key {
+            Some(path) => (Some(crate::keyfile::load_signing_key(path)?), None),
+            None => {
+                let token = identity_token(args, &http, oidc_url.as_deref()).await?;
+                if let Ok(identity) = signet_sign::token::token_identity(&token) {
+                    eprintln!("signet: token: identity {identity}");
+                }
+                (None, Some(token))
+            }
+        };
+        Ok(SignSetup { client, key, token })
+    }
+
+    /// The credentials to sign with.
+    pub fn credentials(&self) -> Credentials<'_> {
+        match &self.key {
+            Some(key) => Credentials::Key {
+                key: key.as_ref(),
+                hint: String::new(),
+            },
+            None => Credentials::Keyless {
+                token: self.token.as_deref().unwrap_or_default(),
+            },
+        }
+    }
 }
 
 /// Prints each step on stderr.
@@ -85,13 +120,6 @@ impl Progress for Stderr {
 
 fn sign_failure(e: SignError) -> Failure {
     Failure::Usage(format!("signing failed: {e}"))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
 }
 
 /// Finds an identity token: the flag, the environment, the dev issuer, an interactive login.
@@ -123,7 +151,20 @@ async fn identity_token(
             .map_err(sign_failure);
     }
     let wait = Duration::from_secs(300);
-    match args.oidc_flow.as_str() {
+    let flow = match &args.oidc_flow {
+        Some(flow) => flow.as_str(),
+        // Nobody could complete a login started without a terminal: fail instead of waiting.
+        None if std::io::stdin().is_terminal() || std::io::stderr().is_terminal() => "browser",
+        None => {
+            return Err(Failure::Usage(
+                "no identity token: pass --identity-token, set SIGSTORE_ID_TOKEN, use \
+                 --dev-subject with signet up, or choose a login with --oidc-flow \
+                 browser|device (not started by default without a terminal)"
+                    .into(),
+            ));
+        }
+    };
+    match flow {
         "device" => {
             signet_sign::token::device_flow(http, issuer, "sigstore", wait, &|url, code| {
                 eprintln!("signet: to sign in, open {url} and enter the code {code}");
@@ -151,37 +192,9 @@ enum What {
 }
 
 async fn sign(args: &SigningArgs, what: What, bundle_path: &Path) -> Result<(), Failure> {
-    let (root, signing) = load_config(
-        args.trust_config.as_deref(),
-        args.trusted_root.as_deref(),
-        args.signing_config.as_deref(),
-    )?;
     let now = now();
-    let keyless = args.key.is_none();
-    let services =
-        signet_sign::select_services(&signing, Timestamp::from_unix_seconds(now), keyless)
-            .map_err(sign_failure)?;
-    let http = SigningClient::default_http().map_err(sign_failure)?;
-    let oidc_url = services.oidc_url.clone();
-    let client = SigningClient::new(&root, services, http.clone()).map_err(sign_failure)?;
-    let key;
-    let token;
-    let credentials = match &args.key {
-        Some(path) => {
-            key = crate::keyfile::load_signing_key(path)?;
-            Credentials::Key {
-                key: key.as_ref(),
-                hint: String::new(),
-            }
-        }
-        None => {
-            token = identity_token(args, &http, oidc_url.as_deref()).await?;
-            if let Ok(identity) = signet_sign::token::token_identity(&token) {
-                eprintln!("signet: token: identity {identity}");
-            }
-            Credentials::Keyless { token: &token }
-        }
-    };
+    let setup = SignSetup::prepare(args, now).await?;
+    let (client, credentials) = (&setup.client, setup.credentials());
     let signed: Signed = match what {
         What::Blob(bytes) => client
             .sign_artifact(credentials, &bytes, now, &Stderr)
@@ -248,20 +261,21 @@ async fn sign(args: &SigningArgs, what: What, bundle_path: &Path) -> Result<(), 
 
 /// `signet sign-blob`.
 pub fn sign_blob(args: &SignBlobArgs) -> Result<(), Failure> {
-    let data = read(&args.file, "file", MAX_ARTIFACT)?;
+    let data = read_limited(&args.file, "file", MAX_ARTIFACT)?;
     runtime()?.block_on(sign(&args.signing, What::Blob(data), &args.bundle))
 }
 
 /// `signet attest-blob`: an in-toto v1 statement about the file, in a DSSE envelope.
 pub fn attest_blob(args: &AttestBlobArgs) -> Result<(), Failure> {
-    let data = read(&args.file, "file", MAX_ARTIFACT)?;
+    let data = read_limited(&args.file, "file", MAX_ARTIFACT)?;
     let predicate: serde_json::Value =
-        serde_json::from_slice(&read(&args.predicate, "predicate", 16 << 20)?).map_err(|e| {
-            Failure::Usage(format!(
-                "predicate {}: not JSON: {e}",
-                args.predicate.display()
-            ))
-        })?;
+        serde_json::from_slice(&read_limited(&args.predicate, "predicate", MAX_INPUT_FILE)?)
+            .map_err(|e| {
+                Failure::Usage(format!(
+                    "predicate {}: not JSON: {e}",
+                    args.predicate.display()
+                ))
+            })?;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &data);
     let name = args
         .file
@@ -290,11 +304,11 @@ pub fn sign_bundle(args: &SignBundleArgs) -> Result<(), Failure> {
             "--staging needs --trusted-root and --signing-config: only the public-good instance is built in".into(),
         ));
     }
-    let data = read(&args.file, "file", MAX_ARTIFACT)?;
+    let data = read_limited(&args.file, "file", MAX_ARTIFACT)?;
     let signing = SigningArgs {
         identity_token: Some(args.identity_token.clone()),
         dev_subject: None,
-        oidc_flow: "browser".into(),
+        oidc_flow: None,
         key: None,
         trust_config: None,
         trusted_root: args.trusted_root.clone(),

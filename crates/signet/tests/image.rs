@@ -299,7 +299,26 @@ fn attestations_and_legacy_signatures() {
     invalid(&verify_key(dir, &trust, &app, "cosign.pub"));
 
     // Legacy `.sig` (needs the Rekor v1 log): written, read back, verified.
-    ok(&sign_key(dir, &trust_v1, &app, "cosign.key", &["--legacy"]));
+    let v = ok(&sign_key(
+        dir,
+        &trust_v1,
+        &app,
+        "cosign.key",
+        &["--legacy", "--output", "json"],
+    ));
+    // distribution 2.8 has no referrers API: the tag-schema index is used.
+    assert_eq!(v["digest"], digest.as_str(), "{v}");
+    let layouts: Vec<&str> = v["stored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["layout"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        layouts,
+        ["referrer (tag-schema index)", "legacy .sig"],
+        "{v}"
+    );
     let image = ImageRef::parse(&app).unwrap();
     let legacy = runtime().block_on(async {
         common::client()

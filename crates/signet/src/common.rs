@@ -1,0 +1,153 @@
+//! What several commands share: bounded file reads, the clock, the async runtime, and the
+//! verify commands' trust and policy flags turned into `signet_verify` values.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::Failure;
+use crate::cli::{PolicyArgs, TrustRootArgs};
+use signet_formats::{ClientTrustConfig, PUBLIC_GOOD_TRUSTED_ROOT, TrustedRoot};
+use signet_verify::{IdentityPolicy, Policy, Signer, StringMatcher, TrustMaterial, VerifiedBundle};
+use signet_x509::PublicKey;
+
+/// Largest bundle, trusted root, signing config, key or predicate file read.
+pub const MAX_INPUT_FILE: u64 = 16 << 20;
+
+/// Reads `path` whole, refusing files over `limit` bytes; `what` names it in errors.
+pub fn read_limited(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Failure> {
+    let mut data = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut data))
+        .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))?;
+    if data.len() as u64 > limit {
+        return Err(Failure::Usage(format!(
+            "{what} {} is larger than {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(data)
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A single-threaded runtime for a client command's network calls.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// The built-in public-good trusted root.
+pub fn public_good_root() -> Result<TrustedRoot, Failure> {
+    TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
+        .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))
+}
+
+/// Reads a trusted root file.
+pub fn read_trusted_root(path: &Path) -> Result<TrustedRoot, Failure> {
+    TrustedRoot::from_json(&read_limited(path, "trusted root", MAX_INPUT_FILE)?)
+        .map_err(|e| Failure::Usage(format!("trusted root {}: {e}", path.display())))
+}
+
+/// Reads a ClientTrustConfig file.
+pub fn read_trust_config(path: &Path) -> Result<ClientTrustConfig, Failure> {
+    ClientTrustConfig::from_json(&read_limited(path, "trust config", MAX_INPUT_FILE)?)
+        .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))
+}
+
+/// The trust material to verify against: `--trusted-root`, the root of `--trust-config`, or the
+/// built-in public-good root (refused with `staging`, whose root is not built in).
+pub fn load_trust(args: &TrustRootArgs, staging: bool) -> Result<TrustMaterial, Failure> {
+    let root = if let Some(path) = &args.trusted_root {
+        read_trusted_root(path)?
+    } else if let Some(path) = &args.trust_config {
+        read_trust_config(path)?.trusted_root
+    } else if staging {
+        return Err(Failure::Usage(
+            "--staging needs --trusted-root or --trust-config: only the public-good trusted root is built in".into(),
+        ));
+    } else {
+        public_good_root()?
+    };
+    TrustMaterial::from_trusted_root(&root).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn matcher(
+    exact: &Option<String>,
+    regexp: &Option<String>,
+    flag: &str,
+) -> Result<StringMatcher, Failure> {
+    match (exact, regexp) {
+        (Some(value), None) => Ok(StringMatcher::Exact(value.clone())),
+        (None, Some(pattern)) => {
+            StringMatcher::regex(pattern).map_err(|e| Failure::Usage(e.to_string()))
+        }
+        _ => Err(Failure::Usage(format!(
+            "one of --{flag} or --{flag}-regexp is required (or --key)"
+        ))),
+    }
+}
+
+/// The verification policy: the public key of `--key`, or the certificate identity and issuer
+/// (exact, or regular expressions matching the whole value) with any GitHub workflow claims.
+pub fn load_policy(args: &PolicyArgs) -> Result<Policy, Failure> {
+    if let Some(path) = &args.key {
+        let text = String::from_utf8(read_limited(path, "key", MAX_INPUT_FILE)?)
+            .map_err(|_| Failure::Usage(format!("key {} is not PEM text", path.display())))?;
+        let key = PublicKey::from_pem(&text)
+            .map_err(|e| Failure::Usage(format!("key {}: {e}", path.display())))?;
+        return Ok(Policy::Key(key));
+    }
+    let san = matcher(
+        &args.certificate_identity,
+        &args.certificate_identity_regexp,
+        "certificate-identity",
+    )?;
+    let issuer = matcher(
+        &args.certificate_oidc_issuer,
+        &args.certificate_oidc_issuer_regexp,
+        "certificate-oidc-issuer",
+    )?;
+    use signet_verify::github;
+    let claims = [
+        (github::TRIGGER, &args.certificate_github_workflow_trigger),
+        (github::SHA, &args.certificate_github_workflow_sha),
+        (github::NAME, &args.certificate_github_workflow_name),
+        (
+            github::REPOSITORY,
+            &args.certificate_github_workflow_repository,
+        ),
+        (github::REF, &args.certificate_github_workflow_ref),
+    ];
+    let extensions = claims
+        .into_iter()
+        .filter_map(|(oid, value)| {
+            value
+                .as_ref()
+                .map(|v| (oid.to_owned(), StringMatcher::Exact(v.clone())))
+        })
+        .collect();
+    Ok(Policy::Identity(IdentityPolicy {
+        san,
+        issuer,
+        extensions,
+    }))
+}
+
+/// Who signed, for reports: the certificate's SANs and issuer, or "managed key".
+pub fn signer_text(verified: &VerifiedBundle) -> (String, Option<String>) {
+    match &verified.signer {
+        Signer::Certificate(cert) => {
+            let identity = cert.fulcio_identity().unwrap_or_default();
+            let sans: Vec<&str> = identity.sans.iter().map(|s| s.value()).collect();
+            (sans.join(", "), identity.issuer)
+        }
+        Signer::Key(_) => ("managed key".into(), None),
+    }
+}
