@@ -128,14 +128,14 @@ fn rfc3339_now() -> String {
     Timestamp::from_unix_seconds(now()).to_rfc3339()
 }
 
-async fn sign_and_attach(
+/// Signs an in-toto statement about `subject` (a DSSE bundle).
+async fn sign_statement(
     setup: &SignSetup,
-    client: &RegistryClient,
     image: &ImageRef,
     subject: &Descriptor,
     predicate_type: &str,
     predicate: serde_json::Value,
-) -> Result<Stored, Failure> {
+) -> Result<signet_sign::Signed, Failure> {
     let payload = statement(image, subject, predicate_type, predicate);
     let signed = setup
         .client
@@ -154,6 +154,18 @@ async fn sign_and_attach(
             signed.issuer.as_deref().unwrap_or("")
         );
     }
+    Ok(signed)
+}
+
+async fn sign_and_attach(
+    setup: &SignSetup,
+    client: &RegistryClient,
+    image: &ImageRef,
+    subject: &Descriptor,
+    predicate_type: &str,
+    predicate: serde_json::Value,
+) -> Result<Stored, Failure> {
+    let signed = sign_statement(setup, image, subject, predicate_type, predicate).await?;
     let artifact = BundleArtifact {
         bundle: signed.bundle.to_json().into_bytes(),
         predicate_type: Some(predicate_type.to_owned()),
@@ -354,18 +366,7 @@ async fn attest_legacy(
     predicate_type: &str,
     predicate: serde_json::Value,
 ) -> Result<Stored, Failure> {
-    let payload = statement(image, subject, predicate_type, predicate);
-    let signed = setup
-        .client
-        .sign_dsse(
-            setup.credentials(),
-            INTOTO_PAYLOAD_TYPE,
-            payload,
-            now(),
-            &signet_sign::Quiet,
-        )
-        .await
-        .map_err(|e| Failure::Usage(format!("signing failed: {e}")))?;
+    let signed = sign_statement(setup, image, subject, predicate_type, predicate).await?;
     let BundleContent::DsseEnvelope(envelope) = &signed.bundle.content else {
         return Err(Failure::Usage(
             "the signer returned no DSSE envelope".into(),

@@ -8,14 +8,37 @@ use crate::cli::{ServeCaArgs, ServeLogArgs, ServeTsaArgs};
 use signet_server::ca::{CaDeployment, CaDeploymentConfig};
 use signet_server::{LogServer, LogServerConfig};
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+/// A multi-threaded runtime for the servers.
+pub fn server_runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
 }
 
-async fn bind(
+/// The OIDC issuers of `--oidc-issuer URL` flags (email identities, client ID `sigstore`) and
+/// of a Fulcio-format configuration file.
+pub fn load_issuers(
+    urls: &[String],
+    config: Option<&std::path::Path>,
+) -> Result<Vec<signet_oidc::IssuerConfig>, Failure> {
+    let mut issuers: Vec<signet_oidc::IssuerConfig> = urls
+        .iter()
+        .map(|url| signet_oidc::IssuerConfig::email(url.clone()))
+        .collect();
+    if let Some(path) = config {
+        let data =
+            crate::common::read_limited(path, "OIDC configuration", crate::common::MAX_INPUT_FILE)?;
+        issuers.extend(
+            signet_oidc::parse_fulcio_config(&data)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?,
+        );
+    }
+    Ok(issuers)
+}
+
+/// Binds `addr`, returning the listener and the address it got (the port, for `:0`).
+pub async fn bind(
     addr: std::net::SocketAddr,
 ) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), Failure> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -27,7 +50,8 @@ async fn bind(
     Ok((listener, local))
 }
 
-async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> Result<(), Failure> {
+/// Serves `router` until SIGTERM or ctrl-c.
+pub async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> Result<(), Failure> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -36,23 +60,11 @@ async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> Resul
 
 /// Runs the CA (with its CT log). Returns only on a startup failure or after a signal.
 pub fn ca(args: &ServeCaArgs) -> Result<(), Failure> {
-    runtime()?.block_on(serve_ca(args))
+    server_runtime()?.block_on(serve_ca(args))
 }
 
 async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
-    let mut issuers: Vec<signet_oidc::IssuerConfig> = args
-        .oidc_issuers
-        .iter()
-        .map(|url| signet_oidc::IssuerConfig::email(url.clone()))
-        .collect();
-    if let Some(path) = &args.config {
-        let data = std::fs::read(path)
-            .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-        issuers.extend(
-            signet_oidc::parse_fulcio_config(&data)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?,
-        );
-    }
+    let issuers = load_issuers(&args.oidc_issuers, args.config.as_deref())?;
     if issuers.is_empty() && !args.dev_oidc {
         return Err(Failure::Usage(
             "no OIDC issuer: give --oidc-issuer, --config or --dev-oidc".into(),
@@ -97,15 +109,12 @@ async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
 
 /// Runs the timestamp authority. Returns only on a startup failure or after a signal.
 pub fn tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
-    runtime()?.block_on(serve_tsa(args))
+    server_runtime()?.block_on(serve_tsa(args))
 }
 
 async fn serve_tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
     let (listener, local) = bind(args.listen).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let tsa = signet_server::ca::open_tsa(&args.data, now)
+    let tsa = signet_server::ca::open_tsa(&args.data, crate::common::now())
         .map_err(|e| Failure::Usage(format!("opening the TSA: {e}")))?;
     println!("signet: serving the timestamp authority at http://{local}/api/v1/timestamp");
     println!(
@@ -117,20 +126,11 @@ async fn serve_tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
 
 /// Runs the log server. Returns only on a startup failure or after a signal.
 pub fn log(args: &ServeLogArgs) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))?;
-    runtime.block_on(serve_log(args))
+    server_runtime()?.block_on(serve_log(args))
 }
 
 async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Failure::Usage(format!("listening on {}: {e}", args.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Failure::Usage(format!("listening on {}: {e}", args.listen)))?;
+    let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
         .clone()
@@ -158,13 +158,9 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
         "signet: trusted root: {}",
         server.trusted_root_path().display()
     );
-    let router = server.router();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Failure::Usage(format!("serving: {e}")))?;
+    let result = serve(listener, server.router()).await;
     server.shutdown().await;
-    Ok(())
+    result
 }
 
 /// Resolves on SIGTERM or ctrl-c.

@@ -2,42 +2,19 @@
 
 use crate::Failure;
 use crate::cli::{DevTokenArgs, UpArgs};
-use crate::serve_cmd::shutdown_signal;
+use crate::serve_cmd::{bind, load_issuers, serve, server_runtime};
 use signet_server::up::{
     Deployment, DeploymentConfig, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON, TRUSTED_ROOT_JSON,
 };
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Usage(format!("starting the runtime: {e}")))
-}
-
 /// Runs the whole deployment until SIGTERM or ctrl-c.
 pub fn up(args: &UpArgs) -> Result<(), Failure> {
-    runtime()?.block_on(run(args))
+    server_runtime()?.block_on(run(args))
 }
 
 async fn run(args: &UpArgs) -> Result<(), Failure> {
-    let mut issuers = Vec::new();
-    for url in &args.oidc_issuers {
-        issuers.push(signet_oidc::IssuerConfig::email(url.clone()));
-    }
-    if let Some(path) = &args.oidc_config {
-        let data = std::fs::read(path)
-            .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
-        issuers.extend(
-            signet_oidc::parse_fulcio_config(&data)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?,
-        );
-    }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Failure::Usage(format!("listening on {}: {e}", args.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Failure::Usage(format!("listening on {}: {e}", args.listen)))?;
+    let issuers = load_issuers(&args.oidc_issuers, args.oidc_config.as_deref())?;
+    let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
         .clone()
@@ -77,18 +54,14 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
             "  signet sign-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --bundle FILE.sigstore.json FILE"
         );
     }
-    let router = deployment.router();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Failure::Usage(format!("serving: {e}")))?;
+    let result = serve(listener, deployment.router()).await;
     deployment.shutdown().await;
-    Ok(())
+    result
 }
 
 /// Prints a development token.
 pub fn dev_token(args: &DevTokenArgs) -> Result<(), Failure> {
-    runtime()?.block_on(async {
+    crate::common::runtime()?.block_on(async {
         let http = signet_sign::SigningClient::default_http()
             .map_err(|e| Failure::Usage(e.to_string()))?;
         let token = signet_sign::token::dev_token(&http, &args.server, &args.subject, args.ttl)
