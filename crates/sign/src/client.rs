@@ -167,7 +167,10 @@ impl SigningClient {
 
     /// A reqwest client with the timeouts this crate wants and no redirects followed.
     pub fn default_http() -> Result<reqwest::Client, SignError> {
+        let tls = crate::tls::client_config()
+            .map_err(|e| SignError::Input(format!("TLS configuration: {e}")))?;
         reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

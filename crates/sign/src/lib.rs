@@ -12,6 +12,7 @@ mod error;
 mod key;
 pub mod request;
 pub mod select;
+pub mod tls;
 pub mod token;
 
 pub use client::{Credentials, Progress, Quiet, Signed, SigningClient, Step, Timings};
