@@ -40,6 +40,47 @@ pub struct PrecertLeaf {
     pub extensions: Vec<u8>,
 }
 
+/// Issuer chains that passed [`check_precert_submission`]'s link and root checks, by a SHA-256
+/// over their certificates; the most recent [`VerifiedChains::CAPACITY`] are kept. A log's
+/// roots never change while it runs, so a chain that passed once passes again.
+#[derive(Debug, Default)]
+pub struct VerifiedChains {
+    ids: std::sync::Mutex<std::collections::VecDeque<[u8; 32]>>,
+}
+
+impl VerifiedChains {
+    /// Most chains remembered.
+    pub const CAPACITY: usize = 16;
+
+    fn id(chain: &[Vec<u8>]) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for der in chain {
+            ctx.update(&(der.len() as u64).to_be_bytes());
+            ctx.update(der);
+        }
+        let mut id = [0u8; 32];
+        id.copy_from_slice(ctx.finish().as_ref());
+        id
+    }
+
+    fn contains(&self, id: &[u8; 32]) -> bool {
+        self.ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(id)
+    }
+
+    fn insert(&self, id: [u8; 32]) {
+        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        if !ids.contains(&id) {
+            if ids.len() >= Self::CAPACITY {
+                ids.pop_front();
+            }
+            ids.push_back(id);
+        }
+    }
+}
+
 fn parse(position: usize, der: &[u8]) -> Result<Certificate, CtError> {
     Certificate::from_der(der).map_err(|source| CtError::Certificate { position, source })
 }
@@ -52,10 +93,14 @@ fn parse(position: usize, der: &[u8]) -> Result<Certificate, CtError> {
 ///    precertificate signing certificate), `chain[0]` by `chain[1]`, and so on.
 /// 4. If `roots` is not empty, the last certificate is one of them or is issued by one.
 /// 5. The TBSCertificate without the poison extension is re-encoded as DER.
+///
+/// With `verified`, the links among the issuers and to the roots (steps 3 after the first link,
+/// and 4) are checked once per distinct chain: a CA submits the same chain every time.
 pub fn check_precert_submission(
     precert_der: &[u8],
     chain: &[Vec<u8>],
     roots: &[Certificate],
+    verified: Option<&VerifiedChains>,
 ) -> Result<CheckedPrecert, CtError> {
     // 1.
     if chain.is_empty() {
@@ -88,20 +133,37 @@ pub fn check_precert_submission(
         });
     }
     // 3.
-    let mut subject = &precert;
-    for (position, issuer) in issuers.iter().enumerate() {
-        subject
-            .verify_issued_by(issuer)
-            .map_err(|source| CtError::NotIssuedBy { position, source })?;
-        subject = issuer;
-    }
-    // 4.
-    if !roots.is_empty() {
-        let trusted = roots
-            .iter()
-            .any(|root| root == subject || subject.verify_issued_by(root).is_ok());
-        if !trusted {
-            return Err(CtError::UntrustedChain);
+    let first = issuers.first().ok_or(CtError::EmptyChain)?;
+    precert
+        .verify_issued_by(first)
+        .map_err(|source| CtError::NotIssuedBy {
+            position: 0,
+            source,
+        })?;
+    let chain_id = verified.map(|_| VerifiedChains::id(chain));
+    let known = match (verified, &chain_id) {
+        (Some(cache), Some(id)) => cache.contains(id),
+        _ => false,
+    };
+    if !known {
+        let mut subject = first;
+        for (position, issuer) in issuers.iter().enumerate().skip(1) {
+            subject
+                .verify_issued_by(issuer)
+                .map_err(|source| CtError::NotIssuedBy { position, source })?;
+            subject = issuer;
+        }
+        // 4.
+        if !roots.is_empty() {
+            let trusted = roots
+                .iter()
+                .any(|root| root == subject || subject.verify_issued_by(root).is_ok());
+            if !trusted {
+                return Err(CtError::UntrustedChain);
+            }
+        }
+        if let (Some(cache), Some(id)) = (verified, chain_id) {
+            cache.insert(id);
         }
     }
     // 5.

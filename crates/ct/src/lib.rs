@@ -41,9 +41,9 @@ mod sth;
 mod tls;
 
 pub use entry::{
-    CheckedPrecert, MAX_CHAIN_LEN, MAX_TBS_SIZE, PrecertLeaf, check_precert_submission,
-    decode_precert_chain_entry, decode_precert_leaf, encode_precert_chain_entry,
-    encode_precert_leaf, sct_signed_data,
+    CheckedPrecert, MAX_CHAIN_LEN, MAX_TBS_SIZE, PrecertLeaf, VerifiedChains,
+    check_precert_submission, decode_precert_chain_entry, decode_precert_leaf,
+    encode_precert_chain_entry, encode_precert_leaf, sct_signed_data,
 };
 pub use error::CtError;
 pub use extra::{ExtraDataStore, GroupCommit, MemoryExtraDataStore, RedbExtraDataStore};

@@ -2,7 +2,8 @@
 //! issues SCTs; it answers the RFC 6962 reads from the store.
 
 use crate::entry::{
-    check_precert_submission, decode_precert_leaf, encode_precert_leaf, sct_signed_data,
+    VerifiedChains, check_precert_submission, decode_precert_leaf, encode_precert_leaf,
+    sct_signed_data,
 };
 use crate::sct::digitally_signed;
 use crate::sth::{
@@ -153,6 +154,8 @@ pub struct CtLog {
     timestamps: Arc<Timestamps>,
     roots: Vec<Certificate>,
     roots_der: Vec<Vec<u8>>,
+    /// Issuer chains already checked against `roots`.
+    verified_chains: VerifiedChains,
     extra_data: Arc<dyn ExtraDataStore>,
     /// Taken by [`CtLog::shutdown`]; each submission clones the handle.
     batcher: Mutex<Option<Batcher>>,
@@ -249,6 +252,7 @@ impl CtLog {
             timestamps,
             roots,
             roots_der: config.roots,
+            verified_chains: VerifiedChains::default(),
             extra_data: config.extra_data,
             batcher: Mutex::new(Some(batcher)),
             checkpoints,
@@ -268,7 +272,8 @@ impl CtLog {
         precert_der: &[u8],
         chain: &[Vec<u8>],
     ) -> Result<SignedCertificateTimestamp, CtError> {
-        let checked = check_precert_submission(precert_der, chain, &self.roots)?;
+        let checked =
+            check_precert_submission(precert_der, chain, &self.roots, Some(&self.verified_chains))?;
         let timestamp_ms = self.timestamps.next();
         let leaf = encode_precert_leaf(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
         let signed = sct_signed_data(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;

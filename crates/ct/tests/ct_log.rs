@@ -322,6 +322,25 @@ async fn bad_submissions_are_client_faults() {
     // The intermediate alone (it is issued by the root) is accepted too.
     log.add_pre_chain(&precert, &ca.chain()[..1]).await.unwrap();
     assert_eq!(log.latest_sth().unwrap().tree_size, 2);
+    // Once a chain has passed, its links are not checked again, but every precertificate's
+    // signature still is; and a chain that failed was not remembered.
+    let e = expect(log.add_pre_chain(&forged, &ca.chain()).await);
+    assert!(
+        matches!(e, CtError::NotIssuedBy { position: 0, .. }),
+        "{e:?}"
+    );
+    let e = expect(log.add_pre_chain(&precert2, &stranger.chain()).await);
+    assert!(matches!(e, CtError::UntrustedChain), "{e:?}");
+    // The known intermediate followed by a root that did not issue it is another chain.
+    let e = expect(
+        log.add_pre_chain(&precert, &[ca.inter_der.clone(), stranger.root_der.clone()])
+            .await,
+    );
+    assert!(
+        matches!(e, CtError::NotIssuedBy { position: 1, .. }),
+        "{e:?}"
+    );
+    assert_eq!(log.latest_sth().unwrap().tree_size, 2);
     log.shutdown().await;
 }
 
