@@ -191,6 +191,29 @@ fn key_signatures_verify_only_for_their_image_and_key() {
         digest.trim_start_matches("sha256:")
     );
 
+    // Offline: the bundle and the trusted root are all verify-blob needs (no registry), for
+    // the image digest and no other.
+    std::fs::write(dir.join("image.sigstore.json"), &bundles[0]).unwrap();
+    let offline = |artifact: &str| {
+        signet(
+            dir,
+            &[
+                "verify-blob",
+                "--trust-config",
+                trust.to_str().unwrap(),
+                "--key",
+                "k1.pub",
+                "--bundle",
+                "image.sigstore.json",
+                "--output",
+                "json",
+                artifact,
+            ],
+        )
+    };
+    ok(&offline(&digest));
+    invalid(&offline(&other_digest));
+
     // A second signature (with an annotation): both are found.
     ok(&sign_key(dir, &trust, &app, "k1.key", &["-a", "team=blue"]));
     let v = ok(&verify_key(dir, &trust, &app, "k1.pub"));
