@@ -32,19 +32,50 @@ impl Credentials {
     }
 }
 
-/// The `auths` of a Docker `config.json`: credentials by registry host.
+/// The credentials of a Docker `config.json`, by registry host: inline `auths` entries, and
+/// the credential helpers of `credHelpers` (per host) and `credsStore` (all hosts).
 ///
-/// Only inline credentials (`auth`, or `username` and `password`) are read; credential helpers
-/// (`credsStore`, `credHelpers`) are not run.
+/// Helpers are not run while parsing: [`DockerConfig::load_helper_credentials`] runs the one
+/// configured for a host (`docker-credential-<name> get`, the host on stdin) and keeps what it
+/// returns, before the client is used.
 #[derive(Debug, Clone, Default)]
 pub struct DockerConfig {
     auths: BTreeMap<String, Credentials>,
+    creds_store: Option<String>,
+    cred_helpers: BTreeMap<String, String>,
+    helper_dirs: Option<Vec<PathBuf>>,
 }
 
 #[derive(serde::Deserialize)]
 struct ConfigFile {
     #[serde(default)]
     auths: BTreeMap<String, AuthEntry>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: BTreeMap<String, String>,
+}
+
+/// Most bytes read from a credential helper's output.
+const MAX_HELPER_OUTPUT: usize = 64 * 1024;
+
+/// What `docker-credential-<name> get` prints.
+#[derive(serde::Deserialize)]
+struct HelperAnswer {
+    #[serde(rename = "Username", default)]
+    username: String,
+    #[serde(rename = "Secret", default)]
+    secret: String,
+}
+
+/// A helper name is a plain word: it becomes part of a program name looked up on the path.
+fn valid_helper_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !name.starts_with('.')
 }
 
 #[derive(serde::Deserialize)]
@@ -120,7 +151,122 @@ impl DockerConfig {
             };
             auths.insert(normalize_host(&key), creds);
         }
-        Ok(DockerConfig { auths })
+        let check = |name: String| {
+            if valid_helper_name(&name) {
+                Ok(name)
+            } else {
+                Err(err(format!(
+                    "credential helper name {name:?} is not a plain name"
+                )))
+            }
+        };
+        let creds_store = file
+            .creds_store
+            .filter(|n| !n.is_empty())
+            .map(check)
+            .transpose()?;
+        let cred_helpers = file
+            .cred_helpers
+            .into_iter()
+            .map(|(host, name)| Ok((normalize_host(&host), check(name)?)))
+            .collect::<Result<_, OciError>>()?;
+        Ok(DockerConfig {
+            auths,
+            creds_store,
+            cred_helpers,
+            helper_dirs: None,
+        })
+    }
+
+    /// Where to look for `docker-credential-<name>` programs instead of `$PATH`.
+    pub fn set_helper_dirs(&mut self, dirs: Vec<PathBuf>) {
+        self.helper_dirs = Some(dirs);
+    }
+
+    /// The credential helper configured for `registry`: its `credHelpers` entry, else
+    /// `credsStore`.
+    pub fn helper_for(&self, registry: &str) -> Option<&str> {
+        self.cred_helpers
+            .get(&normalize_host(registry))
+            .or(self.creds_store.as_ref())
+            .map(String::as_str)
+    }
+
+    /// Runs the credential helper configured for `registry`, if any, and keeps the credentials
+    /// it returns for that host (in place of an inline `auths` entry, as Docker does). A helper
+    /// that has nothing for the host ("credentials not found") leaves the configuration as it
+    /// was; a helper that cannot be run or answers garbage is an error naming it.
+    pub fn load_helper_credentials(&mut self, registry: &str) -> Result<(), OciError> {
+        let Some(name) = self.helper_for(registry).map(str::to_owned) else {
+            return Ok(());
+        };
+        let host = normalize_host(registry);
+        // Docker Hub's helpers know it by its legacy URL.
+        let server = if host == "docker.io" {
+            "https://index.docker.io/v1/".to_owned()
+        } else {
+            host.clone()
+        };
+        if let Some(creds) = self.run_helper(&name, &server)? {
+            self.auths.insert(host, creds);
+        }
+        Ok(())
+    }
+
+    fn run_helper(&self, name: &str, server: &str) -> Result<Option<Credentials>, OciError> {
+        use std::io::Write as _;
+        let program = format!("docker-credential-{name}");
+        let err = |reason: String| OciError::CredentialHelper {
+            helper: program.clone(),
+            reason,
+        };
+        let path = match &self.helper_dirs {
+            Some(dirs) => dirs
+                .iter()
+                .map(|d| d.join(&program))
+                .find(|p| p.is_file())
+                .ok_or_else(|| err("not found".into()))?,
+            None => PathBuf::from(&program),
+        };
+        let mut child = std::process::Command::new(&path)
+            .arg("get")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| err(e.to_string()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(server.as_bytes())
+                .map_err(|e| err(e.to_string()))?;
+        }
+        let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
+        let stdout = out.stdout.get(..MAX_HELPER_OUTPUT).unwrap_or(&out.stdout);
+        if !out.status.success() {
+            let message = String::from_utf8_lossy(if out.stderr.is_empty() {
+                stdout
+            } else {
+                out.stderr.get(..1024).unwrap_or(&out.stderr)
+            })
+            .trim()
+            .to_owned();
+            if message
+                .to_ascii_lowercase()
+                .contains("credentials not found")
+            {
+                return Ok(None);
+            }
+            return Err(err(format!("exited with {}: {message}", out.status)));
+        }
+        let answer: HelperAnswer = serde_json::from_slice(stdout)
+            .map_err(|_| err("did not print a JSON object with Username and Secret".into()))?;
+        if answer.secret.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Credentials {
+            username: answer.username,
+            password: answer.secret,
+        }))
     }
 
     /// Adds credentials for `host` (as written in an image reference, e.g. `ghcr.io` or
@@ -238,6 +384,30 @@ mod tests {
         assert!(c.credentials_for("ghcr.io").is_none());
         assert!(!format!("{hub:?}").contains("secret"));
         assert!(DockerConfig::parse(br#"{"auths":{"x":{"auth":"!!"}}}"#).is_err());
+    }
+
+    #[test]
+    fn credential_helpers_per_host_then_store() {
+        let c = DockerConfig::parse(
+            br#"{"credsStore":"desktop","credHelpers":{"https://GHCR.io":"gh","127.0.0.1:5000":"local"}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.helper_for("ghcr.io"), Some("gh"));
+        assert_eq!(c.helper_for("127.0.0.1:5000"), Some("local"));
+        assert_eq!(c.helper_for("127.0.0.1:5001"), Some("desktop"));
+        assert_eq!(DockerConfig::default().helper_for("ghcr.io"), None);
+        // Helper names become part of a program name: no paths, no odd characters.
+        for bad in ["../x", "a/b", ".hidden", "a b", "x\\u0000"] {
+            let json = format!(r#"{{"credsStore":"{bad}"}}"#);
+            assert!(DockerConfig::parse(json.as_bytes()).is_err(), "{bad}");
+        }
+        // An empty credsStore means none.
+        assert_eq!(
+            DockerConfig::parse(br#"{"credsStore":""}"#)
+                .unwrap()
+                .helper_for("x"),
+            None
+        );
     }
 
     #[test]

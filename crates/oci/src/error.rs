@@ -103,6 +103,14 @@ pub enum OciError {
         /// What was wrong.
         reason: String,
     },
+    /// A Docker credential helper failed.
+    #[error("credential helper {helper}: {reason}")]
+    CredentialHelper {
+        /// The program, `docker-credential-<name>`.
+        helper: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A simple-signing payload is not the JSON cosign writes.
     #[error("bad simple-signing payload: {0}")]
     BadSimpleSigning(String),

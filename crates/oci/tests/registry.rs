@@ -403,6 +403,60 @@ async fn basic_auth_from_docker_config_for_exactly_that_host() {
             "{key}"
         );
     }
+    // Credentials from a credential helper (`credsStore`): the helper gets the host on stdin.
+    let helpers = tempfile::tempdir().unwrap();
+    let script = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = helpers.path().join(format!("docker-credential-{name}"));
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script(
+        "signettest",
+        &format!(
+            r#"read host; if [ "$host" = "{}" ]; then echo '{{"ServerURL":"'$host'","Username":"alice","Secret":"s3cret"}}'; else echo "credentials not found in native keychain"; exit 1; fi"#,
+            registry.host()
+        ),
+    );
+    script("broken", "echo 'cannot reach the keychain' >&2; exit 3");
+    script("garbage", "echo not json");
+    let with_store = |store: &str| {
+        let mut config =
+            DockerConfig::parse(format!(r#"{{"credsStore":"{store}"}}"#).as_bytes()).unwrap();
+        config.set_helper_dirs(vec![helpers.path().to_path_buf()]);
+        config
+    };
+    let mut config = with_store("signettest");
+    config.load_helper_credentials(&registry.host()).unwrap();
+    assert_eq!(
+        config.credentials_for(&registry.host()).unwrap().username,
+        "alice"
+    );
+    let c = RegistryClient::new(ClientOptions {
+        docker_config: config,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.resolve(&image).await.unwrap().digest, pushed.digest);
+    // Nothing for another host; a failing or garbled helper is an error naming it.
+    let mut config = with_store("signettest");
+    config.load_helper_credentials("127.0.0.1:1").unwrap();
+    assert!(config.credentials_for("127.0.0.1:1").is_none());
+    for (store, says) in [
+        ("broken", "cannot reach the keychain"),
+        ("garbage", "JSON"),
+        ("missing", "not found"),
+    ] {
+        let e = with_store(store)
+            .load_helper_credentials(&registry.host())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("docker-credential-{store}")) && e.contains(says),
+            "{e}"
+        );
+    }
+
     // A wrong password is refused.
     let mut config = DockerConfig::default();
     config.insert(

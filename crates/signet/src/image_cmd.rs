@@ -51,9 +51,14 @@ use std::collections::BTreeMap;
 pub const SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 /// The DSSE payload type of in-toto statements.
 const INTOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-fn registry(allow_insecure: bool) -> Result<RegistryClient, Failure> {
-    let docker_config =
+/// A registry client with the Docker config's credentials, including those of the credential
+/// helper configured for `image`'s registry (run now, before any request).
+fn registry(image: &ImageRef, allow_insecure: bool) -> Result<RegistryClient, Failure> {
+    let mut docker_config =
         DockerConfig::load_default().map_err(|e| Failure::Usage(format!("docker config: {e}")))?;
+    docker_config
+        .load_helper_credentials(&image.registry)
+        .map_err(|e| Failure::Usage(format!("registry credentials: {e}")))?;
     RegistryClient::new(ClientOptions {
         docker_config,
         allow_insecure,
@@ -228,7 +233,7 @@ fn parse_annotations(list: &[String]) -> Result<BTreeMap<String, String>, Failur
 pub fn sign(args: &ImageSignArgs) -> Result<(), Failure> {
     let annotations = parse_annotations(&args.annotations)?;
     let image = parse_image(&args.common.image)?;
-    let client = registry(args.common.allow_insecure_registry)?;
+    let client = registry(&image, args.common.allow_insecure_registry)?;
     runtime()?.block_on(async {
         let setup = SignSetup::prepare(&args.common.signing, now()).await?;
         let subject = resolve(&client, &image).await?;
@@ -436,7 +441,7 @@ pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
     })?;
     let predicate_type = predicate_type_uri(&args.predicate_type);
     let image = parse_image(&args.common.image)?;
-    let client = registry(args.common.allow_insecure_registry)?;
+    let client = registry(&image, args.common.allow_insecure_registry)?;
     runtime()?.block_on(async {
         let setup = SignSetup::prepare(&args.common.signing, now()).await?;
         let subject = resolve(&client, &image).await?;
@@ -730,7 +735,7 @@ async fn find_verified(
     let trust = load_trust(&args.trust, false)?;
     let policy = load_policy(&args.policy)?;
     let image = parse_image(&args.image)?;
-    let client = registry(args.allow_insecure_registry)?;
+    let client = registry(&image, args.allow_insecure_registry)?;
     let subject = resolve(&client, &image).await?;
     let artifact = Artifact::Digest {
         algorithm: "sha256",
