@@ -236,9 +236,8 @@ impl DockerConfig {
             .spawn()
             .map_err(|e| err(e.to_string()))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(server.as_bytes())
-                .map_err(|e| err(e.to_string()))?;
+            // A helper that exits without reading closes the pipe; its exit status says why.
+            let _ = stdin.write_all(server.as_bytes());
         }
         let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
         let stdout = out.stdout.get(..MAX_HELPER_OUTPUT).unwrap_or(&out.stdout);

@@ -103,6 +103,14 @@ pub enum OciError {
         /// What was wrong.
         reason: String,
     },
+    /// Other writers kept replacing a shared manifest (the tag-schema index) without our entry.
+    #[error("the {what} kept changing under concurrent writers ({attempts} writes); try again")]
+    Contended {
+        /// Which manifest.
+        what: &'static str,
+        /// How many writes were made.
+        attempts: u32,
+    },
     /// A Docker credential helper failed.
     #[error("credential helper {helper}: {reason}")]
     CredentialHelper {

@@ -48,5 +48,6 @@ pub use error::OciError;
 pub use manifest::{BundleArtifact, Descriptor, ImageIndex, ImageManifest, SimpleSigning};
 pub use reference::{DOCKER_HUB, Digest, ImageRef};
 pub use sigstore::{
-    AttachedBundle, LegacyAttestation, LegacySignature, MAX_BUNDLES, ReferrersSupport, StoredBundle,
+    AttachedBundle, INDEX_WRITE_ATTEMPTS, LegacyAttestation, LegacySignature, MAX_BUNDLES,
+    ReferrersSupport, StoredBundle,
 };

@@ -19,6 +19,22 @@ pub const MAX_BUNDLE_LEN: usize = 16 * 1024 * 1024;
 pub const MAX_LEGACY_LAYER_LEN: usize = 16 * 1024 * 1024;
 const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 
+/// Most writes of the tag-schema index for one entry before giving up on a contended index.
+pub const INDEX_WRITE_ATTEMPTS: u32 = 5;
+
+/// How long to wait before checking that a tag-schema index write survived: 10–49 ms, chosen
+/// by the entry's digest and growing with `attempt`, so that racing writers spread out.
+fn index_recheck_pause(entry: &Descriptor, attempt: u32) -> std::time::Duration {
+    let spread = entry
+        .digest
+        .hex()
+        .get(..2)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
+        % 40;
+    std::time::Duration::from_millis((10 + spread) * u64::from(attempt + 1))
+}
+
 /// How a registry lets clients find the manifests that refer to an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReferrersSupport {
@@ -139,8 +155,11 @@ impl RegistryClient {
     /// indexed the subject (no `OCI-Subject` header), the artifact is also added to the
     /// `sha256-<hex>` tag-schema index, keeping the entries already there.
     ///
-    /// The index update is read-modify-write: two writers racing on one image can lose an
-    /// entry (the registry offers no conditional write to prevent it).
+    /// The index update is read-modify-write and the registry offers no conditional write, so
+    /// a writer racing on the same image can replace the index without our entry. After each
+    /// write the index is read again after a short pause, and the entry re-added if it is
+    /// missing (up to [`INDEX_WRITE_ATTEMPTS`] writes). That narrows the window; it cannot
+    /// close it against a writer that does not check its own write.
     pub async fn attach_bundle(
         &self,
         image: &ImageRef,
@@ -187,28 +206,42 @@ impl RegistryClient {
         subject: &Digest,
         entry: &Descriptor,
     ) -> Result<(), OciError> {
-        let mut index = self
-            .fallback_index(image, subject)
-            .await?
-            .unwrap_or_else(ImageIndex::empty);
-        if index.manifests.iter().any(|d| d.digest == entry.digest) {
-            return Ok(());
+        for attempt in 0..INDEX_WRITE_ATTEMPTS {
+            let mut index = match self.fallback_index(image, subject).await {
+                Ok(index) => index.unwrap_or_else(ImageIndex::empty),
+                // A registry may fail a read of a tag being rewritten at that moment
+                // (distribution 2.8 answers 500): count it as a round and look again.
+                Err(OciError::Status { status, .. })
+                    if status >= 500 && attempt + 1 < INDEX_WRITE_ATTEMPTS =>
+                {
+                    tokio::time::sleep(index_recheck_pause(entry, attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if index.manifests.iter().any(|d| d.digest == entry.digest) {
+                return Ok(());
+            }
+            if index.manifests.len() >= crate::manifest::MAX_ENTRIES {
+                return Err(OciError::TooMany {
+                    what: "referrers in the tag-schema index",
+                    limit: crate::manifest::MAX_ENTRIES,
+                });
+            }
+            index.media_type = Some(OCI_INDEX.into());
+            index.manifests.push(entry.clone());
+            let bytes = serde_json::to_vec(&index).map_err(|e| OciError::Malformed {
+                what: "image index",
+                reason: e.to_string(),
+            })?;
+            self.put_manifest(image, &subject.tag_with_suffix(""), OCI_INDEX, &bytes)
+                .await?;
+            tokio::time::sleep(index_recheck_pause(entry, attempt)).await;
         }
-        if index.manifests.len() >= crate::manifest::MAX_ENTRIES {
-            return Err(OciError::TooMany {
-                what: "referrers in the tag-schema index",
-                limit: crate::manifest::MAX_ENTRIES,
-            });
-        }
-        index.media_type = Some(OCI_INDEX.into());
-        index.manifests.push(entry.clone());
-        let bytes = serde_json::to_vec(&index).map_err(|e| OciError::Malformed {
-            what: "image index",
-            reason: e.to_string(),
-        })?;
-        self.put_manifest(image, &subject.tag_with_suffix(""), OCI_INDEX, &bytes)
-            .await?;
-        Ok(())
+        Err(OciError::Contended {
+            what: "referrers tag-schema index",
+            attempts: INDEX_WRITE_ATTEMPTS,
+        })
     }
 
     /// The Sigstore bundles stored as referrers of `digest` (at most [`MAX_BUNDLES`]).

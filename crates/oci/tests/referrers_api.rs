@@ -29,6 +29,13 @@ struct Store {
     /// Referrers by subject digest.
     referrers: HashMap<String, Vec<Descriptor>>,
     next_upload: u32,
+    /// Act like a registry without the referrers API (no `OCI-Subject`, 404 on referrers).
+    no_referrers_api: bool,
+    /// Writes of `sha256-<hex>` tags left to undo right after they land, as a racing writer
+    /// with a stale copy of the index would.
+    clobber_index_writes: u32,
+    /// Writes of `sha256-<hex>` tags seen.
+    index_writes: u32,
 }
 
 fn status(code: StatusCode) -> Response {
@@ -74,7 +81,20 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, req: Request) -> Respons
             let digest = Digest::sha256_of(&body).to_string();
             let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let mut resp = Response::builder().status(StatusCode::CREATED);
-            if let Some(subject) = parsed["subject"]["digest"].as_str() {
+            if reference.starts_with("sha256-") {
+                s.index_writes += 1;
+                if s.clobber_index_writes > 0 {
+                    s.clobber_index_writes -= 1;
+                    // The write "succeeds", and is at once replaced by the older index.
+                    return resp
+                        .header("Docker-Content-Digest", digest)
+                        .body(Body::empty())
+                        .unwrap();
+                }
+            }
+            if let (Some(subject), false) =
+                (parsed["subject"]["digest"].as_str(), s.no_referrers_api)
+            {
                 let mut d = Descriptor::of(&content_type, &body);
                 d.artifact_type = parsed["artifactType"].as_str().map(str::to_string);
                 d.annotations =
@@ -103,6 +123,9 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, req: Request) -> Respons
                     .unwrap(),
                 None => status(StatusCode::NOT_FOUND),
             }
+        }
+        (Method::GET, ["v2", _, "referrers", _]) if s.no_referrers_api => {
+            status(StatusCode::NOT_FOUND)
         }
         (Method::GET, ["v2", _, "referrers", digest]) => {
             let wanted = query
@@ -208,5 +231,86 @@ async fn bundles_through_the_referrers_api() {
     // No tag-schema index was written.
     let tag = subject.digest.tag_with_suffix("");
     assert!(!store.lock().unwrap().tags.contains_key(&tag));
+    server.abort();
+}
+
+/// Without the referrers API, a tag-schema index write that a racing writer undoes at once is
+/// noticed on the re-read, and the entry is written again; a registry that keeps undoing it
+/// gets a clear error instead of a silently lost signature.
+#[tokio::test]
+async fn a_clobbered_tag_schema_index_write_is_redone() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let store = Arc::new(Mutex::new(Store {
+        no_referrers_api: true,
+        ..Store::default()
+    }));
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(store.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let c = RegistryClient::new(ClientOptions::default()).unwrap();
+    let image = ImageRef::parse(&format!("127.0.0.1:{port}/repo:v1")).unwrap();
+    let config = c.push_blob(&image, OCI_EMPTY, b"{}").await.unwrap();
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(OCI_MANIFEST.into()),
+        artifact_type: None,
+        config,
+        layers: vec![],
+        subject: None,
+        annotations: BTreeMap::new(),
+    };
+    c.put_manifest(
+        &image,
+        "v1",
+        OCI_MANIFEST,
+        &serde_json::to_vec(&manifest).unwrap(),
+    )
+    .await
+    .unwrap();
+    let subject = c.resolve(&image).await.unwrap();
+    let artifact = |n: u32| BundleArtifact {
+        bundle: format!("{{\"bundle\":{n}}}").into_bytes(),
+        predicate_type: None,
+        created: None,
+        annotations: BTreeMap::new(),
+    };
+
+    // The first index write is undone; the second sticks.
+    store.lock().unwrap().clobber_index_writes = 1;
+    let first = c
+        .attach_bundle(&image, &subject, &artifact(0))
+        .await
+        .unwrap();
+    assert_eq!(first.support, ReferrersSupport::TagSchema);
+    assert_eq!(store.lock().unwrap().index_writes, 2);
+    // A second signature keeps the first.
+    let second = c
+        .attach_bundle(&image, &subject, &artifact(1))
+        .await
+        .unwrap();
+    let found: Vec<Digest> = c
+        .list_bundles(&image, &subject.digest)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.manifest.digest)
+        .collect();
+    assert_eq!(found, [first.manifest.digest, second.manifest.digest]);
+
+    // Every write undone: an error after the bounded number of attempts.
+    store.lock().unwrap().clobber_index_writes = u32::MAX;
+    let before = store.lock().unwrap().index_writes;
+    let e = c
+        .attach_bundle(&image, &subject, &artifact(2))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, signet_oci::OciError::Contended { .. }), "{e}");
+    assert_eq!(
+        store.lock().unwrap().index_writes - before,
+        signet_oci::INDEX_WRITE_ATTEMPTS
+    );
     server.abort();
 }
