@@ -162,15 +162,14 @@ async fn sign_statement(
     Ok(signed)
 }
 
-async fn sign_and_attach(
-    setup: &SignSetup,
+/// Stores a signed statement's bundle as a referrer of `subject`.
+async fn attach(
     client: &RegistryClient,
     image: &ImageRef,
     subject: &Descriptor,
     predicate_type: &str,
-    predicate: serde_json::Value,
+    signed: &signet_sign::Signed,
 ) -> Result<Stored, Failure> {
-    let signed = sign_statement(setup, image, subject, predicate_type, predicate).await?;
     let artifact = BundleArtifact {
         bundle: signed.bundle.to_json().into_bytes(),
         predicate_type: Some(predicate_type.to_owned()),
@@ -242,17 +241,10 @@ pub fn sign(args: &ImageSignArgs) -> Result<(), Failure> {
         } else {
             serde_json::json!({ "annotations": annotations })
         };
-        let mut stored = vec![
-            sign_and_attach(
-                &setup,
-                &client,
-                &image,
-                &subject,
-                SIGN_PREDICATE_TYPE,
-                predicate,
-            )
-            .await?,
-        ];
+        let signed =
+            sign_statement(&setup, &image, &subject, SIGN_PREDICATE_TYPE, predicate).await?;
+        let mut stored =
+            vec![attach(&client, &image, &subject, SIGN_PREDICATE_TYPE, &signed).await?];
         if args.legacy {
             stored.push(sign_legacy(&setup, &client, &image, &subject, annotations).await?);
         }
@@ -361,17 +353,15 @@ async fn sign_legacy(
     })
 }
 
-/// Signs an in-toto statement and stores it in cosign's legacy `sha256-<hex>.att` layout: the
-/// DSSE envelope as the layer, with the certificate, Rekor bundle and timestamp annotations.
-async fn attest_legacy(
-    setup: &SignSetup,
+/// Stores a signed statement in cosign's legacy `sha256-<hex>.att` layout: the DSSE envelope
+/// as the layer, with the certificate, Rekor bundle and timestamp annotations.
+async fn attach_legacy(
     client: &RegistryClient,
     image: &ImageRef,
     subject: &Descriptor,
     predicate_type: &str,
-    predicate: serde_json::Value,
+    signed: &signet_sign::Signed,
 ) -> Result<Stored, Failure> {
-    let signed = sign_statement(setup, image, subject, predicate_type, predicate).await?;
     let BundleContent::DsseEnvelope(envelope) = &signed.bundle.content else {
         return Err(Failure::Usage(
             "the signer returned no DSSE envelope".into(),
@@ -445,31 +435,13 @@ pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
     runtime()?.block_on(async {
         let setup = SignSetup::prepare(&args.common.signing, now()).await?;
         let subject = resolve(&client, &image).await?;
+        // One signature (one certificate, one log entry), stored in each layout asked for.
+        let signed = sign_statement(&setup, &image, &subject, &predicate_type, predicate).await?;
         let mut stored = Vec::new();
         if args.legacy {
-            stored.push(
-                attest_legacy(
-                    &setup,
-                    &client,
-                    &image,
-                    &subject,
-                    &predicate_type,
-                    predicate.clone(),
-                )
-                .await?,
-            );
+            stored.push(attach_legacy(&client, &image, &subject, &predicate_type, &signed).await?);
         }
-        stored.push(
-            sign_and_attach(
-                &setup,
-                &client,
-                &image,
-                &subject,
-                &predicate_type,
-                predicate,
-            )
-            .await?,
-        );
+        stored.push(attach(&client, &image, &subject, &predicate_type, &signed).await?);
         print_stored(args.common.signing.output, &subject, &stored);
         Ok(())
     })
