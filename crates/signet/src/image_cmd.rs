@@ -738,19 +738,26 @@ async fn find_verified(
         })
         .collect();
     if predicate_type == SIGN_PREDICATE_TYPE {
-        let sigs = client
-            .read_legacy_signatures(&image, &subject.digest)
-            .await
-            .map_err(|e| Failure::Usage(format!("cannot read legacy signatures: {e}")))?;
-        results.extend(
-            sigs.iter()
-                .map(|sig| check_legacy(sig, &subject, &trust, &policy)),
-        );
+        // Whoever can push to the repository can put anything at the legacy tag: a layout that
+        // cannot be read is one rejected candidate, not a reason to ignore the others.
+        match client.read_legacy_signatures(&image, &subject.digest).await {
+            Ok(sigs) => results.extend(
+                sigs.iter()
+                    .map(|sig| check_legacy(sig, &subject, &trust, &policy)),
+            ),
+            Err(e) => results.push(Err(format!("legacy .sig: cannot read: {e}"))),
+        }
     } else {
-        let atts = client
+        let atts = match client
             .read_legacy_attestations(&image, &subject.digest)
             .await
-            .map_err(|e| Failure::Usage(format!("cannot read legacy attestations: {e}")))?;
+        {
+            Ok(atts) => atts,
+            Err(e) => {
+                results.push(Err(format!("legacy .att: cannot read: {e}")));
+                Vec::new()
+            }
+        };
         results.extend(
             atts.iter()
                 // Like the bundles' annotation, cosign's `predicateType` only picks candidates.

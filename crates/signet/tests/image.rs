@@ -441,6 +441,30 @@ fn attestations_and_legacy_signatures() {
     ));
     let v = invalid(&verify_key(dir, &trust, &app, "other.pub"));
     assert_eq!(v["rejected"].as_array().unwrap().len(), 2);
+
+    // Garbage at the legacy `.sig` tag (an index, not a manifest) is one rejected candidate;
+    // the referrer signature still verifies.
+    runtime().block_on(async {
+        let tag = Digest::parse(&digest).unwrap().tag_with_suffix(".sig");
+        common::client()
+            .put_manifest(
+                &image,
+                &tag,
+                signet_oci::manifest::OCI_INDEX,
+                br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
+            )
+            .await
+            .unwrap()
+    });
+    let v = ok(&verify_key(dir, &trust, &app, "cosign.pub"));
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+    assert!(
+        v["rejected"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("legacy .sig: cannot read"),
+        "{v}"
+    );
 }
 
 #[test]
