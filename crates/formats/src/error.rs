@@ -138,6 +138,14 @@ pub enum FormatError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A hex field (e.g. a legacy Rekor bundle's `logID`) is not hex.
+    #[error("field `{field}` is not hex: {value:?}")]
+    InvalidHex {
+        /// Path of the field.
+        field: String,
+        /// The value found.
+        value: String,
+    },
     /// The same key appears twice in a map, so the value is ambiguous (e.g. two `sha256`
     /// entries in an in-toto subject digest).
     #[error("`{field}` has key {key:?} more than once")]

@@ -42,6 +42,7 @@
 pub mod bundle;
 pub mod client_trust_config;
 mod common;
+pub mod cosign;
 pub mod dsse;
 mod error;
 pub mod intoto;

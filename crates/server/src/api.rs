@@ -599,6 +599,11 @@ async fn v2_create(
     let body = body_of(body).map_err(|e| state.rejected(Api::V2, "body", e))?;
     let entry = canonicalize_create_entry_request(&body)
         .map_err(|e| state.rejected(Api::V2, e.kind(), e.into()))?;
+    if entry.kind == "dsse" {
+        // The Rekor v2 specification removed the dsse type (DSSE envelopes are logged as
+        // hashedrekord over their PAE); older clients (sigstore-js 5.x) still send it.
+        state.metrics.deprecated(Api::V2, "dsseRequestV002");
+    }
     if let Some(forwarded) =
         forward_if_follower(&state, Api::V2, "/api/v2/log/entries", &headers, &body).await
     {

@@ -110,6 +110,10 @@ impl Metrics {
                 "1 while this server sequences (holds the lease), else 0."
             );
             describe_counter!(
+                "signet_deprecated_requests_total",
+                "Valid create requests in a deprecated form (Rekor v2 dsseRequestV002), by log and form."
+            );
+            describe_counter!(
                 "signet_forwarded_total",
                 "Create requests forwarded to the sequencing server, by outcome."
             );
@@ -177,6 +181,14 @@ impl Metrics {
     /// Whether this server sequences.
     pub(crate) fn sequencer(&self, holding: bool) {
         self.with(|| gauge!("signet_sequencer").set(if holding { 1.0 } else { 0.0 }));
+    }
+
+    /// Counts a valid create request in a deprecated form.
+    pub(crate) fn deprecated(&self, api: Api, form: &'static str) {
+        self.with(|| {
+            counter!("signet_deprecated_requests_total", "api" => api.label(), "request" => form)
+                .increment(1);
+        });
     }
 
     /// Counts a create request forwarded to the sequencing server.

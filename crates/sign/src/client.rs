@@ -192,52 +192,7 @@ impl SigningClient {
         body: Vec<u8>,
         bearer: Option<&str>,
     ) -> Result<(u16, Vec<u8>), SignError> {
-        let mut request = self
-            .http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body);
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token);
-        }
-        let mut response = request.send().await.map_err(|e| SignError::Unreachable {
-            service,
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let status = response.status().as_u16();
-        let mut out = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if out.len() + chunk.len() > MAX_RESPONSE {
-                        return Err(SignError::BadResponse {
-                            service,
-                            url: url.to_owned(),
-                            reason: format!("answer larger than {MAX_RESPONSE} bytes"),
-                        });
-                    }
-                    out.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(SignError::Unreachable {
-                        service,
-                        url: url.to_owned(),
-                        reason: e.to_string(),
-                    });
-                }
-            }
-        }
-        if !(200..300).contains(&status) {
-            return Err(SignError::Refused {
-                service,
-                url: url.to_owned(),
-                status,
-                message: error_message(&out),
-            });
-        }
-        Ok((status, out))
+        post_bounded(&self.http, service, url, content_type, body, bearer).await
     }
 
     /// Asks the CA for a certificate for `key`, proving the identity with `token`, and checks
@@ -362,9 +317,11 @@ impl SigningClient {
                 format!("{}/api/v2/log/entries", log.url),
                 request::rekor_v2_hashedrekord(digest, algorithm, signature, verifier),
             ),
+            // Rekor v2 has no DSSE entry type any more (rekor-v2 spec §6.1.4): the envelope is
+            // logged as a hashedrekord over its PAE, with the envelope's one signature.
             (_, SignedContent::Dsse(envelope)) => (
                 format!("{}/api/v2/log/entries", log.url),
-                request::rekor_v2_dsse(envelope, algorithm, verifier),
+                request::rekor_v2_dsse_as_hashedrekord(envelope, algorithm, verifier)?,
             ),
         };
         let (_, answer) = self
@@ -670,4 +627,61 @@ enum Payload<'a> {
         payload_type: &'a str,
         payload: Vec<u8>,
     },
+}
+
+/// POSTs `body` to `url` and reads an answer of at most `MAX_RESPONSE` bytes; a non-2xx
+/// status is an error naming the service and what it said.
+pub(crate) async fn post_bounded(
+    http: &reqwest::Client,
+    service: &'static str,
+    url: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    bearer: Option<&str>,
+) -> Result<(u16, Vec<u8>), SignError> {
+    let mut request = http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let mut response = request.send().await.map_err(|e| SignError::Unreachable {
+        service,
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let status = response.status().as_u16();
+    let mut out = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > MAX_RESPONSE {
+                    return Err(SignError::BadResponse {
+                        service,
+                        url: url.to_owned(),
+                        reason: format!("answer larger than {MAX_RESPONSE} bytes"),
+                    });
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(SignError::Unreachable {
+                    service,
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    if !(200..300).contains(&status) {
+        return Err(SignError::Refused {
+            service,
+            url: url.to_owned(),
+            status,
+            message: error_message(&out),
+        });
+    }
+    Ok((status, out))
 }

@@ -4,12 +4,14 @@
 //! ([`SigningClient`]). [`token`] obtains the OIDC identity token keyless signing needs.
 //!
 //! [`request`] and [`select`] are pure (no I/O, no clock); [`SigningClient`] and [`token`] do
-//! the HTTP. The ephemeral private key lives only in memory for one signature.
+//! the HTTP. The ephemeral private key lives only in memory for one signature. [`lookup`]
+//! finds a detached signature's Rekor v1 entries for the verifier.
 #![forbid(unsafe_code)]
 
 mod client;
 mod error;
 mod key;
+pub mod lookup;
 pub mod request;
 pub mod select;
 pub mod tls;

@@ -161,7 +161,44 @@ pub fn rekor_v2_hashedrekord(
     .to_string()
 }
 
-/// A Rekor v2 `CreateEntryRequest` with a `dsseRequestV002`.
+/// A Rekor v2 `CreateEntryRequest` for a DSSE envelope, as the Rekor v2 specification
+/// (§6.1.4) wants it since the `dsse` entry type was removed: a `hashedRekordRequestV002` whose
+/// digest is `Hash(PAE(payloadType, payload))`, with the hash that goes with the key (P-256 →
+/// SHA-256, P-384 → SHA-384), and whose signature is the envelope's one signature.
+pub fn rekor_v2_dsse_as_hashedrekord(
+    envelope: &Envelope,
+    algorithm: KeyAlgorithm,
+    verifier: Verifier<'_>,
+) -> Result<String, SignError> {
+    let [signature] = envelope.signatures.as_slice() else {
+        return Err(SignError::Key(format!(
+            "a DSSE envelope logged in Rekor v2 needs exactly one signature, it has {}",
+            envelope.signatures.len()
+        )));
+    };
+    let digest = pae_digest(envelope, algorithm);
+    Ok(rekor_v2_hashedrekord(
+        &digest,
+        algorithm,
+        &signature.sig,
+        verifier,
+    ))
+}
+
+/// `Hash(PAE(payloadType, payload))` with the hash of `algorithm`.
+pub fn pae_digest(envelope: &Envelope, algorithm: KeyAlgorithm) -> Vec<u8> {
+    let pae = signet_formats::pae(&envelope.payload_type, &envelope.payload);
+    let hash = match algorithm.hash() {
+        signet_x509::HashAlgorithm::Sha384 => &aws_lc_rs::digest::SHA384,
+        signet_x509::HashAlgorithm::Sha512 => &aws_lc_rs::digest::SHA512,
+        _ => &aws_lc_rs::digest::SHA256,
+    };
+    aws_lc_rs::digest::digest(hash, &pae).as_ref().to_vec()
+}
+
+/// A Rekor v2 `CreateEntryRequest` with a `dsseRequestV002`: the form the Rekor v2
+/// specification removed. signet no longer sends it; kept to test that the log server still
+/// accepts it from older clients.
 pub fn rekor_v2_dsse(
     envelope: &Envelope,
     algorithm: KeyAlgorithm,
@@ -317,6 +354,25 @@ mod tests {
         signet_rekor::canonicalize_proposed_entry(d1.as_bytes()).unwrap();
         let d2 = rekor_v2_dsse(&envelope, key.algorithm(), v);
         signet_rekor::canonicalize_create_entry_request(d2.as_bytes()).unwrap();
+        // The DSSE envelope as a hashedrekord over its PAE, for P-256 and P-384 keys.
+        for algorithm in [KeyAlgorithm::EcdsaP256Sha256, KeyAlgorithm::EcdsaP384Sha384] {
+            let key = EphemeralKey::generate(algorithm).unwrap();
+            let v = Verifier::PublicKey(key.public_key_spki_der());
+            let envelope = sign_dsse(&key, "application/vnd.in-toto+json", b"{}".to_vec()).unwrap();
+            let h = rekor_v2_dsse_as_hashedrekord(&envelope, algorithm, v).unwrap();
+            let entry = signet_rekor::canonicalize_create_entry_request(h.as_bytes()).unwrap();
+            assert_eq!((entry.kind, entry.api_version), ("hashedrekord", "0.0.2"));
+            let want_len = if algorithm == KeyAlgorithm::EcdsaP384Sha384 {
+                48
+            } else {
+                32
+            };
+            assert_eq!(pae_digest(&envelope, algorithm).len(), want_len);
+            // Two signatures cannot be one hashedrekord.
+            let mut two = envelope.clone();
+            two.signatures.push(two.signatures[0].clone());
+            assert!(rekor_v2_dsse_as_hashedrekord(&two, algorithm, v).is_err());
+        }
         // A signature over something else is refused by the log.
         let bad = rekor_v2_hashedrekord(&[0; 32], key.algorithm(), &sig, v);
         assert!(signet_rekor::canonicalize_create_entry_request(bad.as_bytes()).is_err());

@@ -21,8 +21,12 @@ pub enum Command {
         #[command(subcommand)]
         command: NoteCommand,
     },
-    /// Verify a blob against a Sigstore bundle (cosign-compatible flags). Offline.
-    VerifyBlob(VerifyArgs),
+    /// Verify a blob against a Sigstore bundle, a legacy cosign bundle, or a detached
+    /// signature (cosign-compatible flags). Offline, except that a detached signature's log
+    /// entry is looked up in a Rekor v1 log.
+    VerifyBlob(VerifyBlobArgs),
+    /// Verify an in-toto attestation bundle about a blob (cosign-compatible flags). Offline.
+    VerifyBlobAttestation(VerifyBlobAttestationArgs),
     /// Verify a bundle, as the Sigstore conformance client protocol calls it. Offline.
     VerifyBundle(VerifyArgs),
     /// Run a whole private Sigstore in one process: Rekor v1 and v2 logs, the CA with its CT
@@ -196,7 +200,8 @@ pub struct AttestBlobArgs {
     #[arg(long, value_name = "FILE")]
     pub predicate: PathBuf,
 
-    /// The predicate type URI (e.g. `https://slsa.dev/provenance/v1`).
+    /// The predicate type URI (e.g. `https://slsa.dev/provenance/v1`) or one of cosign's
+    /// names (slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, …).
     #[arg(long = "type", value_name = "URI")]
     pub predicate_type: String,
 
@@ -403,6 +408,123 @@ pub struct VerifyArgs {
     /// The artifact: a file path, or `sha256:<64 hex>` when no such file exists.
     #[arg(value_name = "FILE_OR_DIGEST")]
     pub artifact: String,
+}
+
+/// The public-good Rekor v1 log, where cosign looks up detached signatures by default.
+pub const PUBLIC_GOOD_REKOR: &str = "https://rekor.sigstore.dev";
+
+/// Giving up checks, for private deployments: cosign's `--insecure-*` flags. Never implied;
+/// each prints a warning.
+#[derive(Debug, Args)]
+pub struct InsecureArgs {
+    /// Do not require a transparency-log entry (entries present are still verified). A
+    /// certificate must then be valid now, unless an RFC 3161 timestamp dates the signature.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+
+    /// Do not require a valid SCT in the signing certificate (private PKI without a CT log).
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
+}
+
+/// `signet verify-blob`
+#[derive(Debug, Args)]
+pub struct VerifyBlobArgs {
+    /// The bundle: a Sigstore bundle, or a legacy cosign bundle (`cosign sign-blob --bundle`
+    /// before Sigstore bundles: base64Signature, cert, rekorBundle).
+    #[arg(long, value_name = "FILE", required_unless_present = "signature")]
+    pub bundle: Option<PathBuf>,
+
+    /// A detached signature (base64, as `cosign sign-blob --output-signature` writes it).
+    /// Its log entry is looked up in the Rekor v1 log at --rekor-url by the artifact's hash.
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub signature: Option<PathBuf>,
+
+    /// The signing certificate (PEM) for a detached signature or a legacy bundle without one.
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub certificate: Option<PathBuf>,
+
+    /// CA certificates (PEM) from the certificate's issuer to its root, trusted in addition to
+    /// the trusted root's CAs (private PKI).
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub certificate_chain: Option<PathBuf>,
+
+    /// Rekor v1 log to look a detached signature's entry up in.
+    #[arg(long, value_name = "URL", default_value = PUBLIC_GOOD_REKOR)]
+    pub rekor_url: String,
+
+    /// Never contact a log: a detached signature then needs --insecure-ignore-tlog.
+    /// (Verifying a bundle is always offline.)
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Checks given up on purpose.
+    #[command(flatten)]
+    pub insecure: InsecureArgs,
+
+    /// Who must have signed: a certificate identity or a key.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// The trusted root to verify against.
+    #[command(flatten)]
+    pub trust: TrustRootArgs,
+
+    /// Use the Sigstore staging instance (needs --trusted-root or --trust-config).
+    #[arg(long)]
+    pub staging: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// The artifact: a file path, or `sha256:<64 hex>` when no such file exists.
+    #[arg(value_name = "FILE_OR_DIGEST")]
+    pub artifact: String,
+}
+
+/// `signet verify-blob-attestation`
+#[derive(Debug, Args)]
+pub struct VerifyBlobAttestationArgs {
+    /// The Sigstore bundle with the DSSE in-toto attestation.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// The predicate type the statement must have: a URI, or one of cosign's names
+    /// (slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, vuln,
+    /// openvex, custom).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: String,
+
+    /// Check that a subject of the statement has the artifact's digest (as cosign, on by
+    /// default; `--check-claims=false` verifies only the envelope, and needs no artifact).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub check_claims: bool,
+
+    /// Checks given up on purpose.
+    #[command(flatten)]
+    pub insecure: InsecureArgs,
+
+    /// Who must have signed: a certificate identity or a key.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// The trusted root to verify against.
+    #[command(flatten)]
+    pub trust: TrustRootArgs,
+
+    /// Use the Sigstore staging instance (needs --trusted-root or --trust-config).
+    #[arg(long)]
+    pub staging: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// The artifact (file or `sha256:<64 hex>`); needed when claims are checked.
+    #[arg(value_name = "FILE_OR_DIGEST")]
+    pub artifact: Option<String>,
 }
 
 /// How results are printed.
@@ -683,7 +805,7 @@ mod tests {
         assert_eq!(a.public_url.as_deref(), Some("https://log.example"));
     }
 
-    fn blob_args(args: &[&str]) -> Result<VerifyArgs, clap::Error> {
+    fn blob_args(args: &[&str]) -> Result<VerifyBlobArgs, clap::Error> {
         let mut all = vec!["verify-blob"];
         all.extend_from_slice(args);
         parse(&all).map(|cli| match cli.command {
@@ -697,8 +819,69 @@ mod tests {
         assert!(blob_args(&["a.txt"]).is_err());
         assert!(blob_args(&["--bundle", "b.json"]).is_err());
         let a = blob_args(&["--bundle", "b.json", "sha256:00"]).unwrap();
-        assert_eq!(a.bundle, PathBuf::from("b.json"));
+        assert_eq!(a.bundle, Some(PathBuf::from("b.json")));
         assert_eq!(a.artifact, "sha256:00");
+    }
+
+    #[test]
+    fn flag_detached_signature_inputs() {
+        // A signature instead of a bundle, never both; the log defaults to public-good Rekor.
+        let a = blob_args(&["--signature", "s", "--certificate", "c.pem", "f"]).unwrap();
+        assert_eq!(a.signature, Some(PathBuf::from("s")));
+        assert_eq!(a.certificate, Some(PathBuf::from("c.pem")));
+        assert_eq!(a.rekor_url, PUBLIC_GOOD_REKOR);
+        assert!(!a.offline && !a.insecure.insecure_ignore_tlog && !a.insecure.insecure_ignore_sct);
+        assert!(blob_args(&["--signature", "s", "--bundle", "b", "f"]).is_err());
+        let a = blob_args(&[
+            "--signature",
+            "s",
+            "--key",
+            "k.pub",
+            "--rekor-url",
+            "http://127.0.0.1:1",
+            "--offline",
+            "--insecure-ignore-tlog",
+            "--insecure-ignore-sct",
+            "f",
+        ])
+        .unwrap();
+        assert_eq!(a.rekor_url, "http://127.0.0.1:1");
+        assert!(a.offline && a.insecure.insecure_ignore_tlog && a.insecure.insecure_ignore_sct);
+        // A certificate (or chain) and a key are two different signers.
+        assert!(blob_args(&["--signature", "s", "--certificate", "c", "--key", "k", "f"]).is_err());
+        assert!(
+            blob_args(&[
+                "--signature",
+                "s",
+                "--certificate-chain",
+                "c",
+                "--key",
+                "k",
+                "f"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn flag_verify_blob_attestation() {
+        let parse_att = |args: &[&str]| {
+            let mut all = vec!["verify-blob-attestation"];
+            all.extend_from_slice(args);
+            parse(&all).map(|cli| match cli.command {
+                Command::VerifyBlobAttestation(a) => a,
+                other => panic!("parsed as {other:?}"),
+            })
+        };
+        let a = parse_att(&["--bundle", "b", "--type", "slsaprovenance1", "f"]).unwrap();
+        assert!(a.check_claims);
+        assert_eq!(a.predicate_type, "slsaprovenance1");
+        assert_eq!(a.artifact.as_deref(), Some("f"));
+        let a = parse_att(&["--bundle", "b", "--type", "t", "--check-claims"]).unwrap();
+        assert!(a.check_claims);
+        let a = parse_att(&["--bundle", "b", "--type", "t", "--check-claims=false"]).unwrap();
+        assert!(!a.check_claims && a.artifact.is_none());
+        assert!(parse_att(&["--bundle", "b", "f"]).is_err());
     }
 
     #[test]

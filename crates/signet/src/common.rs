@@ -151,3 +151,19 @@ pub fn signer_text(verified: &VerifiedBundle) -> (String, Option<String>) {
         Signer::Key(_) => ("managed key".into(), None),
     }
 }
+
+/// cosign's short names for predicate types.
+pub fn predicate_type_uri(name: &str) -> String {
+    match name {
+        "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
+        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
+        "spdx" => "https://spdx.dev/Document",
+        "spdxjson" => "https://spdx.dev/Document",
+        "cyclonedx" => "https://cyclonedx.org/bom",
+        "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "openvex" => "https://openvex.dev/ns",
+        "custom" => "https://cosign.sigstore.dev/attestation/v1",
+        other => other,
+    }
+    .to_owned()
+}

@@ -31,11 +31,10 @@ use crate::common::{
 use crate::sign_cmd::SignSetup;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use signet_formats::bundle::MEDIA_TYPE_V0_1;
+use signet_formats::cosign::{RekorBundle, legacy_v0_1_bundle};
 use signet_formats::{
-    Bundle, BundleContent, DsseSignature, Envelope, HashAlgorithm, HashOutput, KindVersion,
-    MessageSignature, Timestamp, TimestampVerificationData, TransparencyLogEntry,
-    VerificationMaterial, VerificationMaterialContent,
+    Bundle, BundleContent, DsseSignature, Envelope, HashAlgorithm, HashOutput, MessageSignature,
+    Timestamp, VerificationMaterialContent,
 };
 use signet_oci::{
     BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacyAttestation,
@@ -264,10 +263,6 @@ fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// cosign's `.sig`/`.att` layer annotations for a finished bundle's verification material.
 struct LegacyMaterial {
     certificate: Option<String>,
@@ -294,16 +289,9 @@ fn legacy_material(bundle: &Bundle) -> Result<LegacyMaterial, Failure> {
                     .into(),
             )
         })?;
-    let rekor_bundle = serde_json::json!({
-        "SignedEntryTimestamp": STANDARD.encode(entry.inclusion_promise.as_deref().unwrap_or_default()),
-        "Payload": {
-            "body": STANDARD.encode(&entry.canonicalized_body),
-            "integratedTime": entry.integrated_time,
-            "logIndex": entry.log_index,
-            "logID": hex(&entry.log_id),
-        }
-    })
-    .to_string();
+    let rekor_bundle = RekorBundle::from_tlog_entry(entry)
+        .map(|r| r.to_json_value().to_string())
+        .unwrap_or_default();
     let rfc3161 = bundle
         .verification_material
         .timestamp_verification_data
@@ -404,22 +392,6 @@ async fn attach_legacy(
     })
 }
 
-/// cosign's short names for predicate types.
-fn predicate_type_uri(name: &str) -> String {
-    match name {
-        "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
-        "slsaprovenance1" => "https://slsa.dev/provenance/v1",
-        "spdx" => "https://spdx.dev/Document",
-        "spdxjson" => "https://spdx.dev/Document",
-        "cyclonedx" => "https://cyclonedx.org/bom",
-        "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
-        "openvex" => "https://openvex.dev/ns",
-        "custom" => "https://cosign.sigstore.dev/attestation/v1",
-        other => other,
-    }
-    .to_owned()
-}
-
 /// `signet attest IMAGE --predicate FILE --type TYPE`.
 pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
     let raw = read_limited(&args.predicate, "predicate", MAX_INPUT_FILE)?;
@@ -429,7 +401,7 @@ pub fn attest(args: &ImageAttestArgs) -> Result<(), Failure> {
             args.predicate.display()
         ))
     })?;
-    let predicate_type = predicate_type_uri(&args.predicate_type);
+    let predicate_type = crate::common::predicate_type_uri(&args.predicate_type);
     let image = parse_image(&args.common.image)?;
     let client = registry(&image, args.common.allow_insecure_registry)?;
     runtime()?.block_on(async {
@@ -494,87 +466,41 @@ fn legacy_bundle(
     location: &str,
 ) -> Result<Bundle, String> {
     let bad = |what: &str| format!("{location}: {what}");
-    let material = match certificate {
-        Some(cert) => VerificationMaterialContent::X509CertificateChain {
-            certificates: vec![
-                signet_x509::Certificate::from_pem(cert)
-                    .map_err(|e| bad(&format!("certificate: {e}")))?
-                    .der()
-                    .to_vec(),
-            ],
-        },
-        None => VerificationMaterialContent::PublicKey {
-            hint: String::new(),
-        },
-    };
-    let rekor: serde_json::Value =
-        serde_json::from_str(rekor_bundle.ok_or_else(|| bad("no Rekor bundle annotation"))?)
-            .map_err(|_| bad("Rekor bundle annotation is not JSON"))?;
-    let field = |v: &serde_json::Value, name: &str| -> Result<String, String> {
-        v.get(name)
-            .and_then(|x| x.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| bad(&format!("Rekor bundle has no {name}")))
-    };
-    let p = rekor
-        .get("Payload")
-        .ok_or_else(|| bad("Rekor bundle has no Payload"))?;
-    let body = STANDARD
-        .decode(field(p, "body")?)
-        .map_err(|_| bad("Rekor body is not base64"))?;
-    let body_json: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|_| bad("Rekor body is not JSON"))?;
-    let log_id_hex = field(p, "logID")?;
-    let log_id = (0..log_id_hex.len() / 2)
-        .map(|i| {
-            log_id_hex
-                .get(2 * i..2 * i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
+    let certificate = certificate
+        .map(|cert| {
+            signet_x509::Certificate::from_pem(cert)
+                .map(|c| c.der().to_vec())
+                .map_err(|e| bad(&format!("certificate: {e}")))
         })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(|| bad("logID is not hex"))?;
-    let entry = TransparencyLogEntry {
-        log_index: p.get("logIndex").and_then(|v| v.as_i64()).unwrap_or(-1),
-        log_id,
-        kind_version: KindVersion {
-            kind: field(&body_json, "kind")?,
-            version: field(&body_json, "apiVersion")?,
-        },
-        integrated_time: p
-            .get("integratedTime")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0),
-        inclusion_promise: Some(
-            STANDARD
-                .decode(field(&rekor, "SignedEntryTimestamp")?)
-                .map_err(|_| bad("SignedEntryTimestamp is not base64"))?,
-        ),
-        inclusion_proof: None,
-        canonicalized_body: body,
-    };
+        .transpose()?;
+    let rekor = RekorBundle::from_json(
+        rekor_bundle
+            .ok_or_else(|| bad("no Rekor bundle annotation"))?
+            .as_bytes(),
+    )
+    .map_err(|e| bad(&format!("Rekor bundle annotation: {e}")))?;
     // cosign's `dev.sigstore.cosign/rfc3161timestamp`: {"SignedRFC3161Timestamp": base64}.
-    let timestamp_verification_data = match rfc3161 {
-        None => None,
-        Some(text) => {
-            let value: serde_json::Value = serde_json::from_str(text)
-                .map_err(|_| bad("RFC 3161 timestamp annotation is not JSON"))?;
-            let der = STANDARD
-                .decode(field(&value, "SignedRFC3161Timestamp")?)
-                .map_err(|_| bad("SignedRFC3161Timestamp is not base64"))?;
-            Some(TimestampVerificationData {
-                rfc3161_timestamps: vec![der],
-            })
-        }
-    };
-    Ok(Bundle {
-        media_type: MEDIA_TYPE_V0_1.to_owned(),
-        verification_material: VerificationMaterial {
-            content: material,
-            tlog_entries: vec![entry],
-            timestamp_verification_data,
-        },
+    let mut timestamps = Vec::new();
+    if let Some(text) = rfc3161 {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|_| bad("RFC 3161 timestamp annotation is not JSON"))?;
+        let b64 = value
+            .get("SignedRFC3161Timestamp")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| bad("RFC 3161 timestamp annotation has no SignedRFC3161Timestamp"))?;
+        timestamps.push(
+            STANDARD
+                .decode(b64)
+                .map_err(|_| bad("SignedRFC3161Timestamp is not base64"))?,
+        );
+    }
+    legacy_v0_1_bundle(
         content,
-    })
+        certificate,
+        std::slice::from_ref(&rekor),
+        timestamps,
+    )
+    .map_err(|e| bad(&e.to_string()))
 }
 
 /// cosign's `.sig` / `.att` layouts keep only the signed entry timestamp (no inclusion proof),
@@ -587,6 +513,7 @@ fn verify_legacy(
 ) -> Result<VerifiedBundle, signet_verify::VerifyError> {
     let options = VerifyOptions {
         allow_promise_only_v0_1: true,
+        ..VerifyOptions::default()
     };
     verify_bundle_with(bundle, artifact, trust, policy, now(), &options)
 }
@@ -764,7 +691,7 @@ async fn find_verified(
                 .filter(|att| {
                     att.annotations
                         .get("predicateType")
-                        .is_none_or(|t| predicate_type_uri(t) == predicate_type)
+                        .is_none_or(|t| crate::common::predicate_type_uri(t) == predicate_type)
                 })
                 .map(|att| {
                     check_legacy_attestation(att, &artifact, &trust, &policy, predicate_type)
@@ -837,7 +764,7 @@ pub fn verify(args: &ImageVerifyArgs) -> Result<(), Failure> {
 
 /// `signet verify-attestation IMAGE --type TYPE`.
 pub fn verify_attestation(args: &ImageVerifyAttestationArgs) -> Result<(), Failure> {
-    let predicate_type = predicate_type_uri(&args.predicate_type);
+    let predicate_type = crate::common::predicate_type_uri(&args.predicate_type);
     let (subject, results) = runtime()?.block_on(find_verified(&args.common, &predicate_type))?;
     report(args.common.output, &subject, &results)
 }

@@ -33,9 +33,9 @@ fn main() -> ExitCode {
         cli::Command::Note {
             command: cli::NoteCommand::Verify(args),
         } => note_cmd::verify(&args),
-        cli::Command::VerifyBlob(args) | cli::Command::VerifyBundle(args) => {
-            verify_cmd::verify(&args)
-        }
+        cli::Command::VerifyBundle(args) => verify_cmd::verify(&args),
+        cli::Command::VerifyBlob(args) => verify_cmd::verify_blob(&args),
+        cli::Command::VerifyBlobAttestation(args) => verify_cmd::verify_blob_attestation(&args),
         cli::Command::Serve {
             command: cli::ServeCommand::Log(args),
         } => serve_cmd::log(&args),

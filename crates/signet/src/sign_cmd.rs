@@ -284,7 +284,7 @@ pub fn attest_blob(args: &AttestBlobArgs) -> Result<(), Failure> {
     let statement = serde_json::json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{ "name": name, "digest": { "sha256": hex::encode(digest.as_ref()) } }],
-        "predicateType": args.predicate_type,
+        "predicateType": crate::common::predicate_type_uri(&args.predicate_type),
         "predicate": predicate,
     });
     runtime()?.block_on(sign(

@@ -173,6 +173,16 @@ fn rekor_v1_only(trust: &Path, out: &Path) -> PathBuf {
     path
 }
 
+/// The kind and version of a bundle's first tlog entry.
+fn tlog_kind(bundle: &Path) -> (String, String) {
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
+    let kv = &b["verificationMaterial"]["tlogEntries"][0]["kindVersion"];
+    (
+        kv["kind"].as_str().unwrap().to_owned(),
+        kv["version"].as_str().unwrap().to_owned(),
+    )
+}
+
 fn tlog_version(bundle: &Path) -> (String, bool) {
     let b: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
     let entry = &b["verificationMaterial"]["tlogEntries"][0];
@@ -282,23 +292,68 @@ fn signet_and_sigstore_python_sign_and_verify_each_other_against_signet_up() {
             &signet_verify(&trust, &att, "alice@example.test", &issuer, &other),
             "signet attestation, other file",
         );
-        let py_out = py_verify(&py, &trust, &att, "alice@example.test", &issuer, &file);
-        if version == "0.0.1" {
-            ok(&py_out, "sigstore-python verify attestation");
-            fails(
-                &py_verify(&py, &trust, &att, "alice@example.test", &issuer, &other),
-                "sigstore-python attestation, other file",
-            );
+        // Rekor v1 logs the envelope as dsse 0.0.1; Rekor v2 as a hashedrekord 0.0.2 over the
+        // envelope's PAE (the Rekor v2 specification removed the dsse type).
+        let kind = tlog_kind(&att);
+        let want_kind = if version == "0.0.1" {
+            "dsse"
         } else {
-            // sigstore-python 4.5.1 cannot verify Rekor v2 DSSE entries at all; pin that, so
-            // this check is revisited when a newer version learns them.
-            let text = String::from_utf8_lossy(&py_out.stderr).into_owned()
-                + &String::from_utf8_lossy(&py_out.stdout);
-            assert!(
-                text.contains("Unsupported DSSE log entry type: dsse/0.0.2"),
-                "{text}"
-            );
-        }
+            "hashedrekord"
+        };
+        assert_eq!(kind, (want_kind.to_owned(), version.to_owned()));
+        ok(
+            &py_verify(&py, &trust, &att, "alice@example.test", &issuer, &file),
+            "sigstore-python verify attestation",
+        );
+        fails(
+            &py_verify(&py, &trust, &att, "alice@example.test", &issuer, &other),
+            "sigstore-python attestation, other file",
+        );
+        fails(
+            &py_verify(&py, &trust, &att, "bob@example.test", &issuer, &file),
+            "sigstore-python attestation, wrong identity",
+        );
+    }
+
+    // 2b. sigstore-python attests (DSSE), Rekor v2 and v1; signet verifies.
+    let token = dev_token(&up, "pyatt@example.test");
+    let predicate = dir.join("py-predicate.json");
+    std::fs::write(
+        &predicate,
+        br#"{"buildDefinition": {"buildType": "https://example.test/build", "externalParameters": {}},
+            "runDetails": {"builder": {"id": "https://example.test/builder"}}}"#,
+    )
+    .unwrap();
+    for (config, want) in [
+        (&trust, ("hashedrekord", "0.0.2")),
+        (&trust_v1, ("dsse", "0.0.1")),
+    ] {
+        let bundle = dir.join(format!("py-attest-{}.sigstore.json", want.1));
+        let out = run(Command::new(&py)
+            .args(["-m", "sigstore", "--trust-config"])
+            .arg(config)
+            .args([
+                "attest",
+                "--identity-token",
+                &token,
+                "--predicate-type",
+                "https://slsa.dev/provenance/v1",
+                "--predicate",
+            ])
+            .arg(&predicate)
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&file));
+        ok(&out, "sigstore-python attest");
+        assert_eq!(tlog_kind(&bundle), (want.0.to_owned(), want.1.to_owned()));
+        ok(
+            &signet_verify(&trust, &bundle, "pyatt@example.test", &issuer, &file),
+            "signet verify sigstore-python attestation",
+        );
+        fails(
+            &signet_verify(&trust, &bundle, "pyatt@example.test", &issuer, &other),
+            "signet verify sigstore-python attestation, other file",
+        );
     }
 
     // 3. The conformance protocol's sign-bundle, checked by verify-bundle and sigstore-python.
@@ -520,4 +575,198 @@ fn tree_size(url: &str) -> u64 {
             .unwrap();
         v["size"].as_u64().unwrap()
     })
+}
+
+/// POSTs `body` (JSON) to `url` with curl and returns the answer as JSON.
+fn post_json(url: &str, body: &serde_json::Value) -> serde_json::Value {
+    let out = run(Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args(["--data-binary", &body.to_string(), url]));
+    ok(&out, "POST");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn get_text(url: &str) -> String {
+    let out = run(Command::new("curl").args(["-sS", "--fail", url]));
+    ok(&out, "GET");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Rekor v2 DSSE entries: signet logs a DSSE envelope as a hashedrekord 0.0.2 over its PAE
+/// (SHA-256 for P-256 keys, SHA-384 for P-384), and verifies both that and the deprecated
+/// dsse 0.0.2 form the log still accepts (counted in `/metrics`); a hashedrekord whose digest
+/// is the payload's hash rather than the PAE's is rejected for the same envelope.
+#[test]
+fn rekor_v2_dsse_as_hashedrekord_and_the_deprecated_dsse_form() {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let up = Up::start(&dir.join("data"), free_port(), &[]);
+    let trust = dir.join("data/trust_config.json");
+    let file = dir.join("artifact.txt");
+    std::fs::write(&file, b"attested\n").unwrap();
+    let predicate = dir.join("predicate.json");
+    std::fs::write(
+        &predicate,
+        br#"{"builder": {"id": "https://example.test"}}"#,
+    )
+    .unwrap();
+    let verify = |bundle: &Path, public: &Path| {
+        run(Command::new(SIGNET)
+            .arg("verify-blob")
+            .arg("--trust-config")
+            .arg(&trust)
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--key")
+            .arg(public)
+            .arg(&file))
+    };
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let cases: [(
+        &sig::EcdsaSigningAlgorithm,
+        &str,
+        &str,
+        &aws_lc_rs::digest::Algorithm,
+    ); 2] = [
+        (
+            &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+            "PKIX_ECDSA_P256_SHA_256",
+            "SHA2_256",
+            &aws_lc_rs::digest::SHA256,
+        ),
+        (
+            &sig::ECDSA_P384_SHA384_ASN1_SIGNING,
+            "PKIX_ECDSA_P384_SHA_384",
+            "SHA2_384",
+            &aws_lc_rs::digest::SHA384,
+        ),
+    ];
+    for (n, (alg, details, hash_name, hash)) in cases.into_iter().enumerate() {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref()).unwrap();
+        let spki = pair.public_key().as_der().unwrap().as_ref().to_vec();
+        let key = dir.join(format!("key{n}.pem"));
+        let pem = |label, der: &[u8]| {
+            pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap()
+        };
+        std::fs::write(&key, pem("PRIVATE KEY", pkcs8.as_ref())).unwrap();
+        let public = dir.join(format!("key{n}.pub"));
+        std::fs::write(&public, pem("PUBLIC KEY", &spki)).unwrap();
+
+        // signet attest-blob against Rekor v2 + TSA: a hashedrekord over the PAE.
+        let bundle = dir.join(format!("att{n}.sigstore.json"));
+        let out = run(Command::new(SIGNET)
+            .arg("attest-blob")
+            .arg("--trust-config")
+            .arg(&trust)
+            .arg("--key")
+            .arg(&key)
+            .args(["--type", "https://slsa.dev/provenance/v1", "--predicate"])
+            .arg(&predicate)
+            .arg("--bundle")
+            .arg(&bundle)
+            .arg(&file));
+        ok(&out, "attest-blob");
+        assert_eq!(
+            tlog_kind(&bundle),
+            ("hashedrekord".to_owned(), "0.0.2".to_owned())
+        );
+        let mut b: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(
+            &STANDARD
+                .decode(
+                    b["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+                        .as_str()
+                        .unwrap(),
+                )
+                .unwrap(),
+        )
+        .unwrap();
+        let envelope = b["dsseEnvelope"].clone();
+        let payload = STANDARD
+            .decode(envelope["payload"].as_str().unwrap())
+            .unwrap();
+        let payload_type = envelope["payloadType"].as_str().unwrap();
+        let pae = format!(
+            "DSSEv1 {} {} {} ",
+            payload_type.len(),
+            payload_type,
+            payload.len()
+        )
+        .into_bytes()
+        .into_iter()
+        .chain(payload.iter().copied())
+        .collect::<Vec<u8>>();
+        let data = &body["spec"]["hashedRekordV002"]["data"];
+        assert_eq!(data["algorithm"], *hash_name);
+        assert_eq!(
+            data["digest"],
+            STANDARD.encode(aws_lc_rs::digest::digest(hash, &pae))
+        );
+        ok(&verify(&bundle, &public), "verify hashedrekord DSSE");
+
+        // The same envelope in the deprecated dsse 0.0.2 form: still accepted by the log and
+        // by the verifier (with the bundle's timestamp, which is over the same signature).
+        let verifier = serde_json::json!({
+            "publicKey": {"rawBytes": STANDARD.encode(&spki)},
+            "keyDetails": details,
+        });
+        let before = deprecated_count(&up);
+        let tle = post_json(
+            &format!("{}/api/v2/log/entries", up.url),
+            &serde_json::json!({"dsseRequestV002": {"envelope": envelope, "verifiers": [verifier]}}),
+        );
+        assert_eq!(tle["kindVersion"]["kind"], "dsse");
+        assert_eq!(deprecated_count(&up), before + 1.0);
+        b["verificationMaterial"]["tlogEntries"][0] = tle;
+        let old_form = dir.join(format!("att{n}-dsse.sigstore.json"));
+        std::fs::write(&old_form, serde_json::to_vec(&b).unwrap()).unwrap();
+        ok(&verify(&old_form, &public), "verify dsse 0.0.2");
+
+        // A hashedrekord over the payload's hash (signed, so the log takes it) is not an entry
+        // for this DSSE envelope.
+        let payload_sig = pair.sign(&rng, &payload).unwrap();
+        let tle = post_json(
+            &format!("{}/api/v2/log/entries", up.url),
+            &serde_json::json!({"hashedRekordRequestV002": {
+                "digest": STANDARD.encode(aws_lc_rs::digest::digest(hash, &payload)),
+                "signature": {"content": STANDARD.encode(payload_sig.as_ref()), "verifier": verifier},
+            }}),
+        );
+        b["verificationMaterial"]["tlogEntries"][0] = tle;
+        let wrong = dir.join(format!("att{n}-payload-digest.sigstore.json"));
+        std::fs::write(&wrong, serde_json::to_vec(&b).unwrap()).unwrap();
+        let out = verify(&wrong, &public);
+        fails(&out, "a payload-digest hashedrekord");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("DSSE PAE digest"), "{stderr}");
+    }
+    drop(up);
+}
+
+/// `signet_deprecated_requests_total` for Rekor v2 `dsseRequestV002`, 0 before the first.
+fn deprecated_count(up: &Up) -> f64 {
+    let text = get_text(&format!("{}/metrics", up.url));
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            l.strip_prefix(
+                r#"signet_deprecated_requests_total{api="v2",request="dsseRequestV002"} "#,
+            )?
+            .trim()
+            .parse()
+            .ok()
+        })
+        .unwrap_or(0.0)
 }

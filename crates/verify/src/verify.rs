@@ -19,6 +19,9 @@ pub enum TimeSource {
     SignedEntryTimestamp(usize),
     /// RFC 3161 timestamp `n`.
     Rfc3161(usize),
+    /// The verifier's clock: used only when the caller gave up the log
+    /// ([`VerifyOptions::insecure_ignore_tlog`]) and nothing else dates the signature.
+    CurrentTime,
 }
 
 /// A time the bundle proves the signature existed at.
@@ -28,6 +31,9 @@ pub struct VerifiedTime {
     pub source: TimeSource,
     /// Unix seconds.
     pub time: i64,
+    /// Who vouches for it: the log's URL, or the timestamp authority's certificate subject
+    /// (empty for [`TimeSource::CurrentTime`]).
+    pub by: String,
 }
 
 /// Who signed.
@@ -85,6 +91,16 @@ pub struct VerifyOptions {
     /// proof, as the bundle specification and sigstore-go allow. Off by default: sigstore-python
     /// rejects such bundles, and signet never accepts what the reference client rejects.
     pub allow_promise_only_v0_1: bool,
+    /// Accept a bundle without transparency-log entries (cosign's `--insecure-ignore-tlog`,
+    /// for private deployments without a log). Entries that are present are still verified.
+    /// With a certificate and no other verified time, the certificate must be valid at `now`.
+    pub insecure_ignore_tlog: bool,
+    /// Do not require a valid SCT in the signing certificate (cosign's
+    /// `--insecure-ignore-sct`, for private PKI without a CT log).
+    pub insecure_ignore_sct: bool,
+    /// For DSSE bundles, do not require an in-toto subject to name the artifact (cosign's
+    /// `verify-blob-attestation --check-claims=false`): only the envelope is verified.
+    pub ignore_statement_subjects: bool,
 }
 
 /// [`verify_bundle`] with explicit [`VerifyOptions`].
@@ -152,7 +168,7 @@ pub fn verify_bundle_with(
         _ => {}
     }
     let entries = &material.tlog_entries;
-    if entries.is_empty() {
+    if entries.is_empty() && !options.insecure_ignore_tlog {
         return Err(structure("no transparency-log entry"));
     }
     if entries.len() > limits::MAX_TLOG_ENTRIES {
@@ -206,7 +222,7 @@ pub fn verify_bundle_with(
     };
 
     // 6 (done early: cheap, and needed to bind the log entries). The signature.
-    let signed = check_signature(bundle, artifact, &signing_key)?;
+    let signed = check_signature(bundle, artifact, &signing_key, options)?;
 
     // 2. Transparency-log entries.
     let mut times = Vec::new();
@@ -218,6 +234,7 @@ pub fn verify_bundle_with(
             times.push(VerifiedTime {
                 source: TimeSource::SignedEntryTimestamp(i),
                 time: t,
+                by: checked.log.base_url.clone(),
             });
         }
         entry_logs.push((checked.log, checked.verified_time));
@@ -247,9 +264,16 @@ pub fn verify_bundle_with(
             return Err(structure("the same RFC 3161 timestamp appears twice"));
         }
         seen_timestamps.push((verified.authority, serial));
+        let by = trust
+            .timestamp_authorities
+            .get(verified.authority)
+            .and_then(|tsa| tsa.chain.first())
+            .map(Certificate::display_name)
+            .unwrap_or_default();
         times.push(VerifiedTime {
             source: TimeSource::Rfc3161(i),
             time: verified.time,
+            by,
         });
     }
 
@@ -282,10 +306,18 @@ pub fn verify_bundle_with(
     // 5. The signer.
     let signer = match (signing, policy) {
         (Material::Certificate(cert), Policy::Identity(identity)) => {
+            if times.is_empty() && options.insecure_ignore_tlog {
+                // Nothing vouches for when it was signed: the certificate must be valid now.
+                times.push(VerifiedTime {
+                    source: TimeSource::CurrentTime,
+                    time: now,
+                    by: String::new(),
+                });
+            }
             if times.is_empty() {
                 return Err(VerifyError::NoVerifiedTime);
             }
-            check_certificate(&cert, trust, &times)?;
+            check_certificate(&cert, trust, &times, options.insecure_ignore_sct)?;
             let fulcio = cert.fulcio_identity().map_err(VerifyError::Material)?;
             identity.check(&fulcio)?;
             Signer::Certificate(Box::new(cert))
@@ -324,6 +356,7 @@ fn check_signature(
     bundle: &Bundle,
     artifact: &Artifact,
     key: &PublicKey,
+    options: &VerifyOptions,
 ) -> Result<Signed, VerifyError> {
     match &bundle.content {
         BundleContent::MessageSignature(msg) => {
@@ -385,10 +418,11 @@ fn check_signature(
                 });
             }
             let statement = Statement::from_json(&envelope.payload)?;
-            if !statement
-                .subject
-                .iter()
-                .any(|subject| subject_matches(&subject.digest, artifact))
+            if !options.ignore_statement_subjects
+                && !statement
+                    .subject
+                    .iter()
+                    .any(|subject| subject_matches(&subject.digest, artifact))
             {
                 return Err(VerifyError::ArtifactMismatch {
                     reason: "no in-toto subject has the artifact's digest".into(),
@@ -498,15 +532,17 @@ fn check_body(
                 verifier,
             },
         ) => {
-            // Rekor v2 logs a DSSE envelope as a hashedrekord over its PAE.
-            let (want, what) = match kind {
-                SignedKind::Message { digest } => (digest.clone(), "artifact digest"),
-                SignedKind::Dsse { envelope } => (
-                    Sha256::digest(pae(&envelope.payload_type, &envelope.payload)).to_vec(),
-                    "DSSE PAE digest",
-                ),
+            // Rekor v2 logs a DSSE envelope as a hashedrekord over its PAE (rekor-v2 spec
+            // §6.1.4), hashed with the hash that goes with the signing key.
+            let (want_algorithm, want, what) = match kind {
+                SignedKind::Message { digest } => ("SHA2_256", digest.clone(), "artifact digest"),
+                SignedKind::Dsse { envelope } => {
+                    let hash = key.default_hash();
+                    let pae = pae(&envelope.payload_type, &envelope.payload);
+                    (proto_hash_name(hash), hash.digest(&pae), "DSSE PAE digest")
+                }
             };
-            if digest_algorithm != "SHA2_256" || digest != want {
+            if digest_algorithm != want_algorithm || digest != want {
                 return Err(mismatch(what));
             }
             if signature != signed.signature {
@@ -587,12 +623,22 @@ fn check_body(
     Ok(())
 }
 
+/// The protobuf-specs `HashAlgorithm` name of `hash`.
+fn proto_hash_name(hash: HashAlgorithm) -> &'static str {
+    match hash {
+        HashAlgorithm::Sha256 => "SHA2_256",
+        HashAlgorithm::Sha384 => "SHA2_384",
+        HashAlgorithm::Sha512 => "SHA2_512",
+    }
+}
+
 /// Checks the signing certificate: chains to a trusted CA at every verified time, and carries a
 /// valid SCT.
 fn check_certificate(
     cert: &Certificate,
     trust: &TrustMaterial,
     times: &[VerifiedTime],
+    ignore_sct: bool,
 ) -> Result<(), VerifyError> {
     use signet_x509::X509Error;
     // Only CAs whose issuing certificate signed this one are candidates; the reason a candidate
@@ -642,6 +688,8 @@ fn check_certificate(
         }
     }
     let issuer = issuer.ok_or(VerifyError::NoVerifiedTime)?;
-    verify_embedded_scts(cert, issuer, &trust.ctlogs).map_err(VerifyError::Sct)?;
+    if !ignore_sct {
+        verify_embedded_scts(cert, issuer, &trust.ctlogs).map_err(VerifyError::Sct)?;
+    }
     Ok(())
 }

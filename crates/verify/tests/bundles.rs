@@ -189,6 +189,7 @@ fn identity_bundles(
     });
     let options = VerifyOptions {
         allow_promise_only_v0_1: promise_only,
+        ..VerifyOptions::default()
     };
     if promise_only && expected_error.is_empty() {
         let b = Bundle::from_json(&read(bundle)).unwrap();
@@ -389,6 +390,7 @@ fn managed_keys() {
     assert!(err.to_string().contains("has no inclusion proof"), "{err}");
     let relaxed = VerifyOptions {
         allow_promise_only_v0_1: true,
+        ..VerifyOptions::default()
     };
     verify_bundle_with(
         &b,
