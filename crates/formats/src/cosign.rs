@@ -251,16 +251,21 @@ impl LegacyBlobBundle {
 
     /// cosign's JSON form.
     pub fn to_json(&self) -> String {
-        let mut value = serde_json::json!({
-            "base64Signature": crate::json::encode_base64(&self.signature),
-        });
+        let mut map = serde_json::Map::new();
+        map.insert(
+            "base64Signature".into(),
+            Value::String(crate::json::encode_base64(&self.signature)),
+        );
         if let Some(cert) = &self.certificate_pem {
-            value["cert"] = Value::String(crate::json::encode_base64(cert.as_bytes()));
+            map.insert(
+                "cert".into(),
+                Value::String(crate::json::encode_base64(cert.as_bytes())),
+            );
         }
         if let Some(rekor) = &self.rekor_bundle {
-            value["rekorBundle"] = rekor.to_json_value();
+            map.insert("rekorBundle".into(), rekor.to_json_value());
         }
-        value.to_string()
+        Value::Object(map).to_string()
     }
 }
 
