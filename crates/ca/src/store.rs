@@ -2,7 +2,7 @@
 
 use crate::CaError;
 use crate::keys::{CaAlgorithm, CaKeys, CaPemFiles};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Root certificate file name.
 pub const ROOT_CERT_FILE: &str = "ca-root.pem";
@@ -18,21 +18,12 @@ fn io(path: &Path, e: std::io::Error) -> CaError {
 }
 
 fn write_file(path: &Path, text: &str, private: bool) -> Result<(), CaError> {
-    use std::io::Write;
-    let tmp: PathBuf = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if private { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut file = options.open(&tmp).map_err(|e| io(&tmp, e))?;
-    file.write_all(text.as_bytes()).map_err(|e| io(&tmp, e))?;
-    file.sync_all().map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+    let mode = if private {
+        signet_durable::Mode::Secret
+    } else {
+        signet_durable::Mode::Public
+    };
+    signet_durable::write(path, text.as_bytes(), mode).map_err(|e| io(path, e))
 }
 
 /// Loads the CA key material from `dir`, or, when `dir` holds none of its files, generates it
@@ -48,7 +39,7 @@ pub fn load_or_create(dir: &Path, now: i64, algorithm: CaAlgorithm) -> Result<Ca
     ];
     let present: Vec<bool> = names.iter().map(|n| path(n).exists()).collect();
     if present.iter().all(|p| !p) {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let keys = CaKeys::generate(now, algorithm)?;
         let pem = keys.to_pem()?;
         if let Some(root_key) = &pem.root_key {

@@ -17,8 +17,7 @@
 //! The signing key lives in `<dir>/dev-oidc.key` (PKCS#8 DER, mode 0600) and is reused on
 //! restart, so tokens and certificates from an earlier run still verify.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use aws_lc_rs::rand::SystemRandom;
@@ -267,8 +266,8 @@ fn subject_is_email(s: &str) -> bool {
     }
 }
 
-fn create_key_file(dir: &Path, path: &PathBuf) -> Result<Vec<u8>, OidcError> {
-    std::fs::create_dir_all(dir).map_err(key_file_error(path))?;
+fn create_key_file(dir: &Path, path: &Path) -> Result<Vec<u8>, OidcError> {
+    signet_durable::create_dir_all(dir).map_err(key_file_error(path))?;
     let rng = SystemRandom::new();
     let pkcs8 =
         EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| {
@@ -276,23 +275,9 @@ fn create_key_file(dir: &Path, path: &PathBuf) -> Result<Vec<u8>, OidcError> {
                 what: "P-256 key generation",
             }
         })?;
-    // Write a temporary file with mode 0600, fsync, then rename: a crash leaves either no key
-    // file or a whole one.
-    let tmp = dir.join(format!("{DEV_KEY_FILE}.tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp).map_err(key_file_error(&tmp))?;
-    file.write_all(pkcs8.as_ref())
-        .and_then(|()| file.sync_all())
-        .map_err(key_file_error(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(key_file_error(path))?;
+    // Durable and atomic: a crash leaves either no key file or a whole one.
+    signet_durable::write(path, pkcs8.as_ref(), signet_durable::Mode::Secret)
+        .map_err(key_file_error(path))?;
     Ok(pkcs8.as_ref().to_vec())
 }
 

@@ -92,7 +92,7 @@ pub(crate) fn host_of(url: &str) -> String {
 /// The CT log's signing key and creation time, created on first start. A CT store without
 /// its key refuses to start.
 fn ct_identity(dir: &Path, now: i64) -> Result<(Vec<u8>, i64), ServerError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    signet_durable::create_dir_all(dir).map_err(io(dir))?;
     let key_path = dir.join("ct-signing.key");
     let created_path = dir.join("created");
     let store = dir.join("ct-log.redb");
@@ -155,7 +155,7 @@ impl CaDeployment {
         let now = now_unix();
         let base = config.public_url.trim_end_matches('/').to_owned();
         let dir = config.data_dir;
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        signet_durable::create_dir_all(&dir).map_err(io(&dir))?;
 
         // CA keys first: the CT log only accepts precertificates from this CA.
         let ca_keys = signet_ca::store::load_or_create(
@@ -306,16 +306,10 @@ impl CaDeployment {
     }
 }
 
-/// Writes a public file (mode 0644) durably: temporary file, fsync, rename.
+/// Writes a public file (mode 0644) durably ([`signet_durable::write`]).
 ///
 /// # Errors
 /// [`ServerError::Io`] naming the file.
 pub fn write_public(path: &Path, data: &[u8]) -> Result<(), ServerError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(data).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io(path))
+    signet_durable::write(path, data, signet_durable::Mode::Public).map_err(io(path))
 }

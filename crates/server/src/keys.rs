@@ -4,7 +4,6 @@
 use crate::ServerError;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The Rekor v1 key: PKCS#8 DER ECDSA P-256 (checkpoints and SETs).
@@ -58,27 +57,9 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ServerError>
     }
 }
 
-/// Writes `data` to `path` with mode 0600: a temporary file, fsync, rename, fsync the directory.
+/// Writes `data` to `path` with mode 0600, durably ([`signet_durable::write`]).
 pub(crate) fn write_secret(path: &Path, data: &[u8]) -> Result<(), ServerError> {
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp).map_err(io(&tmp))?;
-    file.write_all(data).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
-    }
-    Ok(())
+    signet_durable::write(path, data, signet_durable::Mode::Secret).map_err(io(path))
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> ServerError {
@@ -98,7 +79,7 @@ fn parse_number<T: std::str::FromStr>(path: &Path, data: &[u8]) -> Result<T, Ser
 /// Loads the identity from `dir`, creating whatever is missing, unless a store already exists
 /// whose key is missing ([`ServerError::MissingKey`]).
 pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    signet_durable::create_dir_all(dir).map_err(io(dir))?;
     let path = |name: &str| dir.join(name);
     let v1_store = path(V1_STORE_FILE);
     let v2_store = path(V2_STORE_FILE);

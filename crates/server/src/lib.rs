@@ -434,9 +434,7 @@ impl LogServer {
         };
         let trusted_root_path = dir.join(TRUSTED_ROOT_FILE);
         let json = trusted_root.to_json_pretty();
-        let tmp = dir.join("trusted_root.json.tmp");
-        std::fs::write(&tmp, json.as_bytes())
-            .and_then(|()| std::fs::rename(&tmp, &trusted_root_path))
+        signet_durable::write(&trusted_root_path, json.as_bytes(), signet_durable::Mode::Public)
             .map_err(|source| ServerError::Io {
                 path: trusted_root_path.clone(),
                 source,

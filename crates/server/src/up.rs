@@ -100,7 +100,7 @@ impl Deployment {
         let now = now_unix();
         let base = config.public_url.trim_end_matches('/').to_owned();
         let dir = config.data_dir.clone();
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        signet_durable::create_dir_all(&dir).map_err(io(&dir))?;
 
         // Transparency logs.
         let mut log_config = LogServerConfig::new(dir.join("log"), base.clone());

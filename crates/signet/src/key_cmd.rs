@@ -5,7 +5,6 @@
 use crate::Failure;
 use crate::cli::{GenerateKeyPairArgs, ImportKeyPairArgs, PublicKeyArgs};
 use crate::keyfile;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The password for a new key: from the environment, or typed twice.
@@ -29,21 +28,17 @@ fn paths(prefix: &str) -> (PathBuf, PathBuf) {
 }
 
 fn write_file(path: &Path, contents: &str, mode: u32, force: bool) -> Result<(), Failure> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if force {
-        options.create(true).truncate(true);
+    let mode = if mode == 0o600 {
+        signet_durable::Mode::Secret
     } else {
-        options.create_new(true);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(path).map_err(|e| {
+        signet_durable::Mode::Public
+    };
+    let written = if force {
+        signet_durable::write(path, contents.as_bytes(), mode)
+    } else {
+        signet_durable::create_new(path, contents.as_bytes(), mode)
+    };
+    written.map_err(|e| {
         Failure::Usage(format!(
             "cannot create {}: {e}{}",
             path.display(),
@@ -53,17 +48,7 @@ fn write_file(path: &Path, contents: &str, mode: u32, force: bool) -> Result<(),
                 ""
             }
         ))
-    })?;
-    #[cfg(unix)]
-    if force {
-        // An existing file keeps its mode on truncation: tighten it.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Failure::Usage(format!("cannot chmod {}: {e}", path.display())))?;
-    }
-    file.write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))
+    })
 }
 
 fn write_pair(key: &signet_keys::SigningKey, prefix: &str, force: bool) -> Result<(), Failure> {

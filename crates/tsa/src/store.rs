@@ -1,8 +1,7 @@
 //! Keeping the TSA's key and chain in a data directory (the only module that touches files).
 
 use crate::{SigningAlgorithm, TsaError, TsaKeys};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The signing key file in the data directory: PEM PKCS#8, mode 0600.
 pub const SIGNING_KEY_FILE: &str = "tsa-signing-key.pem";
@@ -26,7 +25,7 @@ pub fn load_or_create(
     match (read_optional(&key_path)?, read_optional(&chain_path)?) {
         (Some(key), Some(chain)) => TsaKeys::from_pem(&key, &chain),
         (None, None) => {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
+            signet_durable::create_dir_all(dir).map_err(io(dir))?;
             let keys = TsaKeys::generate(now_unix, algorithm)?;
             write_file(&key_path, keys.signing_key_pem().as_bytes(), true)?;
             write_file(&chain_path, keys.chain_pem().as_bytes(), false)?;
@@ -59,25 +58,10 @@ fn read_optional(path: &Path) -> Result<Option<String>, TsaError> {
 }
 
 fn write_file(path: &Path, data: &[u8], secret: bool) -> Result<(), TsaError> {
-    let mut tmp = PathBuf::from(path);
-    tmp.set_extension("pem.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    let mut file = options.open(&tmp).map_err(io(&tmp))?;
-    file.write_all(data).map_err(io(&tmp))?;
-    file.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(parent) = path.parent()
-        && let Ok(dir) = std::fs::File::open(parent)
-    {
-        dir.sync_all().map_err(io(parent))?;
-    }
-    Ok(())
+    let mode = if secret {
+        signet_durable::Mode::Secret
+    } else {
+        signet_durable::Mode::Public
+    };
+    signet_durable::write(path, data, mode).map_err(io(path))
 }
