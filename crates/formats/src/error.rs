@@ -120,6 +120,12 @@ pub enum FormatError {
         /// Path of the list.
         field: String,
     },
+    /// A string that must say something is empty, e.g. an in-toto statement's `predicateType`.
+    #[error("field `{field}` must be a non-empty string, got \"\"")]
+    EmptyString {
+        /// Path of the field.
+        field: String,
+    },
     /// An enum field holds a name the format does not define (or the unspecified zero value).
     #[error("field `{field}` has unknown value {value:?}")]
     UnknownEnumValue {

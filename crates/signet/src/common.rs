@@ -85,9 +85,9 @@ fn matcher(
 ) -> Result<StringMatcher, Failure> {
     match (exact, regexp) {
         (Some(value), None) => Ok(StringMatcher::Exact(value.clone())),
-        (None, Some(pattern)) => {
-            StringMatcher::regex(pattern).map_err(|e| Failure::Usage(e.to_string()))
-        }
+        // Bounded (length and compiled size): a larger pattern is a usage error naming the flag.
+        (None, Some(pattern)) => StringMatcher::regex(pattern)
+            .map_err(|e| Failure::Usage(format!("--{flag}-regexp: {e}"))),
         _ => Err(Failure::Usage(format!(
             "one of --{flag} or --{flag}-regexp is required (or --key)"
         ))),

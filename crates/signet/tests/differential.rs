@@ -46,6 +46,7 @@ const DEVIATIONS: &[(&str, &str, &str)] = &[
         "signed entry timestamp does not verify",
         "D3",
     ),
+    ("*/log-index*", "but inclusionProof.logIndex is", "D4"),
 ];
 
 const CONFORMANCE_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";

@@ -43,6 +43,15 @@ pub enum VerifyError {
         /// What differs.
         field: &'static str,
     },
+    /// Two fields of one transparency-log entry that must agree do not (checked whether or not
+    /// anything signed covers them).
+    #[error("tlog entry {entry}: {reason}")]
+    Inconsistent {
+        /// Entry position.
+        entry: usize,
+        /// Which fields disagree, with their values.
+        reason: String,
+    },
     /// The signed entry timestamp (inclusion promise) does not verify.
     #[error("tlog entry {entry}: signed entry timestamp does not verify")]
     BadSignedEntryTimestamp {
@@ -105,6 +114,17 @@ pub enum VerifyError {
     /// The signing certificate has no valid SCT from a trusted CT log.
     #[error("signing certificate SCT: {0}")]
     Sct(X509Error),
+    /// Under an identity policy, the signing certificate must name exactly one identity (one
+    /// subject alternative name of any type), as every Fulcio certificate does.
+    #[error(
+        "signing certificate has {count} subject alternative names ({names}); an identity policy needs exactly one"
+    )]
+    NotOneIdentity {
+        /// How many names the certificate has.
+        count: usize,
+        /// The names, each with its type.
+        names: String,
+    },
     /// The certificate does not carry the identity the policy asks for.
     #[error("identity mismatch: {field} is {found:?}, expected {expected}")]
     IdentityMismatch {

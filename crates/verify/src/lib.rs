@@ -6,14 +6,16 @@
 //!
 //! 1. the bundle's shape for its version (entries, proofs, checkpoints, certificate chain);
 //! 2. every transparency-log entry: the log is trusted and was valid, the canonical body matches
-//!    the bundle (artifact digest, signature, key or certificate), the signed entry timestamp
-//!    verifies, the inclusion proof verifies against a checkpoint signed by the log;
+//!    the bundle (artifact digest, signature, key or certificate), what the entry states twice
+//!    agrees (log indexes, the checkpoint's tree size and root), the signed entry timestamp
+//!    verifies, the inclusion proof verifies against a checkpoint signed by the log under its
+//!    key name;
 //! 3. every RFC 3161 timestamp against the trusted timestamp authorities;
 //! 4. that at least one verified time exists (a verified SET's integrated time or a verified
 //!    timestamp; Rekor v2 entries have no integrated time);
 //! 5. the signing certificate: it chains to a trusted CA valid at every verified time, carries
-//!    a valid embedded SCT from a trusted CT log, and matches the identity policy; or, for
-//!    managed keys, the key is the one the policy names;
+//!    a valid embedded SCT from a trusted CT log, has exactly one subject alternative name and
+//!    matches the identity policy; or, for managed keys, the key is the one the policy names;
 //! 6. the signature over the artifact (message signature) or over the DSSE PAE, and for DSSE
 //!    that an in-toto subject has the artifact's digest.
 //!
@@ -44,6 +46,12 @@ pub mod limits {
     pub const MAX_TLOG_ENTRIES: usize = 16;
     /// How far in the future an integrated time may be, in seconds (clock skew).
     pub const MAX_CLOCK_SKEW: i64 = 60;
+    /// Longest identity or issuer regular expression accepted, in bytes.
+    pub const MAX_REGEX_LEN: usize = 4096;
+    /// Most memory one compiled identity or issuer regular expression may take, in bytes (the
+    /// regex crate's `size_limit`; its lazy DFA cache is bounded the same). Identity patterns
+    /// compile to a few kilobytes.
+    pub const MAX_REGEX_SIZE: usize = 1 << 20;
 }
 
 /// Entry points for fuzz targets (see `fuzz/` at the workspace root). Not part of the API.

@@ -1,7 +1,7 @@
 //! Who must have signed: an identity (certificate SAN and OIDC issuer, optionally GitHub
 //! workflow claims) or a managed public key.
 
-use crate::VerifyError;
+use crate::{VerifyError, limits};
 use signet_x509::{FulcioIdentity, PublicKey};
 
 /// How a certificate value is matched. Matching is anchored: a regular expression must match
@@ -16,11 +16,42 @@ pub enum StringMatcher {
 
 impl StringMatcher {
     /// An anchored regular expression matcher: `pattern` is wrapped as `^(?:pattern)$`.
+    ///
+    /// Patterns come from users and are bounded: at most [`limits::MAX_REGEX_LEN`] bytes, and
+    /// compiled within [`limits::MAX_REGEX_SIZE`] bytes (the regex crate's `size_limit`, with
+    /// the lazy DFA's cache bounded the same way). A larger one is a policy error, never a slow
+    /// or huge process.
     pub fn regex(pattern: &str) -> Result<Self, VerifyError> {
-        regex::Regex::new(&format!("^(?:{pattern})$"))
+        let shown = || {
+            let mut cut: String = pattern.chars().take(64).collect();
+            if cut.len() < pattern.len() {
+                cut.push('…');
+            }
+            cut
+        };
+        if pattern.len() > limits::MAX_REGEX_LEN {
+            return Err(VerifyError::BadPolicy {
+                reason: format!(
+                    "regular expression {:?} is {} bytes, more than the limit of {}",
+                    shown(),
+                    pattern.len(),
+                    limits::MAX_REGEX_LEN
+                ),
+            });
+        }
+        regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+            .size_limit(limits::MAX_REGEX_SIZE)
+            .dfa_size_limit(limits::MAX_REGEX_SIZE)
+            .build()
             .map(StringMatcher::Regex)
             .map_err(|e| VerifyError::BadPolicy {
-                reason: format!("invalid regular expression {pattern:?}: {e}"),
+                reason: match e {
+                    regex::Error::CompiledTooBig(limit) => format!(
+                        "regular expression {:?} compiles to more than the limit of {limit} bytes",
+                        shown()
+                    ),
+                    other => format!("invalid regular expression {:?}: {other}", shown()),
+                },
             })
     }
 
@@ -45,7 +76,8 @@ impl std::fmt::Display for StringMatcher {
 /// The identity a Fulcio certificate must carry.
 #[derive(Debug, Clone)]
 pub struct IdentityPolicy {
-    /// Matched against each subject alternative name; one must match.
+    /// Matched against the certificate's subject alternative name. The certificate must have
+    /// exactly one, of a kind that names an identity (email, URI, DNS name or otherName).
     pub san: StringMatcher,
     /// Matched against the OIDC issuer extension.
     pub issuer: StringMatcher,
@@ -78,17 +110,31 @@ pub mod github {
 
 impl IdentityPolicy {
     /// Checks a certificate's identity against the policy.
+    ///
+    /// The certificate must carry exactly one subject alternative name, of any type, as every
+    /// Fulcio certificate does: one with several (two emails, a URI and an email, …) names no
+    /// single signer and is refused, never matched "if any name matches".
     pub fn check(&self, identity: &FulcioIdentity) -> Result<(), VerifyError> {
-        if !identity
-            .sans
-            .iter()
-            .any(|san| self.san.matches(san.value()))
-        {
-            let found: Vec<&str> = identity.sans.iter().map(|s| s.value()).collect();
+        let [san] = identity.sans.as_slice() else {
+            let names: Vec<String> = identity.sans.iter().map(ToString::to_string).collect();
+            return Err(VerifyError::NotOneIdentity {
+                count: identity.sans.len(),
+                names: if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                },
+            });
+        };
+        if !san.is_identity() || !self.san.matches(san.value()) {
             return Err(VerifyError::IdentityMismatch {
                 field: "subject alternative name",
                 expected: self.san.to_string(),
-                found: found.join(", "),
+                found: if san.is_identity() {
+                    san.value().to_owned()
+                } else {
+                    san.to_string()
+                },
             });
         }
         let issuer = identity.issuer.as_deref().unwrap_or_default();

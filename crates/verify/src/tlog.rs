@@ -1,10 +1,13 @@
 //! Transparency-log entries: which log, what the entry says, and the proofs that it was logged.
 
 use crate::{TrustMaterial, TrustedLog, VerifyError};
-use signet_formats::TransparencyLogEntry;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use signet_formats::{InclusionProof, TransparencyLogEntry};
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf, verify_inclusion};
 use signet_note::{
-    Checkpoint, Ed25519NoteVerifier, Note, NoteVerifiers, PkixNoteVerifier, open_note,
+    Checkpoint, Ed25519NoteVerifier, KeyId, Note, NoteVerifiers, PkixNoteVerifier, RekorV1Origin,
+    open_note,
 };
 use signet_x509::KeyKind;
 
@@ -16,6 +19,49 @@ pub(crate) struct CheckedEntry<'t> {
     pub verified_time: Option<i64>,
 }
 
+/// Whether an entry is a Rekor v2 entry: Rekor v2 logs `hashedrekord` and `dsse` 0.0.2, and
+/// Rekor v1 never does (its `intoto` 0.0.2 is a v1 kind). The body is checked against the
+/// kind and version separately, so an entry cannot pass for the other API by relabelling.
+fn is_rekor_v2(entry: &TransparencyLogEntry) -> bool {
+    let kv = &entry.kind_version;
+    kv.version == "0.0.2" && (kv.kind == "hashedrekord" || kv.kind == "dsse")
+}
+
+/// What a bundle states twice about an entry's position must agree, whether or not anything
+/// signed covers it (nothing signs a Rekor v2 entry's `logIndex`).
+///
+/// - Rekor v2 logs are not sharded: the entry's `logIndex` is its index in the tree the proof
+///   is for, so it must equal `inclusionProof.logIndex`.
+/// - Rekor v1 logs are sharded: `logIndex` is the global index across every shard, while
+///   `inclusionProof.logIndex` is the index in the shard's own tree (protobuf-specs: "the
+///   global index of the entry" vs "the index of the entry in the tree it was written to";
+///   public-good entries differ by the sizes of the frozen shards). The global index is the
+///   shard's start plus the shard index, so it can never be smaller.
+fn check_log_index(
+    index: usize,
+    entry: &TransparencyLogEntry,
+    proof: &InclusionProof,
+) -> Result<(), VerifyError> {
+    let inconsistent = |reason: String| VerifyError::Inconsistent {
+        entry: index,
+        reason,
+    };
+    if is_rekor_v2(entry) {
+        if proof.log_index != entry.log_index {
+            return Err(inconsistent(format!(
+                "logIndex is {} but inclusionProof.logIndex is {} (a Rekor v2 entry has one index)",
+                entry.log_index, proof.log_index
+            )));
+        }
+    } else if proof.log_index > entry.log_index {
+        return Err(inconsistent(format!(
+            "inclusionProof.logIndex {} is greater than the global logIndex {} (a shard's index cannot exceed the global index)",
+            proof.log_index, entry.log_index
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the log, the signed entry timestamp and the inclusion proof of entry `index`.
 /// Whether the body matches the bundle is checked by the caller.
 pub(crate) fn check_entry<'t>(
@@ -25,12 +71,25 @@ pub(crate) fn check_entry<'t>(
     now: i64,
     require_proof: bool,
 ) -> Result<CheckedEntry<'t>, VerifyError> {
-    let log = trust
+    let first = trust
         .log(&entry.log_id)
         .ok_or_else(|| VerifyError::UnknownLog {
             entry: index,
             log_id: hex::encode(&entry.log_id),
         })?;
+    // One ID may be listed more than once with the same key (the trusted root refuses other
+    // keys) and other validity windows: a signed entry timestamp is judged by the window that
+    // holds its integrated time.
+    let log = if entry.inclusion_promise.is_some() {
+        trust
+            .tlogs
+            .iter()
+            .filter(|l| l.log_id == entry.log_id)
+            .find(|l| l.validity.contains(entry.integrated_time))
+            .unwrap_or(first)
+    } else {
+        first
+    };
     if entry.log_index < 0 {
         return Err(VerifyError::Structure {
             reason: format!("tlog entry {index} has a negative log index"),
@@ -47,6 +106,10 @@ pub(crate) fn check_entry<'t>(
             time: entry.integrated_time,
             now,
         });
+    }
+
+    if let Some(proof) = &entry.inclusion_proof {
+        check_log_index(index, entry, proof)?;
     }
 
     let mut verified_time = None;
@@ -83,7 +146,7 @@ pub(crate) fn check_entry<'t>(
 fn check_inclusion(
     index: usize,
     entry: &TransparencyLogEntry,
-    proof: &signet_formats::InclusionProof,
+    proof: &InclusionProof,
     log: &TrustedLog,
 ) -> Result<(), VerifyError> {
     let bad_proof = |reason: String| VerifyError::BadInclusionProof {
@@ -106,6 +169,28 @@ fn check_inclusion(
         .map_err(|e| bad_proof(e.to_string()))?;
     let root =
         Hash::from_slice(&proof.root_hash).map_err(|e| bad_proof(format!("root hash: {e}")))?;
+
+    // The checkpoint states the tree size and root again: both must agree with the proof's,
+    // checked before any signature so the error names the disagreement.
+    if proof.checkpoint.is_empty() {
+        return Err(bad_cp("missing".into()));
+    }
+    let note = Note::parse(proof.checkpoint.as_bytes()).map_err(|e| bad_cp(e.to_string()))?;
+    let checkpoint = Checkpoint::parse(note.text()).map_err(|e| bad_cp(e.to_string()))?;
+    if checkpoint.size.0 != tree_size {
+        return Err(bad_cp(format!(
+            "size {} differs from inclusionProof.treeSize {tree_size}",
+            checkpoint.size.0
+        )));
+    }
+    if checkpoint.root_hash != root {
+        return Err(bad_cp(format!(
+            "root hash {} differs from inclusionProof.rootHash {}",
+            STANDARD.encode(checkpoint.root_hash.0),
+            STANDARD.encode(root.0)
+        )));
+    }
+
     let leaf = hash_leaf(&entry.canonicalized_body);
     verify_inclusion(
         &leaf,
@@ -116,58 +201,150 @@ fn check_inclusion(
     )
     .map_err(|e| bad_proof(e.to_string()))?;
 
-    // The checkpoint: signed by this log, for this tree size and root.
-    if proof.checkpoint.is_empty() {
-        return Err(bad_cp("missing".into()));
-    }
-    let note = Note::parse(proof.checkpoint.as_bytes()).map_err(|e| bad_cp(e.to_string()))?;
-    let checkpoint = Checkpoint::parse(note.text()).map_err(|e| bad_cp(e.to_string()))?;
+    check_checkpoint_signature(&note, &checkpoint, proof.checkpoint.as_bytes(), log).map_err(bad_cp)
+}
+
+/// The checkpoint is signed by `log`: a signature line whose key name and key ID are both the
+/// log's, as C2SP signed-note matches them (and Go's `note` package does), verifies. Lines by
+/// other keys (witness cosignatures) are ignored; so is a line that carries the log's key ID
+/// under another name, which is not a signature by that log.
+///
+/// The log's key name:
+/// - Ed25519 (Rekor v2, C2SP): the host of the log's `baseUrl` in the trusted root, as
+///   sigstore-go derives it, with or without its port (signet's logs include it). The
+///   checkpoint's origin must be that name too (the tlog-checkpoint convention rekor-tiles and
+///   sigstore-go enforce), and the key ID is SHA-256(name || 0x0A || 0x01 || key)[:4].
+/// - Other keys (Rekor v1): Rekor v1 signs as its configured hostname and writes the origin
+///   `<hostname> - <tree id>`, so the name is the origin's hostname (the origin itself if it
+///   is not in that form). The trusted root cannot give it: private deployments sign with a
+///   hostname other than their `baseUrl`'s. The key ID is SHA-256(SubjectPublicKeyInfo)[:4].
+///
+/// Either way the key ID must also be the first four bytes of the trusted log ID.
+fn check_checkpoint_signature(
+    note: &Note,
+    checkpoint: &Checkpoint,
+    envelope: &[u8],
+    log: &TrustedLog,
+) -> Result<(), String> {
     let mut verifiers = NoteVerifiers::new();
-    match log.key.kind() {
+    let (name, key_id): (String, KeyId) = match log.key.kind() {
         KeyKind::Ed25519 => {
             let raw: [u8; 32] = log
                 .key
                 .raw_key()
                 .try_into()
-                .map_err(|_| bad_cp("log key is not Ed25519".into()))?;
-            let v = Ed25519NoteVerifier::new(&checkpoint.origin, raw)
-                .map_err(|e| bad_cp(e.to_string()))?;
+                .map_err(|_| "log key is not Ed25519".to_owned())?;
+            let names = key_names_of_base_url(&log.base_url);
+            let Some(name) = names.iter().find(|n| **n == checkpoint.origin) else {
+                return Err(match names.first() {
+                    Some(want) => format!(
+                        "origin {:?} is not the log's name {want:?} (the host of its baseUrl {:?})",
+                        checkpoint.origin, log.base_url
+                    ),
+                    None => format!(
+                        "the trusted root gives log {} no baseUrl, so its checkpoint key has no name",
+                        hex::encode(&log.log_id)
+                    ),
+                });
+            };
+            let v = Ed25519NoteVerifier::new(name, raw).map_err(|e| e.to_string())?;
+            let id = signet_note::NoteVerifier::key_id(&v);
             verifiers.push(Box::new(v));
+            (name.clone(), id)
         }
         _ => {
-            // Rekor v1 names the key by its host; the key ID is the start of the log ID.
-            let id = signet_note::pkix_key_id(log.key.spki_der());
-            for sig in note.signatures().iter().filter(|s| s.key_id == id) {
-                if let Ok(v) = PkixNoteVerifier::new(&sig.name, log.key.spki_der()) {
-                    verifiers.push(Box::new(v));
-                }
-            }
+            let name = RekorV1Origin::parse(&checkpoint.origin)
+                .map(|o| o.hostname)
+                .unwrap_or_else(|_| checkpoint.origin.clone());
+            let v = PkixNoteVerifier::new(&name, log.key.spki_der()).map_err(|e| e.to_string())?;
+            let id = signet_note::NoteVerifier::key_id(&v);
+            verifiers.push(Box::new(v));
+            (name, id)
         }
-    }
-    let opened =
-        open_note(proof.checkpoint.as_bytes(), &verifiers).map_err(|e| bad_cp(e.to_string()))?;
+    };
     let log_key_id = log
         .log_id
         .get(..4)
-        .ok_or_else(|| bad_cp("log ID shorter than 4 bytes".into()))?;
-    if !opened
-        .verified_signatures()
-        .any(|s| s.key_id.to_be_bytes() == log_key_id)
+        .ok_or_else(|| "log ID shorter than 4 bytes".to_owned())?;
+    if key_id.to_be_bytes() != log_key_id {
+        return Err(format!(
+            "the log's key {name:?} has key ID {key_id:08x}, not the start of its log ID {}",
+            hex::encode(&log.log_id)
+        ));
+    }
+    if !note
+        .signatures()
+        .iter()
+        .any(|s| s.name == name && s.key_id == key_id)
     {
-        return Err(bad_cp(
-            "no signature whose key ID matches the log ID".into(),
+        let lines: Vec<String> = note
+            .signatures()
+            .iter()
+            .map(|s| format!("{:?} {:08x}", s.name, s.key_id))
+            .collect();
+        return Err(format!(
+            "no signature by the log's key (name {name:?}, key ID {key_id:08x}); signature lines: {}",
+            if lines.is_empty() {
+                "none".to_owned()
+            } else {
+                lines.join(", ")
+            }
         ));
     }
-    if checkpoint.size.0 != tree_size {
-        return Err(bad_cp(format!(
-            "size {} differs from the proof's tree size {tree_size}",
-            checkpoint.size.0
-        )));
-    }
-    if checkpoint.root_hash != root {
-        return Err(bad_cp(
-            "root hash differs from the proof's root hash".into(),
-        ));
-    }
+    open_note(envelope, &verifiers).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The key names a log's `baseUrl` gives it: the URL's host with its port, if it has one, and
+/// without. Empty when there is no usable host.
+fn key_names_of_base_url(base_url: &str) -> Vec<String> {
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if !signet_note::is_valid_key_name(authority) {
+        return Vec::new();
+    }
+    let mut names = vec![authority.to_owned()];
+    let host = if let Some(bracketed) = authority.strip_prefix('[') {
+        // An IPv6 literal: `[addr]` or `[addr]:port`.
+        bracketed.split_once(']').map(|(addr, _)| addr)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => Some(host),
+            _ => None,
+        }
+    };
+    if let Some(host) = host.filter(|h| signet_note::is_valid_key_name(h) && *h != authority) {
+        names.push(host.to_owned());
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_names_of_base_url;
+
+    #[test]
+    fn key_names_from_base_urls() {
+        for (url, want) in [
+            (
+                "https://log2025-1.rekor.sigstore.dev",
+                &["log2025-1.rekor.sigstore.dev"][..],
+            ),
+            ("https://rekor.sigstore.dev/", &["rekor.sigstore.dev"]),
+            ("http://rekor-local", &["rekor-local"]),
+            ("http://127.0.0.1:3000", &["127.0.0.1:3000", "127.0.0.1"]),
+            ("http://[::1]:3000/api", &["[::1]:3000", "::1"]),
+            ("https://user@log.example/x?y", &["log.example"]),
+            ("log.example", &["log.example"]),
+            ("", &[]),
+            ("https://", &[]),
+        ] {
+            assert_eq!(key_names_of_base_url(url), want, "{url}");
+        }
+    }
 }

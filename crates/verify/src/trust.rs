@@ -135,6 +135,8 @@ impl TrustMaterial {
                 base_url: log.base_url.clone(),
             });
         }
+        check_unique_log_ids(&out.tlogs)?;
+        check_unique_ct_log_ids(&root.ctlogs)?;
         for (i, log) in root.ctlogs.iter().enumerate() {
             // A CT key we cannot parse (staging roots carry a bare PKCS#1 RSA key) can never
             // vouch for an SCT; skipping it only makes verification stricter.
@@ -174,6 +176,7 @@ impl TrustMaterial {
                 valid_until: validity.end,
             });
         }
+        check_unique_tsa_ids(&out.timestamp_authorities)?;
         Ok(out)
     }
 
@@ -181,4 +184,77 @@ impl TrustMaterial {
     pub fn log(&self, log_id: &[u8]) -> Option<&TrustedLog> {
         self.tlogs.iter().find(|l| l.log_id == log_id)
     }
+}
+
+// ---- One ID, one key ----
+//
+// Bundles name the log (or CT log, or TSA) that vouches for them by an ID. A trusted root that
+// gives one ID two different keys is ambiguous: which key applies would depend on the order of
+// the entries. Such a root is refused as a whole. The same ID with the same key twice (a key
+// listed again with another validity window) is not ambiguous and stays allowed.
+
+/// Transparency logs are identified by `logId.keyId`.
+fn check_unique_log_ids(logs: &[TrustedLog]) -> Result<(), VerifyError> {
+    for (i, log) in logs.iter().enumerate() {
+        if let Some(j) = logs.iter().take(i).position(|other| {
+            other.log_id == log.log_id && other.key.spki_der() != log.key.spki_der()
+        }) {
+            return Err(bad(format!(
+                "transparency logs {j} and {i} share log ID {} but have different keys",
+                hex::encode(&log.log_id)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// CT logs are identified by `logId.keyId` (SCTs name their log by it). Keys are compared as
+/// given, so two different keys under one ID are refused even when one of them could not be
+/// parsed (and would otherwise be skipped).
+fn check_unique_ct_log_ids(
+    logs: &[signet_formats::TransparencyLogInstance],
+) -> Result<(), VerifyError> {
+    for (i, log) in logs.iter().enumerate() {
+        if let Some(j) = logs.iter().take(i).position(|other| {
+            other.log_id == log.log_id && other.public_key.raw_bytes != log.public_key.raw_bytes
+        }) {
+            return Err(bad(format!(
+                "CT logs {j} and {i} share log ID {} but have different keys",
+                hex::encode(&log.log_id)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Timestamp authorities have no `logId`. What names one is its first certificate (the TSA
+/// certificate, or the issuing CA when the token carries the TSA certificate), and a token's
+/// signer names that certificate by issuer and serial number (CMS `issuerAndSerialNumber`).
+/// So a TSA's ID is the issuer and serial number of its first certificate; two authorities with
+/// the same ID must have the same key. The trusted root's `subject` is not used: it is
+/// optional, informational, and a TSA that rotates its key keeps it.
+fn check_unique_tsa_ids(authorities: &[TimestampAuthority]) -> Result<(), VerifyError> {
+    let id = |tsa: &TimestampAuthority| {
+        tsa.chain.first().map(|c| {
+            let tbs = &c.inner().tbs_certificate;
+            (tbs.issuer.clone(), tbs.serial_number.clone())
+        })
+    };
+    for (i, tsa) in authorities.iter().enumerate() {
+        let (Some(first), Some(this_id)) = (tsa.chain.first(), id(tsa)) else {
+            continue;
+        };
+        if let Some(j) = authorities.iter().take(i).position(|other| {
+            id(other).as_ref() == Some(&this_id)
+                && other.chain.first().map(|c| c.public_key().spki_der())
+                    != Some(first.public_key().spki_der())
+        }) {
+            return Err(bad(format!(
+                "timestamp authorities {j} and {i} share an ID (certificate issuer {:?}, serial {}) but have different keys",
+                first.issuer(),
+                this_id.1
+            )));
+        }
+    }
+    Ok(())
 }

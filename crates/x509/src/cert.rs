@@ -29,16 +29,46 @@ pub enum SubjectAlternativeName {
         /// The value.
         value: String,
     },
+    /// A kind of name Sigstore identities never use (`iPAddress`, `directoryName`,
+    /// `registeredID`, `ediPartyName`). It is listed so that every name a certificate carries
+    /// is counted, but it is no identity: its [`value`](Self::value) is empty.
+    Unsupported {
+        /// The kind, as RFC 5280 names it (e.g. `iPAddress`).
+        kind: &'static str,
+        /// The name rendered as text, for messages only.
+        text: String,
+    },
 }
 
 impl SubjectAlternativeName {
-    /// The name as text, whatever its kind.
+    /// The name as text, whatever its kind; empty for [`SubjectAlternativeName::Unsupported`].
     pub fn value(&self) -> &str {
         match self {
             SubjectAlternativeName::Email(v)
             | SubjectAlternativeName::Uri(v)
             | SubjectAlternativeName::Dns(v)
             | SubjectAlternativeName::OtherName { value: v, .. } => v,
+            SubjectAlternativeName::Unsupported { .. } => "",
+        }
+    }
+
+    /// Whether this is a kind of name an identity policy can match.
+    pub fn is_identity(&self) -> bool {
+        !matches!(self, SubjectAlternativeName::Unsupported { .. })
+    }
+}
+
+impl std::fmt::Display for SubjectAlternativeName {
+    /// The name with its kind, e.g. `email:alice@example.com`, for messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubjectAlternativeName::Email(v) => write!(f, "email:{v}"),
+            SubjectAlternativeName::Uri(v) => write!(f, "URI:{v}"),
+            SubjectAlternativeName::Dns(v) => write!(f, "DNS:{v}"),
+            SubjectAlternativeName::OtherName { type_id, value } => {
+                write!(f, "otherName({type_id}):{value}")
+            }
+            SubjectAlternativeName::Unsupported { kind, text } => write!(f, "{kind}:{text}"),
         }
     }
 }
@@ -152,7 +182,7 @@ impl Certificate {
         match self
             .subject_alt_names()
             .ok()
-            .and_then(|sans| sans.into_iter().next())
+            .and_then(|sans| sans.into_iter().find(SubjectAlternativeName::is_identity))
         {
             Some(san) => format!("<{}>", san.value()),
             None => format!("serial {}", self.inner.tbs_certificate.serial_number),
@@ -279,7 +309,8 @@ impl Certificate {
         Ok(self.extended_key_usage()?.1.contains(&purpose.to_string()))
     }
 
-    /// Subject alternative names (those of the kinds Sigstore uses).
+    /// Subject alternative names, every one the extension lists, in order. Kinds Sigstore does
+    /// not use come back as [`SubjectAlternativeName::Unsupported`].
     pub fn subject_alt_names(&self) -> Result<Vec<SubjectAlternativeName>, X509Error> {
         let Some((_, san)) =
             self.decode_ext::<SubjectAltName>(&const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)?
@@ -310,7 +341,22 @@ impl Certificate {
                         value,
                     });
                 }
-                _ => {}
+                GeneralName::IpAddress(ip) => out.push(SubjectAlternativeName::Unsupported {
+                    kind: "iPAddress",
+                    text: ip_text(ip.as_bytes()),
+                }),
+                GeneralName::DirectoryName(name) => out.push(SubjectAlternativeName::Unsupported {
+                    kind: "directoryName",
+                    text: name.to_string(),
+                }),
+                GeneralName::RegisteredId(oid) => out.push(SubjectAlternativeName::Unsupported {
+                    kind: "registeredID",
+                    text: oid.to_string(),
+                }),
+                GeneralName::EdiPartyName(_) => out.push(SubjectAlternativeName::Unsupported {
+                    kind: "ediPartyName",
+                    text: String::new(),
+                }),
             }
         }
         Ok(out)
@@ -372,6 +418,21 @@ impl Certificate {
                 issuer: issuer.subject(),
             })
     }
+}
+
+/// An `iPAddress` name as text: IPv4 or IPv6 when it has their length, else hex.
+fn ip_text(bytes: &[u8]) -> String {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        std::net::Ipv4Addr::from(v4).to_string()
+    } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
+        std::net::Ipv6Addr::from(v6).to_string()
+    } else {
+        hex_text(bytes)
+    }
+}
+
+fn hex_text(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unix(time: &x509_cert::time::Time) -> i64 {

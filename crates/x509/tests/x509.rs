@@ -211,3 +211,65 @@ fn garbage_never_panics() {
         real[i] ^= 0x40;
     }
 }
+
+/// Every subject alternative name is listed, of whatever kind, so that a policy can insist on
+/// exactly one: names Sigstore never uses come back as `Unsupported`, with an empty value.
+#[test]
+fn every_subject_alternative_name_is_listed() {
+    use der::Encode;
+    use der::asn1::{Ia5String, OctetString};
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+
+    let bundle = json("conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json");
+    let der = STANDARD
+        .decode(
+            bundle["verificationMaterial"]["certificate"]["rawBytes"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let leaf = Certificate::from_der(&der).unwrap();
+    let [only] = leaf.subject_alt_names().unwrap().try_into().unwrap();
+    assert!(only.is_identity());
+    assert!(only.to_string().starts_with("URI:https://github.com/"));
+
+    // The same certificate with its SAN extension replaced (the signature is left stale: only
+    // the names are read here).
+    let with_sans = |names: Vec<GeneralName>| {
+        let mut inner = leaf.inner().clone();
+        for ext in inner.tbs_certificate.extensions.as_mut().unwrap() {
+            if ext.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME {
+                ext.extn_value =
+                    OctetString::new(SubjectAltName(names.clone()).to_der().unwrap()).unwrap();
+            }
+        }
+        Certificate::from_der(&inner.to_der().unwrap()).unwrap()
+    };
+    let email = GeneralName::Rfc822Name(Ia5String::new("a@example.com").unwrap());
+    let ip = GeneralName::IpAddress(OctetString::new(vec![192, 0, 2, 1]).unwrap());
+    let oid = GeneralName::RegisteredId(const_oid::ObjectIdentifier::new_unwrap("1.2.3.4"));
+    let sans = with_sans(vec![email.clone(), ip, oid])
+        .fulcio_identity()
+        .unwrap()
+        .sans;
+    assert_eq!(
+        sans,
+        vec![
+            SubjectAlternativeName::Email("a@example.com".into()),
+            SubjectAlternativeName::Unsupported {
+                kind: "iPAddress",
+                text: "192.0.2.1".into()
+            },
+            SubjectAlternativeName::Unsupported {
+                kind: "registeredID",
+                text: "1.2.3.4".into()
+            },
+        ]
+    );
+    assert_eq!(sans[1].value(), "");
+    assert!(!sans[1].is_identity());
+    assert_eq!(sans[1].to_string(), "iPAddress:192.0.2.1");
+    let one = with_sans(vec![email]);
+    assert_eq!(one.subject_alt_names().unwrap().len(), 1);
+}
