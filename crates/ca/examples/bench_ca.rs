@@ -25,9 +25,33 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use der::{Decode, Encode};
 use serde_json::json;
-use signet_ca::{CaAlgorithm, CaKeys, CaServer, CertificateAuthority, UnloggedSctSigner};
+use signet_ca::{
+    BoxFuture, CaAlgorithm, CaError, CaKeys, CaServer, CertificateAuthority, PrecertLogger,
+    UnloggedSctSigner,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Precertificates into signet-ct's log (as `signet_deploy::CtPrecertLogger` does; signet-ca
+/// cannot depend on signet-deploy, so the bench has its own).
+struct CtLogger(Arc<signet_ct::CtLog>);
+
+impl PrecertLogger for CtLogger {
+    fn add_pre_chain<'a>(
+        &'a self,
+        precert_der: &'a [u8],
+        chain: &'a [Vec<u8>],
+    ) -> BoxFuture<'a, Result<Vec<u8>, CaError>> {
+        Box::pin(async move {
+            let sct = self
+                .0
+                .add_pre_chain(precert_der, chain)
+                .await
+                .map_err(|e| CaError::CtLog(e.to_string()))?;
+            Ok(signet_ct::encode_sct_list(&[sct]))
+        })
+    }
+}
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -95,11 +119,11 @@ async fn main() {
         );
         config.roots = vec![keys.root().der().to_vec()];
         let store = signet_log::RedbStore::open(dir.path().join("ct.redb")).unwrap();
-        Arc::new(
+        Arc::new(CtLogger(Arc::new(
             signet_ct::CtLog::open(Arc::new(store), pkcs8.as_ref(), config)
                 .await
                 .unwrap(),
-        )
+        )))
     } else {
         Arc::new(
             UnloggedSctSigner::generate(|| {

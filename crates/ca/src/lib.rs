@@ -1,5 +1,5 @@
 //! Fulcio-compatible certificate authority: certificate profile, Fulcio extensions,
-//! CSR/proof-of-possession checks, CT log with embedded SCTs.
+//! CSR/proof-of-possession checks, and issuance with embedded SCTs.
 //!
 //! - [`CaKeys`]: root + intermediate (ECDSA P-256/P-384), generated or loaded from PEM
 //!   ([`store::load_or_create`] keeps them in a data directory).
@@ -7,20 +7,26 @@
 //!   verified OIDC token gives, per issuer type.
 //! - [`build_precertificate`] / [`Precertificate::finish`]: the leaf profile (pure: time,
 //!   serial and keys are arguments).
-//! - [`CertificateAuthority::issue`]: precertificate → [`PrecertLogger`] (CT log) → final
+//! - [`CertificateAuthority::issue`]: precertificate → [`PrecertLogger`] (a CT log) → final
 //!   certificate with the embedded SCT list.
 //! - [`http::router`]: `POST /api/v2/signingCert`, `GET /api/v2/trustBundle`,
 //!   `GET /api/v2/configuration` over a [`http::CaServer`].
 //!
+//! What it leaves to others: which CT log the precertificates go to (any [`PrecertLogger`];
+//! `signet-deploy` connects signet-ct's log, this crate does not know it), how tokens are
+//! checked ([`TokenVerifier`]), and where the service runs. Its only file I/O is
+//! [`store`] (the key files, written through `signet-durable`); the HTTP layer takes its
+//! [`Clock`]; nothing panics on a request.
+//!
 //! How a server wires it (keys in `data/ca`, tokens checked by [`signet_oidc::OidcVerifier`],
-//! precertificates logged in a [`signet_ct::CtLog`]):
+//! precertificates logged by some [`PrecertLogger`]):
 //!
 //! ```no_run
-//! # async fn example(ct_log: signet_ct::CtLog, now: i64) -> Result<(), signet_ca::CaError> {
+//! # async fn example(logger: std::sync::Arc<dyn signet_ca::PrecertLogger>, now: i64) -> Result<(), signet_ca::CaError> {
 //! use signet_ca::{CaAlgorithm, CaServer, CertificateAuthority, router, store};
 //! use std::sync::Arc;
 //! let keys = store::load_or_create(std::path::Path::new("data/ca"), now, CaAlgorithm::EcdsaP256)?;
-//! let ca = Arc::new(CertificateAuthority::new(keys, Arc::new(ct_log))?);
+//! let ca = Arc::new(CertificateAuthority::new(keys, logger)?);
 //! let issuers = vec![signet_oidc::IssuerConfig::email("https://accounts.example".into())];
 //! let verifier = signet_oidc::OidcVerifier::new(issuers, reqwest::Client::new());
 //! let app: axum::Router = router(Arc::new(CaServer::new(ca.clone(), Arc::new(verifier))));
@@ -29,7 +35,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod ct;
 mod error;
 pub mod http;
 pub mod identity;
@@ -38,13 +43,14 @@ mod keys;
 mod profile;
 pub mod request;
 mod sct;
+mod signing_key;
 pub mod store;
 
 pub use error::CaError;
 pub use http::{CaServer, Clock, SystemClock, TokenRejection, TokenVerifier, router};
 pub use identity::{ExtensionValue, Identity, SubjectName, identity_from_token};
 pub use issue::{CertificateAuthority, IssuedCertificate};
-pub use keys::{CA_VALIDITY_SECONDS, CaAlgorithm, CaKeys, CaPemFiles, SigningKey};
+pub use keys::{CA_VALIDITY_SECONDS, CaKeys, CaPemFiles};
 pub use profile::{
     LEAF_VALIDITY_SECONDS, OID_PRECERT_POISON, OID_SCT_LIST, Precertificate, SERIAL_LEN,
     build_precertificate,
@@ -53,3 +59,4 @@ pub use request::SubjectKey;
 pub use sct::{
     BoxFuture, PrecertLogger, UnloggedSctSigner, encode_sct_list, precert_tbs_without_poison,
 };
+pub use signing_key::{CaAlgorithm, SigningKey};

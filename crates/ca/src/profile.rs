@@ -5,7 +5,7 @@
 
 use crate::CaError;
 use crate::identity::{ExtensionValue, Identity, SubjectName};
-use crate::keys::SigningKey;
+use crate::signing_key::{SigningKey, key_identifier};
 use const_oid::ObjectIdentifier as Oid;
 use der::Encode;
 use der::asn1::{Any, BitString, Ia5String, OctetString, UtcTime, Utf8StringRef};
@@ -57,16 +57,6 @@ pub(crate) fn serial_of(mut bytes: [u8; SERIAL_LEN]) -> Result<SerialNumber, CaE
     // Clear the sign bit and set the next so the DER INTEGER keeps all 20 bytes.
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     SerialNumber::new(&bytes).map_err(enc("serial number"))
-}
-
-/// SHA-1 of the subject public key bits (RFC 5280 §4.2.1.2, method 1).
-pub(crate) fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
-    aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
-        spki.subject_public_key.raw_bytes(),
-    )
-    .as_ref()
-    .to_vec()
 }
 
 pub(crate) fn extension(

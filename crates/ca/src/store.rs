@@ -1,7 +1,8 @@
 //! The CA's key material on disk: four PEM files in a directory, keys with mode 0600.
 
 use crate::CaError;
-use crate::keys::{CaAlgorithm, CaKeys, CaPemFiles};
+use crate::keys::{CaKeys, CaPemFiles};
+use crate::signing_key::CaAlgorithm;
 use std::path::Path;
 
 /// Root certificate file name.

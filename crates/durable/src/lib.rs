@@ -267,7 +267,12 @@ mod tests {
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
         assert_eq!(std::fs::read(&key).unwrap(), b"secret key");
         assert_eq!(mode_of(&key), 0o600);
-        assert!(!std::fs::symlink_metadata(&key).unwrap().file_type().is_symlink());
+        assert!(
+            !std::fs::symlink_metadata(&key)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[cfg(unix)]
@@ -338,7 +343,9 @@ mod tests {
     #[test]
     fn a_path_without_a_file_name_is_refused() {
         assert_eq!(
-            write(Path::new("/"), b"x", Mode::Public).unwrap_err().kind(),
+            write(Path::new("/"), b"x", Mode::Public)
+                .unwrap_err()
+                .kind(),
             io::ErrorKind::InvalidInput
         );
     }

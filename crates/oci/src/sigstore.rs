@@ -1,12 +1,11 @@
 //! Sigstore bundles and cosign's legacy signatures stored next to images.
 
 use crate::client::{MAX_BLOB_LEN, is_index_type, is_manifest_type};
+use crate::legacy::{LegacyAttestation, LegacySignature};
 use crate::manifest::{
-    ANNOTATION_COSIGN_BUNDLE, ANNOTATION_COSIGN_CERTIFICATE, ANNOTATION_COSIGN_CHAIN,
-    ANNOTATION_COSIGN_RFC3161, ANNOTATION_COSIGN_SIGNATURE, ANNOTATION_PREDICATE_TYPE,
-    BundleArtifact, COSIGN_SIMPLE_SIGNING, DSSE_ENVELOPE, Descriptor, ImageIndex, ImageManifest,
-    OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, SIGSTORE_BUNDLE, bundle_manifest, parse_index,
-    parse_manifest,
+    ANNOTATION_PREDICATE_TYPE, BundleArtifact, COSIGN_SIMPLE_SIGNING, DSSE_ENVELOPE, Descriptor,
+    ImageIndex, ImageManifest, OCI_EMPTY, OCI_INDEX, OCI_MANIFEST, SIGSTORE_BUNDLE,
+    bundle_manifest, parse_index, parse_manifest,
 };
 use crate::{Digest, ImageRef, OciError, RegistryClient};
 use std::collections::BTreeMap;
@@ -62,33 +61,6 @@ pub struct StoredBundle {
     pub bundle: Vec<u8>,
     /// The predicate type annotation, for attestations.
     pub predicate_type: Option<String>,
-}
-
-/// One signature in a legacy `sha256-<hex>.sig` manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LegacySignature {
-    /// The simple-signing payload (see [`crate::SimpleSigning`]).
-    pub payload: Vec<u8>,
-    /// The base64 signature over the payload (`dev.cosignproject.cosign/signature`).
-    pub signature: String,
-    /// PEM signing certificate (`dev.sigstore.cosign/certificate`), for keyless signatures.
-    pub certificate: Option<String>,
-    /// PEM chain (`dev.sigstore.cosign/chain`).
-    pub chain: Option<String>,
-    /// Rekor bundle JSON (`dev.sigstore.cosign/bundle`).
-    pub rekor_bundle: Option<String>,
-    /// RFC 3161 timestamp JSON (`dev.sigstore.cosign/rfc3161timestamp`).
-    pub rfc3161_timestamp: Option<String>,
-}
-
-/// One attestation in a legacy `sha256-<hex>.att` manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacyAttestation {
-    /// The DSSE envelope JSON.
-    pub envelope: Vec<u8>,
-    /// The layer's annotations (cosign writes `predicateType`, and the certificate, chain and
-    /// Rekor bundle annotations of [`LegacySignature`]).
-    pub annotations: BTreeMap<String, String>,
 }
 
 fn is_sigstore_bundle_type(t: &str) -> bool {
@@ -319,17 +291,7 @@ impl RegistryClient {
             .await?;
         Ok(layers
             .into_iter()
-            .map(|(annotations, payload)| {
-                let get = |k: &str| annotations.get(k).cloned();
-                LegacySignature {
-                    payload,
-                    signature: get(ANNOTATION_COSIGN_SIGNATURE).unwrap_or_default(),
-                    certificate: get(ANNOTATION_COSIGN_CERTIFICATE),
-                    chain: get(ANNOTATION_COSIGN_CHAIN),
-                    rekor_bundle: get(ANNOTATION_COSIGN_BUNDLE),
-                    rfc3161_timestamp: get(ANNOTATION_COSIGN_RFC3161),
-                }
-            })
+            .map(|(annotations, payload)| LegacySignature::from_layer(payload, &annotations))
             .collect())
     }
 
@@ -399,29 +361,13 @@ impl RegistryClient {
         digest: &Digest,
         signature: &LegacySignature,
     ) -> Result<Digest, OciError> {
-        let mut annotations = BTreeMap::new();
-        annotations.insert(
-            ANNOTATION_COSIGN_SIGNATURE.to_string(),
-            signature.signature.clone(),
-        );
-        let optional = [
-            (ANNOTATION_COSIGN_CERTIFICATE, &signature.certificate),
-            (ANNOTATION_COSIGN_CHAIN, &signature.chain),
-            (ANNOTATION_COSIGN_BUNDLE, &signature.rekor_bundle),
-            (ANNOTATION_COSIGN_RFC3161, &signature.rfc3161_timestamp),
-        ];
-        for (key, value) in optional {
-            if let Some(v) = value {
-                annotations.insert(key.to_string(), v.clone());
-            }
-        }
         self.append_legacy_layer(
             image,
             digest,
             ".sig",
             COSIGN_SIMPLE_SIGNING,
             &signature.payload,
-            annotations,
+            signature.layer_annotations(),
         )
         .await
     }

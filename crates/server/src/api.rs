@@ -72,7 +72,7 @@ async fn count_errors(
     response
 }
 
-/// 200 once both logs are open (the router exists only after [`crate::LogServer::open`]), with
+/// 200 once both logs are open (the router exists only after [`crate::LogServer::new`]), with
 /// their tree sizes.
 async fn readyz(State(state): Shared) -> Response {
     let v1 = state.v1.log.latest().size.0;

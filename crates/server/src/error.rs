@@ -7,33 +7,17 @@ use signet_log::LogError;
 use signet_rekor::RekorError;
 use std::path::PathBuf;
 
-/// Why [`crate::LogServer::open`] failed.
+/// Why [`crate::LogServer::new`] failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    /// A file in the data directory could not be read or written (permissions, full disk).
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
-    },
-    /// A store exists but its signing key (or tree ID) is gone: signing with a new identity over
-    /// old data would break every client that trusts the old key. Restore the file.
-    #[error("{store} holds a log but {missing} is missing; refusing to sign with a new identity")]
-    MissingKey {
-        /// The existing store.
-        store: PathBuf,
-        /// The missing key or tree ID file.
-        missing: PathBuf,
-    },
-    /// A key or tree ID file exists but does not hold what it should (truncated or replaced).
-    #[error("{path}: {reason}")]
-    BadKeyFile {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
+    /// A key given in [`crate::LogKeys`] does not load (not a PKCS#8 ECDSA P-256 key, or not
+    /// an Ed25519 seed).
+    #[error("the {log} key: {reason}")]
+    BadKey {
+        /// Which log's key (`Rekor v1` or `Rekor v2`).
+        log: &'static str,
+        /// What the crypto library said.
         reason: String,
     },
     /// The public URL is not `http(s)://host[:port]` with an optional path.
@@ -44,14 +28,8 @@ pub enum ServerError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// Key generation failed in the crypto library.
-    #[error("generating {what} failed")]
-    KeyGeneration {
-        /// Which key.
-        what: &'static str,
-    },
-    /// The search index could not be opened (damaged, or locked by another process). It is
-    /// derived data: deleting it rebuilds it.
+    /// The search index could not be set up (damaged). It is derived data: deleting it
+    /// rebuilds it.
     #[error("opening the search index {path}: {source}")]
     SearchIndex {
         /// The index database.
@@ -67,8 +45,8 @@ pub enum ServerError {
         /// The cause.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The database's logs were made with other keys than the data directory's: servers that
-    /// share a database must share the key files (copy them from the first server's data
+    /// The database's logs were made with other keys than the ones given: servers that share a
+    /// database must share the keys (copy the key files from the first server's data
     /// directory).
     #[error(
         "the database's logs were created with another {what} than this data directory's; \
@@ -77,26 +55,6 @@ pub enum ServerError {
     IdentityMismatch {
         /// Which part differs.
         what: &'static str,
-    },
-    /// A service of `signet up` (CA, CT log, TSA, OIDC issuer) could not start.
-    #[error("starting {what}: {reason}")]
-    Component {
-        /// Which service.
-        what: &'static str,
-        /// Why.
-        reason: String,
-    },
-    /// The trust files computed from the keys differ from those already written: a key was
-    /// replaced or lost, or the public URL changed. Clients trust the old files, so the
-    /// deployment refuses to sign with a new identity.
-    #[error(
-        "{path} differs from what the current keys and public URL give: a key was replaced or \
-         lost, or the public URL changed; restore the old keys (or URL), or move the data \
-         directory away to start a new deployment"
-    )]
-    TrustChanged {
-        /// The trust file.
-        path: PathBuf,
     },
     /// Another server holds the sequencer lease but published no checkpoint in time.
     #[error("another server holds the sequencer lease but has published no checkpoint")]

@@ -1,5 +1,6 @@
-//! The transparency log server: a thin HTTP layer (axum) over [`signet_log`] (storage,
-//! sequencing, proofs) and [`signet_rekor`] (entry validation, canonical bodies, SETs).
+//! The Rekor API over [`signet_log`]: a thin HTTP layer (axum) over its storage, sequencing
+//! and proofs, and [`signet_rekor`] (entry validation, canonical bodies, SETs), with the v1
+//! search index, the PostgreSQL sequencer lease and the forwarding of writes between servers.
 //!
 //! One [`LogServer`] hosts two logs side by side, each with its own tree, store and key:
 //!
@@ -8,21 +9,22 @@
 //! - **Rekor v2** (`/api/v2`): Ed25519 key, C2SP checkpoints with origin `<host:port>`, and the
 //!   C2SP tlog-tiles read API (`/api/v2/checkpoint`, `/api/v2/tile/...`).
 //!
-//! The data directory holds the keys (created on first start, mode 0600), the two redb stores
-//! and `trusted_root.json`, which lists both logs so clients can verify this server. The
-//! origins come from the public URL, so a data directory must keep its public URL: the stores
-//! refuse to open under another origin.
+//! **What it leaves to others.** [`LogServer::new`] takes what it runs on, already opened: the
+//! keys ([`LogKeys`]), the stores ([`LogStores`]), the clock and the randomness
+//! ([`LogServerParts`]). It reads no key file and writes no trust file: `signet-deploy` keeps
+//! the keys and the stores in a data directory and writes the [`LogServer::trusted_root`]
+//! there. The origins come from the public URL, so a store keeps its public URL: it refuses to
+//! open under another origin. Handlers never read the system clock and never panic on input.
 //!
-//! **PostgreSQL.** With [`LogServerConfig::database`] the logs and the search index live in a
-//! PostgreSQL database instead, one schema per log ([`V1_SCHEMA`], [`V2_SCHEMA`]) plus
-//! [`SERVER_SCHEMA`] for the keys' public parts and the sequencer's address. The keys stay in
-//! the data directory. Several servers may share the database if their data directories hold
-//! the same key files (copied from the first server's; a server with other keys is refused with
-//! [`ServerError::IdentityMismatch`]) and they share the public URL. One of them sequences
-//! (holds the database's lease, [`LogServer::is_sequencing`]); the others read everything from
-//! the database and forward create requests over HTTP to it (at its
-//! [`LogServerConfig::peer_url`]); when it goes, another takes over within
-//! [`LEASE_INTERVAL`] or so.
+//! **PostgreSQL.** With [`LogStores::Postgres`] the logs and the search index live in a
+//! PostgreSQL database ([`PostgresStores::connect`] lays it out: one schema per log,
+//! [`V1_SCHEMA`] and [`V2_SCHEMA`], plus [`SERVER_SCHEMA`] for the keys' public parts and the
+//! sequencer's address). Several servers may share the database if they have the same keys (a
+//! server with other keys is refused with [`ServerError::IdentityMismatch`]) and the same public
+//! URL. One of them sequences (holds the database's lease, [`LogServer::is_sequencing`]); the
+//! others read everything from the database and forward create requests over HTTP to it (at its
+//! [`LogServerParts::peer_url`]); when it goes, another takes over within [`LEASE_INTERVAL`] or
+//! so.
 //!
 //! A create request is answered only once the entry and a signed checkpoint covering it are
 //! durable (see `signet_log::Batcher`), with an inclusion proof to that checkpoint.
@@ -37,31 +39,34 @@
 //! (Prometheus text: appends by log and outcome, append latency, rejected entries by reason,
 //! tree sizes, error answers by status, entries per batch, store commit latency, lease and
 //! forwarding).
+//!
+//! ```no_run
+//! # async fn example(parts: signet_server::LogServerParts) -> Result<(), signet_server::ServerError> {
+//! let server = signet_server::LogServer::new(parts).await?;
+//! let app: axum::Router = server.router();
+//! // Serve `app`; list `server.trusted_root()` where clients find it. Then:
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
 mod api;
-pub mod ca;
 mod error;
-mod keys;
 mod metrics;
 mod postgres;
 mod search;
 mod sequencing;
 mod store;
-pub mod up;
 
 pub use error::{ApiError, ServerError};
-pub use keys::{
-    CREATED_FILE, V1_KEY_FILE, V1_STORE_FILE, V1_TREE_ID_FILE, V2_KEY_FILE, V2_STORE_FILE,
-};
-pub use postgres::{SERVER_SCHEMA, V1_SCHEMA, V2_SCHEMA};
+pub use postgres::{PostgresStores, SERVER_SCHEMA, V1_SCHEMA, V2_SCHEMA};
 pub use search::MAX_SEARCH_RESULTS;
 pub use sequencing::LEASE_INTERVAL;
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rand::SecureRandom;
 use metrics::Api;
-use sequencing::{Cluster, LogHandle, SignerFactory, now_ms};
+use sequencing::{Cluster, LogHandle, SignerFactory};
 use signet_formats::trust::{
     MEDIA_TYPE_V0_1, PublicKey, TimeRange, TransparencyLogInstance, TrustedRoot,
 };
@@ -69,7 +74,7 @@ use signet_formats::{HashAlgorithm, Timestamp};
 use signet_log::{BatcherConfig, CheckpointFormat, RedbStore, SequencerConfig};
 use signet_note::{EcdsaP256NoteSigner, Ed25519NoteSigner};
 use signet_rekor::EcdsaP256EntrySigner;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{AnyStore, Backend};
@@ -77,45 +82,96 @@ use store::{AnyStore, Backend};
 /// Largest request body accepted (1 MiB); larger bodies get 413.
 pub const MAX_REQUEST_BODY: usize = 1 << 20;
 
-/// The Rekor v1 search index's file name in the data directory (derived data: delete it to
-/// rebuild it on the next start).
-pub const SEARCH_INDEX_FILE: &str = "search-v1.redb";
+/// The time source of a [`LogServer`]: milliseconds since the Unix epoch. Read for checkpoint
+/// timestamps (kept strictly increasing even if it goes backwards) and the sequencer record.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
-/// The trusted root's file name in the data directory.
-pub const TRUSTED_ROOT_FILE: &str = "trusted_root.json";
+/// The randomness of a [`LogServer`]: a fresh generator for each ECDSA signer it makes (the
+/// Rekor v1 key signs checkpoints and SETs with random nonces).
+pub type Randomness = Arc<dyn Fn() -> Box<dyn SecureRandom + Send + Sync> + Send + Sync>;
 
-/// How to run a [`LogServer`].
-#[derive(Debug, Clone)]
-pub struct LogServerConfig {
-    /// Where keys and `trusted_root.json` live (and, without `database`, the stores and the
-    /// search index). Created if missing.
-    pub data_dir: PathBuf,
+/// Everything that names the two logs: the signing keys, the v1 tree ID and when they were
+/// made. Its `Debug` never prints key material.
+#[derive(Clone)]
+pub struct LogKeys {
+    /// PKCS#8 DER of the Rekor v1 ECDSA P-256 key (checkpoints and SETs).
+    pub v1_pkcs8: Vec<u8>,
+    /// The Rekor v1 tree ID (1 to 2^63-1, as Trillian's): part of the v1 checkpoint origin.
+    pub v1_tree_id: u64,
+    /// The Rekor v2 Ed25519 seed (checkpoints).
+    pub v2_seed: [u8; 32],
+    /// When the keys were made (Unix seconds): the trusted root's `validFor.start`.
+    pub created: i64,
+}
+
+impl std::fmt::Debug for LogKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogKeys")
+            .field("v1_tree_id", &self.v1_tree_id)
+            .field("created", &self.created)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The embedded stores, opened by the caller. The paths only name the stores in errors.
+#[derive(Debug)]
+pub struct RedbStores {
+    /// The Rekor v1 log.
+    pub v1: RedbStore,
+    /// Where `v1` is.
+    pub v1_path: PathBuf,
+    /// The Rekor v2 log.
+    pub v2: RedbStore,
+    /// Where `v2` is.
+    pub v2_path: PathBuf,
+    /// The Rekor v1 search index's database (derived data: an empty one is rebuilt from the
+    /// v1 log). Nothing else may use it.
+    pub search_index: redb::Database,
+    /// Where `search_index` is.
+    pub search_index_path: PathBuf,
+}
+
+/// Where a [`LogServer`]'s logs live.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // Made once per server start and moved into it.
+pub enum LogStores {
+    /// redb files: this server is the only one and always sequences.
+    Redb(RedbStores),
+    /// A PostgreSQL database, possibly shared with other servers (see the crate docs).
+    Postgres(PostgresStores),
+}
+
+/// What a [`LogServer`] runs on, opened by the caller (`signet-deploy`).
+pub struct LogServerParts {
     /// The URL clients reach the server at, e.g. `http://127.0.0.1:8080`: the trusted root's
     /// `baseUrl`, and its `host[:port]` names both logs' checkpoints. Servers sharing a
     /// database must share it (they serve the same logs, e.g. behind one load balancer).
     pub public_url: String,
+    /// The logs' keys.
+    pub keys: LogKeys,
+    /// The logs' stores.
+    pub stores: LogStores,
     /// How entries are batched.
     pub batch: BatcherConfig,
-    /// A PostgreSQL URL (`postgres://user@host:port/db`) to keep both logs and the search
-    /// index in, instead of redb files in `data_dir`. Several servers may share one database
-    /// (see the crate docs).
-    pub database: Option<String>,
-    /// With `database`: the URL other servers reach this one at directly, to forward create
-    /// requests to it while it sequences. Default: `public_url` (right only when it names this
-    /// server, not a load balancer).
+    /// With [`LogStores::Postgres`]: the URL other servers reach this one at directly, to
+    /// forward create requests to it while it sequences. Default: `public_url` (right only when
+    /// it names this server, not a load balancer).
     pub peer_url: Option<String>,
+    /// The clock.
+    pub clock: Clock,
+    /// The randomness.
+    pub randomness: Randomness,
 }
 
-impl LogServerConfig {
-    /// A configuration with redb stores in `data_dir` and default batching.
-    pub fn new(data_dir: impl Into<PathBuf>, public_url: impl Into<String>) -> LogServerConfig {
-        LogServerConfig {
-            data_dir: data_dir.into(),
-            public_url: public_url.into(),
-            batch: BatcherConfig::default(),
-            database: None,
-            peer_url: None,
-        }
+impl std::fmt::Debug for LogServerParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogServerParts")
+            .field("public_url", &self.public_url)
+            .field("keys", &self.keys)
+            .field("stores", &self.stores)
+            .field("batch", &self.batch)
+            .field("peer_url", &self.peer_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -156,7 +212,6 @@ pub struct LogServer {
     state: Arc<AppState>,
     lease: Option<LeaseTask>,
     trusted_root: TrustedRoot,
-    trusted_root_path: PathBuf,
     v2_origin: String,
     v2_public_key: [u8; 32],
 }
@@ -164,7 +219,6 @@ pub struct LogServer {
 impl std::fmt::Debug for LogServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogServer")
-            .field("trusted_root_path", &self.trusted_root_path)
             .field("v2_origin", &self.v2_origin)
             .finish_non_exhaustive()
     }
@@ -217,52 +271,62 @@ pub fn rekor_v2_log_id(origin: &str, public_key: &[u8; 32]) -> [u8; 32] {
 const FIRST_CHECKPOINT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl LogServer {
-    /// Opens (or creates) both logs and writes `trusted_root.json` in `config.data_dir`.
-    /// Must run inside a tokio runtime (it starts the sequencing tasks).
+    /// Starts both logs on `parts`. Must run inside a tokio runtime (it starts the sequencing
+    /// tasks).
     ///
-    /// Without `config.database` the logs are redb files in the data directory and this server
-    /// sequences them. With it, the logs live in the database (see the crate docs): the server
-    /// sequences if it gets the database's lease, else it serves reads and forwards writes to
-    /// the server that holds it, and takes over when that one goes.
+    /// On [`LogStores::Redb`] this server sequences the logs. On [`LogStores::Postgres`] (see
+    /// the crate docs) the server sequences if it gets the database's lease, else it serves
+    /// reads and forwards writes to the server that holds it, and takes over when that one
+    /// goes.
     ///
     /// # Errors
-    /// [`ServerError::MissingKey`] if a store exists without its key;
-    /// [`ServerError::IdentityMismatch`] if the database was created with other keys;
-    /// [`ServerError::NoSequencer`] if another server holds the lease but never published a
-    /// checkpoint; I/O, key-file, database and store errors otherwise.
-    pub async fn open(config: LogServerConfig) -> Result<LogServer, ServerError> {
-        let dir = config.data_dir.as_path();
-        let host = host_port(&config.public_url)?;
-        let base_url = config.public_url.trim_end_matches('/').to_owned();
-        let now = i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX);
-        let identity = keys::load_or_create(dir, now)?;
-        let key_err = |file: &str, e: &dyn std::fmt::Display| ServerError::BadKeyFile {
-            path: dir.join(file),
-            reason: e.to_string(),
+    /// [`ServerError::BadPublicUrl`] if the public URL has no usable host;
+    /// [`ServerError::BadKey`] if a key does not load; [`ServerError::Log`] if a store refuses
+    /// to open (damaged, or made under another origin); [`ServerError::IdentityMismatch`] if
+    /// the database was created with other keys; [`ServerError::NoSequencer`] if another
+    /// server holds the lease but never published a checkpoint; search-index and database
+    /// errors otherwise.
+    pub async fn new(parts: LogServerParts) -> Result<LogServer, ServerError> {
+        let LogServerParts {
+            public_url,
+            keys,
+            stores,
+            batch,
+            peer_url,
+            clock,
+            randomness,
+        } = parts;
+        let host = host_port(&public_url)?;
+        let base_url = public_url.trim_end_matches('/').to_owned();
+        let bad_key = |log: &'static str| {
+            move |e: &dyn std::fmt::Display| ServerError::BadKey {
+                log,
+                reason: e.to_string(),
+            }
         };
         let metrics = Arc::new(metrics::Metrics::new());
 
         // Keys (checked once here; the factories below then cannot fail).
-        let v1_origin = format!("{host} - {}", identity.v1_tree_id);
-        EcdsaP256NoteSigner::from_pkcs8(&host, &identity.v1_pkcs8, Box::new(SystemRandom::new()))
-            .map_err(|e| key_err(V1_KEY_FILE, &e))?;
-        let v1_signer =
-            EcdsaP256EntrySigner::from_pkcs8(&identity.v1_pkcs8, Box::new(SystemRandom::new()))
-                .map_err(|e| key_err(V1_KEY_FILE, &e))?;
-        let v2_note_signer = Ed25519NoteSigner::from_seed(&host, &identity.v2_seed)
-            .map_err(|e| key_err(V2_KEY_FILE, &e))?;
+        let v1_origin = format!("{host} - {}", keys.v1_tree_id);
+        EcdsaP256NoteSigner::from_pkcs8(&host, &keys.v1_pkcs8, randomness())
+            .map_err(|e| bad_key("Rekor v1")(&e))?;
+        let v1_signer = EcdsaP256EntrySigner::from_pkcs8(&keys.v1_pkcs8, randomness())
+            .map_err(|e| bad_key("Rekor v1")(&e))?;
+        let v2_note_signer = Ed25519NoteSigner::from_seed(&host, &keys.v2_seed)
+            .map_err(|e| bad_key("Rekor v2")(&e))?;
         let v2_public_key = v2_note_signer.public_key();
         let v2_log_id = rekor_v2_log_id(&host, &v2_public_key);
         let v1_factory: SignerFactory = {
-            let (host, pkcs8) = (host.clone(), identity.v1_pkcs8.clone());
+            let (host, pkcs8) = (host.clone(), keys.v1_pkcs8.clone());
+            let randomness = Arc::clone(&randomness);
             Box::new(move || {
-                EcdsaP256NoteSigner::from_pkcs8(&host, &pkcs8, Box::new(SystemRandom::new()))
+                EcdsaP256NoteSigner::from_pkcs8(&host, &pkcs8, randomness())
                     .ok()
                     .map(|s| Box::new(s) as Box<dyn signet_note::NoteSigner>)
             })
         };
         let v2_factory: SignerFactory = {
-            let (host, seed) = (host.clone(), identity.v2_seed);
+            let (host, seed) = (host.clone(), keys.v2_seed);
             Box::new(move || {
                 Ed25519NoteSigner::from_seed(&host, &seed)
                     .ok()
@@ -278,89 +342,88 @@ impl LogServer {
             format: CheckpointFormat::C2sp,
         };
 
-        let (v1_log, v2_log, search, cluster, lease) = match &config.database {
-            None => {
-                let open_redb = |file: &str, api: Api| -> Result<Arc<AnyStore>, ServerError> {
-                    let path = dir.join(file);
-                    let store = RedbStore::open(&path).map_err(|e| ServerError::Log {
-                        path,
-                        source: signet_log::LogError::from(e),
-                    })?;
-                    Ok(Arc::new(AnyStore::new(
-                        Backend::Redb(Arc::new(store)),
+        let (v1_log, v2_log, search, cluster, lease) = match stores {
+            LogStores::Redb(redb) => {
+                let store = |s: RedbStore, api: Api| {
+                    Arc::new(AnyStore::new(
+                        Backend::Redb(Arc::new(s)),
                         api,
                         Arc::clone(&metrics),
-                    )))
+                    ))
                 };
                 let v1 = Arc::new(LogHandle::new(
                     Api::V1,
-                    open_redb(V1_STORE_FILE, Api::V1)?,
+                    store(redb.v1, Api::V1),
                     v1_factory,
                     v1_config,
-                    config.batch,
+                    batch,
+                    Arc::clone(&clock),
                 ));
                 let v2 = Arc::new(LogHandle::new(
                     Api::V2,
-                    open_redb(V2_STORE_FILE, Api::V2)?,
+                    store(redb.v2, Api::V2),
                     v2_factory,
                     v2_config,
-                    config.batch,
+                    batch,
+                    Arc::clone(&clock),
                 ));
-                for (log, file) in [(&v1, V1_STORE_FILE), (&v2, V2_STORE_FILE)] {
+                for (log, path) in [(&v1, &redb.v1_path), (&v2, &redb.v2_path)] {
                     log.start_sequencing()
                         .await
                         .map_err(|source| ServerError::Log {
-                            path: dir.join(file),
+                            path: path.clone(),
                             source,
                         })?;
                 }
                 metrics.sequencer(true);
-                let search_path = dir.join(SEARCH_INDEX_FILE);
-                let search =
-                    search::SearchIndex::open(&search_path, Arc::clone(&v1.store), v1.subscribe())
-                        .map_err(|source| ServerError::SearchIndex {
-                            path: search_path,
-                            source: Box::new(source),
-                        })?;
+                let search = search::SearchIndex::open(
+                    redb.search_index,
+                    Arc::clone(&v1.store),
+                    v1.subscribe(),
+                )
+                .map_err(|source| ServerError::SearchIndex {
+                    path: redb.search_index_path,
+                    source: Box::new(source),
+                })?;
                 (v1, v2, search, None, None)
             }
-            Some(url) => {
-                let db = postgres::Database::connect(url).await?;
+            LogStores::Postgres(pg) => {
+                let PostgresStores { db, v1, v2 } = pg;
                 db.check_identity(
                     v1_signer.spki_der(),
-                    identity.v1_tree_id,
+                    keys.v1_tree_id,
                     &v2_public_key,
-                    identity.created,
+                    keys.created,
                 )
                 .await?;
-                let v1_store = db.log_store(postgres::V1_SCHEMA).await?;
-                let v2_store = db.log_store(postgres::V2_SCHEMA).await?;
-                let v1_pool = v1_store.pool().clone();
-                let lease_store = v2_store.clone();
+                let v1_pool = v1.pool().clone();
+                let lease_store = v2.clone();
                 let v1 = Arc::new(LogHandle::new(
                     Api::V1,
                     Arc::new(AnyStore::new(
-                        Backend::Postgres(v1_store),
+                        Backend::Postgres(v1),
                         Api::V1,
                         Arc::clone(&metrics),
                     )),
                     v1_factory,
                     v1_config,
-                    config.batch,
+                    batch,
+                    Arc::clone(&clock),
                 ));
                 let v2 = Arc::new(LogHandle::new(
                     Api::V2,
                     Arc::new(AnyStore::new(
-                        Backend::Postgres(v2_store),
+                        Backend::Postgres(v2),
                         Api::V2,
                         Arc::clone(&metrics),
                     )),
                     v2_factory,
                     v2_config,
-                    config.batch,
+                    batch,
+                    Arc::clone(&clock),
                 ));
-                let peer_url = config.peer_url.clone().unwrap_or_else(|| base_url.clone());
-                let cluster = Arc::new(Cluster::new(db.pool.clone(), peer_url)?);
+                let peer_url = peer_url.unwrap_or_else(|| base_url.clone());
+                let cluster = Arc::new(Cluster::new(db.pool.clone(), peer_url, clock)?);
                 let logs = vec![Arc::clone(&v1), Arc::clone(&v2)];
                 let lease = sequencing::first_round(
                     &lease_store,
@@ -399,7 +462,7 @@ impl LogServer {
         };
 
         let valid_for = Some(TimeRange {
-            start: Some(Timestamp::from_unix_seconds(identity.created)),
+            start: Some(Timestamp::from_unix_seconds(keys.created)),
             end: None,
         });
         let trusted_root = TrustedRoot {
@@ -432,20 +495,13 @@ impl LogServer {
             ctlogs: Vec::new(),
             timestamp_authorities: Vec::new(),
         };
-        let trusted_root_path = dir.join(TRUSTED_ROOT_FILE);
-        let json = trusted_root.to_json_pretty();
-        signet_durable::write(&trusted_root_path, json.as_bytes(), signet_durable::Mode::Public)
-            .map_err(|source| ServerError::Io {
-                path: trusted_root_path.clone(),
-                source,
-            })?;
 
         Ok(LogServer {
             state: Arc::new(AppState {
                 v1: V1Log {
                     log: v1_log,
                     signer: v1_signer,
-                    tree_id: identity.v1_tree_id,
+                    tree_id: keys.v1_tree_id,
                     proofs: api::ProofCache::default(),
                 },
                 v2: V2Log {
@@ -458,7 +514,6 @@ impl LogServer {
             }),
             lease,
             trusted_root,
-            trusted_root_path,
             v2_origin: host,
             v2_public_key,
         })
@@ -469,14 +524,10 @@ impl LogServer {
         api::router(Arc::clone(&self.state))
     }
 
-    /// The trusted root listing both logs, as written to [`LogServer::trusted_root_path`].
+    /// The trusted root listing both logs (`tlogs`, valid from [`LogKeys::created`]), for the
+    /// caller to publish. Its text is [`TrustedRoot::to_json_pretty`].
     pub fn trusted_root(&self) -> &TrustedRoot {
         &self.trusted_root
-    }
-
-    /// Where `trusted_root.json` was written.
-    pub fn trusted_root_path(&self) -> &Path {
-        &self.trusted_root_path
     }
 
     /// The Rekor v2 checkpoint origin (and note key name).

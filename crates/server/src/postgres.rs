@@ -124,12 +124,41 @@ impl Database {
     }
 
     /// A log store in `schema`.
-    pub(crate) async fn log_store(&self, schema: &str) -> Result<PostgresStore, ServerError> {
+    async fn log_store(&self, schema: &str) -> Result<PostgresStore, ServerError> {
         PostgresStore::connect_with(self.options.clone().options([("search_path", schema)]))
             .await
             .map_err(|e| ServerError::Database {
                 what: "opening a log store",
                 source: Box::new(e),
             })
+    }
+}
+
+/// A deployment's database, laid out for a [`crate::LogServer`]: the schemas and server-wide
+/// tables created, and a store open in each log's schema.
+pub struct PostgresStores {
+    pub(crate) db: Database,
+    pub(crate) v1: PostgresStore,
+    pub(crate) v2: PostgresStore,
+}
+
+impl std::fmt::Debug for PostgresStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStores").finish_non_exhaustive()
+    }
+}
+
+impl PostgresStores {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`), creates the
+    /// schemas and tables if missing, and opens both logs' stores. Whether the database's logs
+    /// were made with the server's keys is checked by [`crate::LogServer::new`].
+    ///
+    /// # Errors
+    /// [`ServerError::Database`] naming the step that failed.
+    pub async fn connect(url: &str) -> Result<PostgresStores, ServerError> {
+        let db = Database::connect(url).await?;
+        let v1 = db.log_store(V1_SCHEMA).await?;
+        let v2 = db.log_store(V2_SCHEMA).await?;
+        Ok(PostgresStores { db, v1, v2 })
     }
 }

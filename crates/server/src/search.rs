@@ -26,7 +26,6 @@ use signet_merkle::LeafIndex;
 use signet_rekor::{EntryUuid, SearchKey};
 use sqlx::postgres::PgPool;
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -234,14 +233,14 @@ impl Backend {
 }
 
 impl SearchIndex {
-    /// Opens (or creates) the redb index at `path` and starts indexing the log in `store`,
-    /// following `checkpoints`.
+    /// Opens the redb index in `db` (creating its tables in an empty one) and starts indexing
+    /// the log in `store`, following `checkpoints`.
     pub(crate) fn open(
-        path: &Path,
+        db: Database,
         store: Arc<AnyStore>,
         checkpoints: watch::Receiver<Arc<StoredCheckpoint>>,
     ) -> Result<SearchIndex, redb::Error> {
-        let db = Arc::new(Database::create(path)?);
+        let db = Arc::new(db);
         let start = {
             let txn = db.begin_write()?;
             txn.open_multimap_table(KEYS)?;

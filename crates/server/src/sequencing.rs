@@ -14,7 +14,7 @@
 
 use crate::metrics::{Api, Metrics};
 use crate::store::AnyStore;
-use crate::{ApiError, ServerError};
+use crate::{ApiError, Clock, ServerError};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,18 +46,12 @@ pub(crate) struct LogHandle {
     signer: SignerFactory,
     config: SequencerConfig,
     batch: BatcherConfig,
-}
-
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    clock: Clock,
 }
 
 impl LogHandle {
     /// A handle that does not sequence yet. Its checkpoint is an empty placeholder until
-    /// [`LogHandle::start_sequencing`] or a store read gives it one; [`crate::LogServer::open`]
+    /// [`LogHandle::start_sequencing`] or a store read gives it one; [`crate::LogServer::new`]
     /// returns only once it has.
     pub(crate) fn new(
         api: Api,
@@ -65,6 +59,7 @@ impl LogHandle {
         signer: SignerFactory,
         config: SequencerConfig,
         batch: BatcherConfig,
+        clock: Clock,
     ) -> LogHandle {
         let placeholder = StoredCheckpoint {
             size: signet_merkle::TreeSize(0),
@@ -80,6 +75,7 @@ impl LogHandle {
             signer,
             config,
             batch,
+            clock,
         }
     }
 
@@ -149,8 +145,14 @@ impl LogHandle {
         let signer = (self.signer)().ok_or(LogError::Internal {
             what: "the signing key no longer loads",
         })?;
-        let sequencer =
-            Sequencer::open(Arc::clone(&self.store), signer, self.config.clone(), now_ms).await?;
+        let clock = Arc::clone(&self.clock);
+        let sequencer = Sequencer::open(
+            Arc::clone(&self.store),
+            signer,
+            self.config.clone(),
+            move || clock(),
+        )
+        .await?;
         let batcher = Batcher::spawn(sequencer, self.batch)?;
         self.offer(batcher.latest_checkpoint());
         let mut rx = batcher.subscribe();
@@ -192,10 +194,15 @@ pub(crate) struct Cluster {
     /// Where other servers reach this one.
     pub(crate) peer_url: String,
     client: reqwest::Client,
+    clock: Clock,
 }
 
 impl Cluster {
-    pub(crate) fn new(pool: PgPool, peer_url: String) -> Result<Cluster, ServerError> {
+    pub(crate) fn new(
+        pool: PgPool,
+        peer_url: String,
+        clock: Clock,
+    ) -> Result<Cluster, ServerError> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -207,6 +214,7 @@ impl Cluster {
             pool,
             peer_url,
             client,
+            clock,
         })
     }
 
@@ -218,7 +226,7 @@ impl Cluster {
              since_ms = EXCLUDED.since_ms",
         )
         .bind(&self.peer_url)
-        .bind(i64::try_from(now_ms()).unwrap_or(i64::MAX))
+        .bind(i64::try_from((self.clock)()).unwrap_or(i64::MAX))
         .execute(&self.pool)
         .await?;
         Ok(())

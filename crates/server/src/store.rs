@@ -1,4 +1,4 @@
-//! The store a log lives in: redb in the data directory, or a schema of a PostgreSQL database.
+//! The store a log lives in: a redb file, or a schema of a PostgreSQL database.
 //! [`AnyStore`] delegates to either and times every durable write for `/metrics` (entries per
 //! batch, stage and publish commit latency: the fsync or the PostgreSQL `COMMIT`).
 //!

@@ -12,7 +12,10 @@ mod common;
 use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Signer, artifact, hashedrekord_v1, hashedrekord_v1_with, hashedrekord_v2, start};
+use common::{
+    SEARCH_INDEX_FILE, Signer, artifact, hashedrekord_v1, hashedrekord_v1_with, hashedrekord_v2,
+    start, trusted_root_json,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use signet_formats::bundle::MEDIA_TYPE_V0_3;
@@ -26,7 +29,7 @@ use signet_merkle::{
 };
 use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, open_note};
 use signet_rekor::LogEntry;
-use signet_server::{LogServer, LogServerConfig, ServerError};
+use signet_server::ServerError;
 use signet_verify::{Artifact, Policy, TrustMaterial, VerifyError, verify_bundle};
 
 fn client() -> reqwest::Client {
@@ -105,7 +108,7 @@ fn verify_v1(entry: &LogEntry, trusted_root: &[u8], signer: &Signer, artifact: &
 async fn v1_entries_verify_with_the_trusted_root() {
     let dir = tempfile::tempdir().unwrap();
     let s = start(dir.path(), None).await;
-    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let trusted_root = trusted_root_json(&s.server);
     let root: Value = serde_json::from_slice(&trusted_root).unwrap();
     assert_eq!(
         root["mediaType"],
@@ -501,7 +504,7 @@ async fn v2_entries_and_tiles() {
     let response = post_json(&s.url("/api/v2/log/entries"), &request).await;
     assert_eq!(response.status(), StatusCode::OK);
     let tle: Value = response.json().await.unwrap();
-    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let trusted_root = trusted_root_json(&s.server);
     let trust =
         TrustMaterial::from_trusted_root(&TrustedRoot::from_json(&trusted_root).unwrap()).unwrap();
     let policy = Policy::Key(signet_x509::PublicKey::from_spki_der(&signer.spki()).unwrap());
@@ -560,11 +563,11 @@ async fn v2_entries_and_tiles() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restart_keeps_keys_and_entries_and_missing_keys_refuse() {
+async fn restart_keeps_keys_and_entries_and_another_origin_refuses() {
     let dir = tempfile::tempdir().unwrap();
     let public_url = "http://signet.test:8080";
     let s = start(dir.path(), Some(public_url)).await;
-    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let trusted_root = trusted_root_json(&s.server);
     let tree_id = s.server.v1_tree_id();
     let signer = Signer::new();
     let data = artifact();
@@ -590,21 +593,8 @@ async fn restart_keeps_keys_and_entries_and_missing_keys_refuse() {
         .unwrap();
     s.stop().await;
 
-    #[cfg(unix)]
-    for file in [signet_server::V1_KEY_FILE, signet_server::V2_KEY_FILE] {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(file))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "{file}");
-    }
-
     let s = start(dir.path(), Some(public_url)).await;
-    assert_eq!(
-        std::fs::read(s.server.trusted_root_path()).unwrap(),
-        trusted_root
-    );
+    assert_eq!(trusted_root_json(&s.server), trusted_root);
     assert_eq!(s.server.v1_tree_id(), tree_id);
     let response = get(&s.url(&format!("/api/v1/log/entries/{id}"))).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -627,34 +617,14 @@ async fn restart_keeps_keys_and_entries_and_missing_keys_refuse() {
     assert_eq!(again.status(), StatusCode::CONFLICT);
     s.stop().await;
 
-    // A store without its key refuses to open.
-    for file in [signet_server::V2_KEY_FILE, signet_server::V1_KEY_FILE] {
-        let path = dir.path().join(file);
-        let saved = std::fs::read(&path).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        let result = LogServer::open(LogServerConfig {
-            data_dir: dir.path().to_owned(),
-            public_url: public_url.into(),
-            batch: Default::default(),
-            database: None,
-            peer_url: None,
-        })
-        .await;
-        assert!(
-            matches!(result, Err(ServerError::MissingKey { .. })),
-            "{file}: {result:?}"
-        );
-        assert!(!path.exists(), "{file} was recreated");
-        std::fs::write(&path, saved).unwrap();
-    }
     // Another public URL is another origin: the stores refuse it.
-    let result = LogServer::open(LogServerConfig {
-        data_dir: dir.path().to_owned(),
-        public_url: "http://elsewhere.test".into(),
-        batch: Default::default(),
-        database: None,
-        peer_url: None,
-    })
+    let result = common::open(
+        dir.path(),
+        "http://elsewhere.test",
+        None,
+        None,
+        Default::default(),
+    )
     .await;
     assert!(matches!(result, Err(ServerError::Log { .. })), "{result:?}");
 }
@@ -741,7 +711,7 @@ async fn v1_search_index() {
     s.stop().await;
 
     // The index is derived data: deleted, it is rebuilt from the log on the next start.
-    std::fs::remove_file(dir.path().join(signet_server::SEARCH_INDEX_FILE)).unwrap();
+    std::fs::remove_file(dir.path().join(SEARCH_INDEX_FILE)).unwrap();
     let s = start(dir.path(), Some(public_url)).await;
     let response = post_json(&s.url("/api/v1/index/retrieve"), &json!({"hash": hash})).await;
     let mut found: Vec<String> = response.json().await.unwrap();
@@ -797,7 +767,7 @@ async fn v1_dsse_entry_verifies_and_is_searchable_by_subject() {
             }],
         }),
     };
-    let trusted_root = std::fs::read(s.server.trusted_root_path()).unwrap();
+    let trusted_root = trusted_root_json(&s.server);
     let trust =
         TrustMaterial::from_trusted_root(&TrustedRoot::from_json(&trusted_root).unwrap()).unwrap();
     let policy = Policy::Key(signet_x509::PublicKey::from_spki_der(&signer.spki()).unwrap());

@@ -20,9 +20,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf, verify_consistency, verify_inclusion};
 use signet_note::{Checkpoint, Ed25519NoteVerifier, NoteVerifiers, open_note};
-use signet_server::{CREATED_FILE, ServerError, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE};
+use signet_server::ServerError;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 const PUBLIC_URL: &str = "http://signet.test";
@@ -39,12 +38,6 @@ async fn get_json(url: &str) -> Value {
     let response = client().get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{url}");
     response.json().await.unwrap()
-}
-
-fn copy_keys(from: &Path, to: &Path) {
-    for file in [V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE, CREATED_FILE] {
-        std::fs::copy(from.join(file), to.join(file)).unwrap();
-    }
 }
 
 /// Checks a v2 create answer: inclusion proof of the canonical body to a checkpoint signed by
@@ -185,16 +178,19 @@ async fn two_servers_share_one_database() {
     assert!(a.server.is_sequencing());
     // A server with keys of its own is refused: the database holds A's logs.
     let stranger = tempfile::tempdir().unwrap();
-    let refused = signet_server::LogServer::open(signet_server::LogServerConfig {
-        database: Some(url.clone()),
-        ..signet_server::LogServerConfig::new(stranger.path(), PUBLIC_URL)
-    })
+    let refused = open(
+        stranger.path(),
+        PUBLIC_URL,
+        Some(&url),
+        None,
+        Default::default(),
+    )
     .await;
     assert!(
         matches!(refused, Err(ServerError::IdentityMismatch { .. })),
         "{refused:?}"
     );
-    copy_keys(dir_a.path(), dir_b.path());
+    share_keys(dir_a.path(), dir_b.path());
     let b = start_on(dir_b.path(), Some(PUBLIC_URL), Some(&url)).await;
     assert!(!b.server.is_sequencing());
     assert_eq!(a.server.trusted_root(), b.server.trusted_root());
@@ -341,7 +337,7 @@ async fn forwarded_requests_are_not_forwarded_again() {
     let url = pg.create_database();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = start_on(dir_a.path(), Some(PUBLIC_URL), Some(&url)).await;
-    copy_keys(dir_a.path(), dir_b.path());
+    share_keys(dir_a.path(), dir_b.path());
     let b = start_on(dir_b.path(), Some(PUBLIC_URL), Some(&url)).await;
     let signer = Signer::new();
     let response = client()

@@ -1,4 +1,6 @@
-//! Command-line flags. Each flag has a unit test just below the definitions.
+//! Command-line flags: the clap definitions of every command. Their unit tests are in the
+//! `tests` module at the end of this file (`flag_<name>` for a flag, and
+//! `definitions_are_consistent` for clap's own checks of the whole definition).
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -62,6 +64,28 @@ pub enum Command {
     Attest(ImageAttestArgs),
     /// Verify a container image's attestations of one predicate type against a policy.
     VerifyAttestation(ImageVerifyAttestationArgs),
+    /// Print a shell completion script for signet, e.g. `signet completions bash >
+    /// /etc/bash_completion.d/signet`.
+    Completions(CompletionsArgs),
+    /// Print signet's man page (roff), e.g. `signet man > /usr/local/share/man/man1/signet.1`,
+    /// or a command's: `signet man verify-blob > .../signet-verify-blob.1`.
+    Man(ManArgs),
+}
+
+/// `signet completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `signet man`
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `verify-blob` or `serve log`; none for signet(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// `signet serve ...`
@@ -1075,6 +1099,36 @@ mod tests {
         assert!(
             matches!(cli.command, Command::VerifyBundle(a) if a.staging && a.artifact == "sha256:ab")
         );
+    }
+
+    #[test]
+    fn flag_completions_shell() {
+        for (name, shell) in [
+            ("bash", clap_complete::Shell::Bash),
+            ("zsh", clap_complete::Shell::Zsh),
+            ("fish", clap_complete::Shell::Fish),
+            ("elvish", clap_complete::Shell::Elvish),
+            ("powershell", clap_complete::Shell::PowerShell),
+        ] {
+            assert!(
+                matches!(parse(&["completions", name]).unwrap().command,
+                    Command::Completions(a) if a.shell == shell),
+                "{name}"
+            );
+        }
+        assert!(parse(&["completions"]).is_err());
+        assert!(parse(&["completions", "tcsh"]).is_err());
+    }
+
+    #[test]
+    fn flag_man_command() {
+        assert!(
+            matches!(parse(&["man"]).unwrap().command, Command::Man(a) if a.command.is_empty())
+        );
+        assert!(matches!(
+            parse(&["man", "serve", "log"]).unwrap().command,
+            Command::Man(a) if a.command == ["serve", "log"]
+        ));
     }
 
     #[test]

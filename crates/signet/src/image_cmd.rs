@@ -16,7 +16,9 @@
 //!   the signed statement).
 //! - `sign --legacy` also writes cosign's older `sha256-<hex>.sig` layout: a message signature
 //!   over the simple-signing payload, with the Rekor v1 entry as cosign's
-//!   `dev.sigstore.cosign/bundle` annotation (needs a Rekor v1 log in the signing config).
+//!   `dev.sigstore.cosign/bundle` annotation (needs a Rekor v1 log in the signing config);
+//!   `attest --legacy` the `.att` layout. The layers are encoded and decoded by
+//!   `signet_oci::legacy`; this file only signs, stores, verifies and prints.
 //!
 //! `verify` checks every bundle and legacy signature found for the image's digest and
 //! succeeds when at least one verifies under the policy.
@@ -29,16 +31,10 @@ use crate::common::{
     MAX_INPUT_FILE, load_policy, load_trust, now, read_limited, runtime, signer_text,
 };
 use crate::sign_cmd::SignSetup;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use signet_formats::cosign::{RekorBundle, legacy_v0_1_bundle};
-use signet_formats::{
-    Bundle, BundleContent, DsseSignature, Envelope, HashAlgorithm, HashOutput, MessageSignature,
-    Timestamp, VerificationMaterialContent,
-};
+use signet_formats::{Bundle, Timestamp};
 use signet_oci::{
     BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacyAttestation,
-    LegacySignature, RegistryClient, SimpleSigning,
+    LegacyError, LegacySignature, RegistryClient, SimpleSigning,
 };
 use signet_verify::{
     Artifact, Policy, TrustMaterial, VerifiedBundle, VerifyOptions, verify_bundle,
@@ -96,14 +92,7 @@ fn digest_bytes(subject: &Descriptor) -> Result<Vec<u8>, Failure> {
             subject.digest
         )));
     }
-    (0..32)
-        .map(|i| {
-            hex_text
-                .get(2 * i..2 * i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
-                .ok_or_else(|| Failure::Usage(format!("bad digest {}", subject.digest)))
-        })
-        .collect()
+    hex::decode(hex_text).map_err(|_| Failure::Usage(format!("bad digest {}", subject.digest)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -252,57 +241,14 @@ pub fn sign(args: &ImageSignArgs) -> Result<(), Failure> {
     })
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
+/// Why the legacy layout could not be written; a missing Rekor v1 log is the user's to fix.
+fn legacy_write_failure(e: LegacyError) -> Failure {
+    match e {
+        LegacyError::NoSignedEntryTimestamp => Failure::Usage(
+            "--legacy needs a Rekor v1 log (signed entry timestamp) in the signing config".into(),
+        ),
+        e => Failure::Usage(format!("cannot build the legacy layout: {e}")),
     }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
-/// cosign's `.sig`/`.att` layer annotations for a finished bundle's verification material.
-struct LegacyMaterial {
-    certificate: Option<String>,
-    rekor_bundle: String,
-    rfc3161: Option<String>,
-}
-
-fn legacy_material(bundle: &Bundle) -> Result<LegacyMaterial, Failure> {
-    let certificate = match &bundle.verification_material.content {
-        VerificationMaterialContent::Certificate(der) => Some(pem("CERTIFICATE", der)),
-        VerificationMaterialContent::X509CertificateChain { certificates } => {
-            certificates.first().map(|der| pem("CERTIFICATE", der))
-        }
-        _ => None,
-    };
-    let entry = bundle
-        .verification_material
-        .tlog_entries
-        .iter()
-        .find(|e| e.inclusion_promise.is_some())
-        .ok_or_else(|| {
-            Failure::Usage(
-                "--legacy needs a Rekor v1 log (signed entry timestamp) in the signing config"
-                    .into(),
-            )
-        })?;
-    let rekor_bundle = RekorBundle::from_tlog_entry(entry)
-        .map(|r| r.to_json_value().to_string())
-        .unwrap_or_default();
-    let rfc3161 = bundle
-        .verification_material
-        .timestamp_verification_data
-        .as_ref()
-        .and_then(|t| t.rfc3161_timestamps.first())
-        .map(|t| serde_json::json!({ "SignedRFC3161Timestamp": STANDARD.encode(t) }).to_string());
-    Ok(LegacyMaterial {
-        certificate,
-        rekor_bundle,
-        rfc3161,
-    })
 }
 
 async fn sign_legacy(
@@ -319,18 +265,8 @@ async fn sign_legacy(
         .sign_artifact(setup.credentials(), &payload, now(), &signet_sign::Quiet)
         .await
         .map_err(|e| Failure::Usage(format!("signing failed: {e}")))?;
-    let BundleContent::MessageSignature(message) = &signed.bundle.content else {
-        return Err(Failure::Usage("the signer returned a DSSE bundle".into()));
-    };
-    let material = legacy_material(&signed.bundle)?;
-    let legacy = LegacySignature {
-        payload,
-        signature: STANDARD.encode(&message.signature),
-        certificate: material.certificate,
-        chain: None,
-        rekor_bundle: Some(material.rekor_bundle),
-        rfc3161_timestamp: material.rfc3161,
-    };
+    let legacy =
+        LegacySignature::from_signed(payload, &signed.bundle).map_err(legacy_write_failure)?;
     let digest = client
         .write_legacy_signature(image, &subject.digest, &legacy)
         .await
@@ -350,40 +286,10 @@ async fn attach_legacy(
     predicate_type: &str,
     signed: &signet_sign::Signed,
 ) -> Result<Stored, Failure> {
-    let BundleContent::DsseEnvelope(envelope) = &signed.bundle.content else {
-        return Err(Failure::Usage(
-            "the signer returned no DSSE envelope".into(),
-        ));
-    };
-    let material = legacy_material(&signed.bundle)?;
-    let envelope_json = serde_json::json!({
-        "payloadType": envelope.payload_type,
-        "payload": STANDARD.encode(&envelope.payload),
-        "signatures": envelope.signatures.iter().map(|s| serde_json::json!({
-            "keyid": s.keyid,
-            "sig": STANDARD.encode(&s.sig),
-        })).collect::<Vec<_>>(),
-    })
-    .to_string();
-    let mut annotations = BTreeMap::new();
-    annotations.insert("predicateType".to_owned(), predicate_type.to_owned());
-    annotations.insert(
-        "dev.sigstore.cosign/bundle".to_owned(),
-        material.rekor_bundle,
-    );
-    if let Some(cert) = material.certificate {
-        annotations.insert("dev.sigstore.cosign/certificate".to_owned(), cert);
-    }
-    if let Some(ts) = material.rfc3161 {
-        annotations.insert("dev.sigstore.cosign/rfc3161timestamp".to_owned(), ts);
-    }
+    let legacy = LegacyAttestation::from_signed(&signed.bundle, predicate_type)
+        .map_err(legacy_write_failure)?;
     let digest = client
-        .write_legacy_attestation(
-            image,
-            &subject.digest,
-            envelope_json.as_bytes(),
-            annotations,
-        )
+        .write_legacy_attestation(image, &subject.digest, &legacy.envelope, legacy.annotations)
         .await
         .map_err(|e| Failure::Usage(format!("cannot store the legacy attestation: {e}")))?;
     Ok(Stored {
@@ -456,53 +362,6 @@ fn check_bundle(
     }
 }
 
-/// Rebuilds a bundle v0.1 from cosign's legacy layer annotations (certificate, Rekor bundle,
-/// RFC 3161 timestamp) around `content`.
-fn legacy_bundle(
-    content: BundleContent,
-    certificate: Option<&str>,
-    rekor_bundle: Option<&str>,
-    rfc3161: Option<&str>,
-    location: &str,
-) -> Result<Bundle, String> {
-    let bad = |what: &str| format!("{location}: {what}");
-    let certificate = certificate
-        .map(|cert| {
-            signet_x509::Certificate::from_pem(cert)
-                .map(|c| c.der().to_vec())
-                .map_err(|e| bad(&format!("certificate: {e}")))
-        })
-        .transpose()?;
-    let rekor = RekorBundle::from_json(
-        rekor_bundle
-            .ok_or_else(|| bad("no Rekor bundle annotation"))?
-            .as_bytes(),
-    )
-    .map_err(|e| bad(&format!("Rekor bundle annotation: {e}")))?;
-    // cosign's `dev.sigstore.cosign/rfc3161timestamp`: {"SignedRFC3161Timestamp": base64}.
-    let mut timestamps = Vec::new();
-    if let Some(text) = rfc3161 {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|_| bad("RFC 3161 timestamp annotation is not JSON"))?;
-        let b64 = value
-            .get("SignedRFC3161Timestamp")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| bad("RFC 3161 timestamp annotation has no SignedRFC3161Timestamp"))?;
-        timestamps.push(
-            STANDARD
-                .decode(b64)
-                .map_err(|_| bad("SignedRFC3161Timestamp is not base64"))?,
-        );
-    }
-    legacy_v0_1_bundle(
-        content,
-        certificate,
-        std::slice::from_ref(&rekor),
-        timestamps,
-    )
-    .map_err(|e| bad(&e.to_string()))
-}
-
 /// cosign's `.sig` / `.att` layouts keep only the signed entry timestamp (no inclusion proof),
 /// and cosign accepts that for them; so do we, for these only.
 fn verify_legacy(
@@ -527,31 +386,9 @@ fn check_legacy(
 ) -> Checked {
     let location = "legacy .sig".to_owned();
     let bad = |what: &str| format!("{location}: {what}");
-    let payload = SimpleSigning::parse(&sig.payload).map_err(|e| bad(&e.to_string()))?;
-    let named = payload.digest().map_err(|e| bad(&e.to_string()))?;
-    if named != subject.digest {
-        return Err(bad(&format!(
-            "payload names {named}, not {}",
-            subject.digest
-        )));
-    }
-    let signature = STANDARD
-        .decode(sig.signature.trim())
-        .map_err(|_| bad("signature is not base64"))?;
-    let content = BundleContent::MessageSignature(MessageSignature {
-        message_digest: Some(HashOutput {
-            algorithm: HashAlgorithm::Sha2_256,
-            digest: signet_x509::HashAlgorithm::Sha256.digest(&sig.payload),
-        }),
-        signature,
-    });
-    let bundle = legacy_bundle(
-        content,
-        sig.certificate.as_deref(),
-        sig.rekor_bundle.as_deref(),
-        sig.rfc3161_timestamp.as_deref(),
-        &location,
-    )?;
+    let bundle = sig
+        .to_bundle(&subject.digest)
+        .map_err(|e| bad(&e.to_string()))?;
     let verified = verify_legacy(
         &bundle,
         &Artifact::Bytes(sig.payload.clone()),
@@ -572,49 +409,7 @@ fn check_legacy_attestation(
 ) -> Checked {
     let location = "legacy .att".to_owned();
     let bad = |what: &str| format!("{location}: {what}");
-    let json: serde_json::Value =
-        serde_json::from_slice(&att.envelope).map_err(|_| bad("envelope is not JSON"))?;
-    let text = |v: &serde_json::Value, name: &str| -> Result<String, String> {
-        v.get(name)
-            .and_then(|x| x.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| bad(&format!("envelope has no {name}")))
-    };
-    let decode = |b64: String| {
-        STANDARD
-            .decode(b64)
-            .map_err(|_| bad("envelope field is not base64"))
-    };
-    let mut signatures = Vec::new();
-    for s in json
-        .get("signatures")
-        .and_then(|s| s.as_array())
-        .ok_or_else(|| bad("envelope has no signatures"))?
-        .iter()
-        .take(16)
-    {
-        signatures.push(DsseSignature {
-            sig: decode(text(s, "sig")?)?,
-            keyid: s
-                .get("keyid")
-                .and_then(|k| k.as_str())
-                .unwrap_or_default()
-                .to_owned(),
-        });
-    }
-    let content = BundleContent::DsseEnvelope(Envelope {
-        payload: decode(text(&json, "payload")?)?,
-        payload_type: text(&json, "payloadType")?,
-        signatures,
-    });
-    let get = |k: &str| att.annotations.get(k).map(String::as_str);
-    let bundle = legacy_bundle(
-        content,
-        get("dev.sigstore.cosign/certificate"),
-        get("dev.sigstore.cosign/bundle"),
-        get("dev.sigstore.cosign/rfc3161timestamp"),
-        &location,
-    )?;
+    let bundle = att.to_bundle().map_err(|e| bad(&e.to_string()))?;
     let verified =
         verify_legacy(&bundle, artifact, trust, policy).map_err(|e| bad(&e.to_string()))?;
     match &verified.statement {
@@ -689,8 +484,7 @@ async fn find_verified(
             atts.iter()
                 // Like the bundles' annotation, cosign's `predicateType` only picks candidates.
                 .filter(|att| {
-                    att.annotations
-                        .get("predicateType")
+                    att.predicate_type()
                         .is_none_or(|t| crate::common::predicate_type_uri(t) == predicate_type)
                 })
                 .map(|att| {

@@ -6,6 +6,7 @@
 
 mod cli;
 mod common;
+mod completions_cmd;
 mod image_cmd;
 mod key_cmd;
 mod keyfile;
@@ -57,6 +58,8 @@ fn main() -> ExitCode {
         cli::Command::SignBlob(args) => sign_cmd::sign_blob(&args),
         cli::Command::AttestBlob(args) => sign_cmd::attest_blob(&args),
         cli::Command::SignBundle(args) => sign_cmd::sign_bundle(&args),
+        cli::Command::Completions(args) => completions_cmd::completions(&args),
+        cli::Command::Man(args) => completions_cmd::man(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use crate::Failure;
 use crate::cli::{ServeCaArgs, ServeLogArgs, ServeTsaArgs};
-use signet_server::ca::{CaDeployment, CaDeploymentConfig};
-use signet_server::{LogServer, LogServerConfig};
+use signet_deploy::{CaDeployment, CaDeploymentConfig, LogServerConfig};
 
 /// A multi-threaded runtime for the servers.
 pub fn server_runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -84,12 +83,9 @@ async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
     })
     .await
     .map_err(|e| Failure::Usage(format!("opening the CA: {e}")))?;
-    let root_path = args.data.join(signet_server::up::TRUSTED_ROOT_JSON);
-    signet_server::ca::write_public(
-        &root_path,
-        (deployment.trusted_root().to_json_pretty() + "\n").as_bytes(),
-    )
-    .map_err(|e| Failure::Usage(format!("writing the trusted root: {e}")))?;
+    let root_path = deployment
+        .write_trusted_root()
+        .map_err(|e| Failure::Usage(format!("writing the trusted root: {e}")))?;
     println!("signet: serving the CA at {public_url} (listening on {local})");
     println!("signet: CT log at {}", deployment.ctlog().base_url);
     for issuer in deployment.issuers() {
@@ -114,7 +110,7 @@ pub fn tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
 
 async fn serve_tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
     let (listener, local) = bind(args.listen).await?;
-    let tsa = signet_server::ca::open_tsa(&args.data, crate::common::now())
+    let tsa = signet_deploy::open_tsa(&args.data, crate::common::now())
         .map_err(|e| Failure::Usage(format!("opening the TSA: {e}")))?;
     println!("signet: serving the timestamp authority at http://{local}/api/v1/timestamp");
     println!(
@@ -142,7 +138,7 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
             .clone()
             .unwrap_or_else(|| format!("http://{local}")),
     );
-    let server = LogServer::open(config)
+    let server = signet_deploy::open_log_server(config)
         .await
         .map_err(|e| Failure::Usage(format!("opening the log: {e}")))?;
     println!("signet: serving the log at {public_url} (listening on {local})");
@@ -156,7 +152,7 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
     }
     println!(
         "signet: trusted root: {}",
-        server.trusted_root_path().display()
+        signet_deploy::trusted_root_path(&args.data).display()
     );
     let result = serve(listener, server.router()).await;
     server.shutdown().await;

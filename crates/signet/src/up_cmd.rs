@@ -3,7 +3,7 @@
 use crate::Failure;
 use crate::cli::{DevTokenArgs, UpArgs};
 use crate::serve_cmd::{bind, load_issuers, serve, server_runtime};
-use signet_server::up::{
+use signet_deploy::{
     Deployment, DeploymentConfig, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON, TRUSTED_ROOT_JSON,
 };
 
@@ -36,6 +36,7 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
     println!(
         "signet: trust files in {dir}/: {TRUSTED_ROOT_JSON}, {SIGNING_CONFIG_JSON}, {TRUST_CONFIG_JSON}"
     );
+    let signet = invocation();
     if let Some(issuer) = deployment.dev_issuer_url() {
         println!(
             "signet: DEVELOPMENT OIDC issuer at {issuer}: it issues a token for any identity \
@@ -43,20 +44,71 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         );
         println!("signet: sign and verify a file:");
         println!(
-            "  signet sign-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --dev-subject alice@example.test --bundle FILE.sigstore.json FILE"
+            "  {signet} sign-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --dev-subject alice@example.test --bundle FILE.sigstore.json FILE"
         );
         println!(
-            "  signet verify-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --bundle FILE.sigstore.json --certificate-identity alice@example.test --certificate-oidc-issuer {issuer} FILE"
+            "  {signet} verify-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --bundle FILE.sigstore.json --certificate-identity alice@example.test --certificate-oidc-issuer {issuer} FILE"
         );
     } else {
         println!("signet: sign a file:");
         println!(
-            "  signet sign-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --bundle FILE.sigstore.json FILE"
+            "  {signet} sign-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --bundle FILE.sigstore.json FILE"
         );
     }
     let result = serve(listener, deployment.router()).await;
     deployment.shutdown().await;
     result
+}
+
+/// How the printed commands call this binary: `signet` when the first `signet` on `PATH` is
+/// this very file, otherwise the running binary's path (as after `cargo run -- up`).
+fn invocation() -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "signet".into();
+    };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if first_on_path(&path, "signet").is_some_and(|found| same_file(&found, &exe)) {
+        "signet".into()
+    } else {
+        shell_word(&exe.display().to_string())
+    }
+}
+
+/// The first executable file called `name` in the directories of `path` (a `PATH` value).
+fn first_on_path(path: &std::ffi::OsStr, name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(file: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(file: &std::path::Path) -> bool {
+    file.is_file()
+}
+
+/// Whether two paths name the same file once symbolic links are resolved.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `text` as one POSIX shell word: unchanged when it has only safe characters, otherwise in
+/// single quotes.
+fn shell_word(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+:@,=%".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 /// Prints a development token.
@@ -70,4 +122,83 @@ pub fn dev_token(args: &DevTokenArgs) -> Result<(), Failure> {
         println!("{token}");
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::ffi::OsString;
+
+    fn executable(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+        let file = dir.join(name);
+        std::fs::write(&file, b"#!/bin/sh\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        file
+    }
+
+    #[test]
+    fn the_first_signet_on_path_is_the_one_that_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (empty, a, b) = (
+            tmp.path().join("empty"),
+            tmp.path().join("a"),
+            tmp.path().join("b"),
+        );
+        for dir in [&empty, &a, &b] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        let in_a = executable(&a, "signet");
+        let in_b = executable(&b, "signet");
+        let path = std::env::join_paths([&empty, &a, &b]).unwrap();
+        assert_eq!(first_on_path(&path, "signet"), Some(in_a.clone()));
+        let path = std::env::join_paths([&b, &a]).unwrap();
+        assert_eq!(first_on_path(&path, "signet"), Some(in_b.clone()));
+        assert_eq!(first_on_path(&OsString::new(), "signet"), None);
+        assert_eq!(
+            first_on_path(&empty.clone().into_os_string(), "signet"),
+            None
+        );
+        assert!(same_file(&in_a, &a.join(".").join("signet")));
+        assert!(!same_file(&in_a, &in_b));
+        assert!(!same_file(&in_a, &empty.join("signet")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_that_is_not_executable_is_not_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("signet"), b"").unwrap();
+        let path = tmp.path().as_os_str();
+        assert_eq!(first_on_path(path, "signet"), None);
+        std::fs::create_dir(tmp.path().join("dir")).unwrap();
+        assert_eq!(first_on_path(path, "dir"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_on_path_to_this_binary_counts_as_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = executable(tmp.path(), "signet-real");
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::os::unix::fs::symlink(&real, bin.join("signet")).unwrap();
+        let found = first_on_path(bin.as_os_str(), "signet").unwrap();
+        assert!(same_file(&found, &real));
+    }
+
+    #[test]
+    fn paths_are_printed_as_one_shell_word() {
+        assert_eq!(
+            shell_word("/work/main/target/release/signet"),
+            "/work/main/target/release/signet"
+        );
+        assert_eq!(shell_word("/home/a b/signet"), "'/home/a b/signet'");
+        assert_eq!(shell_word("/tmp/it's/signet"), r"'/tmp/it'\''s/signet'");
+        assert_eq!(shell_word(""), "''");
+    }
 }

@@ -357,7 +357,7 @@ fn sigkill_serve_log_under_concurrent_writers() {
             .get_or_insert_with(|| {
                 // The checkpoint keys from the trusted root the server wrote.
                 let root: Value = serde_json::from_slice(
-                    &std::fs::read(dir.path().join(signet_server::TRUSTED_ROOT_FILE)).unwrap(),
+                    &std::fs::read(dir.path().join(signet_deploy::TRUSTED_ROOT_FILE)).unwrap(),
                 )
                 .unwrap();
                 let tlog = |details: &str| {
@@ -438,14 +438,14 @@ fn sigkill_serve_log_under_concurrent_writers() {
         for (name, file, observed, verifiers, before) in [
             (
                 "v1",
-                signet_server::V1_STORE_FILE,
+                signet_deploy::V1_STORE_FILE,
                 &observed_v1,
                 &v1_verifiers,
                 acked_before.0,
             ),
             (
                 "v2",
-                signet_server::V2_STORE_FILE,
+                signet_deploy::V2_STORE_FILE,
                 &observed_v2,
                 &v2_verifiers,
                 acked_before.1,
@@ -476,7 +476,7 @@ fn sigkill_serve_log_under_concurrent_writers() {
 /// The v1 and v2 checkpoint verifiers from the trusted root in `dir`, for origin host `host`.
 fn verifiers_from(dir: &Path, host: &str) -> (Arc<NoteVerifiers>, Arc<NoteVerifiers>) {
     let root: Value =
-        serde_json::from_slice(&std::fs::read(dir.join(signet_server::TRUSTED_ROOT_FILE)).unwrap())
+        serde_json::from_slice(&std::fs::read(dir.join(signet_deploy::TRUSTED_ROOT_FILE)).unwrap())
             .unwrap();
     let tlog = |details: &str| {
         let tlog = root["tlogs"]
@@ -556,10 +556,10 @@ fn sigkill_serve_log_on_postgres_with_two_servers() {
     children.0[0] = Some(spawn_with(dirs[0].path(), ports[0], &rt, &extra));
     // The second server shares the first one's keys (copied, as an operator would).
     for file in [
-        signet_server::V1_KEY_FILE,
-        signet_server::V1_TREE_ID_FILE,
-        signet_server::V2_KEY_FILE,
-        signet_server::CREATED_FILE,
+        signet_deploy::V1_KEY_FILE,
+        signet_deploy::V1_TREE_ID_FILE,
+        signet_deploy::V2_KEY_FILE,
+        signet_deploy::CREATED_FILE,
     ] {
         std::fs::copy(dirs[0].path().join(file), dirs[1].path().join(file)).unwrap();
     }

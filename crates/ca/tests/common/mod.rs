@@ -380,29 +380,3 @@ pub fn chain_of(answer: &Value) -> Vec<signet_x509::Certificate> {
         .map(|p| signet_x509::Certificate::from_pem(p.as_str().unwrap()).unwrap())
         .collect()
 }
-
-/// A CA whose precertificates go to signet-ct's log (in memory), and that log.
-pub async fn new_ca_with_ct_log() -> (Arc<CertificateAuthority>, Arc<signet_ct::CtLog>) {
-    let keys = CaKeys::generate(now() - 60, CaAlgorithm::EcdsaP256).unwrap();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-        .unwrap();
-    let mut config = signet_ct::CtLogConfig::new(
-        "ct.signet.test/2026",
-        Arc::new(signet_ct::system_clock_ms),
-        Arc::new(signet_ct::MemoryExtraDataStore::new()),
-    );
-    config.roots = vec![keys.root().der().to_vec()];
-    let log = Arc::new(
-        signet_ct::CtLog::open(
-            Arc::new(signet_log::MemoryStore::new()),
-            pkcs8.as_ref(),
-            config,
-        )
-        .await
-        .unwrap(),
-    );
-    (
-        Arc::new(CertificateAuthority::new(keys, log.clone()).unwrap()),
-        log,
-    )
-}

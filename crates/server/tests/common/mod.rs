@@ -1,4 +1,6 @@
-//! Helpers shared by the server tests: a server on a free loopback port, and signed requests.
+//! Helpers shared by the server tests: a server on a free loopback port (its stores in a
+//! directory, its keys kept per directory in memory, as a data directory's key files keep
+//! them), and signed requests.
 #![allow(dead_code)]
 
 use aws_lc_rs::digest::{SHA256, digest};
@@ -8,10 +10,99 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use signet_log::BatcherConfig;
-use signet_server::{LogServer, LogServerConfig};
-use std::path::Path;
+use signet_log::{BatcherConfig, RedbStore};
+use signet_server::{
+    LogKeys, LogServer, LogServerParts, LogStores, PostgresStores, RedbStores, ServerError,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The search index's file in a test directory.
+pub const SEARCH_INDEX_FILE: &str = "search-v1.redb";
+
+/// The keys of each directory a server was started on.
+static KEYS: Mutex<Option<HashMap<PathBuf, LogKeys>>> = Mutex::new(None);
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The keys of the server in `dir`: made on first use, the same on every restart.
+pub fn keys_for(dir: &Path) -> LogKeys {
+    let mut map = KEYS.lock().unwrap();
+    let map = map.get_or_insert_with(HashMap::new);
+    map.entry(dir.to_owned())
+        .or_insert_with(|| {
+            let rng = SystemRandom::new();
+            let v1 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+            let mut tree_id = [0u8; 8];
+            aws_lc_rs::rand::fill(&mut tree_id).unwrap();
+            let mut v2_seed = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut v2_seed).unwrap();
+            LogKeys {
+                v1_pkcs8: v1.as_ref().to_vec(),
+                v1_tree_id: (u64::from_be_bytes(tree_id) >> 1).max(1),
+                v2_seed,
+                created: (now_ms() / 1000) as i64,
+            }
+        })
+        .clone()
+}
+
+/// Gives the server in `to` the keys of the server in `from` (as copying the key files does).
+pub fn share_keys(from: &Path, to: &Path) {
+    let keys = keys_for(from);
+    KEYS.lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .insert(to.to_owned(), keys);
+}
+
+/// The trusted root as a deployment writes it.
+pub fn trusted_root_json(server: &LogServer) -> Vec<u8> {
+    server.trusted_root().to_json_pretty().into_bytes()
+}
+
+/// Opens a server on the stores in `dir` (or in the database at `database`) with the keys of
+/// [`keys_for`]`(dir)`, on the system clock.
+pub async fn open(
+    dir: &Path,
+    public_url: &str,
+    database: Option<&str>,
+    peer_url: Option<String>,
+    batch: BatcherConfig,
+) -> Result<LogServer, ServerError> {
+    let stores = match database {
+        None => {
+            let (v1_path, v2_path) = (dir.join("log-v1.redb"), dir.join("log-v2.redb"));
+            let search_index_path = dir.join(SEARCH_INDEX_FILE);
+            LogStores::Redb(RedbStores {
+                v1: RedbStore::open(&v1_path).unwrap(),
+                v1_path,
+                v2: RedbStore::open(&v2_path).unwrap(),
+                v2_path,
+                search_index: redb::Database::create(&search_index_path).unwrap(),
+                search_index_path,
+            })
+        }
+        Some(url) => LogStores::Postgres(PostgresStores::connect(url).await?),
+    };
+    LogServer::new(LogServerParts {
+        public_url: public_url.to_owned(),
+        keys: keys_for(dir),
+        stores,
+        batch,
+        peer_url,
+        clock: Arc::new(now_ms),
+        randomness: Arc::new(|| Box::new(SystemRandom::new())),
+    })
+    .await
+}
 
 /// A server serving on 127.0.0.1.
 pub struct Running {
@@ -43,16 +134,16 @@ pub async fn start(dir: &Path, public_url: Option<&str>) -> Running {
 pub async fn start_on(dir: &Path, public_url: Option<&str>, database: Option<&str>) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = LogServer::open(LogServerConfig {
-        data_dir: dir.to_owned(),
-        public_url: public_url.unwrap_or(&base).to_owned(),
-        batch: BatcherConfig {
+    let server = open(
+        dir,
+        public_url.unwrap_or(&base),
+        database,
+        Some(base.clone()),
+        BatcherConfig {
             max_wait: Duration::from_millis(5),
             ..BatcherConfig::default()
         },
-        database: database.map(str::to_owned),
-        peer_url: Some(base.clone()),
-    })
+    )
     .await
     .unwrap();
     let router = server.router();

@@ -1,5 +1,6 @@
 //! The Fulcio-compatible CA with its CT log and, when asked, the development OIDC issuer:
-//! what `signet serve ca` runs on its own and [`crate::up::Deployment`] embeds.
+//! what `signet serve ca` runs on its own and [`crate::Deployment`] embeds. The CA and the CT
+//! log do not know each other; [`CtPrecertLogger`] connects them here.
 //!
 //! Data directory layout (every private key mode 0600, created on first start):
 //!
@@ -13,9 +14,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use axum::Router;
 use signet_formats::trust::{
@@ -25,8 +25,10 @@ use signet_formats::trust::{
 use signet_formats::{HashAlgorithm, Timestamp};
 use signet_log::{BatcherConfig, RedbStore};
 
-use crate::ServerError;
-use crate::keys::{io, read_optional, write_secret};
+use crate::DeployError;
+use crate::ct::CtPrecertLogger;
+use crate::environment::Environment;
+use crate::files::{read_optional, write_public, write_secret};
 
 /// How to run a [`CaDeployment`].
 #[derive(Debug, Clone)]
@@ -54,6 +56,7 @@ pub struct CaDeployment {
     ctlog: TransparencyLogInstance,
     ca_start: i64,
     public_url: String,
+    data_dir: PathBuf,
 }
 
 impl std::fmt::Debug for CaDeployment {
@@ -61,19 +64,6 @@ impl std::fmt::Debug for CaDeployment {
         f.debug_struct("CaDeployment")
             .field("public_url", &self.public_url)
             .finish_non_exhaustive()
-    }
-}
-
-pub(crate) fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-pub(crate) fn fail(what: &'static str, e: impl std::fmt::Display) -> ServerError {
-    ServerError::Component {
-        what,
-        reason: e.to_string(),
     }
 }
 
@@ -91,14 +81,18 @@ pub(crate) fn host_of(url: &str) -> String {
 
 /// The CT log's signing key and creation time, created on first start. A CT store without
 /// its key refuses to start.
-fn ct_identity(dir: &Path, now: i64) -> Result<(Vec<u8>, i64), ServerError> {
-    signet_durable::create_dir_all(dir).map_err(io(dir))?;
+fn ct_identity(
+    dir: &Path,
+    now: i64,
+    rng: &dyn SecureRandom,
+) -> Result<(Vec<u8>, i64), DeployError> {
+    signet_durable::create_dir_all(dir).map_err(DeployError::io(dir))?;
     let key_path = dir.join("ct-signing.key");
     let created_path = dir.join("created");
     let store = dir.join("ct-log.redb");
     for needed in [&key_path, &created_path] {
         if store.exists() && !needed.exists() {
-            return Err(ServerError::MissingKey {
+            return Err(DeployError::MissingKey {
                 store: store.clone(),
                 missing: needed.clone(),
             });
@@ -107,11 +101,11 @@ fn ct_identity(dir: &Path, now: i64) -> Result<(Vec<u8>, i64), ServerError> {
     let key = match read_optional(&key_path)? {
         Some(data) => data,
         None => {
-            let doc =
-                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-                    .map_err(|_| ServerError::KeyGeneration {
-                        what: "the CT log key",
-                    })?;
+            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng).map_err(
+                |_| DeployError::KeyGeneration {
+                    what: "the CT log key",
+                },
+            )?;
             write_secret(&key_path, doc.as_ref())?;
             doc.as_ref().to_vec()
         }
@@ -120,7 +114,7 @@ fn ct_identity(dir: &Path, now: i64) -> Result<(Vec<u8>, i64), ServerError> {
         Some(data) => std::str::from_utf8(&data)
             .ok()
             .and_then(|s| s.trim().parse::<i64>().ok())
-            .ok_or_else(|| ServerError::BadKeyFile {
+            .ok_or_else(|| DeployError::BadKeyFile {
                 path: created_path.clone(),
                 reason: "not a Unix time".into(),
             })?,
@@ -136,26 +130,39 @@ fn ct_identity(dir: &Path, now: i64) -> Result<(Vec<u8>, i64), ServerError> {
 /// policy OID). `now` is the Unix time a new certificate starts at.
 ///
 /// # Errors
-/// [`ServerError::Component`] when the key files cannot be read, written or used.
-pub fn open_tsa(dir: &Path, now: i64) -> Result<signet_tsa::TimestampAuthority, ServerError> {
+/// [`DeployError::Component`] when the key files cannot be read, written or used.
+pub fn open_tsa(dir: &Path, now: i64) -> Result<signet_tsa::TimestampAuthority, DeployError> {
     let keys = signet_tsa::load_or_create(dir, now, signet_tsa::SigningAlgorithm::EcdsaP256Sha256)
-        .map_err(|e| fail("the TSA keys", e))?;
+        .map_err(|e| DeployError::component("the TSA keys", e))?;
     signet_tsa::TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY)
-        .map_err(|e| fail("the TSA", e))
+        .map_err(|e| DeployError::component("the TSA", e))
 }
 
 impl CaDeployment {
     /// Opens (or, on first start, creates) the CA keys, the CT log and, if asked, the
-    /// development issuer. Must run inside a tokio runtime (the CT log sequences in a task).
+    /// development issuer, on the system clock and randomness. Must run inside a tokio runtime
+    /// (the CT log sequences in a task).
     ///
     /// # Errors
-    /// [`ServerError::MissingKey`] if the CT store exists without its key; key-file, store
-    /// and I/O errors otherwise.
-    pub async fn open(config: CaDeploymentConfig) -> Result<CaDeployment, ServerError> {
-        let now = now_unix();
+    /// See [`CaDeployment::open_with`].
+    pub async fn open(config: CaDeploymentConfig) -> Result<CaDeployment, DeployError> {
+        CaDeployment::open_with(config, Environment::system()).await
+    }
+
+    /// [`CaDeployment::open`] with the clock and randomness of `env`.
+    ///
+    /// # Errors
+    /// [`DeployError::MissingKey`] if the CT store exists without its key;
+    /// [`DeployError::Component`] if a service does not start; key-file and I/O errors
+    /// otherwise.
+    pub async fn open_with(
+        config: CaDeploymentConfig,
+        env: Environment,
+    ) -> Result<CaDeployment, DeployError> {
+        let now = env.now_unix();
         let base = config.public_url.trim_end_matches('/').to_owned();
         let dir = config.data_dir;
-        signet_durable::create_dir_all(&dir).map_err(io(&dir))?;
+        signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
 
         // CA keys first: the CT log only accepts precertificates from this CA.
         let ca_keys = signet_ca::store::load_or_create(
@@ -163,23 +170,24 @@ impl CaDeployment {
             now,
             signet_ca::CaAlgorithm::EcdsaP256,
         )
-        .map_err(|e| fail("the CA keys", e))?;
+        .map_err(|e| DeployError::component("the CA keys", e))?;
         let ca_chain: Vec<Vec<u8>> = ca_keys.chain().iter().map(|c| c.der().to_vec()).collect();
         let ca_start = ca_keys.intermediate().not_before();
 
         // CT log.
         let ct_dir = dir.join("ct");
-        let (ct_key, ct_created) = ct_identity(&ct_dir, now)?;
+        let (ct_key, ct_created) = ct_identity(&ct_dir, now, env.rng().as_ref())?;
         let ct_store = Arc::new(
-            RedbStore::open(ct_dir.join("ct-log.redb")).map_err(|e| fail("the CT log store", e))?,
+            RedbStore::open(ct_dir.join("ct-log.redb"))
+                .map_err(|e| DeployError::component("the CT log store", e))?,
         );
         let extra = Arc::new(
             signet_ct::RedbExtraDataStore::open(ct_dir.join("ct-extra.redb"))
-                .map_err(|e| fail("the CT log extra-data store", e))?,
+                .map_err(|e| DeployError::component("the CT log extra-data store", e))?,
         );
         let mut ct_config = signet_ct::CtLogConfig::new(
             format!("{}/ct", host_of(&base)),
-            Arc::new(signet_ct::system_clock_ms),
+            Arc::clone(&env.clock),
             extra,
         );
         ct_config.batch = config.batch;
@@ -187,20 +195,21 @@ impl CaDeployment {
         let ct = Arc::new(
             signet_ct::CtLog::open(ct_store, &ct_key, ct_config)
                 .await
-                .map_err(|e| fail("the CT log", e))?,
+                .map_err(|e| DeployError::component("the CT log", e))?,
         );
 
         // CA.
-        let logger: Arc<dyn signet_ca::PrecertLogger> = ct.clone();
+        let logger: Arc<dyn signet_ca::PrecertLogger> = Arc::new(CtPrecertLogger(ct.clone()));
         let ca = Arc::new(
-            signet_ca::CertificateAuthority::new(ca_keys, logger).map_err(|e| fail("the CA", e))?,
+            signet_ca::CertificateAuthority::new(ca_keys, logger)
+                .map_err(|e| DeployError::component("the CA", e))?,
         );
 
         // OIDC.
         let dev = if config.dev_oidc {
             Some(Arc::new(
                 signet_oidc::DevIssuer::load_or_create(&dir.join("oidc"), format!("{base}/oidc"))
-                    .map_err(|e| fail("the development OIDC issuer", e))?,
+                    .map_err(|e| DeployError::component("the development OIDC issuer", e))?,
             ))
         } else {
             None
@@ -211,9 +220,12 @@ impl CaDeployment {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| fail("the HTTP client", e))?;
+            .map_err(|e| DeployError::component("the HTTP client", e))?;
         let verifier = Arc::new(signet_oidc::OidcVerifier::new(issuers.clone(), http));
-        let ca_server = Arc::new(signet_ca::CaServer::new(ca, verifier));
+        let clock = Arc::clone(&env.clock);
+        let ca_server = Arc::new(signet_ca::CaServer::new(ca, verifier).with_clock(Arc::new(
+            move || i64::try_from(clock() / 1000).unwrap_or(i64::MAX),
+        )));
 
         let authority = TrustedCa {
             subject: Some(DistinguishedName {
@@ -244,6 +256,7 @@ impl CaDeployment {
             ctlog,
             ca_start,
             public_url: base,
+            data_dir: dir,
         })
     }
 
@@ -280,6 +293,21 @@ impl CaDeployment {
         }
     }
 
+    /// Writes [`CaDeployment::trusted_root`] to `trusted_root.json` in the data directory (what
+    /// `signet serve ca` publishes; a whole [`crate::Deployment`] writes its own) and returns
+    /// where.
+    ///
+    /// # Errors
+    /// [`DeployError::Io`] naming the file.
+    pub fn write_trusted_root(&self) -> Result<PathBuf, DeployError> {
+        let path = self.data_dir.join(crate::TRUSTED_ROOT_JSON);
+        write_public(
+            &path,
+            (self.trusted_root().to_json_pretty() + "\n").as_bytes(),
+        )?;
+        Ok(path)
+    }
+
     /// The issuers the CA accepts tokens from, the development issuer first when it runs.
     pub fn issuers(&self) -> &[signet_oidc::IssuerConfig] {
         &self.issuers
@@ -304,12 +332,4 @@ impl CaDeployment {
     pub async fn shutdown(self) {
         self.ct.shutdown().await;
     }
-}
-
-/// Writes a public file (mode 0644) durably ([`signet_durable::write`]).
-///
-/// # Errors
-/// [`ServerError::Io`] naming the file.
-pub fn write_public(path: &Path, data: &[u8]) -> Result<(), ServerError> {
-    signet_durable::write(path, data, signet_durable::Mode::Public).map_err(io(path))
 }

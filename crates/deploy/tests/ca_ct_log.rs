@@ -1,5 +1,6 @@
-//! Issuance through signet-ct's real CT log: the precertificate is appended durably, the SCT
-//! in the certificate verifies with the log's key, and the log holds the entry.
+//! Issuance through signet-ct's real CT log ([`signet_deploy::CtPrecertLogger`]): the
+//! precertificate is appended durably, the SCT in the certificate verifies with the log's key,
+//! and the log holds the entry. (Moved here from signet-ca, which no longer knows signet-ct.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,6 +8,7 @@
     clippy::panic
 )]
 
+#[path = "../../ca/tests/common/mod.rs"]
 mod common;
 
 use aws_lc_rs::rand::SystemRandom;
@@ -16,6 +18,7 @@ use serde_json::json;
 use signet_ca::identity::identity_from_token;
 use signet_ca::request::check_subject_key;
 use signet_ca::{CaAlgorithm, CaKeys, CertificateAuthority};
+use signet_deploy::CtPrecertLogger;
 use signet_oidc::{IssuerType, VerifiedToken};
 use signet_x509::{Certificate, ChainPurpose, verify_chain, verify_embedded_scts};
 use std::sync::Arc;
@@ -41,7 +44,7 @@ async fn certificates_carry_scts_from_the_real_ct_log() {
         .unwrap(),
     );
     let ct_key = signet_x509::PublicKey::from_spki_der(log.public_key_spki_der()).unwrap();
-    let ca = CertificateAuthority::new(keys, log.clone()).unwrap();
+    let ca = CertificateAuthority::new(keys, Arc::new(CtPrecertLogger(log.clone()))).unwrap();
 
     let claims =
         json!({"iss": ISSUER, "sub": "s", "email": "carol@example.test", "email_verified": true});

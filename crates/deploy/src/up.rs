@@ -7,7 +7,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `log/` | the transparency logs ([`crate::LogServer`]'s data directory) |
+//! | `log/` | the transparency logs (see [`crate::log`]) |
 //! | `ca/` | CA root and intermediate keys and certificates |
 //! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores |
 //! | `tsa/` | the TSA's key and certificate chain |
@@ -35,9 +35,12 @@ use signet_formats::signing_config::{
 use signet_formats::trust::{CertificateAuthority as TrustedCa, DistinguishedName, TrustedRoot};
 use signet_log::BatcherConfig;
 
-use crate::ca::{CaDeployment, CaDeploymentConfig, host_of, now_unix, since, write_public};
-use crate::keys::{io, read_optional};
-use crate::{LogServer, LogServerConfig, ServerError};
+use crate::DeployError;
+use crate::ca::{CaDeployment, CaDeploymentConfig, host_of, since};
+use crate::environment::Environment;
+use crate::files::{read_optional, write_public};
+use crate::log::{LogServerConfig, open_log_server_with};
+use signet_server::LogServer;
 
 /// The trusted root's file name.
 pub const TRUSTED_ROOT_JSON: &str = "trusted_root.json";
@@ -95,27 +98,47 @@ impl std::fmt::Debug for Deployment {
 }
 
 impl Deployment {
-    /// Opens (or, on first start, creates) every service of the deployment.
-    pub async fn open(config: DeploymentConfig) -> Result<Deployment, ServerError> {
-        let now = now_unix();
+    /// Opens (or, on first start, creates) every service of the deployment, on the system
+    /// clock and randomness. Must run inside a tokio runtime.
+    ///
+    /// # Errors
+    /// See [`Deployment::open_with`].
+    pub async fn open(config: DeploymentConfig) -> Result<Deployment, DeployError> {
+        Deployment::open_with(config, Environment::system()).await
+    }
+
+    /// [`Deployment::open`] with the clock and randomness of `env`, which every service gets.
+    ///
+    /// # Errors
+    /// [`DeployError::TrustChanged`] if a trust file on disk differs from the computed one;
+    /// whatever opening the log server ([`crate::open_log_server`]), the CA
+    /// ([`CaDeployment::open`]) or the TSA ([`crate::open_tsa`]) returns.
+    pub async fn open_with(
+        config: DeploymentConfig,
+        env: Environment,
+    ) -> Result<Deployment, DeployError> {
+        let now = env.now_unix();
         let base = config.public_url.trim_end_matches('/').to_owned();
         let dir = config.data_dir.clone();
-        signet_durable::create_dir_all(&dir).map_err(io(&dir))?;
+        signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
 
         // Transparency logs.
         let mut log_config = LogServerConfig::new(dir.join("log"), base.clone());
         log_config.database = config.database.clone();
         log_config.batch = config.batch;
-        let log = LogServer::open(log_config).await?;
+        let log = open_log_server_with(log_config, env.clone()).await?;
 
         // CA, its CT log and the development issuer.
-        let ca = CaDeployment::open(CaDeploymentConfig {
-            data_dir: dir.clone(),
-            public_url: base.clone(),
-            oidc_issuers: config.oidc_issuers.clone(),
-            dev_oidc: config.dev_oidc,
-            batch: config.batch,
-        })
+        let ca = CaDeployment::open_with(
+            CaDeploymentConfig {
+                data_dir: dir.clone(),
+                public_url: base.clone(),
+                oidc_issuers: config.oidc_issuers.clone(),
+                dev_oidc: config.dev_oidc,
+                batch: config.batch,
+            },
+            env,
+        )
         .await?;
         let ca_start = ca.ca_start();
         let issuers = ca.issuers();
@@ -199,7 +222,7 @@ impl Deployment {
             let path = dir.join(name);
             match read_optional(&path)? {
                 Some(existing) if existing != content.as_bytes() => {
-                    return Err(ServerError::TrustChanged { path });
+                    return Err(DeployError::TrustChanged { path });
                 }
                 Some(_) => {}
                 None => write_public(&path, content.as_bytes())?,

@@ -1,9 +1,12 @@
-//! The server's identity in its data directory: signing keys, the v1 tree ID and when they were
-//! made. Created once (mode 0600, written to a temporary name and renamed), then only read.
+//! The log server's keys in its data directory: signing keys, the v1 tree ID and when they
+//! were made. Created once (mode 0600, written durably by [`signet_durable::write`]), then
+//! only read.
 
-use crate::ServerError;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use crate::DeployError;
+use crate::files::{read_optional, write_secret};
+use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use signet_server::LogKeys;
 use std::path::{Path, PathBuf};
 
 /// The Rekor v1 key: PKCS#8 DER ECDSA P-256 (checkpoints and SETs).
@@ -19,67 +22,33 @@ pub const V1_STORE_FILE: &str = "log-v1.redb";
 /// The Rekor v2 store.
 pub const V2_STORE_FILE: &str = "log-v2.redb";
 
-/// Everything that names the server's logs, as read from (or created in) the data directory.
-#[derive(Clone)]
-pub struct Identity {
-    /// PKCS#8 DER of the v1 key.
-    pub v1_pkcs8: Vec<u8>,
-    /// The v1 tree ID (positive, fits an `i64` as Rekor's does).
-    pub v1_tree_id: u64,
-    /// The v2 Ed25519 seed.
-    pub v2_seed: [u8; 32],
-    /// When the keys were made (Unix seconds).
-    pub created: i64,
-}
-
-impl std::fmt::Debug for Identity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print key material.
-        f.debug_struct("Identity")
-            .field("v1_tree_id", &self.v1_tree_id)
-            .field("created", &self.created)
-            .finish_non_exhaustive()
-    }
-}
-
-pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
-    move |source| ServerError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ServerError> {
-    match std::fs::read(path) {
-        Ok(data) => Ok(Some(data)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(path)(e)),
-    }
-}
-
-/// Writes `data` to `path` with mode 0600, durably ([`signet_durable::write`]).
-pub(crate) fn write_secret(path: &Path, data: &[u8]) -> Result<(), ServerError> {
-    signet_durable::write(path, data, signet_durable::Mode::Secret).map_err(io(path))
-}
-
-fn bad(path: &Path, reason: impl Into<String>) -> ServerError {
-    ServerError::BadKeyFile {
+fn bad(path: &Path, reason: impl Into<String>) -> DeployError {
+    DeployError::BadKeyFile {
         path: path.to_owned(),
         reason: reason.into(),
     }
 }
 
-fn parse_number<T: std::str::FromStr>(path: &Path, data: &[u8]) -> Result<T, ServerError> {
+fn parse_number<T: std::str::FromStr>(path: &Path, data: &[u8]) -> Result<T, DeployError> {
     std::str::from_utf8(data)
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| bad(path, "not a decimal number"))
 }
 
-/// Loads the identity from `dir`, creating whatever is missing, unless a store already exists
-/// whose key is missing ([`ServerError::MissingKey`]).
-pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
-    signet_durable::create_dir_all(dir).map_err(io(dir))?;
+/// Loads the log keys from `dir`, creating whatever is missing (new keys made at `now`, Unix
+/// seconds, with randomness from `rng`), unless a store already exists whose key is missing
+/// ([`DeployError::MissingKey`]).
+///
+/// # Errors
+/// [`DeployError::MissingKey`], [`DeployError::BadKeyFile`] for a file that does not hold
+/// what it should, [`DeployError::KeyGeneration`], and [`DeployError::Io`].
+pub fn load_or_create_log_keys(
+    dir: &Path,
+    now: i64,
+    rng: &dyn SecureRandom,
+) -> Result<LogKeys, DeployError> {
+    signet_durable::create_dir_all(dir).map_err(DeployError::io(dir))?;
     let path = |name: &str| dir.join(name);
     let v1_store = path(V1_STORE_FILE);
     let v2_store = path(V2_STORE_FILE);
@@ -92,19 +61,18 @@ pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
     ];
     for (store, key) in guards {
         if store.exists() && !path(key).exists() {
-            return Err(ServerError::MissingKey {
+            return Err(DeployError::MissingKey {
                 store: store.clone(),
                 missing: path(key),
             });
         }
     }
     if v2_store.exists() && !path(CREATED_FILE).exists() {
-        return Err(ServerError::MissingKey {
+        return Err(DeployError::MissingKey {
             store: v2_store,
             missing: path(CREATED_FILE),
         });
     }
-    let rng = SystemRandom::new();
 
     let created_path = path(CREATED_FILE);
     let created = match read_optional(&created_path)? {
@@ -123,8 +91,8 @@ pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
             data
         }
         None => {
-            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).map_err(
-                |_| ServerError::KeyGeneration {
+            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng).map_err(
+                |_| DeployError::KeyGeneration {
                     what: "the Rekor v1 key",
                 },
             )?;
@@ -146,7 +114,7 @@ pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
         None => {
             let mut bytes = [0u8; 8];
             rng.fill(&mut bytes)
-                .map_err(|_| ServerError::KeyGeneration {
+                .map_err(|_| DeployError::KeyGeneration {
                     what: "the Rekor v1 tree ID",
                 })?;
             // Positive and non-zero, as Trillian tree IDs are.
@@ -163,7 +131,7 @@ pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
         None => {
             let mut seed = [0u8; 32];
             rng.fill(&mut seed)
-                .map_err(|_| ServerError::KeyGeneration {
+                .map_err(|_| DeployError::KeyGeneration {
                     what: "the Rekor v2 key",
                 })?;
             write_secret(&v2_path, &seed)?;
@@ -171,7 +139,7 @@ pub fn load_or_create(dir: &Path, now: i64) -> Result<Identity, ServerError> {
         }
     };
 
-    Ok(Identity {
+    Ok(LogKeys {
         v1_pkcs8,
         v1_tree_id,
         v2_seed,

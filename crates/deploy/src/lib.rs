@@ -1,0 +1,62 @@
+//! Composition: opens every signet service on its data directory and wires them together. It
+//! is the one place that knows how the services fit: it opens the stores, loads or creates the
+//! keys, writes the trust files, connects the CA to its CT log, puts the logs, the CA, the CT
+//! log, the TSA and the development OIDC issuer on one router, and decides the clock and the
+//! randomness every service gets ([`Environment`]).
+//!
+//! - [`open_log_server`]: the Rekor v1 + v2 log server ([`signet_server::LogServer`]) on a data
+//!   directory (`signet serve log`), see [`log`].
+//! - [`CaDeployment`]: the CA with its CT log and the development issuer (`signet serve ca`).
+//! - [`open_tsa`]: the timestamp authority (`signet serve tsa`).
+//! - [`Deployment`]: all of them on one base URL with `trusted_root.json`,
+//!   `signing_config.json` and `trust_config.json` (`signet up`).
+//! - [`CtPrecertLogger`]: the CA's precertificates logged in signet-ct's log.
+//!
+//! What it leaves to others: the protocols and their handlers live in the service crates
+//! (`signet-server`, `signet-ca`, `signet-ct`, `signet-tsa`, `signet-oidc`), which never see a
+//! data directory of this crate's; flags, messages and exit codes are the `signet` binary's.
+//! This crate does file I/O and reads the system clock ([`Environment::system`]); every file
+//! it writes goes through [`signet_durable`]. It never panics: every failure is a
+//! [`DeployError`] naming the file or service.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), signet_deploy::DeployError> {
+//! use signet_deploy::{Deployment, DeploymentConfig};
+//! let deployment = Deployment::open(DeploymentConfig {
+//!     data_dir: "signet-data".into(),
+//!     public_url: "http://127.0.0.1:3000".into(),
+//!     database: None,
+//!     dev_oidc: true,
+//!     oidc_issuers: Vec::new(),
+//!     batch: Default::default(),
+//! })
+//! .await?;
+//! let app: axum::Router = deployment.router();
+//! // Serve `app`; clients use `deployment.trust_files().trust_config`. Then:
+//! deployment.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod ca;
+mod ct;
+mod environment;
+mod error;
+mod files;
+pub mod log;
+mod log_keys;
+mod up;
+
+pub use ca::{CaDeployment, CaDeploymentConfig, open_tsa};
+pub use ct::CtPrecertLogger;
+pub use environment::Environment;
+pub use error::DeployError;
+pub use log::{
+    CREATED_FILE, LogServerConfig, SEARCH_INDEX_FILE, TRUSTED_ROOT_FILE, V1_KEY_FILE,
+    V1_TREE_ID_FILE, V2_KEY_FILE, open_log_server, open_log_server_with, trusted_root_path,
+};
+pub use log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
+pub use up::{
+    Deployment, DeploymentConfig, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON, TRUSTED_ROOT_JSON,
+    TrustFiles,
+};

@@ -1,0 +1,140 @@
+//! The transparency log server (Rekor v1 and v2, [`signet_server::LogServer`]) on a data
+//! directory: what `signet serve log` runs and [`crate::Deployment`] embeds.
+//!
+//! Data directory layout (created if missing; private keys mode 0600, created on first start):
+//!
+//! | path | what |
+//! |---|---|
+//! | [`V1_KEY_FILE`], [`V1_TREE_ID_FILE`], [`V2_KEY_FILE`], [`CREATED_FILE`] | the logs' keys |
+//! | [`V1_STORE_FILE`], [`V2_STORE_FILE`] | the logs (redb), unless they live in PostgreSQL |
+//! | [`SEARCH_INDEX_FILE`] | the Rekor v1 search index (redb, derived data), likewise |
+//! | [`TRUSTED_ROOT_FILE`] | the trusted root listing both logs, rewritten on every start |
+//!
+//! With [`LogServerConfig::database`] the logs and the search index live in PostgreSQL
+//! ([`signet_server::PostgresStores`]); the keys stay in the data directory. Several servers
+//! may share the database if their data directories hold the same key files (copied from the
+//! first server's).
+
+use crate::DeployError;
+use crate::environment::Environment;
+use crate::files::write_public;
+use crate::log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
+use signet_log::{BatcherConfig, RedbStore};
+use signet_server::{LogServer, LogServerParts, LogStores, PostgresStores, RedbStores};
+use std::path::{Path, PathBuf};
+
+pub use crate::log_keys::{CREATED_FILE, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE};
+
+/// The Rekor v1 search index's file name in the data directory (derived data: delete it to
+/// rebuild it on the next start).
+pub const SEARCH_INDEX_FILE: &str = "search-v1.redb";
+
+/// The trusted root's file name in the data directory.
+pub const TRUSTED_ROOT_FILE: &str = "trusted_root.json";
+
+/// How to run a log server on a data directory.
+#[derive(Debug, Clone)]
+pub struct LogServerConfig {
+    /// Where the keys and `trusted_root.json` live (and, without `database`, the stores and the
+    /// search index). Created if missing.
+    pub data_dir: PathBuf,
+    /// The URL clients reach the server at, e.g. `http://127.0.0.1:8080` (see
+    /// [`LogServerParts::public_url`]). A data directory must keep its public URL: the stores
+    /// refuse to open under another origin.
+    pub public_url: String,
+    /// How entries are batched.
+    pub batch: BatcherConfig,
+    /// A PostgreSQL URL (`postgres://user@host:port/db`) to keep both logs and the search
+    /// index in, instead of redb files in `data_dir`. Several servers may share one database.
+    pub database: Option<String>,
+    /// With `database`: the URL other servers reach this one at directly (see
+    /// [`LogServerParts::peer_url`]).
+    pub peer_url: Option<String>,
+}
+
+impl LogServerConfig {
+    /// A configuration with redb stores in `data_dir` and default batching.
+    pub fn new(data_dir: impl Into<PathBuf>, public_url: impl Into<String>) -> LogServerConfig {
+        LogServerConfig {
+            data_dir: data_dir.into(),
+            public_url: public_url.into(),
+            batch: BatcherConfig::default(),
+            database: None,
+            peer_url: None,
+        }
+    }
+}
+
+/// Where a data directory's trusted root is.
+pub fn trusted_root_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(TRUSTED_ROOT_FILE)
+}
+
+/// Opens (or creates) the log server's keys and stores in `config.data_dir` (or its database),
+/// starts the server on the system clock and randomness, and writes `trusted_root.json`. Must
+/// run inside a tokio runtime.
+///
+/// # Errors
+/// See [`open_log_server_with`].
+pub async fn open_log_server(config: LogServerConfig) -> Result<LogServer, DeployError> {
+    open_log_server_with(config, Environment::system()).await
+}
+
+/// [`open_log_server`] with the clock and randomness of `env`.
+///
+/// # Errors
+/// [`DeployError::MissingKey`] if a store exists without its key; [`DeployError::BadKeyFile`],
+/// [`DeployError::Store`] and [`DeployError::SearchIndex`] if a file does not open;
+/// [`DeployError::Server`] if the server refuses the stores (e.g. another origin, or a database
+/// made with other keys); [`DeployError::Io`] otherwise.
+pub async fn open_log_server_with(
+    config: LogServerConfig,
+    env: Environment,
+) -> Result<LogServer, DeployError> {
+    let dir = config.data_dir.as_path();
+    let keys = load_or_create_log_keys(dir, env.now_unix(), env.rng().as_ref())?;
+    let stores = match &config.database {
+        None => {
+            let open_store = |file: &str| {
+                let path = dir.join(file);
+                RedbStore::open(&path)
+                    .map(|store| (store, path.clone()))
+                    .map_err(|e| DeployError::Store {
+                        path,
+                        source: signet_log::LogError::from(e),
+                    })
+            };
+            let (v1, v1_path) = open_store(V1_STORE_FILE)?;
+            let (v2, v2_path) = open_store(V2_STORE_FILE)?;
+            let search_index_path = dir.join(SEARCH_INDEX_FILE);
+            let search_index = redb::Database::create(&search_index_path).map_err(|e| {
+                DeployError::SearchIndex {
+                    path: search_index_path.clone(),
+                    source: Box::new(e.into()),
+                }
+            })?;
+            LogStores::Redb(RedbStores {
+                v1,
+                v1_path,
+                v2,
+                v2_path,
+                search_index,
+                search_index_path,
+            })
+        }
+        Some(url) => LogStores::Postgres(PostgresStores::connect(url).await?),
+    };
+    let server = LogServer::new(LogServerParts {
+        public_url: config.public_url,
+        keys,
+        stores,
+        batch: config.batch,
+        peer_url: config.peer_url,
+        clock: env.clock,
+        randomness: env.randomness,
+    })
+    .await?;
+    let path = trusted_root_path(dir);
+    write_public(&path, server.trusted_root().to_json_pretty().as_bytes())?;
+    Ok(server)
+}
