@@ -13,12 +13,12 @@
     clippy::panic
 )]
 
-use base64::Engine as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const SIGNET: &str = env!("CARGO_BIN_EXE_signet");
+use base64::Engine as _;
+use common::{SIGNET, Up};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 /// The sigstore-js launcher, or `None` when the test is to be skipped.
@@ -43,85 +43,6 @@ fn js(launcher: &Path) -> Command {
         cmd
     } else {
         Command::new(launcher)
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running `signet up` on a free loopback port with its own data directory, killed on drop.
-struct Up {
-    child: Child,
-    url: String,
-    data: PathBuf,
-}
-
-impl Up {
-    fn start(data: &Path) -> Up {
-        let port = free_port();
-        let child = Command::new(SIGNET)
-            .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        // The port opens first; the trust files are written once every service is open.
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-            || !data.join("trust_config.json").exists()
-        {
-            assert!(Instant::now() < deadline, "signet up did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Up {
-            child,
-            url,
-            data: data.to_owned(),
-        }
-    }
-
-    fn issuer(&self) -> String {
-        format!("{}/oidc", self.url)
-    }
-
-    fn trust_config(&self) -> PathBuf {
-        self.data.join("trust_config.json")
-    }
-
-    fn trusted_root(&self) -> PathBuf {
-        self.data.join("trusted_root.json")
-    }
-
-    fn signing_config(&self) -> PathBuf {
-        self.data.join("signing_config.json")
-    }
-
-    fn stop(mut self) {
-        // SIGTERM by PID, as an operator would, then wait.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -150,28 +71,6 @@ fn fails_with(out: &Output, code: i32, needle: &str, what: &str) {
         "{what}: expected exit {code} with {needle:?} on stderr, got {}",
         text(out)
     );
-}
-
-fn dev_token(up: &Up, subject: &str) -> String {
-    let out =
-        run(Command::new(SIGNET).args(["dev-token", "--server", &up.url, "--subject", subject]));
-    ok(&out, "dev-token");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-/// A copy of the deployment's trust config that offers only Rekor v1 (and so needs no TSA).
-fn rekor_v1_only(trust: &Path, out: &Path) -> PathBuf {
-    let mut config: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(trust).unwrap()).unwrap();
-    let logs = config["signingConfig"]["rekorTlogUrls"]
-        .as_array_mut()
-        .unwrap();
-    logs.retain(|l| l["majorApiVersion"] == 1);
-    assert_eq!(logs.len(), 1);
-    config["signingConfig"]["tsaUrls"] = serde_json::json!([]);
-    let path = out.join("trust_config_v1.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-    path
 }
 
 /// The bundle's media type, its first log entry's kind and version, and whether it carries an
@@ -280,9 +179,9 @@ fn sigstore_js_verifies_signet_blob_signatures() {
     };
     let (tmp, file, other) = workspace();
     let dir = tmp.path();
-    let up = Up::start(&dir.join("data"));
+    let up = Up::start();
     let trust = up.trust_config();
-    let trust_v1 = rekor_v1_only(&trust, dir);
+    let trust_v1 = up.rekor_v1_trust_config();
     let issuer = up.issuer();
 
     // Keyless: Rekor v2 + TSA (signet up's default) and Rekor v1 alone.
@@ -401,7 +300,7 @@ fn sigstore_js_verifies_signet_blob_signatures() {
         "signature verification failed",
         "sigstore-js --key, tampered artifact",
     );
-    up.stop();
+    drop(up);
 }
 
 #[test]
@@ -412,9 +311,9 @@ fn sigstore_js_verifies_signet_attestations() {
     };
     let (tmp, file, other) = workspace();
     let dir = tmp.path();
-    let up = Up::start(&dir.join("data"));
+    let up = Up::start();
     let trust = up.trust_config();
-    let trust_v1 = rekor_v1_only(&trust, dir);
+    let trust_v1 = up.rekor_v1_trust_config();
     let issuer = up.issuer();
     let predicate = dir.join("predicate.json");
     std::fs::write(
@@ -510,7 +409,7 @@ fn sigstore_js_verifies_signet_attestations() {
             "sigstore-js, payload changed after signing",
         );
     }
-    up.stop();
+    drop(up);
 }
 
 /// An in-toto statement about `file` (its sha256 as the subject's digest).
@@ -537,9 +436,9 @@ fn signet_verifies_sigstore_js_blob_signatures() {
     };
     let (tmp, file, other) = workspace();
     let dir = tmp.path();
-    let up = Up::start(&dir.join("data"));
+    let up = Up::start();
     let issuer = up.issuer();
-    let token = dev_token(&up, "js@example.test");
+    let token = up.dev_token("js@example.test");
 
     // Rekor v2 + TSA (preferred), then the Rekor v1 log (the TSA is still used: both kinds of
     // timestamp in one bundle).
@@ -577,7 +476,7 @@ fn signet_verifies_sigstore_js_blob_signatures() {
             "signet, wrong identity",
         );
     }
-    up.stop();
+    drop(up);
 }
 
 #[test]
@@ -588,10 +487,10 @@ fn signet_verifies_sigstore_js_dsse_bundles() {
     };
     let (tmp, file, other) = workspace();
     let dir = tmp.path();
-    let up = Up::start(&dir.join("data"));
-    let trust_v1 = rekor_v1_only(&up.trust_config(), dir);
+    let up = Up::start();
+    let trust_v1 = up.rekor_v1_trust_config();
     let issuer = up.issuer();
-    let token = dev_token(&up, "js@example.test");
+    let token = up.dev_token("js@example.test");
     let statement = statement_about(&file, &dir.join("statement.json"));
 
     // Rekor v2 + TSA; Rekor v1 alone (a v1-only signing config, so no TSA either).
@@ -633,5 +532,5 @@ fn signet_verifies_sigstore_js_dsse_bundles() {
             "signet, wrong identity",
         );
     }
-    up.stop();
+    drop(up);
 }

@@ -194,6 +194,14 @@ impl Up {
         self.data.path().join("trust_config.json")
     }
 
+    pub fn trusted_root(&self) -> PathBuf {
+        self.data.path().join("trusted_root.json")
+    }
+
+    pub fn signing_config(&self) -> PathBuf {
+        self.data.path().join("signing_config.json")
+    }
+
     /// A copy of the trust config offering only the Rekor v1 log (no TSA).
     pub fn rekor_v1_trust_config(&self) -> PathBuf {
         self.rekor_v1_config(false)
