@@ -1,10 +1,13 @@
 //! Where the log keeps each entry's `extra_data` (the `PrecertChainEntry`: precertificate and
-//! issuer chain), keyed by the entry's leaf hash.
+//! issuer chain), keyed by the entry's leaf hash, and the SCT it issued for each
+//! precertificate ([`IssuedSct`]), keyed by the precertificate, so that a precertificate
+//! submitted again gets its first SCT back instead of a new entry.
 //!
 //! The Merkle leaf must be exactly RFC 6962's `MerkleTreeLeaf`, and signet-log hashes the whole
 //! stored entry, so the extra data cannot ride in the entry itself: it lives in this side table.
 //! It is written (durably) before the leaf is submitted, so every logged leaf has its extra
-//! data; a crash in between leaves an unreferenced row, which is harmless.
+//! data and its SCT record; a crash in between leaves unreferenced rows, which are harmless
+//! (the log checks that a recorded SCT's leaf is in the tree before it answers with it).
 //!
 //! [`RedbExtraDataStore`] group-commits: concurrent `put`s share one durable transaction
 //! (one fsync), and each returns only once its own transaction has committed.
@@ -19,25 +22,71 @@ use std::time::{Duration, Instant};
 
 /// Leaf hash → `PrecertChainEntry`.
 const EXTRA_DATA: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ct_extra_data");
+/// Precertificate identity → the SCT issued for it ([`IssuedSct::encode`]).
+const ISSUED_SCTS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("ct_issued_scts");
 
-/// Durable storage for `extra_data`, keyed by leaf hash.
+/// The SCT the log issued for one precertificate: enough to answer a later submission of the
+/// same precertificate with the same SCT, and to rebuild the leaf it logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedSct {
+    /// The precertificate's identity: SHA-256 of the issuer key hash and the `TBSCertificate`
+    /// the leaf holds (the leaf without its timestamp), see `CtLog::add_pre_chain`.
+    pub precert: [u8; 32],
+    /// The SCT's (and the leaf's) timestamp, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The SCT's TLS `DigitallySigned` signature.
+    pub signature: Vec<u8>,
+}
+
+impl IssuedSct {
+    /// The stored form: the timestamp (8 bytes, big-endian), then the signature.
+    fn encode(&self) -> Vec<u8> {
+        let mut out = self.timestamp_ms.to_be_bytes().to_vec();
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
+    fn decode(precert: [u8; 32], data: &[u8]) -> Result<IssuedSct, CtError> {
+        let corrupt = || CtError::Corrupt {
+            what: "issued SCT record",
+            detail: "shorter than its timestamp".into(),
+        };
+        let timestamp: [u8; 8] = data
+            .get(..8)
+            .and_then(|t| t.try_into().ok())
+            .ok_or_else(corrupt)?;
+        Ok(IssuedSct {
+            precert,
+            timestamp_ms: u64::from_be_bytes(timestamp),
+            signature: data.get(8..).ok_or_else(corrupt)?.to_vec(),
+        })
+    }
+}
+
+/// Durable storage for `extra_data`, keyed by leaf hash, and for the SCT issued for each
+/// precertificate, keyed by the precertificate's identity.
 ///
 /// # Contract
-/// - `put` returns `Ok` only once the row is durable. Writing the same key again with the same
-///   value is allowed (keys are leaf hashes, which cover the timestamp, so they do not repeat).
+/// - `put` returns `Ok` only once both rows are durable. Writing the same key again with the
+///   same value is allowed (keys are leaf hashes, which cover the timestamp, so they do not
+///   repeat); a new SCT for a precertificate replaces the old record.
 /// - Methods may block (fsync): the log calls them on tokio's blocking pool.
 /// - Calls may run concurrently.
 pub trait ExtraDataStore: Send + Sync + 'static {
-    /// Durably stores `extra_data` for the entry with `leaf_hash`.
-    fn put(&self, leaf_hash: [u8; 32], extra_data: &[u8]) -> Result<(), CtError>;
+    /// Durably stores `extra_data` for the entry with `leaf_hash`, and `sct` as the SCT issued
+    /// for its precertificate.
+    fn put(&self, leaf_hash: [u8; 32], extra_data: &[u8], sct: &IssuedSct) -> Result<(), CtError>;
     /// The extra data of each leaf hash, `None` where absent.
     fn get(&self, leaf_hashes: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, CtError>;
+    /// The SCT recorded for the precertificate `precert`, if any.
+    fn issued_sct(&self, precert: &[u8; 32]) -> Result<Option<IssuedSct>, CtError>;
 }
 
 /// An in-memory [`ExtraDataStore`] for tests: nothing survives the process.
 #[derive(Debug, Default)]
 pub struct MemoryExtraDataStore {
     rows: Mutex<HashMap<[u8; 32], Vec<u8>>>,
+    scts: Mutex<HashMap<[u8; 32], IssuedSct>>,
 }
 
 impl MemoryExtraDataStore {
@@ -48,17 +97,26 @@ impl MemoryExtraDataStore {
 }
 
 impl ExtraDataStore for MemoryExtraDataStore {
-    fn put(&self, leaf_hash: [u8; 32], extra_data: &[u8]) -> Result<(), CtError> {
+    fn put(&self, leaf_hash: [u8; 32], extra_data: &[u8], sct: &IssuedSct) -> Result<(), CtError> {
         self.rows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(leaf_hash, extra_data.to_vec());
+        self.scts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sct.precert, sct.clone());
         Ok(())
     }
 
     fn get(&self, leaf_hashes: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, CtError> {
         let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
         Ok(leaf_hashes.iter().map(|h| rows.get(h).cloned()).collect())
+    }
+
+    fn issued_sct(&self, precert: &[u8; 32]) -> Result<Option<IssuedSct>, CtError> {
+        let scts = self.scts.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(scts.get(precert).cloned())
     }
 }
 
@@ -83,7 +141,7 @@ impl Default for GroupCommit {
     }
 }
 
-/// An [`ExtraDataStore`] in its own redb file (one table), with group commit: concurrent
+/// An [`ExtraDataStore`] in its own redb file (two tables), with group commit: concurrent
 /// `put`s share one transaction committed with [`Durability::Immediate`] (one fsync).
 ///
 /// # Group commit
@@ -113,10 +171,18 @@ pub struct RedbExtraDataStore {
 /// The rows waiting for the next commit, and whether a commit is running.
 #[derive(Debug, Default)]
 struct GroupState {
-    rows: Vec<([u8; 32], Vec<u8>)>,
+    rows: Vec<Row>,
     /// The group the pending rows belong to; its outcome is set once it is committed.
     group: Arc<Group>,
     committing: bool,
+}
+
+/// One `put`: extra data by leaf hash, and the SCT issued.
+#[derive(Debug)]
+struct Row {
+    leaf_hash: [u8; 32],
+    extra_data: Vec<u8>,
+    sct: IssuedSct,
 }
 
 /// The outcome of one group's commit, shared by its `put`s.
@@ -167,6 +233,8 @@ impl RedbExtraDataStore {
         let txn = db.begin_write().map_err(|e| backend("open")(e.into()))?;
         txn.open_table(EXTRA_DATA)
             .map_err(|e| backend("open")(e.into()))?;
+        txn.open_table(ISSUED_SCTS)
+            .map_err(|e| backend("open")(e.into()))?;
         txn.commit().map_err(|e| backend("open")(e.into()))?;
         Ok(RedbExtraDataStore {
             db,
@@ -188,15 +256,18 @@ impl RedbExtraDataStore {
     }
 
     /// Writes `rows` in one transaction and commits it durably.
-    fn commit_rows(&self, rows: &[([u8; 32], Vec<u8>)]) -> Result<(), CtError> {
+    fn commit_rows(&self, rows: &[Row]) -> Result<(), CtError> {
         let err = backend("put");
         let mut txn = self.db.begin_write().map_err(|e| err(e.into()))?;
         txn.set_durability(Durability::Immediate);
         {
             let mut table = txn.open_table(EXTRA_DATA).map_err(|e| err(e.into()))?;
-            for (leaf_hash, extra_data) in rows {
+            let mut scts = txn.open_table(ISSUED_SCTS).map_err(|e| err(e.into()))?;
+            for row in rows {
                 table
-                    .insert(leaf_hash, extra_data.as_slice())
+                    .insert(&row.leaf_hash, row.extra_data.as_slice())
+                    .map_err(|e| err(e.into()))?;
+                scts.insert(&row.sct.precert, row.sct.encode().as_slice())
                     .map_err(|e| err(e.into()))?;
             }
         }
@@ -240,9 +311,13 @@ impl RedbExtraDataStore {
 }
 
 impl ExtraDataStore for RedbExtraDataStore {
-    fn put(&self, leaf_hash: [u8; 32], extra_data: &[u8]) -> Result<(), CtError> {
+    fn put(&self, leaf_hash: [u8; 32], extra_data: &[u8], sct: &IssuedSct) -> Result<(), CtError> {
         let mut state = self.lock_state();
-        state.rows.push((leaf_hash, extra_data.to_vec()));
+        state.rows.push(Row {
+            leaf_hash,
+            extra_data: extra_data.to_vec(),
+            sct: sct.clone(),
+        });
         let mine = Arc::clone(&state.group);
         if state.committing && !self.group.max_wait.is_zero() {
             // A writer may be waiting for the group to fill.
@@ -279,6 +354,17 @@ impl ExtraDataStore for RedbExtraDataStore {
             })
             .collect()
     }
+
+    fn issued_sct(&self, precert: &[u8; 32]) -> Result<Option<IssuedSct>, CtError> {
+        let err = backend("get");
+        let txn = self.db.begin_read().map_err(|e| err(e.into()))?;
+        let table = txn.open_table(ISSUED_SCTS).map_err(|e| err(e.into()))?;
+        table
+            .get(precert)
+            .map_err(|e| err(e.into()))?
+            .map(|v| IssuedSct::decode(*precert, v.value()))
+            .transpose()
+    }
 }
 
 #[cfg(test)]
@@ -286,19 +372,33 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn sct(n: u8) -> IssuedSct {
+        IssuedSct {
+            precert: [n; 32],
+            timestamp_ms: u64::from(n) << 40,
+            signature: vec![4, 3, 0, 2, n, n],
+        }
+    }
+
     #[test]
     fn redb_rows_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("extra.redb");
         {
             let store = RedbExtraDataStore::open(&path).unwrap();
-            store.put([1; 32], b"one").unwrap();
+            store.put([1; 32], b"one", &sct(1)).unwrap();
         }
         let store = RedbExtraDataStore::open(&path).unwrap();
         assert_eq!(
             store.get(&[[1; 32], [2; 32]]).unwrap(),
             vec![Some(b"one".to_vec()), None]
         );
+        assert_eq!(store.issued_sct(&[1; 32]).unwrap(), Some(sct(1)));
+        assert_eq!(store.issued_sct(&[2; 32]).unwrap(), None);
+        let memory = MemoryExtraDataStore::new();
+        memory.put([1; 32], b"one", &sct(1)).unwrap();
+        assert_eq!(memory.issued_sct(&[1; 32]).unwrap(), Some(sct(1)));
+        assert_eq!(memory.issued_sct(&[2; 32]).unwrap(), None);
     }
 
     #[test]
@@ -321,7 +421,7 @@ mod tests {
             let threads: Vec<_> = (0..n)
                 .map(|i| {
                     let store = Arc::clone(&store);
-                    std::thread::spawn(move || store.put([i; 32], &[i; 100]))
+                    std::thread::spawn(move || store.put([i; 32], &[i; 100], &sct(i)))
                 })
                 .collect();
             for t in threads {
@@ -332,7 +432,7 @@ mod tests {
         {
             // Without a wait, a lone put is committed at once, on its own.
             let store = RedbExtraDataStore::open(&path).unwrap();
-            store.put([200; 32], b"later").unwrap();
+            store.put([200; 32], b"later", &sct(200)).unwrap();
             assert_eq!(store.commits(), 1);
         }
         let store = RedbExtraDataStore::open(&path).unwrap();
@@ -360,7 +460,7 @@ mod tests {
                             key[0] = t;
                             key[1] = j;
                             key[31] = 1;
-                            store.put(key, &[t, j]).unwrap();
+                            store.put(key, &[t, j], &sct(t)).unwrap();
                         }
                     })
                 })

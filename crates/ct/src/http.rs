@@ -183,13 +183,29 @@ impl CtLog {
     /// The RFC 6962 API under `/ct/v1/`: `get-sth`, `get-sth-consistency`,
     /// `get-proof-by-hash`, `get-entries`, `get-roots` and `add-pre-chain`.
     pub fn router(self: Arc<Self>) -> Router {
-        Router::new()
+        self.routes(true)
+    }
+
+    /// The read API only: [`CtLog::router`] without `add-pre-chain` (a request for it is
+    /// answered like any unknown path). For a log whose only writer is a CA in the same
+    /// process, calling [`CtLog::add_pre_chain`] directly.
+    pub fn read_router(self: Arc<Self>) -> Router {
+        self.routes(false)
+    }
+
+    fn routes(self: Arc<Self>, add_pre_chain_route: bool) -> Router {
+        let router = Router::new()
             .route("/ct/v1/get-sth", get(get_sth))
             .route("/ct/v1/get-sth-consistency", get(get_sth_consistency))
             .route("/ct/v1/get-proof-by-hash", get(get_proof_by_hash))
             .route("/ct/v1/get-entries", get(get_entries))
-            .route("/ct/v1/get-roots", get(get_roots))
-            .route("/ct/v1/add-pre-chain", post(add_pre_chain))
+            .route("/ct/v1/get-roots", get(get_roots));
+        let router = if add_pre_chain_route {
+            router.route("/ct/v1/add-pre-chain", post(add_pre_chain))
+        } else {
+            router
+        };
+        router
             .layer(DefaultBodyLimit::max(MAX_BODY_SIZE))
             .with_state(self)
     }

@@ -5,7 +5,8 @@
 //!   `chain[0]`), appends its RFC 6962 `MerkleTreeLeaf` through signet-log's batcher (so the
 //!   tree is exactly RFC 6962's: leaf hash `SHA-256(0x00 || leaf)`), and returns the SCT once
 //!   the entry is durable. The CA embeds [`encode_sct_list`] of the SCTs in the final
-//!   certificate.
+//!   certificate. A precertificate already logged is not appended again: it gets its first
+//!   SCT back (recorded as an [`IssuedSct`]).
 //! - Checkpoints carry the RFC 6962 tree-head signature as a static-ct-api
 //!   `RFC6962NoteSignature`, so `get-sth` is served from the stored checkpoint.
 //! - Each entry's `extra_data` (`PrecertChainEntry`) lives in an [`ExtraDataStore`] keyed by
@@ -13,7 +14,8 @@
 //!   concurrent submissions share one transaction and one fsync, and each SCT still waits
 //!   for its own extra data and its own leaf to be durable.
 //! - [`CtLog::router`] serves `/ct/v1/get-sth`, `get-sth-consistency`, `get-proof-by-hash`,
-//!   `get-entries`, `get-roots` and `add-pre-chain`.
+//!   `get-entries`, `get-roots` and `add-pre-chain`; [`CtLog::read_router`] all but
+//!   `add-pre-chain`, for a log whose only writer is a CA in the same process.
 //!
 //! ```no_run
 //! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>) -> Result<(), signet_ct::CtError> {
@@ -46,7 +48,7 @@ pub use entry::{
     encode_precert_chain_entry, encode_precert_leaf, sct_signed_data,
 };
 pub use error::CtError;
-pub use extra::{ExtraDataStore, GroupCommit, MemoryExtraDataStore, RedbExtraDataStore};
+pub use extra::{ExtraDataStore, GroupCommit, IssuedSct, MemoryExtraDataStore, RedbExtraDataStore};
 pub use http::MAX_BODY_SIZE;
 pub use log::{CtLog, CtLogConfig, LogEntry, MAX_ENTRIES_PER_REQUEST, system_clock_ms};
 pub use sct::{SignedCertificateTimestamp, TLS_HASH_SHA256, TLS_SIGNATURE_ECDSA, encode_sct_list};

@@ -9,7 +9,7 @@ use crate::sct::digitally_signed;
 use crate::sth::{
     Rfc6962NoteSigner, SignedTreeHead, Timestamps, rfc6962_key_id, sth_from_checkpoint,
 };
-use crate::{CtError, ExtraDataStore, SignedCertificateTimestamp};
+use crate::{CtError, ExtraDataStore, IssuedSct, SignedCertificateTimestamp};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
@@ -20,10 +20,11 @@ use signet_log::{
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf};
 use signet_note::KeyId;
 use signet_x509::{Certificate, HashAlgorithm};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use tokio::sync::{OwnedMutexGuard, watch};
 
 /// Most entries one [`CtLog::entries`] call (and `get-entries` request) returns.
 pub const MAX_ENTRIES_PER_REQUEST: u64 = 256;
@@ -157,6 +158,9 @@ pub struct CtLog {
     /// Issuer chains already checked against `roots`.
     verified_chains: VerifiedChains,
     extra_data: Arc<dyn ExtraDataStore>,
+    /// Submissions of one precertificate run one at a time, so that the second finds the
+    /// first's SCT.
+    in_flight: InFlight,
     /// Taken by [`CtLog::shutdown`]; each submission clones the handle.
     batcher: Mutex<Option<Batcher>>,
     /// The latest published checkpoint (the STH), also after shutdown.
@@ -254,6 +258,7 @@ impl CtLog {
             roots_der: config.roots,
             verified_chains: VerifiedChains::default(),
             extra_data: config.extra_data,
+            in_flight: InFlight::default(),
             batcher: Mutex::new(Some(batcher)),
             checkpoints,
             reads: Box::new(reads),
@@ -265,8 +270,14 @@ impl CtLog {
 
     /// RFC 6962 `add-pre-chain`: checks the precertificate (critical poison extension, issued
     /// directly by `chain[0]`, chain links and roots), appends its `MerkleTreeLeaf` durably
-    /// (extra data first, then the leaf through the batcher), and returns the SCT, whose
-    /// timestamp is the leaf's. Returns only once a tree head covering the entry is published.
+    /// (extra data and the SCT record first, then the leaf through the batcher), and returns
+    /// the SCT, whose timestamp is the leaf's. Returns only once a tree head covering the entry
+    /// is published.
+    ///
+    /// A precertificate already logged (the same issuer key and `TBSCertificate`, which is all
+    /// a leaf holds besides its timestamp) is not logged again: it gets the SCT it got the first
+    /// time, byte for byte, as RFC 6962 logs answer a duplicate. Concurrent submissions of one
+    /// precertificate wait for each other.
     pub async fn add_pre_chain(
         &self,
         precert_der: &[u8],
@@ -274,6 +285,36 @@ impl CtLog {
     ) -> Result<SignedCertificateTimestamp, CtError> {
         let checked =
             check_precert_submission(precert_der, chain, &self.roots, Some(&self.verified_chains))?;
+        let precert = precert_identity(&checked.issuer_key_hash, &checked.tbs);
+        let _one_at_a_time = self.in_flight.lock(precert).await;
+        let batcher = self
+            .batcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(CtError::Log(LogError::Closed))?;
+
+        // Logged before: the same leaf (its timestamp is the recorded one) is a duplicate, and
+        // the batcher answers once a tree head covering it is published.
+        if let Some(issued) = self.issued_sct(precert).await? {
+            let leaf = encode_precert_leaf(
+                issued.timestamp_ms,
+                &checked.issuer_key_hash,
+                &checked.tbs,
+                &[],
+            )?;
+            if self.reads.find_leaf(hash_leaf(&leaf)).await?.is_some() {
+                batcher.submit(leaf).await?;
+                return Ok(SignedCertificateTimestamp {
+                    log_id: self.log_id,
+                    timestamp_ms: issued.timestamp_ms,
+                    extensions: Vec::new(),
+                    signature: issued.signature,
+                });
+            }
+            // Recorded, but its leaf never reached the log (a crash in between): issue anew.
+        }
+
         let timestamp_ms = self.timestamps.next();
         let leaf = encode_precert_leaf(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
         let signed = sct_signed_data(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
@@ -286,19 +327,18 @@ impl CtLog {
 
         let extra_data = Arc::clone(&self.extra_data);
         let chain_entry = checked.extra_data;
-        tokio::task::spawn_blocking(move || extra_data.put(leaf_hash, &chain_entry))
+        let issued = IssuedSct {
+            precert,
+            timestamp_ms,
+            signature: signature.clone(),
+        };
+        tokio::task::spawn_blocking(move || extra_data.put(leaf_hash, &chain_entry, &issued))
             .await
             .map_err(|e| CtError::ExtraData {
                 op: "put",
                 detail: e.to_string(),
             })??;
 
-        let batcher = self
-            .batcher
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or(CtError::Log(LogError::Closed))?;
         batcher.submit(leaf).await?;
         Ok(SignedCertificateTimestamp {
             log_id: self.log_id,
@@ -306,6 +346,16 @@ impl CtLog {
             extensions: Vec::new(),
             signature,
         })
+    }
+
+    async fn issued_sct(&self, precert: [u8; 32]) -> Result<Option<IssuedSct>, CtError> {
+        let extra_data = Arc::clone(&self.extra_data);
+        tokio::task::spawn_blocking(move || extra_data.issued_sct(&precert))
+            .await
+            .map_err(|e| CtError::ExtraData {
+                op: "get",
+                detail: e.to_string(),
+            })?
     }
 
     /// The log ID: SHA-256 of the log key's `SubjectPublicKeyInfo` DER.
@@ -475,6 +525,62 @@ impl CtLog {
             .take();
         if let Some(batcher) = batcher {
             batcher.shutdown().await;
+        }
+    }
+}
+
+/// What identifies a precertificate in the log: SHA-256 of the issuer key hash and the
+/// `TBSCertificate`, i.e. of its leaf without the timestamp (the extensions are always empty).
+fn precert_identity(issuer_key_hash: &[u8; 32], tbs: &[u8]) -> [u8; 32] {
+    let mut data = Vec::with_capacity(tbs.len().saturating_add(32));
+    data.extend_from_slice(issuer_key_hash);
+    data.extend_from_slice(tbs);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&HashAlgorithm::Sha256.digest(&data));
+    out
+}
+
+/// One async lock per key, for the keys in use: submissions of one precertificate run one at
+/// a time while others run concurrently. The map holds only keys someone holds or waits for.
+#[derive(Default)]
+struct InFlight {
+    locks: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while a submission of `key` runs; removes the key's lock when nobody else wants it.
+struct InFlightGuard<'a> {
+    owner: &'a InFlight,
+    key: [u8; 32],
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl InFlight {
+    async fn lock(&self, key: [u8; 32]) -> InFlightGuard<'_> {
+        let lock = Arc::clone(
+            self.locks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(key)
+                .or_default(),
+        );
+        let guard = Arc::clone(&lock).lock_owned().await;
+        InFlightGuard {
+            owner: self,
+            key,
+            lock,
+            guard: Some(guard),
+        }
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut locks = self.owner.locks.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and ours: nobody waits (new waiters clone under this lock).
+        if Arc::strong_count(&self.lock) == 2 {
+            locks.remove(&self.key);
         }
     }
 }

@@ -318,9 +318,15 @@ async fn bad_submissions_are_client_faults() {
     assert!(matches!(e, CtError::UntrustedChain), "{e:?}");
     // Nothing was logged; a good one still goes through.
     assert_eq!(log.latest_sth().unwrap().tree_size, 0);
-    log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
-    // The intermediate alone (it is issued by the root) is accepted too.
-    log.add_pre_chain(&precert, &ca.chain()[..1]).await.unwrap();
+    let sct = log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+    // The intermediate alone (it is issued by the root) is accepted too; the precertificate
+    // is already logged, so it gets its SCT again.
+    let again = log.add_pre_chain(&precert, &ca.chain()[..1]).await.unwrap();
+    assert_eq!(again, sct);
+    let (precert3, _) = ca.precert("c@d.e");
+    log.add_pre_chain(&precert3, &ca.chain()[..1])
+        .await
+        .unwrap();
     assert_eq!(log.latest_sth().unwrap().tree_size, 2);
     // Once a chain has passed, its links are not checked again, but every precertificate's
     // signature still is; and a chain that failed was not remembered.
@@ -450,6 +456,135 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
         .await
         .unwrap_err();
     assert!(!e.is_client_fault(), "{e:?}");
+}
+
+/// A precertificate already logged gets the SCT it got the first time, byte for byte, and is
+/// not appended again: replayed one after another, concurrently, re-signed by the CA (another
+/// DER, the same `TBSCertificate`), and after a restart (issue 14: a replayed `add-pre-chain`
+/// used to append an entry each time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_precertificate_gets_its_first_sct_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, pkcs8) = key();
+    let ca = Arc::new(TestCa::new());
+    let open = || {
+        let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
+        let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
+        let mut config = config(Arc::new(signet_ct::system_clock_ms), extra);
+        config.roots = vec![ca.root_der.clone()];
+        let pkcs8 = pkcs8.clone();
+        async move { Arc::new(CtLog::open(store.clone(), &pkcs8, config).await.unwrap()) }
+    };
+    let log = open().await;
+    let (leaf_key, _) = key();
+    let leaf_spki = spki(&leaf_key);
+    let poison = || ext(POISON, true, vec![0x05, 0x00]);
+    let precert = sign(
+        ca.leaf_tbs("r@example.com", &leaf_spki, poison()),
+        &ca.inter_key,
+    );
+    let sct = log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+    let sth = log.latest_sth().unwrap();
+    assert_eq!(sth.tree_size, 1);
+
+    for _ in 0..3 {
+        assert_eq!(log.add_pre_chain(&precert, &ca.chain()).await.unwrap(), sct);
+    }
+    let resigned = sign(
+        ca.leaf_tbs("r@example.com", &leaf_spki, poison()),
+        &ca.inter_key,
+    );
+    assert_ne!(resigned, precert);
+    assert_eq!(
+        log.add_pre_chain(&resigned, &ca.chain()).await.unwrap(),
+        sct
+    );
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (log, ca, precert) = (Arc::clone(&log), Arc::clone(&ca), precert.clone());
+            tokio::spawn(async move { log.add_pre_chain(&precert, &ca.chain()).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), sct);
+    }
+    assert_eq!(log.latest_sth().unwrap().tree_size, 1);
+
+    // A precertificate submitted concurrently for the first time is logged once.
+    let (fresh, _) = ca.precert("s@example.com");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (log, ca, fresh) = (Arc::clone(&log), Arc::clone(&ca), fresh.clone());
+            tokio::spawn(async move { log.add_pre_chain(&fresh, &ca.chain()).await.unwrap() })
+        })
+        .collect();
+    let mut fresh_scts = Vec::new();
+    for t in tasks {
+        fresh_scts.push(t.await.unwrap());
+    }
+    assert!(fresh_scts.iter().all(|s| *s == fresh_scts[0]));
+    assert_eq!(log.latest_sth().unwrap().tree_size, 2);
+    log.shutdown().await;
+    drop(log);
+
+    // After a restart too.
+    let log = open().await;
+    assert_eq!(log.add_pre_chain(&precert, &ca.chain()).await.unwrap(), sct);
+    assert_eq!(log.latest_sth().unwrap().tree_size, 2);
+    let entries = log.entries(0, 1).await.unwrap();
+    assert_eq!(
+        decode_precert_leaf(&entries[0].leaf_input)
+            .unwrap()
+            .timestamp_ms,
+        sct.timestamp_ms
+    );
+    log.shutdown().await;
+}
+
+/// The read-only router serves every read and no `add-pre-chain`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_router_has_no_add_pre_chain() {
+    let (log, ca) = memory_log(Arc::new(signet_ct::system_clock_ms)).await;
+    let log = Arc::new(log);
+    let (precert, _) = ca.precert("a@b.c");
+    log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+    let mut chain = vec![STANDARD.encode(&precert)];
+    chain.extend(ca.chain().iter().map(|c| STANDARD.encode(c)));
+    let body = serde_json::json!({ "chain": chain });
+    let serve = |router: axum::Router| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/ct/v1", listener.local_addr().unwrap());
+        (
+            base,
+            tokio::spawn(axum::serve(listener, router).into_future()),
+        )
+    };
+    let http = reqwest::Client::new();
+    let (read, read_task) = serve(Arc::clone(&log).read_router()).await;
+    for path in ["get-sth", "get-roots"] {
+        let r = http.get(format!("{read}/{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let r = http
+        .post(format!("{read}/add-pre-chain"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The full router takes it (a replay: the tree does not grow).
+    let (full, full_task) = serve(Arc::clone(&log).router()).await;
+    let r = http
+        .post(format!("{full}/add-pre-chain"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(log.latest_sth().unwrap().tree_size, 1);
+    read_task.abort();
+    full_task.abort();
+    log.shutdown().await;
 }
 
 /// Verifies a TLS `DigitallySigned` (SHA-256, ECDSA) over `data` with the log's key.
@@ -677,6 +812,19 @@ async fn http_api() {
     let (status, sth) = get("get-sth".into()).await;
     assert_eq!(status, 200);
     assert_eq!(sth["tree_size"], 3);
+
+    // A replay of a logged precertificate: the same SCT, nothing appended.
+    let (precert, _) = ca.precert("replay@example.com");
+    let mut chain = vec![STANDARD.encode(&precert)];
+    chain.extend(ca.chain().iter().map(|c| STANDARD.encode(c)));
+    let body = serde_json::json!({ "chain": chain }).to_string();
+    let (status, first) = post(body.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    for _ in 0..3 {
+        assert_eq!(post(body.clone()).await, (200, first.clone()));
+    }
+    let (_, sth) = get("get-sth".into()).await;
+    assert_eq!(sth["tree_size"], 4);
 
     server.abort();
     log.shutdown().await;

@@ -40,15 +40,22 @@ pub struct CaDeploymentConfig {
     pub public_url: String,
     /// OIDC issuers the CA accepts tokens from (besides the development issuer).
     pub oidc_issuers: Vec<signet_oidc::IssuerConfig>,
-    /// Run the development OIDC issuer at `<public_url>/oidc` and trust it.
+    /// Run the development OIDC issuer at `<public_url>/oidc` and trust it, after the
+    /// issuers of `oidc_issuers`.
     pub dev_oidc: bool,
     /// How CT log entries are batched.
     pub batch: BatcherConfig,
+    /// Serve the CT log's `POST /ct/v1/add-pre-chain` to anyone. Off by default: the CA logs
+    /// its precertificates in process, so nobody else needs to write (the log takes only this
+    /// CA's precertificates anyway, and a replay gets its first SCT back). With it off the
+    /// route is not served (404); every read is.
+    pub ct_public_add: bool,
 }
 
 /// A running CA: keys, CT log, token verifier and (optionally) the development issuer.
 pub struct CaDeployment {
     ct: Arc<signet_ct::CtLog>,
+    ct_public_add: bool,
     ca_server: Arc<signet_ca::CaServer>,
     dev: Option<Arc<signet_oidc::DevIssuer>>,
     issuers: Vec<signet_oidc::IssuerConfig>,
@@ -214,9 +221,10 @@ impl CaDeployment {
         } else {
             None
         };
-        let mut issuers: Vec<signet_oidc::IssuerConfig> =
-            dev.iter().map(|d| d.issuer_config()).collect();
-        issuers.extend(config.oidc_issuers);
+        // Real issuers first: the first is the one a signing config names, and the
+        // development issuer must never be mistaken for the deployment's identity provider.
+        let mut issuers = config.oidc_issuers;
+        issuers.extend(dev.iter().map(|d| d.issuer_config()));
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -249,6 +257,7 @@ impl CaDeployment {
         };
         Ok(CaDeployment {
             ct,
+            ct_public_add: config.ct_public_add,
             ca_server,
             dev,
             issuers,
@@ -261,11 +270,18 @@ impl CaDeployment {
     }
 
     /// The CA API (`/api/v2/signingCert`, `/api/v2/trustBundle`, `/api/v2/configuration`),
-    /// the CT log (`/ct/v1/...`) and, when it runs, the development issuer (`/oidc/...`).
+    /// the CT log (`/ct/v1/...`, `add-pre-chain` only with
+    /// [`CaDeploymentConfig::ct_public_add`]) and, when it runs, the development issuer
+    /// (`/oidc/...`).
     pub fn router(&self) -> Router {
+        let ct = if self.ct_public_add {
+            self.ct.clone().router()
+        } else {
+            self.ct.clone().read_router()
+        };
         let router = Router::new()
             .merge(signet_ca::router(self.ca_server.clone()))
-            .merge(self.ct.clone().router());
+            .merge(ct);
         match &self.dev {
             Some(dev) => router.nest("/oidc", dev.clone().router()),
             None => router,
@@ -308,7 +324,8 @@ impl CaDeployment {
         Ok(path)
     }
 
-    /// The issuers the CA accepts tokens from, the development issuer first when it runs.
+    /// The issuers the CA accepts tokens from, in configuration order, the development issuer
+    /// (when it runs) last.
     pub fn issuers(&self) -> &[signet_oidc::IssuerConfig] {
         &self.issuers
     }

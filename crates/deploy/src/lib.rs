@@ -11,6 +11,8 @@
 //! - [`Deployment`]: all of them on one base URL with `trusted_root.json`,
 //!   `signing_config.json` and `trust_config.json` (`signet up`).
 //! - [`CtPrecertLogger`]: the CA's precertificates logged in signet-ct's log.
+//! - [`http_server::serve`]: serves any of their routers with bounded connections (timeouts, a
+//!   connection cap, a budget for request bodies in memory).
 //!
 //! What it leaves to others: the protocols and their handlers live in the service crates
 //! (`signet-server`, `signet-ca`, `signet-ct`, `signet-tsa`, `signet-oidc`), which never see a
@@ -29,6 +31,7 @@
 //!     dev_oidc: true,
 //!     oidc_issuers: Vec::new(),
 //!     batch: Default::default(),
+//!     ct_public_add: false,
 //! })
 //! .await?;
 //! let app: axum::Router = deployment.router();
@@ -43,6 +46,7 @@ mod ct;
 mod environment;
 mod error;
 mod files;
+pub mod http_server;
 pub mod log;
 mod log_keys;
 mod up;
@@ -57,6 +61,6 @@ pub use log::{
 };
 pub use log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
 pub use up::{
-    Deployment, DeploymentConfig, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON, TRUSTED_ROOT_JSON,
-    TrustFiles,
+    Deployment, DeploymentConfig, DevOidcDefault, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON,
+    TRUSTED_ROOT_JSON, TrustFiles, is_loopback_url,
 };

@@ -132,6 +132,7 @@ pub async fn open_log_server_with(
         peer_url: config.peer_url,
         clock: env.clock,
         randomness: env.randomness,
+        search_results: signet_server::MAX_SEARCH_RESULTS,
     })
     .await?;
     let path = trusted_root_path(dir);

@@ -59,12 +59,70 @@ pub struct DeploymentConfig {
     /// Keep the transparency logs in this PostgreSQL database instead of redb. (The CT log
     /// stays in the data directory.)
     pub database: Option<String>,
-    /// Run the development OIDC issuer at `<public_url>/oidc` and trust it.
+    /// Run the development OIDC issuer at `<public_url>/oidc` and trust it (after every issuer
+    /// of `oidc_issuers`). [`DevOidcDefault`] says when `signet up` turns it on by itself.
     pub dev_oidc: bool,
-    /// Further OIDC issuers the CA accepts tokens from.
+    /// Further OIDC issuers the CA accepts tokens from. The first one is the signing config's
+    /// identity provider.
     pub oidc_issuers: Vec<signet_oidc::IssuerConfig>,
     /// How log entries are batched.
     pub batch: BatcherConfig,
+    /// Serve the CT log's `POST /ct/v1/add-pre-chain` to anyone (see
+    /// [`CaDeploymentConfig::ct_public_add`]; off by default, the CA logs in process).
+    pub ct_public_add: bool,
+}
+
+/// Whether the development OIDC issuer runs when neither `--dev-oidc` nor `--no-dev-oidc` is
+/// given, and why. It hands a token for any identity to anyone who reaches it, so it runs by
+/// itself only where nobody else can reach it and nothing real is at stake: the listen address
+/// and the public URL are both loopback, and no real issuer is configured. Behind a proxy on
+/// the same host the listen address is loopback but the public URL is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DevOidcDefault {
+    /// On: loopback listen address and public URL, no other issuer.
+    On,
+    /// Off: a real issuer is configured.
+    OffRealIssuer,
+    /// Off: the listen address is not loopback.
+    OffListenAddress,
+    /// Off: the public URL's host is not loopback (or the URL does not parse).
+    OffPublicUrl,
+}
+
+impl DevOidcDefault {
+    /// The choice for a server listening on `listen`, reached at `public_url`, with
+    /// `real_issuers` other issuers configured.
+    #[must_use]
+    pub fn decide(listen: std::net::IpAddr, public_url: &str, real_issuers: usize) -> Self {
+        if real_issuers > 0 {
+            DevOidcDefault::OffRealIssuer
+        } else if !listen.is_loopback() {
+            DevOidcDefault::OffListenAddress
+        } else if !is_loopback_url(public_url) {
+            DevOidcDefault::OffPublicUrl
+        } else {
+            DevOidcDefault::On
+        }
+    }
+
+    /// Whether the issuer runs.
+    #[must_use]
+    pub fn is_on(self) -> bool {
+        self == DevOidcDefault::On
+    }
+}
+
+/// Whether `url`'s host is a loopback address or `localhost`. A URL that does not parse is
+/// not loopback.
+#[must_use]
+pub fn is_loopback_url(url: &str) -> bool {
+    match url::Url::parse(url).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 /// The trust files of a deployment, as written and served.
@@ -136,6 +194,7 @@ impl Deployment {
                 oidc_issuers: config.oidc_issuers.clone(),
                 dev_oidc: config.dev_oidc,
                 batch: config.batch,
+                ct_public_add: config.ct_public_add,
             },
             env,
         )
@@ -180,6 +239,8 @@ impl Deployment {
             valid_for: since(start),
             operator: operator.clone(),
         };
+        // The CA lists the development issuer last: with a real issuer, the real one is the
+        // identity provider clients log in with.
         let oidc_urls: Vec<Service> = issuers
             .first()
             .map(|i| service(i.issuer_url.clone(), 1, ca_start))
@@ -295,5 +356,63 @@ impl Deployment {
     pub async fn shutdown(self) {
         self.ca.shutdown().await;
         self.log.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn loopback_urls() {
+        for url in [
+            "http://127.0.0.1:3000",
+            "http://127.0.0.2/",
+            "http://[::1]:3000",
+            "http://localhost:3000",
+            "https://LOCALHOST",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://sigstore.example.internal",
+            "http://10.0.0.1:3000",
+            "http://0.0.0.0:3000",
+            "http://localhost.example.com",
+            "http://127.0.0.1.example.com",
+            "127.0.0.1:3000",
+            "not a url",
+            "",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn the_dev_issuer_runs_by_default_only_when_nobody_else_can_reach_it() {
+        use DevOidcDefault::*;
+        let local = "http://127.0.0.1:3000";
+        assert_eq!(DevOidcDefault::decide(LOOPBACK, local, 0), On);
+        assert_eq!(
+            DevOidcDefault::decide(IpAddr::V6(Ipv6Addr::LOCALHOST), "http://[::1]:1", 0),
+            On
+        );
+        // Behind a proxy on the same host: loopback listen, public URL elsewhere.
+        assert_eq!(
+            DevOidcDefault::decide(LOOPBACK, "https://sigstore.example.internal", 0),
+            OffPublicUrl
+        );
+        assert_eq!(
+            DevOidcDefault::decide(IpAddr::V4(Ipv4Addr::UNSPECIFIED), local, 0),
+            OffListenAddress
+        );
+        assert_eq!(DevOidcDefault::decide(LOOPBACK, local, 1), OffRealIssuer);
+        assert!(On.is_on());
+        for off in [OffRealIssuer, OffListenAddress, OffPublicUrl] {
+            assert!(!off.is_on());
+        }
     }
 }

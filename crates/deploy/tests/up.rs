@@ -22,6 +22,7 @@ fn config(dir: &Path, public_url: &str) -> DeploymentConfig {
         dev_oidc: true,
         oidc_issuers: Vec::new(),
         batch: Default::default(),
+        ct_public_add: false,
     }
 }
 

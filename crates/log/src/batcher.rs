@@ -1,6 +1,7 @@
 //! The async front of the sequencer: many concurrent submitters, one writer, batched fsyncs.
 
-use crate::{AppendResult, LogError, LogStore, Sequencer, StoredCheckpoint};
+use crate::{AppendResult, LogError, LogStore, NewEntry, Sequencer, StoredCheckpoint};
+use signet_merkle::Hash;
 use signet_tiles::MAX_ENTRY_SIZE;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +38,7 @@ impl Default for BatcherConfig {
 
 /// One queued submission.
 struct Pending {
-    entry: Vec<u8>,
+    entry: NewEntry,
     reply: oneshot::Sender<Result<AppendResult, LogError>>,
 }
 
@@ -84,6 +85,17 @@ impl Batcher {
     /// Submits one entry and waits until it is in a durably published checkpoint (or found to
     /// be a duplicate of an entry that is).
     pub async fn submit(&self, entry: Vec<u8>) -> Result<AppendResult, LogError> {
+        self.submit_with_aliases(entry, Vec::new()).await
+    }
+
+    /// [`Batcher::submit`] for an entry that duplicates any entry whose leaf hash is in
+    /// `aliases` (see [`NewEntry`]): if one of them is in the log, or earlier in the same batch,
+    /// the result is that entry's.
+    pub async fn submit_with_aliases(
+        &self,
+        entry: Vec<u8>,
+        aliases: Vec<Hash>,
+    ) -> Result<AppendResult, LogError> {
         if entry.len() > MAX_ENTRY_SIZE {
             return Err(LogError::EntryTooLarge {
                 index: 0,
@@ -93,7 +105,13 @@ impl Batcher {
         }
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Pending { entry, reply })
+            .send(Pending {
+                entry: NewEntry {
+                    data: entry,
+                    aliases,
+                },
+                reply,
+            })
             .await
             .map_err(|_| LogError::Closed)?;
         answer.await.map_err(|_| LogError::Closed)?
@@ -159,9 +177,9 @@ async fn run<S: LogStore>(
             }
         }
         previous = batch.len();
-        let (entries, replies): (Vec<Vec<u8>>, Vec<_>) =
+        let (entries, replies): (Vec<NewEntry>, Vec<_>) =
             batch.drain(..).map(|p| (p.entry, p.reply)).unzip();
-        match sequencer.append_batch(entries).await {
+        match sequencer.append_entries(entries).await {
             Ok(results) => {
                 if let Some(cp) = sequencer.checkpoint() {
                     publish.send_if_modified(|current| {

@@ -7,7 +7,8 @@
 //!   deployments that outgrow one machine, with a single-sequencer lease;
 //!   [`MemoryStore`] is for tests, and [`FaultyStore`] wraps any store to fail an operation
 //!   before or after it takes effect.
-//! - [`Sequencer`]: the single writer. It deduplicates, integrates a batch into tiles, stages
+//! - [`Sequencer`]: the single writer. It deduplicates (by leaf hash, and by the aliases a
+//!   [`NewEntry`] names: other entries that mean the same), integrates a batch into tiles, stages
 //!   entries + tiles + bundles (step 1), signs and publishes a checkpoint (step 2), and only
 //!   then answers. On open it recomputes the root from stored tiles, refuses to sign if it
 //!   differs from the stored checkpoint, and finishes an append that a crash cut between the
@@ -65,7 +66,7 @@ pub use memory::MemoryStore;
 pub use postgres_store::{PostgresStore, SequencerLease};
 pub use proof::{consistency_proof, inclusion_proof, tree_root};
 pub use redb_store::RedbStore;
-pub use sequencer::{AppendResult, CheckpointFormat, Sequencer, SequencerConfig};
+pub use sequencer::{AppendResult, CheckpointFormat, NewEntry, Sequencer, SequencerConfig};
 pub use store::{
     LogState, LogStore, StagedBatch, StagedEntry, StoreOp, StoredCheckpoint, StoredEntry,
 };

@@ -32,13 +32,37 @@ pub struct SequencerConfig {
     pub format: CheckpointFormat,
 }
 
+/// An entry to append, with the leaf hashes of other entries that mean the same (e.g. the same
+/// signature in another valid encoding). If one of them is already in the log, or earlier in
+/// the same batch, this entry is a duplicate of it and is not appended.
+///
+/// The store indexes leaf hashes only, so list aliases symmetrically: each of several
+/// equivalent entries should name all the others, so that whichever came first is found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewEntry {
+    /// The entry's bytes (the leaf).
+    pub data: Vec<u8>,
+    /// Leaf hashes of the entries this one duplicates.
+    pub aliases: Vec<Hash>,
+}
+
+impl From<Vec<u8>> for NewEntry {
+    fn from(data: Vec<u8>) -> Self {
+        NewEntry {
+            data,
+            aliases: Vec::new(),
+        }
+    }
+}
+
 /// What became of one submitted entry. Returned only once a checkpoint covering it is durably
 /// published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendResult {
     /// The entry's index; for a duplicate, the index of the earlier copy.
     pub index: LeafIndex,
-    /// Its RFC 6962 leaf hash.
+    /// The RFC 6962 leaf hash of the entry at `index`: the submitted entry's, or, for a
+    /// duplicate found through one of its [`NewEntry::aliases`], that earlier entry's.
     pub leaf_hash: Hash,
     /// Whether the entry was already in the log (or earlier in the same batch) and was not
     /// appended again.
@@ -351,17 +375,28 @@ impl<S: LogStore> Sequencer<S> {
         &mut self,
         entries: Vec<Vec<u8>>,
     ) -> Result<Vec<AppendResult>, LogError> {
+        self.append_entries(entries.into_iter().map(NewEntry::from).collect())
+            .await
+    }
+
+    /// [`Sequencer::append_batch`] for entries with aliases: an entry one of whose
+    /// [`NewEntry::aliases`] is in the log (or earlier in the batch) is a duplicate of that
+    /// entry.
+    pub async fn append_entries(
+        &mut self,
+        entries: Vec<NewEntry>,
+    ) -> Result<Vec<AppendResult>, LogError> {
         if let Some(e) = &self.fenced {
             return Err(LogError::Fenced(e.clone()));
         }
         if let Some((index, entry)) = entries
             .iter()
             .enumerate()
-            .find(|(_, e)| e.len() > MAX_ENTRY_SIZE)
+            .find(|(_, e)| e.data.len() > MAX_ENTRY_SIZE)
         {
             return Err(LogError::EntryTooLarge {
                 index,
-                size: entry.len(),
+                size: entry.data.len(),
                 max: MAX_ENTRY_SIZE,
             });
         }
@@ -387,22 +422,26 @@ impl<S: LogStore> Sequencer<S> {
     async fn sequence(
         &self,
         tree: &Tree,
-        entries: Vec<Vec<u8>>,
+        entries: Vec<NewEntry>,
     ) -> Result<(Tree, Vec<AppendResult>), LogError> {
         let store = self.store.as_ref();
         let old = tree.range.size();
 
-        // Duplicates: within the batch first, then against the store.
+        // Duplicates: within the batch first, then against the store, by leaf hash or alias.
         enum Slot {
             /// Already in the store at this index.
             Stored(usize),
             /// New, at `old + n`.
             New(u64),
         }
-        let hashes: Vec<Hash> = entries.iter().map(|e| hash_leaf(e)).collect();
+        let hashes: Vec<Hash> = entries.iter().map(|e| hash_leaf(&e.data)).collect();
         let mut first_in_batch: HashMap<Hash, usize> = HashMap::with_capacity(hashes.len());
         let mut unique: Vec<Hash> = Vec::with_capacity(hashes.len());
-        for (i, h) in hashes.iter().enumerate() {
+        let keys = hashes
+            .iter()
+            .zip(&entries)
+            .flat_map(|(h, e)| std::iter::once(h).chain(&e.aliases));
+        for (i, h) in keys.enumerate() {
             first_in_batch.entry(*h).or_insert_with(|| {
                 unique.push(*h);
                 i
@@ -428,21 +467,28 @@ impl<S: LogStore> Sequencer<S> {
         }
 
         let timestamp = next_timestamp((self.clock)(), Some(tree.checkpoint.timestamp_ms), 0);
-        // Decide each entry's fate, in batch order.
+        // Decide each entry's fate, in batch order: (slot, duplicate, leaf hash at the slot).
         let mut slots = Vec::with_capacity(entries.len());
         let mut stored_indices: Vec<LeafIndex> = Vec::new();
         let mut new_position: HashMap<Hash, u64> = HashMap::new();
         let mut staged: Vec<StagedEntry> = Vec::new();
-        for (data, hash) in entries.into_iter().zip(&hashes) {
-            if let Some(&index) = stored.get(hash) {
-                slots.push((Slot::Stored(stored_indices.len()), true));
+        for (entry, hash) in entries.into_iter().zip(&hashes) {
+            let NewEntry { data, aliases } = entry;
+            let keys = || std::iter::once(hash).chain(&aliases);
+            if let Some((key, &index)) = keys().find_map(|k| stored.get(k).map(|i| (k, i))) {
+                slots.push((Slot::Stored(stored_indices.len()), true, *key));
                 stored_indices.push(index);
-            } else if let Some(&n) = new_position.get(hash) {
-                slots.push((Slot::New(n), true));
+            } else if let Some(&n) = keys().find_map(|k| new_position.get(k)) {
+                let leaf = staged
+                    .get(usize::try_from(n).unwrap_or(usize::MAX))
+                    .map_or(*hash, |e| e.leaf_hash);
+                slots.push((Slot::New(n), true, leaf));
             } else {
                 let n = staged.len() as u64;
-                new_position.insert(*hash, n);
-                slots.push((Slot::New(n), false));
+                for key in keys() {
+                    new_position.entry(*key).or_insert(n);
+                }
+                slots.push((Slot::New(n), false, *hash));
                 staged.push(StagedEntry {
                     leaf_hash: *hash,
                     data,
@@ -468,8 +514,7 @@ impl<S: LogStore> Sequencer<S> {
 
         let results = slots
             .into_iter()
-            .zip(hashes)
-            .map(|((slot, duplicate), leaf_hash)| {
+            .map(|(slot, duplicate, leaf_hash)| {
                 let (index, timestamp_ms) = match slot {
                     Slot::Stored(k) => (
                         stored_indices.get(k).copied().unwrap_or_default(),

@@ -38,6 +38,7 @@ macro_rules! conformance {
 conformance!(
     append_and_read,
     duplicates,
+    aliases,
     compare_and_swap,
     reopen_continues,
     proofs,

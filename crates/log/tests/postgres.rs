@@ -124,6 +124,7 @@ macro_rules! conformance {
 conformance!(
     append_and_read,
     duplicates,
+    aliases,
     compare_and_swap,
     reopen_continues,
     proofs,

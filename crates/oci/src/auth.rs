@@ -102,17 +102,24 @@ impl DockerConfig {
         Self::load(&path)
     }
 
-    /// Reads a `config.json`; a missing file is an empty configuration.
+    /// Reads a `config.json`; a missing file is an empty configuration. Anything but a regular
+    /// file (a FIFO would block, a device never end) is an error.
     pub fn load(path: &Path) -> Result<Self, OciError> {
+        use std::io::Read as _;
         let err = |reason: String| OciError::DockerConfig {
             path: path.display().to_string(),
             reason,
         };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Err(err("not a regular file".into())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(e) => return Err(err(e.to_string())),
-        };
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_LEN as u64 + 1).read_to_end(&mut bytes))
+            .map_err(|e| err(e.to_string()))?;
         if bytes.len() > MAX_CONFIG_LEN {
             return Err(err("larger than 1 MiB".into()));
         }
@@ -363,6 +370,28 @@ pub(crate) fn parse_challenge(header: &str) -> Result<Challenge, OciError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_that_is_not_a_regular_file_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("config.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+            let err = DockerConfig::load(path).unwrap_err().to_string();
+            assert!(err.contains("not a regular file"), "{err}");
+            assert!(err.contains(&path.display().to_string()), "{err}");
+        }
+        assert!(
+            DockerConfig::load(&dir.path().join("missing.json"))
+                .unwrap()
+                .credentials_for("x")
+                .is_none()
+        );
+    }
 
     #[test]
     fn reads_auth_and_username_password() {

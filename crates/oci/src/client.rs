@@ -12,6 +12,9 @@
 //!   redirect to a storage host.
 //! - Bodies are read up to a limit ([`MAX_MANIFEST_LEN`], [`MAX_BLOB_LEN`]) and every manifest
 //!   and blob is checked against its digest.
+//! - Every request, to the registry or to its token realm, ends within a total deadline
+//!   ([`ClientOptions::request_timeout`], default [`REQUEST_TIMEOUT`]): connecting, sending,
+//!   and reading the whole answer. A registry that trickles its answer is cut off there.
 
 use crate::auth::{Challenge, Credentials, DockerConfig, parse_challenge};
 use crate::manifest::{
@@ -33,18 +36,36 @@ pub const MAX_MANIFEST_LEN: usize = 4 * 1024 * 1024;
 pub const MAX_BLOB_LEN: usize = 64 * 1024 * 1024;
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
+/// The default total deadline of one request (connect, headers and body): long enough for a
+/// [`MAX_BLOB_LEN`] blob over a slow link.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// The longest a connection may take to open, within the request's deadline.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
 const MAX_ERROR_BODY: usize = 16 * 1024;
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// How a [`RegistryClient`] connects and authenticates.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Credentials by registry host (see [`DockerConfig::load_default`]).
     pub docker_config: DockerConfig,
     /// Use plain HTTP for registries that are not on loopback (`--allow-insecure-registry`).
     pub allow_insecure: bool,
+    /// The total deadline of each request: connecting, sending, and reading the whole answer
+    /// (default [`REQUEST_TIMEOUT`]).
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            docker_config: DockerConfig::default(),
+            allow_insecure: false,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
 }
 
 /// A manifest as fetched: its descriptor (digest of the bytes received, media type, size) and
@@ -167,8 +188,8 @@ impl RegistryClient {
     pub fn new(options: ClientOptions) -> Result<Self, OciError> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(300))
+            .connect_timeout(CONNECT_TIMEOUT.min(options.request_timeout))
+            .timeout(options.request_timeout)
             .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| OciError::Transport {

@@ -5,7 +5,8 @@
 //!   turns a tag into the digest of the manifest the registry serves (checked against the bytes).
 //! - [`RegistryClient::attach_bundle`] stores a Sigstore bundle as an OCI 1.1 artifact whose
 //!   subject is the image, findable through the referrers API or, on registries without it, the
-//!   `sha256-<hex>` tag-schema index; [`RegistryClient::list_bundles`] finds them again.
+//!   `sha256-<hex>` tag-schema index; [`RegistryClient::list_bundles`] finds them again (a
+//!   referrer that cannot be read is reported beside the others, not a failure of the lot).
 //! - [`RegistryClient::read_legacy_signatures`] / [`RegistryClient::write_legacy_signature`]
 //!   read and write cosign's older `sha256-<hex>.sig` layout ([`SimpleSigning`] payloads), and
 //!   the `.att` functions its attestations; [`legacy`] turns those layers into bundles the
@@ -27,7 +28,7 @@
 //! # let bundle_json = Vec::new();
 //! let artifact = BundleArtifact { bundle: bundle_json, predicate_type: None, created: None, annotations: Default::default() };
 //! client.attach_bundle(&image, &subject, &artifact).await?;
-//! for found in client.list_bundles(&image, &subject.digest).await? {
+//! for found in client.list_bundles(&image, &subject.digest).await?.bundles {
 //!     println!("{} ({} bytes)", found.manifest.digest, found.bundle.len());
 //! }
 //! # Ok(()) }
@@ -51,7 +52,8 @@ pub use legacy::{LegacyAttestation, LegacyError, LegacyMaterial, LegacySignature
 pub use manifest::{BundleArtifact, Descriptor, ImageIndex, ImageManifest, SimpleSigning};
 pub use reference::{DOCKER_HUB, Digest, ImageRef};
 pub use sigstore::{
-    AttachedBundle, INDEX_WRITE_ATTEMPTS, MAX_BUNDLES, ReferrersSupport, StoredBundle,
+    AttachedBundle, BundleListing, INDEX_WRITE_ATTEMPTS, MAX_BUNDLES, ReferrersSupport,
+    StoredBundle, UnreadableBundle,
 };
 
 /// Entry points for fuzz targets and property tests. Not part of the API.

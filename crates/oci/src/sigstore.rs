@@ -10,7 +10,8 @@ use crate::manifest::{
 use crate::{Digest, ImageRef, OciError, RegistryClient};
 use std::collections::BTreeMap;
 
-/// The most bundles [`RegistryClient::list_bundles`] fetches for one image.
+/// The most bundles [`RegistryClient::list_bundles`] fetches for one image; the others are
+/// counted in [`BundleListing::not_read`].
 pub const MAX_BUNDLES: usize = 100;
 /// Largest bundle read: 16 MiB.
 pub const MAX_BUNDLE_LEN: usize = 16 * 1024 * 1024;
@@ -61,6 +62,37 @@ pub struct StoredBundle {
     pub bundle: Vec<u8>,
     /// The predicate type annotation, for attestations.
     pub predicate_type: Option<String>,
+}
+
+/// A referrer listed with the bundle artifact type that could not be read as a bundle: its
+/// manifest is missing, malformed, of another type or about another subject, or its bundle
+/// layer is missing, too large or not what its digest says. Anyone who can push to the
+/// repository can list such a referrer, so it is one rejected candidate, not a failure.
+#[derive(Debug)]
+pub struct UnreadableBundle {
+    /// The descriptor as listed among the referrers.
+    pub manifest: Descriptor,
+    /// Why it could not be read.
+    pub error: OciError,
+}
+
+/// What [`RegistryClient::list_bundles`] found: the bundles it read, the referrers it could
+/// not read, and how many it did not try.
+#[derive(Debug, Default)]
+pub struct BundleListing {
+    /// Bundles read, in the order the referrers were listed.
+    pub bundles: Vec<StoredBundle>,
+    /// Referrers of the bundle type that could not be read as bundles.
+    pub unreadable: Vec<UnreadableBundle>,
+    /// Referrers of the bundle type beyond the first [`MAX_BUNDLES`], not read at all.
+    pub not_read: usize,
+}
+
+impl BundleListing {
+    /// No referrer of the bundle type at all: nothing read, nothing unreadable, nothing left.
+    pub fn is_empty(&self) -> bool {
+        self.bundles.is_empty() && self.unreadable.is_empty() && self.not_read == 0
+    }
 }
 
 fn is_sigstore_bundle_type(t: &str) -> bool {
@@ -216,68 +248,98 @@ impl RegistryClient {
         })
     }
 
-    /// The Sigstore bundles stored as referrers of `digest` (at most [`MAX_BUNDLES`]).
-    /// Referrers of other artifact types, and artifacts whose manifest does not name `digest`
-    /// as its subject, are skipped.
+    /// The Sigstore bundles stored as referrers of `digest`: the first [`MAX_BUNDLES`]
+    /// referrers listed with a bundle artifact type are read, each on its own (one that cannot
+    /// be read is listed in [`BundleListing::unreadable`] and does not stop the others); the
+    /// rest are only counted. Referrers of other artifact types are skipped. An error means
+    /// the referrers could not be listed at all.
     pub async fn list_bundles(
         &self,
         image: &ImageRef,
         digest: &Digest,
-    ) -> Result<Vec<StoredBundle>, OciError> {
+    ) -> Result<BundleListing, OciError> {
         let referrers = self.list_referrers(image, digest, None).await?;
-        let mut out = Vec::new();
-        for descriptor in referrers {
-            if !descriptor
-                .artifact_type
+        let mut listing = BundleListing::default();
+        let mut tried = 0usize;
+        for descriptor in referrers.into_iter().filter(|d| {
+            d.artifact_type
                 .as_deref()
                 .is_some_and(is_sigstore_bundle_type)
-            {
+        }) {
+            if tried >= MAX_BUNDLES {
+                listing.not_read += 1;
                 continue;
             }
-            if out.len() >= MAX_BUNDLES {
-                return Err(OciError::TooMany {
-                    what: "Sigstore bundles",
-                    limit: MAX_BUNDLES,
-                });
+            tried += 1;
+            match self.read_bundle(image, digest, &descriptor).await {
+                Ok(stored) => listing.bundles.push(stored),
+                Err(error) => listing.unreadable.push(UnreadableBundle {
+                    manifest: descriptor,
+                    error,
+                }),
             }
-            let fetched = self
-                .get_manifest(&image.with_digest(descriptor.digest.clone()))
-                .await?;
-            if !is_manifest_type(&fetched.descriptor.media_type) {
-                continue;
-            }
-            let manifest: ImageManifest = parse_manifest(&fetched.bytes)?;
-            let artifact_type = manifest
-                .artifact_type
-                .as_deref()
-                .unwrap_or(manifest.config.media_type.as_str());
-            if !is_sigstore_bundle_type(artifact_type) {
-                continue;
-            }
-            if manifest.subject.as_ref().map(|s| &s.digest) != Some(digest) {
-                continue;
-            }
-            let Some(layer) = manifest
-                .layers
-                .iter()
-                .find(|l| is_sigstore_bundle_type(&l.media_type))
-            else {
-                continue;
-            };
-            if layer.size > MAX_BUNDLE_LEN as u64 {
-                return Err(OciError::TooLarge {
-                    what: "bundle",
-                    limit: MAX_BUNDLE_LEN,
-                });
-            }
-            let bundle = self.get_blob(image, &layer.digest, MAX_BUNDLE_LEN).await?;
-            out.push(StoredBundle {
-                predicate_type: manifest.annotations.get(ANNOTATION_PREDICATE_TYPE).cloned(),
-                manifest: descriptor,
-                bundle,
+        }
+        Ok(listing)
+    }
+
+    /// Reads the bundle artifact `descriptor` lists, which must be an image manifest of a
+    /// bundle artifact type whose subject is `subject` and which has a bundle layer.
+    async fn read_bundle(
+        &self,
+        image: &ImageRef,
+        subject: &Digest,
+        descriptor: &Descriptor,
+    ) -> Result<StoredBundle, OciError> {
+        const WHAT: &str = "bundle artifact manifest";
+        let fetched = self
+            .get_manifest(&image.with_digest(descriptor.digest.clone()))
+            .await?;
+        if !is_manifest_type(&fetched.descriptor.media_type) {
+            return Err(OciError::UnexpectedMediaType {
+                what: WHAT,
+                found: fetched.descriptor.media_type,
             });
         }
-        Ok(out)
+        let manifest: ImageManifest = parse_manifest(&fetched.bytes)?;
+        let artifact_type = manifest
+            .artifact_type
+            .as_deref()
+            .unwrap_or(manifest.config.media_type.as_str());
+        if !is_sigstore_bundle_type(artifact_type) {
+            return Err(OciError::Malformed {
+                what: WHAT,
+                reason: format!(
+                    "artifact type {:?} is not a Sigstore bundle",
+                    artifact_type.chars().take(100).collect::<String>()
+                ),
+            });
+        }
+        if manifest.subject.as_ref().map(|s| &s.digest) != Some(subject) {
+            return Err(OciError::Malformed {
+                what: WHAT,
+                reason: format!("its subject is not {subject}"),
+            });
+        }
+        let layer = manifest
+            .layers
+            .iter()
+            .find(|l| is_sigstore_bundle_type(&l.media_type))
+            .ok_or_else(|| OciError::Malformed {
+                what: WHAT,
+                reason: "no layer is a Sigstore bundle".into(),
+            })?;
+        if layer.size > MAX_BUNDLE_LEN as u64 {
+            return Err(OciError::TooLarge {
+                what: "bundle",
+                limit: MAX_BUNDLE_LEN,
+            });
+        }
+        let bundle = self.get_blob(image, &layer.digest, MAX_BUNDLE_LEN).await?;
+        Ok(StoredBundle {
+            predicate_type: manifest.annotations.get(ANNOTATION_PREDICATE_TYPE).cloned(),
+            manifest: descriptor.clone(),
+            bundle,
+        })
     }
 
     /// Reads the legacy `sha256-<hex>.sig` signatures of `digest` (empty when there are none).

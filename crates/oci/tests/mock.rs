@@ -5,7 +5,8 @@
     clippy::panic
 )]
 //! Against small in-process registries on loopback: the bearer-token flow, credentials that
-//! never follow a redirect to another origin, and the limits on what is read.
+//! never follow a redirect to another origin, the limits on what is read, and the total
+//! deadline of each request against a registry that never finishes answering.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -346,4 +347,79 @@ async fn plain_http_only_for_loopback() {
         Err(OciError::Transport { url, .. }) => assert!(url.starts_with("https://"), "{url}"),
         other => panic!("{other:?}"),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deadlines: a registry (or its token realm) that answers a byte at a time forever is cut off
+// at the client's total deadline; a read timeout would never fire, since each byte resets it.
+
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn deadline_client() -> RegistryClient {
+    RegistryClient::new(ClientOptions {
+        request_timeout: DEADLINE,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[track_caller]
+fn assert_timed_out<T: std::fmt::Debug>(result: Result<T, OciError>, start: std::time::Instant) {
+    let took = start.elapsed();
+    match result {
+        Err(OciError::Transport { source, .. }) => assert!(source.is_timeout(), "{source}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(
+        took >= DEADLINE - std::time::Duration::from_millis(100),
+        "{took:?}"
+    );
+    assert!(
+        took < DEADLINE + std::time::Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_blobs_and_referrers_end_at_the_deadline() {
+    use signet_testdata::slow::{SlowServer, Stall};
+    for stall in [Stall::Headers, Stall::Body] {
+        let server = SlowServer::start(stall);
+        let image = ImageRef::parse(&format!("{}/repo:v1", server.addr())).unwrap();
+        let c = deadline_client();
+        let start = std::time::Instant::now();
+        assert_timed_out(c.resolve(&image).await, start);
+        let digest = Digest::sha256_of(BLOB);
+        let start = std::time::Instant::now();
+        assert_timed_out(c.get_blob(&image, &digest, 1 << 20).await, start);
+        let start = std::time::Instant::now();
+        assert_timed_out(c.list_bundles(&image, &digest).await, start);
+        assert_eq!(server.connections(), 3, "{stall:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_realm_that_never_answers_ends_at_the_deadline() {
+    use signet_testdata::slow::{Answer, SlowServer, Stall};
+    let realm: Arc<std::sync::OnceLock<String>> = Arc::default();
+    let known = realm.clone();
+    // The registry challenges at once; its token realm stalls.
+    let server = SlowServer::start_with(Stall::Body, move |_, path| {
+        let realm = known.get()?;
+        path.starts_with("/v2/").then(|| {
+            Answer::json(401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#).with_header(
+                "WWW-Authenticate",
+                &format!(r#"Bearer realm="{realm}",service="slow""#),
+            )
+        })
+    });
+    realm.set(format!("{}/token", server.url())).unwrap();
+    let image = ImageRef::parse(&format!("{}/repo:v1", server.addr())).unwrap();
+    let start = std::time::Instant::now();
+    assert_timed_out(deadline_client().resolve(&image).await, start);
+    assert_eq!(
+        server.connections(),
+        2,
+        "the challenge, then the stalled realm"
+    );
 }

@@ -216,7 +216,11 @@ async fn bundles_through_the_referrers_api() {
         .unwrap();
     assert!(pushed.subject_indexed);
 
-    let found = c.list_bundles(&image, &subject.digest).await.unwrap();
+    let found = c
+        .list_bundles(&image, &subject.digest)
+        .await
+        .unwrap()
+        .bundles;
     assert_eq!(found.len(), 2);
     assert_eq!(found[0].bundle, b"{\"bundle\":0}");
     assert_eq!(found[1].bundle, b"{\"bundle\":1}");
@@ -295,6 +299,7 @@ async fn a_clobbered_tag_schema_index_write_is_redone() {
         .list_bundles(&image, &subject.digest)
         .await
         .unwrap()
+        .bundles
         .into_iter()
         .map(|b| b.manifest.digest)
         .collect();

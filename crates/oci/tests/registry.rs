@@ -147,8 +147,8 @@ async fn bundles_through_the_tag_schema_fallback() {
         "both bundles kept in the fallback index"
     );
     index.manifests.push(foreign_desc.clone());
-    // A confused writer lists the other image's bundle under this image: it is skipped because
-    // its manifest's subject is not this image.
+    // A confused writer lists the other image's bundle under this image: it is not read as
+    // one of this image's bundles, because its manifest's subject is not this image.
     index.manifests.push(on_other.manifest.clone());
     c.put_manifest(
         &image,
@@ -159,7 +159,16 @@ async fn bundles_through_the_tag_schema_fallback() {
     .await
     .unwrap();
 
-    let found = c.list_bundles(&image, &subject.digest).await.unwrap();
+    let listing = c.list_bundles(&image, &subject.digest).await.unwrap();
+    assert_eq!(listing.not_read, 0);
+    assert_eq!(listing.unreadable.len(), 1, "{listing:?}");
+    assert_eq!(listing.unreadable[0].manifest, on_other.manifest);
+    assert!(
+        listing.unreadable[0].error.to_string().contains("subject"),
+        "{}",
+        listing.unreadable[0].error
+    );
+    let found = listing.bundles;
     assert_eq!(found.len(), 2, "{found:?}");
     assert_eq!(found[0].bundle, bundle(1));
     assert_eq!(found[0].manifest, first.manifest);
@@ -176,7 +185,7 @@ async fn bundles_through_the_tag_schema_fallback() {
     );
 
     // The other image's bundles are its own.
-    let others = c.list_bundles(&image, &other.digest).await.unwrap();
+    let others = c.list_bundles(&image, &other.digest).await.unwrap().bundles;
     assert_eq!(others.len(), 1);
     assert_eq!(others[0].bundle, bundle(3));
 
@@ -192,7 +201,11 @@ async fn bundles_through_the_tag_schema_fallback() {
     assert_eq!(index.manifests.len(), 5);
     assert!(index.manifests.contains(&foreign_desc));
     assert_eq!(
-        c.list_bundles(&image, &subject.digest).await.unwrap().len(),
+        c.list_bundles(&image, &subject.digest)
+            .await
+            .unwrap()
+            .bundles
+            .len(),
         3
     );
     // All referrers, and filtered by type.
@@ -376,6 +389,7 @@ async fn basic_auth_from_docker_config_for_exactly_that_host() {
             .list_bundles(&image, &resolved.digest)
             .await
             .unwrap()
+            .bundles
             .len(),
         1
     );

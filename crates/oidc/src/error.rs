@@ -26,6 +26,16 @@ pub enum OidcError {
         /// What was wrong with its shape.
         reason: &'static str,
     },
+    /// The header or the claims object (or an object inside them) names a member twice, e.g.
+    /// two `sub` claims. JSON parsers disagree on which one counts, so such a token is refused
+    /// whatever the order.
+    #[error("token {part} names the member {name:?} more than once")]
+    DuplicateMember {
+        /// `header` or `claims`.
+        part: &'static str,
+        /// The repeated name (at most 64 characters of it).
+        name: String,
+    },
     /// The header names an algorithm this verifier refuses (`none`, HMAC, PS*, EdDSA, …).
     #[error("unsupported token algorithm {alg:?} (accepted: RS256, RS384, RS512, ES256, ES384)")]
     UnsupportedAlgorithm {
@@ -188,6 +198,7 @@ impl OidcError {
         match self {
             Self::TokenTooLarge { .. }
             | Self::MalformedToken { .. }
+            | Self::DuplicateMember { .. }
             | Self::UnsupportedAlgorithm { .. }
             | Self::IssuerNotConfigured { .. }
             | Self::UnknownKeyId { .. }
@@ -217,6 +228,7 @@ impl OidcError {
         match self {
             Self::TokenTooLarge { .. } => "token_too_large",
             Self::MalformedToken { .. } => "malformed_token",
+            Self::DuplicateMember { .. } => "duplicate_member",
             Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
             Self::IssuerNotConfigured { .. } => "issuer_not_configured",
             Self::UnknownKeyId { .. } => "unknown_key_id",

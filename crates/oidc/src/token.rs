@@ -32,15 +32,123 @@ fn malformed(reason: &'static str) -> OidcError {
     OidcError::MalformedToken { reason }
 }
 
-fn decode_json_object(part: &str, what: &'static str) -> Result<Map<String, Value>, OidcError> {
+/// Decodes one base64url part of the token as a JSON object. An object (at any depth) that
+/// names a member twice is refused: serde_json would silently keep the last one, while another
+/// reader of the same token (a proxy, a log, an auditor) may take the first.
+fn decode_json_object(
+    part: &str,
+    what: &'static str,
+    which: &'static str,
+) -> Result<Map<String, Value>, OidcError> {
     let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed(what))?;
-    match serde_json::from_slice(&bytes) {
+    match parse_unique_json(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(malformed(what)),
+        Ok(_) | Err(UniqueJsonError::Malformed) => Err(malformed(what)),
+        Err(UniqueJsonError::Duplicate(name)) => Err(OidcError::DuplicateMember {
+            part: which,
+            name: name.chars().take(64).collect(),
+        }),
     }
 }
 
-/// Splits a compact JWS, decodes header and payload, and applies the algorithm allow-list.
+/// Why [`parse_unique_json`] refused its input.
+#[derive(Debug, PartialEq, Eq)]
+enum UniqueJsonError {
+    /// Not one JSON value.
+    Malformed,
+    /// An object names this member twice (names compared after unescaping).
+    Duplicate(String),
+}
+
+/// Parses JSON into a [`Value`], refusing any object that repeats a member name.
+fn parse_unique_json(bytes: &[u8]) -> Result<Value, UniqueJsonError> {
+    use serde::de::DeserializeSeed as _;
+    let duplicate = std::cell::RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = UniqueMembers(&duplicate)
+        .deserialize(&mut deserializer)
+        .and_then(|v| deserializer.end().map(|()| v));
+    match (value, duplicate.into_inner()) {
+        (_, Some(name)) => Err(UniqueJsonError::Duplicate(name)),
+        (Ok(value), None) => Ok(value),
+        (Err(_), None) => Err(UniqueJsonError::Malformed),
+    }
+}
+
+/// A serde visitor building a [`Value`] that stops at the first repeated member name, which it
+/// records in the cell. (serde_json bounds the nesting depth it recurses through.)
+#[derive(Clone, Copy)]
+struct UniqueMembers<'a>(&'a std::cell::RefCell<Option<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueMembers<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueMembers<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(v)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("not a finite number"))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if members.contains_key(&name) {
+                *self.0.borrow_mut() = Some(name);
+                return Err(serde::de::Error::custom("repeated member name"));
+            }
+            let value = map.next_value_seed(self)?;
+            members.insert(name, value);
+        }
+        Ok(Value::Object(members))
+    }
+}
+
+/// Splits a compact JWS, decodes header and payload (refusing a member named twice in
+/// either), and applies the algorithm allow-list.
 pub(crate) fn parse_token(token: &str) -> Result<UnverifiedToken<'_>, OidcError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(OidcError::TokenTooLarge {
@@ -54,7 +162,7 @@ pub(crate) fn parse_token(token: &str) -> Result<UnverifiedToken<'_>, OidcError>
     else {
         return Err(malformed("not three dot-separated parts"));
     };
-    let header_map = decode_json_object(header, "header is not base64url JSON object")?;
+    let header_map = decode_json_object(header, "header is not base64url JSON object", "header")?;
     let alg_name = match header_map.get("alg") {
         Some(Value::String(a)) => a.as_str(),
         Some(_) => return Err(malformed("header alg is not a string")),
@@ -85,7 +193,7 @@ pub(crate) fn parse_token(token: &str) -> Result<UnverifiedToken<'_>, OidcError>
     if signature.is_empty() {
         return Err(malformed("empty signature"));
     }
-    let claims = decode_json_object(payload, "payload is not base64url JSON object")?;
+    let claims = decode_json_object(payload, "payload is not base64url JSON object", "claims")?;
     let iss = match claims.get("iss") {
         Some(Value::String(i)) => i.clone(),
         Some(_) => {
@@ -433,6 +541,87 @@ mod tests {
         assert_eq!(t.iss, "https://i.example.com");
         assert_eq!(t.signature, "c2ln");
         assert_eq!(format!("{}.c2ln", t.signing_input), ok);
+    }
+
+    fn b64_raw(text: &str) -> String {
+        URL_SAFE_NO_PAD.encode(text.as_bytes())
+    }
+
+    #[test]
+    fn repeated_member_names_are_refused_in_either_order_and_at_any_depth() {
+        let header = b64(&json!({"alg": "ES256"}));
+        let iss = r#""iss":"https://i.example.com""#;
+        for (claims, name) in [
+            (format!(r#"{{{iss},"sub":"alice","sub":"mallory"}}"#), "sub"),
+            (format!(r#"{{"sub":"mallory",{iss},"sub":"alice"}}"#), "sub"),
+            (format!(r#"{{{iss},{iss}}}"#), "iss"),
+            (
+                format!(r#"{{{iss},"aud":"sigstore","aud":"other"}}"#),
+                "aud",
+            ),
+            (
+                format!(r#"{{{iss},"aud":"sigstore","au\u0064":"x"}}"#),
+                "aud",
+            ),
+            (format!(r#"{{{iss},"act":{{"sub":"a","sub":"b"}}}}"#), "sub"),
+            (format!(r#"{{{iss},"x":[{{"k":1,"k":2}}]}}"#), "k"),
+        ] {
+            let token = format!("{header}.{}.c2ln", b64_raw(&claims));
+            let err = parse_token(&token).unwrap_err();
+            assert!(
+                matches!(&err, OidcError::DuplicateMember { part: "claims", name: n } if n == name),
+                "{claims}: {err}"
+            );
+            assert_eq!(err.kind(), "duplicate_member");
+            assert!(err.is_client_fault());
+        }
+        // In the header too, `alg` or any other member.
+        let claims = b64(&json!({"iss": "https://i.example.com"}));
+        for (h, name) in [
+            (r#"{"alg":"ES256","alg":"RS256"}"#, "alg"),
+            (r#"{"alg":"none","alg":"ES256"}"#, "alg"),
+            (r#"{"alg":"ES256","kid":"a","kid":"b"}"#, "kid"),
+        ] {
+            let token = format!("{}.{claims}.c2ln", b64_raw(h));
+            let err = parse_token(&token).unwrap_err();
+            assert!(
+                matches!(&err, OidcError::DuplicateMember { part: "header", name: n } if n == name),
+                "{h}: {err}"
+            );
+        }
+        // Equal values in different objects, and trailing garbage, are what they were.
+        let ok = format!(
+            "{header}.{}.c2ln",
+            b64_raw(&format!(
+                r#"{{{iss},"a":{{"sub":1}},"b":{{"sub":1}},"sub":"s"}}"#
+            ))
+        );
+        assert_eq!(parse_token(&ok).unwrap().claims["sub"], "s");
+        let trailing = format!("{header}.{}.c2ln", b64_raw(&format!("{{{iss}}} x")));
+        assert_eq!(
+            parse_token(&trailing).unwrap_err().kind(),
+            "malformed_token"
+        );
+    }
+
+    #[test]
+    fn unique_json_reads_every_value_kind() {
+        let text = r#"{"n":null,"t":true,"i":-3,"u":18446744073709551615,"f":1.5,"s":"\u00e9","a":[1,[2]],"o":{}}"#;
+        assert_eq!(
+            parse_unique_json(text.as_bytes()).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        assert_eq!(
+            parse_unique_json(b"{\"a\":1,\"a\":1}"),
+            Err(UniqueJsonError::Duplicate("a".into()))
+        );
+        assert_eq!(parse_unique_json(b"{"), Err(UniqueJsonError::Malformed));
+        assert_eq!(parse_unique_json(b""), Err(UniqueJsonError::Malformed));
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert_eq!(
+            parse_unique_json(deep.as_bytes()),
+            Err(UniqueJsonError::Malformed)
+        );
     }
 
     fn claims(v: Value) -> Map<String, Value> {

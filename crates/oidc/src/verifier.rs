@@ -112,8 +112,8 @@ impl OidcVerifier {
 
     /// Verifies `token` at time `now_unix` (seconds since the epoch):
     ///
-    /// 1. size (≤ [`token::MAX_TOKEN_BYTES`]), shape, and the algorithm allow-list (RS256,
-    ///    RS384, RS512, ES256, ES384);
+    /// 1. size (≤ [`token::MAX_TOKEN_BYTES`]), shape, no member named twice in the header or
+    ///    the claims, and the algorithm allow-list (RS256, RS384, RS512, ES256, ES384);
     /// 2. the unverified `iss` picks the configured issuer (exact match);
     /// 3. the issuer's keys come from the cache, or discovery → `jwks_uri` → JWKS; a `kid` not
     ///    in the cached set refreshes it at most once per `min_refresh_interval_secs`;

@@ -332,3 +332,106 @@ async fn unknown_kid_refreshes_jwks_at_most_once_per_interval() {
     verifier.verify(&later, t + 4000).await.unwrap();
     assert_eq!(hits(), 3);
 }
+
+/// A token whose header and claims are exactly the JSON texts given (so members can repeat),
+/// signed with the development issuer's own key from `dir`.
+fn sign_raw(dir: &Path, header: &str, claims: &str) -> String {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let pkcs8 = std::fs::read(dir.join(signet_oidc::dev::DEV_KEY_FILE)).unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).unwrap();
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let sig = key
+        .sign(&aws_lc_rs::rand::SystemRandom::new(), input.as_bytes())
+        .unwrap();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+/// serde_json keeps the last of two equal members; a token that repeats one (two `sub`, two
+/// `iss`, two `aud` …) is refused whatever the order, although its signature is good.
+#[tokio::test]
+async fn tokens_that_repeat_a_member_are_refused_though_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path()).await;
+    let verifier = OidcVerifier::new(vec![served.issuer.issuer_config()], reqwest::Client::new());
+    let iss = served.issuer.issuer_url().to_owned();
+    let t = now();
+    let header = format!(
+        r#"{{"alg":"ES256","typ":"JWT","kid":"{}"}}"#,
+        served.issuer.key_id()
+    );
+    let times = format!(r#""iat":{t},"nbf":{t},"exp":{}"#, t + 300);
+    let email = r#""email":"alice@example.com","email_verified":true"#;
+    let claims = |members: &str| format!("{{{times},{email},{members}}}");
+
+    // The control: the same token with each member once verifies.
+    let good = claims(&format!(
+        r#""iss":"{iss}","sub":"alice@example.com","aud":"sigstore""#
+    ));
+    let verified = verifier
+        .verify(&sign_raw(dir.path(), &header, &good), t)
+        .await
+        .unwrap();
+    assert_eq!(verified.subject, "alice@example.com");
+
+    let other = "https://other.example.com";
+    for (members, name) in [
+        (
+            format!(r#""iss":"{iss}","sub":"alice@example.com","sub":"mallory","aud":"sigstore""#),
+            "sub",
+        ),
+        (
+            format!(r#""sub":"mallory","iss":"{iss}","aud":"sigstore","sub":"alice@example.com""#),
+            "sub",
+        ),
+        (
+            format!(r#""iss":"{other}","iss":"{iss}","sub":"alice@example.com","aud":"sigstore""#),
+            "iss",
+        ),
+        (
+            format!(r#""iss":"{iss}","iss":"{other}","sub":"alice@example.com","aud":"sigstore""#),
+            "iss",
+        ),
+        (
+            format!(r#""iss":"{iss}","sub":"alice@example.com","aud":"other","aud":"sigstore""#),
+            "aud",
+        ),
+        (
+            format!(r#""iss":"{iss}","sub":"alice@example.com","aud":"sigstore","aud":"other""#),
+            "aud",
+        ),
+        (
+            format!(
+                r#""iss":"{iss}","sub":"alice@example.com","aud":"sigstore","email":"mallory@example.com""#
+            ),
+            "email",
+        ),
+    ] {
+        let token = sign_raw(dir.path(), &header, &claims(&members));
+        let err = verifier.verify(&token, t).await.unwrap_err();
+        assert!(
+            matches!(&err, OidcError::DuplicateMember { part: "claims", name: n } if n == name),
+            "{members}: {err}"
+        );
+        assert!(err.is_client_fault());
+    }
+
+    // A repeated header member (here `kid`) too.
+    let header = format!(
+        r#"{{"alg":"ES256","kid":"unknown","kid":"{}"}}"#,
+        served.issuer.key_id()
+    );
+    let err = verifier
+        .verify(&sign_raw(dir.path(), &header, &good), t)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, OidcError::DuplicateMember { part: "header", name } if name == "kid"),
+        "{err}"
+    );
+}

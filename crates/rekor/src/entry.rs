@@ -7,8 +7,10 @@ use signet_formats::KindVersion;
 
 use crate::{RekorError, SearchKey};
 
-/// A canonical entry body may be at most this big (4 MiB): what clients' verifiers accept
-/// (`signet_formats::rekor::MAX_REKOR_BODY_SIZE`).
+/// The largest canonical entry body read or built here (4 MiB): what clients' verifiers accept
+/// (`signet_formats::rekor::MAX_REKOR_BODY_SIZE`). The logs store less: a tlog-tiles entry
+/// bundle gives each entry a 16-bit length, so they refuse bodies over 65,535 bytes
+/// (`signet_tiles::MAX_ENTRY_SIZE`) with a 413.
 pub const MAX_CANONICAL_BODY_SIZE: usize = signet_formats::rekor::MAX_REKOR_BODY_SIZE;
 
 /// A validated entry, ready to append: the canonical body the log stores and hashes, and the
@@ -24,6 +26,12 @@ pub struct CanonicalEntry {
     /// What to index the entry by, sorted and without duplicates. For DSSE and in-toto
     /// entries this includes the in-toto subjects' digests, which the body itself lacks.
     pub search_keys: Vec<SearchKey>,
+    /// Leaf hashes of the other bodies that record the same signature: for a `hashedrekord`
+    /// entry with an ECDSA key, the body with the signature's other valid encoding (`s`
+    /// replaced by `n - s`). A log treats the entry as a duplicate of any of them already
+    /// logged, so one signature cannot be logged twice. The body itself keeps the signature
+    /// as sent, byte for byte what Rekor would store.
+    pub equivalent_leaf_hashes: Vec<[u8; 32]>,
 }
 
 impl fmt::Debug for CanonicalEntry {
@@ -33,6 +41,7 @@ impl fmt::Debug for CanonicalEntry {
             .field("api_version", &self.api_version)
             .field("body", &String::from_utf8_lossy(&self.body))
             .field("search_keys", &self.search_keys)
+            .field("equivalent_leaf_hashes", &self.equivalent_leaf_hashes)
             .finish()
     }
 }
@@ -77,7 +86,17 @@ impl CanonicalEntry {
             api_version,
             body: body.into_bytes(),
             search_keys,
+            equivalent_leaf_hashes: Vec::new(),
         })
+    }
+
+    /// Records `body` (canonical, if given) as recording the same signature as this entry.
+    pub(crate) fn with_equivalent_body(mut self, body: Option<String>) -> Self {
+        if let Some(body) = body {
+            self.equivalent_leaf_hashes
+                .push(signet_merkle::hash_leaf(body.as_bytes()).0);
+        }
+        self
     }
 }
 

@@ -98,6 +98,21 @@ pub enum RekorError {
         /// The kind of key found.
         key: String,
     },
+    /// A `hashedrekord` digest is not of the algorithm its key signs with (P-256 signs SHA-256,
+    /// P-384 SHA-384, P-521 SHA-512, RSA SHA-256). A mismatch is either a client bug or a replay:
+    /// a P-256 signature over a SHA-256 digest `D` also verifies over a "SHA-384 digest"
+    /// `D || anything`.
+    #[error("field `{field}` is {algorithm}, but {key} keys sign {expected} digests")]
+    DigestAlgorithmMismatch {
+        /// Path of the digest algorithm (or digest) field.
+        field: String,
+        /// The digest algorithm sent (or implied by the digest's length).
+        algorithm: String,
+        /// The kind of key, e.g. `ECDSA P-256`.
+        key: String,
+        /// The digest algorithm that key signs with.
+        expected: &'static str,
+    },
     /// A signature does not verify with its key: wrong key, wrong digest, corrupted signature.
     #[error("signature `{field}` does not verify")]
     BadSignature {
@@ -152,6 +167,7 @@ impl RekorError {
             RekorError::MalformedKey { .. } => "malformed_key",
             RekorError::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
             RekorError::KeyDetailsMismatch { .. } => "key_details_mismatch",
+            RekorError::DigestAlgorithmMismatch { .. } => "digest_algorithm_mismatch",
             RekorError::BadSignature { .. } => "bad_signature",
             RekorError::UnverifiedSignature { .. } => "unverified_signature",
             RekorError::UnusedVerifier { .. } => "unused_verifier",

@@ -140,6 +140,73 @@ impl KeyMaterial {
             })
     }
 
+    /// The digest a `hashedrekord` signature by this key must be over: the pairing of
+    /// Sigstore's algorithm registry, which Rekor's and rekor-tiles' default allow-lists
+    /// accept. SHA-256 for P-256 and for RSA-2048, -3072 and -4096 (PKCS#1 v1.5), SHA-384 for
+    /// P-384, SHA-512 for P-521; Ed25519 would need Ed25519ph, which this log does not support.
+    ///
+    /// Binding the digest to the key gives a signature one meaning: ECDSA truncates a digest
+    /// to the size of the curve order, so a P-256 signature over a SHA-256 digest `D` would
+    /// otherwise also verify as a SHA-384 or SHA-512 "digest" `D || anything`.
+    pub(crate) fn hashedrekord_hash(&self, key_field: &str) -> Result<HashAlgorithm, RekorError> {
+        let unsupported = |reason: String| RekorError::UnsupportedAlgorithm {
+            field: key_field.to_owned(),
+            reason,
+        };
+        match self.key.kind() {
+            KeyKind::EcdsaP256 => Ok(HashAlgorithm::Sha256),
+            KeyKind::EcdsaP384 => Ok(HashAlgorithm::Sha384),
+            KeyKind::EcdsaP521 => Ok(HashAlgorithm::Sha512),
+            KeyKind::Rsa => match rsa_modulus_bits(self.key.raw_key()) {
+                Some(2048 | 3072 | 4096) => Ok(HashAlgorithm::Sha256),
+                _ => Err(unsupported(format!(
+                    "{} keys are not accepted; RSA keys must have 2048, 3072 or 4096 bits",
+                    describe(&self.key)
+                ))),
+            },
+            KeyKind::Ed25519 => Err(unsupported(
+                "Ed25519 keys need Ed25519ph to sign a digest, which this log does not support"
+                    .into(),
+            )),
+            other => Err(unsupported(format!("{other:?} keys are not accepted"))),
+        }
+    }
+
+    /// The other valid encoding of an ECDSA signature by this key: `(r, n - s)` for `(r, s)`,
+    /// in DER. ECDSA cannot tell the two apart, so both verify and a log must treat them as
+    /// one signature. `None` for other keys, and for a signature that is not strict DER (AWS-LC
+    /// accepts only strict DER, so then it did not verify).
+    pub(crate) fn ecdsa_twin(&self, signature: &[u8]) -> Option<Vec<u8>> {
+        let order: &[u8] = match self.key.kind() {
+            KeyKind::EcdsaP256 => &P256_ORDER,
+            KeyKind::EcdsaP384 => &P384_ORDER,
+            KeyKind::EcdsaP521 => &P521_ORDER,
+            _ => return None,
+        };
+        let (tag, body, rest) = der_tlv(signature)?;
+        if tag != 0x30 || !rest.is_empty() {
+            return None;
+        }
+        let (tag, r, rest) = der_tlv(body)?;
+        if tag != 0x02 {
+            return None;
+        }
+        let (tag, s, rest) = der_tlv(rest)?;
+        if tag != 0x02 || !rest.is_empty() {
+            return None;
+        }
+        let (r, s) = (strip_zeros(r), strip_zeros(s));
+        if der_signature(r, s) != signature {
+            return None;
+        }
+        let twin = subtract_be(order, s)?;
+        let twin = strip_zeros(&twin);
+        if twin.is_empty() || s.is_empty() {
+            return None;
+        }
+        Some(der_signature(r, twin))
+    }
+
     /// Checks a signature over a whole message with `hash` (ignored for Ed25519).
     pub(crate) fn verifies(&self, message: &[u8], signature: &[u8], hash: HashAlgorithm) -> bool {
         self.key.verify_with_hash(message, signature, hash).is_ok()
@@ -303,12 +370,111 @@ impl KeyDetails {
     }
 }
 
+/// The order `n` of P-256, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// The order `n` of P-384, big-endian.
+const P384_ORDER: [u8; 48] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf,
+    0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
+];
+
+/// The order `n` of P-521, big-endian.
+const P521_ORDER: [u8; 66] = [
+    0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xfa, 0x51, 0x86, 0x87, 0x83, 0xbf, 0x2f, 0x96, 0x6b, 0x7f, 0xcc, 0x01, 0x48, 0xf7, 0x09,
+    0xa5, 0xd0, 0x3b, 0xb5, 0xc9, 0xb8, 0x89, 0x9c, 0x47, 0xae, 0xbb, 0x6f, 0xb7, 0x1e, 0x91, 0x38,
+    0x64, 0x09,
+];
+
+/// A big-endian unsigned integer without its leading zero bytes.
+fn strip_zeros(n: &[u8]) -> &[u8] {
+    let first = n.iter().position(|&b| b != 0).unwrap_or(n.len());
+    n.get(first..).unwrap_or_default()
+}
+
+/// `a - b` for big-endian unsigned integers; `None` if `b > a`.
+fn subtract_be(a: &[u8], b: &[u8]) -> Option<Vec<u8>> {
+    if b.len() > a.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len());
+    let mut borrow = 0u16;
+    let b_digits = b.iter().rev().chain(std::iter::repeat(&0u8));
+    for (&x, &y) in a.iter().rev().zip(b_digits) {
+        let take = u16::from(y) + borrow;
+        let x = u16::from(x);
+        let (digit, next) = if x >= take {
+            (x - take, 0)
+        } else {
+            (x + 256 - take, 1)
+        };
+        out.push(u8::try_from(digit).ok()?);
+        borrow = next;
+    }
+    if borrow != 0 {
+        return None;
+    }
+    out.reverse();
+    Some(out)
+}
+
+/// DER `SEQUENCE { INTEGER r, INTEGER s }` (an `ECDSA-Sig-Value`) of two non-negative
+/// integers given big-endian without leading zeros.
+fn der_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
+    let mut body = der_integer(r);
+    body.extend(der_integer(s));
+    let mut out = vec![0x30];
+    out.extend(der_length(body.len()));
+    out.extend(body);
+    out
+}
+
+fn der_integer(magnitude: &[u8]) -> Vec<u8> {
+    let pad = magnitude.first().is_none_or(|&b| b & 0x80 != 0);
+    let len = magnitude.len() + usize::from(pad);
+    let mut out = vec![0x02];
+    out.extend(der_length(len));
+    if pad {
+        out.push(0);
+    }
+    out.extend_from_slice(magnitude);
+    out
+}
+
+fn der_length(len: usize) -> Vec<u8> {
+    if let Ok(short) = u8::try_from(len)
+        && short < 0x80
+    {
+        return vec![short];
+    }
+    let bytes = len.to_be_bytes();
+    let significant = strip_zeros(&bytes);
+    let mut out = vec![0x80 | u8::try_from(significant.len()).unwrap_or(0)];
+    out.extend_from_slice(significant);
+    out
+}
+
 /// The protobuf-specs `HashAlgorithm` name of a digest.
 pub(crate) fn proto_hash_name(hash: HashAlgorithm) -> &'static str {
     match hash {
         HashAlgorithm::Sha256 => "SHA2_256",
         HashAlgorithm::Sha384 => "SHA2_384",
         HashAlgorithm::Sha512 => "SHA2_512",
+    }
+}
+
+/// The `hashedrekord` 0.0.1 name of a digest algorithm, e.g. `sha256`.
+pub(crate) fn hash_name(hash: HashAlgorithm) -> &'static str {
+    match hash {
+        HashAlgorithm::Sha256 => "sha256",
+        HashAlgorithm::Sha384 => "sha384",
+        HashAlgorithm::Sha512 => "sha512",
     }
 }
 
@@ -387,6 +553,59 @@ mod tests {
         seq.extend(der);
         assert_eq!(rsa_modulus_bits(&seq), Some(2048));
         assert_eq!(rsa_modulus_bits(&[0x30, 0x80]), None);
+    }
+
+    #[test]
+    fn ecdsa_twins_verify_and_pair_up() {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+        let curves: [(
+            &'static signature::EcdsaSigningAlgorithm,
+            &'static signature::EcdsaVerificationAlgorithm,
+        ); 3] = [
+            (
+                &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                &signature::ECDSA_P256_SHA256_ASN1,
+            ),
+            (
+                &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                &signature::ECDSA_P384_SHA384_ASN1,
+            ),
+            (
+                &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+                &signature::ECDSA_P521_SHA512_ASN1,
+            ),
+        ];
+        for (signing, verifying) in curves {
+            let pair = EcdsaKeyPair::generate(signing).unwrap();
+            let spki = pair.public_key().as_der().unwrap();
+            let key = KeyMaterial::from_spki_der(spki.as_ref(), "k").unwrap();
+            let public = UnparsedPublicKey::new(verifying, pair.public_key().as_ref());
+            // Both halves of the order's range: low-S and high-S signatures.
+            for i in 0..8u8 {
+                let message = [i; 20];
+                let sig = pair.sign(&SystemRandom::new(), &message).unwrap();
+                let sig = sig.as_ref();
+                let twin = key.ecdsa_twin(sig).unwrap();
+                assert_ne!(twin, sig);
+                public.verify(&message, &twin).unwrap();
+                assert_eq!(key.ecdsa_twin(&twin).unwrap(), sig);
+            }
+            // Not strict DER: no twin.
+            let sig = pair.sign(&SystemRandom::new(), b"m").unwrap();
+            let mut long_form = vec![0x30, 0x81];
+            long_form.extend_from_slice(sig.as_ref().get(1..).unwrap());
+            assert_eq!(key.ecdsa_twin(&long_form), None);
+            assert_eq!(key.ecdsa_twin(b"\x30\x00"), None);
+            assert_eq!(key.ecdsa_twin(b""), None);
+        }
+        assert_eq!(subtract_be(&[1, 0], &[0, 1]), Some(vec![0, 255]));
+        assert_eq!(subtract_be(&[1, 0], &[1, 1]), None);
+        assert_eq!(subtract_be(&[1], &[0, 1]), None);
+        assert_eq!(der_length(0x7f), [0x7f]);
+        assert_eq!(der_length(0x80), [0x81, 0x80]);
+        assert_eq!(der_length(0x100), [0x82, 0x01, 0x00]);
     }
 
     #[test]

@@ -24,8 +24,9 @@
 //!    [`RekorError::is_client_error`], labelled by [`RekorError::kind`].
 //!    `POST /api/v2/log/entries`: [`canonicalize_create_entry_request`].
 //! 2. Duplicates: the same request always gives the same [`CanonicalEntry::body`], so look up
-//!    [`CanonicalEntry::leaf_hash`] (the v1 [`EntryUuid`]) before appending; 409 with
-//!    `Location: /api/v1/log/entries/<EntryId>`.
+//!    [`CanonicalEntry::leaf_hash`] (the v1 [`EntryUuid`]) before appending, and also
+//!    [`CanonicalEntry::equivalent_leaf_hashes`] (the same signature in its other ECDSA
+//!    encoding); 409 with `Location: /api/v1/log/entries/<EntryId>` of the entry found.
 //! 3. Append [`CanonicalEntry::body`] as the leaf; index it under every
 //!    [`CanonicalEntry::search_keys`] ([`SearchKey::index_key`]).
 //! 4. Answer v1 with [`LogEntry::new`]`(`[`EntryId::new`]`(tree_id, uuid),
@@ -49,6 +50,13 @@
 //! - DSSE `sig` values (stored as sent by Rekor) must be standard padded base64.
 //! - Ed25519 cannot sign a `hashedrekord` digest here: Rekor uses Ed25519ph, which AWS-LC
 //!   lacks. `PKIX_ED25519_PH`, RSA-PSS and the other less common `keyDetails` are refused.
+//! - A `hashedrekord` digest must be the one its key signs with (P-256: SHA-256, P-384:
+//!   SHA-384, P-521: SHA-512, RSA-2048/3072/4096: SHA-256), as in Rekor's default algorithm
+//!   registry, so one ECDSA signature cannot be replayed over a longer "digest".
+//! - An ECDSA signature `(r, s)` and its twin `(r, n - s)`, which verify alike, are one entry:
+//!   the body keeps the encoding sent, and names the twin's leaf hash in
+//!   [`CanonicalEntry::equivalent_leaf_hashes`] so that the log answers the second as a
+//!   duplicate (Rekor logs both).
 //! - A v2 verifier's `keyDetails` must describe its key exactly (rekor-tiles only checks that
 //!   the key type and the hash are an allowed pair).
 //! - v2 DSSE verifiers are tried in request order; rekor-tiles walks a Go map, so when two

@@ -8,7 +8,7 @@ use signet_x509::HashAlgorithm;
 
 use crate::error::index;
 use crate::json::{self, Obj, decode_std_base64, encode_base64, invalid, obj, s};
-use crate::key::KeyMaterial;
+use crate::key::{KeyMaterial, describe, hash_name};
 use crate::search::{in_toto_subject_keys, key_keys, sha256_hex, sha256_key};
 use crate::{CanonicalEntry, RekorError, SearchKey, canonical_json};
 
@@ -107,7 +107,17 @@ fn hashed_rekord_v001(spec: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
     let key_field = public_key.field("content");
     let key = KeyMaterial::from_pem(&bytes_member(public_key, "content")?, &key_field)?;
 
-    // 3. The signature must verify over the digest.
+    // 3. The digest must be of the algorithm the key signs with, and the signature must
+    //    verify over it.
+    let expected = key.hashedrekord_hash(&key_field)?;
+    if expected != hash_alg {
+        return Err(RekorError::DigestAlgorithmMismatch {
+            field: hash.field("algorithm"),
+            algorithm: algorithm.to_owned(),
+            key: describe(&key.key),
+            expected: hash_name(expected),
+        });
+    }
     key.verify_digest(
         &digest,
         hash_alg,
@@ -116,35 +126,40 @@ fn hashed_rekord_v001(spec: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
         &signature.field("content"),
     )?;
 
-    let body = obj([
-        ("apiVersion", s("0.0.1")),
-        ("kind", s("hashedrekord")),
-        (
-            "spec",
-            obj([
-                (
-                    "data",
-                    obj([(
-                        "hash",
-                        obj([("algorithm", s(algorithm)), ("value", s(value))]),
-                    )]),
-                ),
-                (
-                    "signature",
-                    obj([
-                        ("content", s(encode_base64(&sig))),
-                        (
-                            "publicKey",
-                            obj([("content", s(encode_base64(key.canonical_pem().as_bytes())))]),
-                        ),
-                    ]),
-                ),
-            ]),
-        ),
-    ]);
+    let pem = encode_base64(key.canonical_pem().as_bytes());
+    let body_with = |sig: &[u8]| {
+        let body = obj([
+            ("apiVersion", s("0.0.1")),
+            ("kind", s("hashedrekord")),
+            (
+                "spec",
+                obj([
+                    (
+                        "data",
+                        obj([(
+                            "hash",
+                            obj([("algorithm", s(algorithm)), ("value", s(value))]),
+                        )]),
+                    ),
+                    (
+                        "signature",
+                        obj([
+                            ("content", s(encode_base64(sig))),
+                            ("publicKey", obj([("content", s(pem.as_str()))])),
+                        ]),
+                    ),
+                ]),
+            ),
+        ]);
+        canonical_json(&body)
+    };
+    let twin = key.ecdsa_twin(&sig).map(|t| body_with(&t)).transpose()?;
     let mut keys = key_keys(&key);
     keys.push(SearchKey::Hash(format!("{algorithm}:{value}")));
-    CanonicalEntry::new("hashedrekord", "0.0.1", canonical_json(&body)?, keys)
+    Ok(
+        CanonicalEntry::new("hashedrekord", "0.0.1", body_with(&sig)?, keys)?
+            .with_equivalent_body(twin),
+    )
 }
 
 /// Go `go-securesystemslib` `b64Decode`: standard, then URL-safe alphabet, both padded.

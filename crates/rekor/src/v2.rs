@@ -11,7 +11,7 @@ use signet_formats::pae;
 use signet_x509::HashAlgorithm;
 
 use crate::json::{self, Obj, decode_proto_base64, encode_base64, invalid, obj, s};
-use crate::key::{KeyDetails, KeyMaterial, digest_len, proto_hash_name};
+use crate::key::{KeyDetails, KeyMaterial, describe, digest_len, hash_name, proto_hash_name};
 use crate::search::{in_toto_subject_keys, key_keys, sha256_key};
 use crate::v1::{MAX_PROPOSED_ENTRY_SIZE, MAX_SIGNATURES};
 use crate::{CanonicalEntry, RekorError, SearchKey, canonical_json};
@@ -171,6 +171,17 @@ fn hashed_rekord_v002(request: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
             reason: "hashedrekord needs a prehash signature; PKIX_ED25519 cannot sign a digest"
                 .into(),
         })?;
+    // The key's own digest (keyDetails already names it; checked again so that a key-details
+    // value pairing a key with another hash can never slip through).
+    let expected = verifier.key.hashedrekord_hash(&details_field)?;
+    if expected != hash {
+        return Err(RekorError::DigestAlgorithmMismatch {
+            field: details_field,
+            algorithm: hash_name(hash).to_owned(),
+            key: describe(&verifier.key.key),
+            expected: hash_name(expected),
+        });
+    }
     if digest.len() != digest_len(hash) {
         return Err(invalid(
             &format!("{path}.digest"),
@@ -190,47 +201,50 @@ fn hashed_rekord_v002(request: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
         &signature.field("content"),
     )?;
 
-    let body = obj([
-        ("apiVersion", s("0.0.2")),
-        ("kind", s("hashedrekord")),
-        (
-            "spec",
-            obj([(
-                "hashedRekordV002",
-                obj([
-                    (
-                        "data",
-                        obj([
-                            ("algorithm", s(proto_hash_name(hash))),
-                            ("digest", s(encode_base64(&digest))),
-                        ]),
-                    ),
-                    (
-                        "signature",
-                        obj([
-                            ("content", s(encode_base64(&content))),
-                            ("verifier", verifier.value.clone()),
-                        ]),
-                    ),
-                ]),
-            )]),
-        ),
-    ]);
+    let body_with = |content: &[u8]| {
+        let body = obj([
+            ("apiVersion", s("0.0.2")),
+            ("kind", s("hashedrekord")),
+            (
+                "spec",
+                obj([(
+                    "hashedRekordV002",
+                    obj([
+                        (
+                            "data",
+                            obj([
+                                ("algorithm", s(proto_hash_name(hash))),
+                                ("digest", s(encode_base64(&digest))),
+                            ]),
+                        ),
+                        (
+                            "signature",
+                            obj([
+                                ("content", s(encode_base64(content))),
+                                ("verifier", verifier.value.clone()),
+                            ]),
+                        ),
+                    ]),
+                )]),
+            ),
+        ]);
+        canonical_json(&body)
+    };
+    let twin = verifier
+        .key
+        .ecdsa_twin(&content)
+        .map(|t| body_with(&t))
+        .transpose()?;
     let mut keys = verifier_keys(&verifier);
     keys.push(SearchKey::Hash(format!(
         "{}:{}",
         hash_name(hash),
         hex::encode(&digest)
     )));
-    CanonicalEntry::new("hashedrekord", "0.0.2", canonical_json(&body)?, keys)
-}
-
-fn hash_name(hash: HashAlgorithm) -> &'static str {
-    match hash {
-        HashAlgorithm::Sha256 => "sha256",
-        HashAlgorithm::Sha384 => "sha384",
-        HashAlgorithm::Sha512 => "sha512",
-    }
+    Ok(
+        CanonicalEntry::new("hashedrekord", "0.0.2", body_with(&content)?, keys)?
+            .with_equivalent_body(twin),
+    )
 }
 
 fn dsse_v002(request: Obj<'_>) -> Result<CanonicalEntry, RekorError> {

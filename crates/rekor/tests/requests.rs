@@ -184,7 +184,7 @@ fn hashedrekord_other_digests() {
     let sig = key.sign(ARTIFACT);
     let sha384 = hex::encode(digest(&SHA384, ARTIFACT));
     assert!(v1(&hashedrekord("sha384", &sha384, &sig, key.pem().as_bytes())).is_ok());
-    // A SHA-384 signature does not verify over a SHA-256 digest of the same artifact.
+    // P-384 keys sign SHA-384 digests: a SHA-256 digest is refused before any signature check.
     assert_rejected(
         v1(&hashedrekord(
             "sha256",
@@ -192,11 +192,145 @@ fn hashedrekord_other_digests() {
             &sig,
             key.pem().as_bytes(),
         )),
-        "bad_signature",
-        "spec.signature.content",
+        "digest_algorithm_mismatch",
+        "spec.data.hash.algorithm",
     );
     let rsa = Key::rsa2048();
     assert!(v1(&valid_hashedrekord(&rsa)).is_ok());
+}
+
+/// One signature, one meaning: ECDSA truncates a digest to the curve order's size, so a P-256
+/// signature over the SHA-256 digest `D` also verifies over a "SHA-384 digest" `D || x`. Each
+/// key signs one digest algorithm (Sigstore's algorithm registry), so these are refused.
+#[test]
+fn hashedrekord_digest_algorithm_belongs_to_the_key() {
+    let key = Key::p256();
+    let sig = key.sign(ARTIFACT);
+    let pem = key.pem();
+    let d = sha256_hex(ARTIFACT);
+    for (algorithm, padding) in [("sha384", 16), ("sha512", 32)] {
+        let replay = format!("{d}{}", "ab".repeat(padding));
+        assert_rejected(
+            v1(&hashedrekord(algorithm, &replay, &sig, pem.as_bytes())),
+            "digest_algorithm_mismatch",
+            "spec.data.hash.algorithm",
+        );
+    }
+    let rsa = Key::rsa2048();
+    assert_rejected(
+        v1(&hashedrekord(
+            "sha384",
+            &hex::encode(digest(&SHA384, ARTIFACT)),
+            &rsa.sign(ARTIFACT),
+            rsa.pem().as_bytes(),
+        )),
+        "digest_algorithm_mismatch",
+        "RSA-2048",
+    );
+
+    // Rekor v2: the digest's length must be the key's digest's, whatever keyDetails claims.
+    let d = digest(&SHA256, ARTIFACT);
+    let mut replay = d.as_ref().to_vec();
+    replay.extend([0xab; 16]);
+    assert_rejected(
+        v2(&hashedrekord_v2(
+            &replay,
+            &sig,
+            v2_verifier(&key, "PKIX_ECDSA_P256_SHA_256"),
+        )),
+        "invalid_value",
+        "hashedRekordRequestV002.digest",
+    );
+    assert_rejected(
+        v2(&hashedrekord_v2(
+            &replay,
+            &sig,
+            v2_verifier(&key, "PKIX_ECDSA_P384_SHA_384"),
+        )),
+        "key_details_mismatch",
+        "ECDSA P-256",
+    );
+}
+
+/// The other DER encoding `(r, n - s)` of a P-256 signature `(r, s)`: it verifies too.
+fn p256_twin(sig: &[u8]) -> Vec<u8> {
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    let int = |at: usize| {
+        (
+            sig[at + 2..at + 2 + sig[at + 1] as usize].to_vec(),
+            at + 2 + sig[at + 1] as usize,
+        )
+    };
+    let (r, next) = int(2);
+    let (s, _) = int(next);
+    let mut s32 = [0u8; 32];
+    let s = &s[s.len().saturating_sub(32)..];
+    s32[32 - s.len()..].copy_from_slice(s);
+    let mut twin = [0u8; 32];
+    let mut borrow = 0i32;
+    for i in (0..32).rev() {
+        let mut d = N[i] as i32 - s32[i] as i32 - borrow;
+        borrow = i32::from(d < 0);
+        if d < 0 {
+            d += 256;
+        }
+        twin[i] = d as u8;
+    }
+    let der_int = |v: &[u8]| {
+        let v: Vec<u8> = v.iter().copied().skip_while(|&b| b == 0).collect();
+        let mut out = vec![0x02];
+        if v[0] & 0x80 != 0 {
+            out.extend([v.len() as u8 + 1, 0]);
+        } else {
+            out.push(v.len() as u8);
+        }
+        out.extend(v);
+        out
+    };
+    let body = [der_int(&r), der_int(&twin)].concat();
+    [vec![0x30, body.len() as u8], body].concat()
+}
+
+/// A signature and its twin are two valid requests, each stored as sent, and each names the
+/// other's leaf hash as equivalent, so that a log can refuse the second as a duplicate.
+#[test]
+fn ecdsa_twin_signatures_are_equivalent_entries() {
+    let key = Key::p256();
+    let sig = key.sign(ARTIFACT);
+    let twin = p256_twin(&sig);
+    assert_eq!(p256_twin(&twin), sig);
+    let pem = key.pem();
+    let d = sha256_hex(ARTIFACT);
+    let a = v1(&hashedrekord("sha256", &d, &sig, pem.as_bytes())).unwrap();
+    let b = v1(&hashedrekord("sha256", &d, &twin, pem.as_bytes())).unwrap();
+    assert_ne!(a.body, b.body);
+    assert_eq!(
+        body_json(&b)["spec"]["signature"]["content"],
+        STANDARD.encode(&twin)
+    );
+    assert_eq!(a.equivalent_leaf_hashes, [b.leaf_hash()]);
+    assert_eq!(b.equivalent_leaf_hashes, [a.leaf_hash()]);
+
+    let digest = digest(&SHA256, ARTIFACT);
+    let verifier = v2_verifier(&key, "PKIX_ECDSA_P256_SHA_256");
+    let a = v2(&hashedrekord_v2(digest.as_ref(), &sig, verifier.clone())).unwrap();
+    let b = v2(&hashedrekord_v2(digest.as_ref(), &twin, verifier)).unwrap();
+    assert_ne!(a.body, b.body);
+    assert_eq!(a.equivalent_leaf_hashes, [b.leaf_hash()]);
+    assert_eq!(b.equivalent_leaf_hashes, [a.leaf_hash()]);
+
+    // RSA PKCS#1 v1.5 signatures have one encoding.
+    let rsa = Key::rsa2048();
+    assert!(
+        v1(&valid_hashedrekord(&rsa))
+            .unwrap()
+            .equivalent_leaf_hashes
+            .is_empty()
+    );
 }
 
 #[test]

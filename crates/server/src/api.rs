@@ -119,7 +119,12 @@ impl AppState {
     }
 
     /// Submits `body` to `api`'s log, counting the outcome and timing it.
-    async fn submit(&self, api: Api, body: Vec<u8>) -> Result<signet_log::AppendResult, ApiError> {
+    /// `entry`'s equivalent bodies (another encoding of its signature) count as duplicates.
+    async fn submit(
+        &self,
+        api: Api,
+        entry: &signet_rekor::CanonicalEntry,
+    ) -> Result<signet_log::AppendResult, ApiError> {
         let log = match api {
             Api::V1 => &self.v1.log,
             Api::V2 => &self.v2.log,
@@ -129,7 +134,16 @@ impl AppState {
             message: "this server stopped sequencing the log; retry".into(),
         })?;
         let start = Instant::now();
-        match batcher.submit(body).await {
+        let aliases = entry
+            .equivalent_leaf_hashes
+            .iter()
+            .copied()
+            .map(Hash)
+            .collect();
+        match batcher
+            .submit_with_aliases(entry.body.clone(), aliases)
+            .await
+        {
             Ok(appended) => {
                 let outcome = if appended.duplicate {
                     Outcome::Duplicate
@@ -287,14 +301,22 @@ async fn forward_if_follower(
         Api::V2 => &state.v2.log,
     };
     let cluster = state.cluster.as_ref()?;
-    if log.is_sequencing() {
-        return None;
+    let deadline = tokio::time::Instant::now() + crate::FORWARD_TIMEOUT;
+    // Each round ends with an answer (the holder's, or a 503 at the deadline), or with a
+    // retry: the lease moved on (this server may sequence now, or there is a new holder to
+    // forward to), or nobody sequenced yet.
+    loop {
+        if log.is_sequencing() {
+            return None;
+        }
+        match cluster
+            .forward(api, path, headers, body.clone(), deadline)
+            .await
+        {
+            crate::sequencing::Forwarded::Answer(answer) => return Some(answer),
+            crate::sequencing::Forwarded::Retry => {}
+        }
     }
-    Some(
-        cluster
-            .forward(&state.metrics, api, path, headers, body.clone())
-            .await,
-    )
 }
 
 async fn v1_create(
@@ -310,8 +332,9 @@ async fn v1_create(
     {
         return forwarded;
     }
-    let uuid = entry.uuid();
-    let appended = state.submit(Api::V1, entry.body.clone()).await?;
+    let appended = state.submit(Api::V1, &entry).await?;
+    // A duplicate may be the same signature in its other encoding: name the logged entry.
+    let uuid = EntryUuid(appended.leaf_hash.0);
     let location = state.v1_location(uuid)?;
     if appended.duplicate {
         let error = ApiError {
@@ -564,29 +587,29 @@ async fn v1_search(
     };
     let cp = state.v1.log.checkpoint().await?;
     state.search.wait_for(cp.size.0).await;
-    let mut result: Option<std::collections::BTreeSet<_>> = None;
-    for key in &keys {
-        let hits = state
-            .search
-            .lookup(key)
-            .await
-            .map_err(|e| ApiError::internal("search index", &e))?;
-        result = Some(match result {
-            None => hits,
-            Some(r) if and => r.intersection(&hits).copied().collect(),
-            Some(r) => r.union(&hits).copied().collect(),
-        });
-    }
-    let ids: Vec<String> = result
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(index, _)| *index < cp.size.0)
-        .take(crate::MAX_SEARCH_RESULTS)
-        .map(|(_, uuid)| EntryId::new(state.v1.tree_id, uuid).to_string())
+    let found = state
+        .search
+        .search(&keys, and, cp.size.0)
+        .await
+        .map_err(|e| ApiError::internal("search index", &e))?;
+    let ids: Vec<String> = found
+        .hits
+        .iter()
+        .map(|(_, uuid)| EntryId::new(state.v1.tree_id, *uuid).to_string())
         .collect();
     let json = serde_json::to_string(&ids).map_err(|e| ApiError::internal("encode search", &e))?;
-    Ok(json_response(StatusCode::OK, json))
+    let mut response = json_response(StatusCode::OK, json);
+    if found.truncated {
+        response
+            .headers_mut()
+            .insert(SEARCH_TRUNCATED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
+
+/// Set (to `true`) on a search answer that lists only the newest matches, at the server's
+/// limit: older matches exist.
+const SEARCH_TRUNCATED: &str = "x-signet-search-truncated";
 
 // ---------------------------------------------------------------------------------------------
 // Rekor v2
@@ -609,8 +632,21 @@ async fn v2_create(
     {
         return forwarded;
     }
-    let appended = state.submit(Api::V2, entry.body.clone()).await?;
-    // A duplicate is answered like a new entry, at the index of its first copy.
+    let mut entry = entry;
+    let appended = state.submit(Api::V2, &entry).await?;
+    // A duplicate is answered like a new entry, at the index of its first copy. If that copy
+    // holds the signature's other encoding, the answer is that entry, as logged.
+    if appended.leaf_hash.0 != entry.leaf_hash() {
+        let stored = state
+            .v2
+            .log
+            .store
+            .read_entry(appended.index)
+            .await
+            .map_err(|e| ApiError::internal("read entry", &e))?
+            .ok_or_else(|| ApiError::internal("read entry", &"published entry missing"))?;
+        entry.body = stored.data;
+    }
     let proof = proof_to(&state.v2.log.store, appended.index.0, &appended.checkpoint).await?;
     let tle = v2_transparency_log_entry(&entry, to_i64(appended.index.0)?, &state.v2.log_id, proof);
     // rekor-tiles answers 200 (its OpenAPI description lists no other success code).

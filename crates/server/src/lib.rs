@@ -23,16 +23,20 @@
 //! server with other keys is refused with [`ServerError::IdentityMismatch`]) and the same public
 //! URL. One of them sequences (holds the database's lease, [`LogServer::is_sequencing`]); the
 //! others read everything from the database and forward create requests over HTTP to it (at its
-//! [`LogServerParts::peer_url`]); when it goes, another takes over within [`LEASE_INTERVAL`] or
-//! so.
+//! [`LogServerParts::peer_url`]), answering 503 if it has not answered within
+//! [`FORWARD_TIMEOUT`]. The holder proves it is alive to the database every [`LEASE_INTERVAL`];
+//! when it dies, or stalls (stopped, hung) for [`LEASE_TIMEOUT`], another takes over within
+//! [`LEASE_INTERVAL`] more, and the stalled one, should it resume, can no longer write.
 //!
 //! A create request is answered only once the entry and a signed checkpoint covering it are
 //! durable (see `signet_log::Batcher`), with an inclusion proof to that checkpoint.
 //!
 //! Limits: request bodies over [`MAX_REQUEST_BODY`] get 413; `POST
 //! /api/v1/log/entries/retrieve` takes at most [`signet_rekor::MAX_LOG_ENTRIES`] UUIDs and as
-//! many indexes; `POST /api/v1/index/retrieve` returns at most [`MAX_SEARCH_RESULTS`] entries
-//! per key.
+//! many indexes; `POST /api/v1/index/retrieve` combines its keys with `operator` first and
+//! then returns the newest [`LogServerParts::search_results`] matches (by default
+//! [`MAX_SEARCH_RESULTS`]), with the header `X-Signet-Search-Truncated: true` when it left older
+//! ones out.
 //!
 //! Operations: `GET /healthz` (the process answers), `GET /readyz` (200 once both logs are
 //! open, with their tree sizes and whether this server sequences) and `GET /metrics`
@@ -59,9 +63,10 @@ mod sequencing;
 mod store;
 
 pub use error::{ApiError, ServerError};
+pub use postgres::LEASE_TIMEOUT;
 pub use postgres::{PostgresStores, SERVER_SCHEMA, V1_SCHEMA, V2_SCHEMA};
 pub use search::MAX_SEARCH_RESULTS;
-pub use sequencing::LEASE_INTERVAL;
+pub use sequencing::{FORWARD_TIMEOUT, LEASE_INTERVAL};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SecureRandom;
@@ -161,6 +166,9 @@ pub struct LogServerParts {
     pub clock: Clock,
     /// The randomness.
     pub randomness: Randomness,
+    /// Most entries one `POST /api/v1/index/retrieve` answer lists (the newest matches);
+    /// normally [`MAX_SEARCH_RESULTS`].
+    pub search_results: usize,
 }
 
 impl std::fmt::Debug for LogServerParts {
@@ -171,6 +179,7 @@ impl std::fmt::Debug for LogServerParts {
             .field("stores", &self.stores)
             .field("batch", &self.batch)
             .field("peer_url", &self.peer_url)
+            .field("search_results", &self.search_results)
             .finish_non_exhaustive()
     }
 }
@@ -295,6 +304,7 @@ impl LogServer {
             peer_url,
             clock,
             randomness,
+            search_results,
         } = parts;
         let host = host_port(&public_url)?;
         let base_url = public_url.trim_end_matches('/').to_owned();
@@ -368,7 +378,7 @@ impl LogServer {
                     Arc::clone(&clock),
                 ));
                 for (log, path) in [(&v1, &redb.v1_path), (&v2, &redb.v2_path)] {
-                    log.start_sequencing()
+                    log.start_sequencing(Arc::clone(&log.store))
                         .await
                         .map_err(|source| ServerError::Log {
                             path: path.clone(),
@@ -380,6 +390,7 @@ impl LogServer {
                     redb.search_index,
                     Arc::clone(&v1.store),
                     v1.subscribe(),
+                    search_results,
                 )
                 .map_err(|source| ServerError::SearchIndex {
                     path: redb.search_index_path,
@@ -397,7 +408,6 @@ impl LogServer {
                 )
                 .await?;
                 let v1_pool = v1.pool().clone();
-                let lease_store = v2.clone();
                 let v1 = Arc::new(LogHandle::new(
                     Api::V1,
                     Arc::new(AnyStore::new(
@@ -423,19 +433,15 @@ impl LogServer {
                     Arc::clone(&clock),
                 ));
                 let peer_url = peer_url.unwrap_or_else(|| base_url.clone());
-                let cluster = Arc::new(Cluster::new(db.pool.clone(), peer_url, clock)?);
+                let cluster = Arc::new(Cluster::new(db, peer_url, clock, Arc::clone(&metrics))?);
                 let logs = vec![Arc::clone(&v1), Arc::clone(&v2)];
-                let lease = sequencing::first_round(
-                    &lease_store,
-                    &cluster,
-                    &logs,
-                    FIRST_CHECKPOINT_TIMEOUT,
-                )
-                .await?;
+                let lease =
+                    sequencing::first_round(&cluster, &logs, FIRST_CHECKPOINT_TIMEOUT).await?;
                 let search = search::SearchIndex::open_postgres(
                     v1_pool,
                     Arc::clone(&v1.store),
                     v1.subscribe(),
+                    search_results,
                 )
                 .await
                 .map_err(|e| ServerError::Database {
@@ -444,10 +450,8 @@ impl LogServer {
                 })?;
                 let (stop, stop_rx) = tokio::sync::watch::channel(false);
                 let task = tokio::spawn(sequencing::run_lease(
-                    lease_store,
                     Arc::clone(&cluster),
                     logs,
-                    Arc::clone(&metrics),
                     lease,
                     stop_rx,
                 ));

@@ -230,6 +230,105 @@ async fn v1_entries_verify_with_the_trusted_root() {
     s.stop().await;
 }
 
+/// One signature, one meaning (issue 14): a P-256 signature over a SHA-256 digest `D` is not
+/// accepted again as a sha384 or sha512 entry over `D || x`, and its other ECDSA encoding
+/// `(r, n - s)` is the same entry, in Rekor v1 (409, naming the logged entry) and v2 (the
+/// logged entry, at its index).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_signature_is_one_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), None).await;
+    let signer = Signer::new();
+    let data = artifact();
+    let sig = signer.sign(&data);
+    let d = digest(&SHA256, &data);
+
+    // Rekor v1: the entry, then its replays.
+    let created = post_json(
+        &s.url("/api/v1/log/entries"),
+        &hashedrekord_v1_with(&signer, &data, &sig),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    for (algorithm, padding) in [("sha384", 16), ("sha512", 32)] {
+        let mut replay = hashedrekord_v1_with(&signer, &data, &sig);
+        replay["spec"]["data"]["hash"] = json!({"algorithm": algorithm,
+            "value": format!("{}{}", hex::encode(d), "00".repeat(padding))});
+        let message = assert_error(
+            post_json(&s.url("/api/v1/log/entries"), &replay).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert!(message.contains("ECDSA P-256"), "{message}");
+    }
+    let twin = common::ecdsa_p256_twin(&sig);
+    assert_ne!(twin, sig);
+    let again = post_json(
+        &s.url("/api/v1/log/entries"),
+        &hashedrekord_v1_with(&signer, &data, &twin),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+    let info: Value = get(&s.url("/api/v1/log")).await.json().await.unwrap();
+    assert_eq!(info["treeSize"], 1);
+
+    // Rekor v2: the same.
+    let first = post_json(
+        &s.url("/api/v2/log/entries"),
+        &common::hashedrekord_v2_with(&signer, d.as_ref(), &sig),
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    let mut long_digest = d.as_ref().to_vec();
+    long_digest.extend([0; 16]);
+    assert_error(
+        post_json(
+            &s.url("/api/v2/log/entries"),
+            &common::hashedrekord_v2_with(&signer, &long_digest, &sig),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let second = post_json(
+        &s.url("/api/v2/log/entries"),
+        &common::hashedrekord_v2_with(&signer, d.as_ref(), &twin),
+    )
+    .await;
+    assert_eq!(second.status(), StatusCode::OK);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second["logIndex"], first["logIndex"]);
+    assert_eq!(second["canonicalizedBody"], first["canonicalizedBody"]);
+    let checkpoint = get(&s.url("/api/v2/checkpoint"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(checkpoint.lines().nth(1), Some("1"), "{checkpoint}");
+
+    // The twin first is just as good: then the original is its duplicate.
+    let other = artifact();
+    let sig = signer.sign(&other);
+    let created = post_json(
+        &s.url("/api/v1/log/entries"),
+        &hashedrekord_v1_with(&signer, &other, &common::ecdsa_p256_twin(&sig)),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let again = post_json(
+        &s.url("/api/v1/log/entries"),
+        &hashedrekord_v1_with(&signer, &other, &sig),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_bad_requests_get_4xx() {
     let dir = tempfile::tempdir().unwrap();
@@ -717,6 +816,16 @@ async fn v1_search_index() {
     let mut found: Vec<String> = response.json().await.unwrap();
     found.sort();
     assert_eq!(found, expect(&["alice-shared", "bob-shared"]));
+    s.stop().await;
+}
+
+/// A key with more entries than the limit does not hide later entries, nor an `and` match
+/// with a rarer key (issue 14). The same suite runs on PostgreSQL in `postgres.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_search_combines_keys_then_lists_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = common::start_with_search_results(dir.path(), None, None, 4).await;
+    common::search_suite(&s).await;
     s.stop().await;
 }
 

@@ -1,7 +1,10 @@
 //! Servers with their logs in a real PostgreSQL 15 (a throwaway server per test, see
 //! `crates/log/tests/common/pg.rs`): the API on one server, and several servers sharing one
 //! database: one sequences, the others serve reads from the database and forward writes;
-//! when the sequencing server stops, another takes over and the logs stay consistent.
+//! when the sequencing server stops, another takes over and the logs stay consistent; a
+//! writer without the current lease epoch is refused by the database; a forward to a
+//! sequencer that never answers ends within the deadline, or as soon as the lease moves.
+//! (`crates/signet/tests/serve_crash.rs` stops a real sequencer with SIGSTOP.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -353,4 +356,186 @@ async fn forwarded_requests_are_not_forwarded_again() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     a.stop().await;
     b.stop().await;
+}
+
+/// The lease's current epoch.
+async fn lease_epoch(url: &str) -> i64 {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let epoch = sqlx::query_scalar("SELECT epoch FROM signet_server.lease WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    epoch
+}
+
+/// A store on the v2 log with `extra` startup settings, as a sequencer's store connects.
+async fn v2_store(url: &str, extra: &str) -> signet_log::PostgresStore {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+    let mut settings = vec![("search_path", signet_server::V2_SCHEMA.to_owned())];
+    if !extra.is_empty() {
+        settings.push(("signet.lease_epoch", extra.to_owned()));
+    }
+    signet_log::PostgresStore::connect_with(options.options(settings))
+        .await
+        .unwrap()
+}
+
+/// A commit that changes nothing (stages no entries at the staged size), so that a writer
+/// that is let through does not disturb the sequencer.
+async fn no_op_stage(store: &signet_log::PostgresStore) -> Result<(), signet_log::StoreError> {
+    use signet_log::LogStore;
+    let state = store.state().await.unwrap();
+    store
+        .stage_batch(signet_log::StagedBatch {
+            expected_size: state.staged_size,
+            entries: Vec::new(),
+            tiles: Vec::new(),
+            bundles: Vec::new(),
+        })
+        .await
+}
+
+/// Only a writer with the current lease epoch may commit to a log: a store without one, or
+/// with an earlier one (a sequencer that lost the lease without noticing), is refused, and the
+/// log and its sequencer are unaffected. After a takeover the old epoch is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writers_without_the_current_lease_epoch_are_refused() {
+    use signet_log::LogStore;
+    let Some(pg) = pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start_on(dir_a.path(), Some(PUBLIC_URL), Some(&url)).await;
+    share_keys(dir_a.path(), dir_b.path());
+    let b = start_on(dir_b.path(), Some(PUBLIC_URL), Some(&url)).await;
+    let mut verifiers = NoteVerifiers::new();
+    verifiers.push(Box::new(
+        Ed25519NoteVerifier::new(a.server.v2_origin(), a.server.v2_public_key()).unwrap(),
+    ));
+    append_v2(&b, 3, &verifiers).await;
+    let held = lease_epoch(&url).await;
+    assert!(held >= 1, "epoch {held}");
+
+    let none = v2_store(&url, "").await;
+    let stale = v2_store(&url, &(held - 1).to_string()).await;
+    let current = v2_store(&url, &held.to_string()).await;
+    for (store, what) in [(&none, "no epoch"), (&stale, "an earlier epoch")] {
+        let refused = no_op_stage(store).await;
+        assert!(refused.is_err(), "a writer with {what} was let through");
+        let state = store.state().await.unwrap();
+        let checkpoint = state.checkpoint.clone().unwrap();
+        let refused = store
+            .publish_checkpoint(Some(checkpoint.size), checkpoint)
+            .await;
+        assert!(refused.is_err(), "a writer with {what} published");
+    }
+    no_op_stage(&current).await.unwrap();
+    // The sequencer did not notice.
+    let more = append_v2(&b, 3, &verifiers).await;
+    assert!(more.iter().all(|m| (3..6).contains(&m.0)), "{more:?}");
+
+    // A stops and B takes over: the epoch A held is now an earlier one.
+    a.stop().await;
+    wait_until("B sequences", || b.server.is_sequencing()).await;
+    assert_eq!(lease_epoch(&url).await, held + 1);
+    assert!(no_op_stage(&current).await.is_err());
+    append_v2(&b, 2, &verifiers).await;
+    for store in [none, stale, current] {
+        store.pool().close().await;
+    }
+    b.stop().await;
+}
+
+/// Points the recorded sequencer address at `url` (keeping the epoch), as if the sequencer
+/// at that address had stalled.
+async fn record_holder(database: &str, url: &str) {
+    let pool = sqlx::PgPool::connect(database).await.unwrap();
+    sqlx::query("UPDATE signet_server.sequencer SET peer_url = $1 WHERE id = 1")
+        .bind(url)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+/// A create forwarded to a sequencer that accepts the connection but never answers (as a
+/// stopped process does) gets a 503 within the forwarding deadline; and when the lease moves
+/// while such a request waits, the request is handled by the new sequencer at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwards_to_a_silent_sequencer_end_by_the_deadline_or_the_takeover() {
+    let Some(pg) = pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start_on(dir_a.path(), Some(PUBLIC_URL), Some(&url)).await;
+    share_keys(dir_a.path(), dir_b.path());
+    let b = start_on(dir_b.path(), Some(PUBLIC_URL), Some(&url)).await;
+    assert!(a.server.is_sequencing() && !b.server.is_sequencing());
+    // The kernel completes connections to it; nobody ever reads them.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let signer = Signer::new();
+    let deadline = signet_server::FORWARD_TIMEOUT;
+
+    record_holder(&url, &silent_url).await;
+    let started = std::time::Instant::now();
+    let response = client()
+        .post(b.url("/api/v2/log/entries"))
+        .json(&hashedrekord_v2(&signer, &artifact()))
+        .timeout(deadline * 3)
+        .send()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        took >= deadline - Duration::from_secs(1) && took < deadline * 2,
+        "503 after {took:?}"
+    );
+
+    // Again, but the sequencer stops while the request waits: B takes over and answers it.
+    let request = {
+        let url = b.url("/api/v2/log/entries");
+        let body = hashedrekord_v2(&signer, &artifact());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let response = client()
+                .post(url)
+                .json(&body)
+                .timeout(deadline * 3)
+                .send()
+                .await
+                .unwrap();
+            (response.status(), started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let stopped = std::time::Instant::now();
+    a.stop().await;
+    let (status, took) = request.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(b.server.is_sequencing());
+    assert!(
+        took < deadline - Duration::from_secs(2),
+        "answered {took:?} after it was sent, {:?} after the sequencer stopped",
+        stopped.elapsed()
+    );
+    drop(silent);
+    b.stop().await;
+}
+
+/// The search suite of `api.rs` on PostgreSQL: keys combined before the limit, newest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_combines_keys_then_lists_the_newest() {
+    let Some(pg) = pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with_search_results(dir.path(), None, Some(&url), 4).await;
+    search_suite(&s).await;
+    s.stop().await;
 }

@@ -19,8 +19,9 @@ use crate::select::{SelectedLog, SelectedServices};
 
 /// Largest answer read from any service (4 MiB).
 const MAX_RESPONSE: usize = 4 << 20;
-/// How long one request may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one request may take in total: connecting, sending, and reading the whole answer
+/// (a service or token endpoint that trickles its answer is cut off here, not waited on).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A step of the signing flow, for progress reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,14 +166,22 @@ impl SigningClient {
         })
     }
 
-    /// A reqwest client with the timeouts this crate wants and no redirects followed.
+    /// A reqwest client with the timeouts this crate wants and no redirects followed: each
+    /// request (to a service or to a token endpoint) ends within [`REQUEST_TIMEOUT`], body
+    /// included.
     pub fn default_http() -> Result<reqwest::Client, SignError> {
+        Self::http_with_deadline(REQUEST_TIMEOUT)
+    }
+
+    /// [`SigningClient::default_http`] with another total deadline per request (connect,
+    /// headers and body); connecting alone gets at most 10 s of it.
+    pub fn http_with_deadline(deadline: Duration) -> Result<reqwest::Client, SignError> {
         let tls = crate::tls::client_config()
             .map_err(|e| SignError::Input(format!("TLS configuration: {e}")))?;
         reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
+            .timeout(deadline)
+            .connect_timeout(deadline.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -17,7 +17,9 @@ pub mod select;
 pub mod tls;
 pub mod token;
 
-pub use client::{Credentials, Progress, Quiet, Signed, SigningClient, Step, Timings};
+pub use client::{
+    Credentials, Progress, Quiet, REQUEST_TIMEOUT, Signed, SigningClient, Step, Timings,
+};
 pub use error::SignError;
 pub use key::{EphemeralKey, KeyAlgorithm, SigningKey};
 pub use select::{SelectedLog, SelectedServices, select_services};

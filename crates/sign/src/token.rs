@@ -2,6 +2,11 @@
 //! environment (`SIGSTORE_ID_TOKEN`, GitHub Actions ambient credentials), from a development
 //! issuer (`signet up`), or interactively (browser login with PKCE, or the device-code flow)
 //! against any issuer that publishes an OpenID discovery document.
+//!
+//! Every request goes through the `http` client the caller passes, and its deadline is the
+//! one that bounds each request: [`crate::SigningClient::default_http`] ends each within
+//! [`crate::REQUEST_TIMEOUT`] in total, the answer's body included, so an endpoint that answers
+//! a byte at a time cannot hold a flow forever. Answers are read up to 64 KiB.
 
 use std::time::Duration;
 
@@ -19,6 +24,22 @@ const MAX_ANSWER: usize = 64 << 10;
 
 fn err(msg: impl Into<String>) -> SignError {
     SignError::Token(msg.into())
+}
+
+/// A transport error with its causes on one line (reqwest's own message alone does not say
+/// "timed out").
+fn transport(what: &str, e: &reqwest::Error) -> SignError {
+    let mut text = format!("{what}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if e.is_timeout() && !text.contains("timed out") {
+        text.push_str(" (timed out)");
+    }
+    err(text)
 }
 
 /// The claims of a JWT, decoded without checking its signature (the CA checks it; this is
@@ -65,7 +86,18 @@ pub async fn ambient_token(http: &reqwest::Client) -> Result<Option<String>, Sig
     ) else {
         return Ok(None);
     };
-    let mut url = reqwest::Url::parse(&url)
+    github_actions_token(http, &url, &bearer).await.map(Some)
+}
+
+/// A token from GitHub Actions' OIDC endpoint: `request_url` and `bearer` are the values of
+/// `ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN`; the audience asked for
+/// is `sigstore`.
+pub async fn github_actions_token(
+    http: &reqwest::Client,
+    request_url: &str,
+    bearer: &str,
+) -> Result<String, SignError> {
+    let mut url = reqwest::Url::parse(request_url)
         .map_err(|e| err(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}")))?;
     url.query_pairs_mut()
         .append_pair("audience", SIGSTORE_AUDIENCE);
@@ -74,28 +106,33 @@ pub async fn ambient_token(http: &reqwest::Client) -> Result<Option<String>, Sig
         .bearer_auth(bearer)
         .send()
         .await
-        .map_err(|e| err(format!("GitHub Actions token endpoint {url}: {e}")))?;
+        .map_err(|e| transport(&format!("GitHub Actions token endpoint {url}"), &e))?;
     let value = read_json(response, "GitHub Actions token endpoint").await?;
     value
         .get("value")
         .and_then(Value::as_str)
-        .map(|t| Some(t.to_owned()))
+        .map(str::to_owned)
         .ok_or_else(|| err("GitHub Actions token endpoint: no `value` in its answer"))
 }
 
-async fn read_json(mut response: reqwest::Response, what: &str) -> Result<Value, SignError> {
-    let status = response.status();
+/// Reads an answer's body, at most [`MAX_ANSWER`] bytes (the client's deadline bounds the
+/// time).
+async fn read_body(mut response: reqwest::Response, what: &str) -> Result<Vec<u8>, SignError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| err(format!("{what}: {e}")))?
-    {
-        if body.len() + chunk.len() > MAX_ANSWER {
-            return Err(err(format!("{what}: answer too large")));
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(what, &e))? {
+        if body.len().saturating_add(chunk.len()) > MAX_ANSWER {
+            return Err(err(format!(
+                "{what}: answer larger than {MAX_ANSWER} bytes"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(body)
+}
+
+async fn read_json(response: reqwest::Response, what: &str) -> Result<Value, SignError> {
+    let status = response.status();
+    let body = read_body(response, what).await?;
     let value: Value = serde_json::from_slice(&body).map_err(|_| {
         err(format!(
             "{what}: HTTP {status}: {}",
@@ -139,7 +176,7 @@ pub async fn dev_token(
         .json(&serde_json::json!({ "subject": subject, "ttl_seconds": ttl_seconds }))
         .send()
         .await
-        .map_err(|e| err(format!("development issuer {url}: {e}")))?;
+        .map_err(|e| transport(&format!("development issuer {url}"), &e))?;
     let value = read_json(response, "development issuer").await?;
     value
         .get("id_token")
@@ -169,7 +206,7 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery,
         .get(&url)
         .send()
         .await
-        .map_err(|e| err(format!("discovery {url}: {e}")))?;
+        .map_err(|e| transport(&format!("discovery {url}"), &e))?;
     let value = read_json(response, "OIDC discovery").await?;
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
     Ok(Discovery {
@@ -246,7 +283,7 @@ pub async fn browser_flow(
         ])
         .send()
         .await
-        .map_err(|e| err(format!("token endpoint: {e}")))?;
+        .map_err(|e| transport("token endpoint", &e))?;
     let value = read_json(response, "token endpoint").await?;
     value
         .get("id_token")
@@ -409,7 +446,7 @@ pub async fn device_flow(
         .form(&[("client_id", client_id), ("scope", "openid email")])
         .send()
         .await
-        .map_err(|e| err(format!("device authorization: {e}")))?;
+        .map_err(|e| transport("device authorization", &e))?;
     let value = read_json(response, "device authorization").await?;
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
     let device_code =
@@ -439,12 +476,9 @@ pub async fn device_flow(
             ])
             .send()
             .await
-            .map_err(|e| err(format!("token endpoint: {e}")))?;
+            .map_err(|e| transport("token endpoint", &e))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| err(format!("token endpoint: {e}")))?;
+        let body = read_body(response, "token endpoint").await?;
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if status.is_success() {
             return value

@@ -1,7 +1,8 @@
 //! The identity-token flows against real servers on loopback: the browser login (authorization
 //! code + PKCE) against npm `oauth2-mock-server`, GitHub Actions ambient credentials and
-//! `SIGSTORE_ID_TOKEN` (in a child process, since the environment is process-global), and the
-//! RFC 8628 device flow against a small device-authorization server.
+//! `SIGSTORE_ID_TOKEN` (in a child process, since the environment is process-global), the
+//! RFC 8628 device flow against a small device-authorization server, and the total deadline
+//! of every token-endpoint request against endpoints that never finish answering.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,9 +20,12 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use signet_sign::SigningClient;
 use signet_sign::token::{
-    SIGSTORE_AUDIENCE, ambient_token, browser_flow, device_flow, unverified_claims,
+    SIGSTORE_AUDIENCE, ambient_token, browser_flow, dev_token, device_flow, discover,
+    github_actions_token, unverified_claims,
 };
+use signet_testdata::slow::{Answer, SlowServer, Stall};
 
 // ---------------------------------------------------------------------------------------------
 // Browser flow against npm oauth2-mock-server.
@@ -680,4 +684,122 @@ async fn device_flow_needs_a_device_endpoint() {
     .unwrap_err()
     .to_string();
     assert!(error.contains("device_authorization_endpoint"), "{error}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deadlines. Each request to a token endpoint ends within the client's total deadline (connect,
+// headers and body), against endpoints that answer a byte at a time forever: a read timeout
+// would never fire, since each byte resets it. The client is the one `signet` signs with,
+// built with a 1 s deadline instead of `REQUEST_TIMEOUT`.
+
+const DEADLINE: Duration = Duration::from_secs(1);
+const SLACK: Duration = Duration::from_secs(2);
+
+fn deadline_client() -> reqwest::Client {
+    SigningClient::http_with_deadline(DEADLINE).unwrap()
+}
+
+/// Asserts `result` is a clean "timed out" error that came within `allowed` (plus slack).
+#[track_caller]
+fn assert_cut_off<T: std::fmt::Debug>(
+    result: Result<T, signet_sign::SignError>,
+    start: Instant,
+    allowed: Duration,
+) {
+    let took = start.elapsed();
+    let error = result.unwrap_err().to_string();
+    assert!(error.contains("timed out"), "{error}");
+    assert!(took >= DEADLINE - Duration::from_millis(100), "{took:?}");
+    assert!(took < allowed + SLACK, "{took:?}: {error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_dev_issuer_and_actions_endpoints_end_at_the_deadline() {
+    for stall in [Stall::Headers, Stall::Body] {
+        let server = SlowServer::start(stall);
+        let http = deadline_client();
+        let start = Instant::now();
+        assert_cut_off(discover(&http, &server.url()).await, start, DEADLINE);
+        let start = Instant::now();
+        let minted = dev_token(&http, &server.url(), "alice@example.test", 60).await;
+        assert_cut_off(minted, start, DEADLINE);
+        let start = Instant::now();
+        let actions = github_actions_token(&http, &format!("{}/token", server.url()), BEARER).await;
+        assert_cut_off(actions, start, DEADLINE);
+        assert_eq!(server.connections(), 3, "{stall:?}");
+    }
+}
+
+/// An issuer whose discovery and device-authorization endpoints answer at once and whose
+/// token endpoint stalls as `stall` says.
+fn issuer_with_a_stalling_token_endpoint(stall: Stall) -> SlowServer {
+    let base: Arc<std::sync::OnceLock<String>> = Arc::default();
+    let known = base.clone();
+    let server = SlowServer::start_with(stall, move |_, path| {
+        let base = known.get()?;
+        let answer = match path {
+            "/.well-known/openid-configuration" => json!({
+                "issuer": base,
+                "authorization_endpoint": format!("{base}/authorize"),
+                "token_endpoint": format!("{base}/token"),
+                "device_authorization_endpoint": format!("{base}/device"),
+            }),
+            "/device" => json!({
+                "device_code": "device-code-1",
+                "user_code": "WDJB-MJHT",
+                "verification_uri": format!("{base}/activate"),
+                "interval": 1,
+            }),
+            _ => return None,
+        };
+        Some(Answer::json(200, answer.to_string()))
+    });
+    base.set(server.url()).unwrap();
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_flow_token_endpoint_ends_at_the_deadline() {
+    for stall in [Stall::Headers, Stall::Body] {
+        let issuer = issuer_with_a_stalling_token_endpoint(stall);
+        let start = Instant::now();
+        let result = device_flow(
+            &deadline_client(),
+            &issuer.url(),
+            "sigstore",
+            Duration::from_secs(60),
+            &|_: &str, _: &str| {},
+        )
+        .await;
+        // The first poll comes after the 1 s interval.
+        assert_cut_off(result, start, Duration::from_secs(1) + DEADLINE);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_flow_code_exchange_ends_at_the_deadline() {
+    for stall in [Stall::Headers, Stall::Body] {
+        let issuer = issuer_with_a_stalling_token_endpoint(stall);
+        // The browser: the issuer "redirects" straight back with a code and the right state.
+        let browser = move |url: &str| {
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let callback = format!("/auth/callback?code=c0de&state={}", param(&url, "state"));
+                assert_eq!(
+                    hit_listener(&param(&url, "redirect_uri"), &callback).await,
+                    200
+                );
+            });
+        };
+        let start = Instant::now();
+        let result = browser_flow(
+            &deadline_client(),
+            &issuer.url(),
+            "sigstore",
+            Duration::from_secs(60),
+            &browser,
+        )
+        .await;
+        assert_cut_off(result, start, DEADLINE);
+    }
 }

@@ -32,7 +32,8 @@ pub enum Command {
     /// Verify a bundle, as the Sigstore conformance client protocol calls it. Offline.
     VerifyBundle(VerifyArgs),
     /// Run a whole private Sigstore in one process: Rekor v1 and v2 logs, the CA with its CT
-    /// log, the timestamp authority and (on loopback) a development OIDC issuer. Writes
+    /// log, the timestamp authority and (only on loopback, or with --dev-oidc) a development
+    /// OIDC issuer. Writes
     /// trusted_root.json, signing_config.json and trust_config.json into the data directory.
     Up(UpArgs),
     /// Print a development ID token from a `signet up` development issuer (development only).
@@ -133,14 +134,95 @@ pub struct UpArgs {
     #[arg(long = "oidc-config", value_name = "FILE")]
     pub oidc_config: Option<PathBuf>,
 
-    /// Run the development OIDC issuer even when not listening on loopback. It hands a token
-    /// for any identity to anyone who asks: development only.
+    /// Run the development OIDC issuer at `<public-url>/oidc` even though the listen address
+    /// or the public URL is not loopback, or a real issuer is configured (it then comes after
+    /// the real ones). It hands a token for any identity to anyone who asks: development only.
     #[arg(long, conflicts_with = "no_dev_oidc")]
     pub dev_oidc: bool,
 
-    /// Do not run the development OIDC issuer (by default it runs on loopback addresses).
+    /// Do not run the development OIDC issuer. By default it runs only when the listen address
+    /// and the public URL are both loopback and neither --oidc-issuer nor --oidc-config is
+    /// given.
     #[arg(long)]
     pub no_dev_oidc: bool,
+
+    /// Serve the CT log's `POST /ct/v1/add-pre-chain` to anyone. Off by default: the CA logs
+    /// its precertificates itself, in process, and the route then answers 404.
+    #[arg(long)]
+    pub ct_public_add: bool,
+
+    /// Connection limits and timeouts.
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Connection limits and timeouts of every server (`signet up`, `signet serve …`). Durations
+/// are seconds (`0.5`, `60`) or with a unit (`500ms`, `60s`).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection limits")]
+pub struct HttpArgs {
+    /// Close a connection that has waited this long for a request (keep-alive), or has taken
+    /// no byte of an answer for this long.
+    #[arg(long = "http-idle-timeout", value_name = "SECONDS", default_value = "60", value_parser = parse_duration)]
+    pub idle_timeout: std::time::Duration,
+
+    /// Close a connection whose request line and headers are not complete this long after
+    /// their first byte.
+    #[arg(long = "http-header-timeout", value_name = "SECONDS", default_value = "30", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+
+    /// Answer 408 and close when a request body is not complete this long after the headers.
+    #[arg(long = "http-body-timeout", value_name = "SECONDS", default_value = "60", value_parser = parse_duration)]
+    pub body_timeout: std::time::Duration,
+
+    /// Answer 503 and close when a request (body included) has no answer this long after the
+    /// headers.
+    #[arg(long = "http-request-timeout", value_name = "SECONDS", default_value = "90", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
+
+    /// Connections served at once (at most half the open-file limit). One more is answered
+    /// 503 `{"message":"too many connections"}` and closed.
+    #[arg(long = "http-max-connections", value_name = "N", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Bytes of request bodies held in memory at once, over all connections. A request whose
+    /// next bytes do not fit waits for room, within its body timeout.
+    #[arg(long = "http-body-buffer", value_name = "BYTES", default_value = "67108864", value_parser = clap::value_parser!(u32).range(1_048_576..))]
+    pub body_buffer_bytes: u32,
+}
+
+impl HttpArgs {
+    /// The limits these flags ask for.
+    pub fn limits(&self) -> signet_deploy::http_server::HttpLimits {
+        signet_deploy::http_server::HttpLimits {
+            idle_timeout: self.idle_timeout,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            request_timeout: self.request_timeout,
+            max_connections: self.max_connections,
+            body_buffer_bytes: self.body_buffer_bytes,
+        }
+    }
+}
+
+/// A duration flag: seconds (`60`, `0.5`), or a number with `s` or `ms`; more than zero and at
+/// most a day.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (text, 1.0)
+    };
+    let seconds =
+        number.trim().parse::<f64>().map_err(|_| {
+            format!("{text:?} is not a duration (seconds, e.g. 60 or 0.5 or 500ms)")
+        })? * scale;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!("{text:?}: must be more than 0 and at most a day"));
+    }
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// `signet dev-token`
@@ -301,6 +383,10 @@ pub struct ServeLogArgs {
     /// while it sequences. Default: `http://<listen address>`.
     #[arg(long, value_name = "URL", requires = "database")]
     pub peer_url: Option<String>,
+
+    /// Connection limits and timeouts.
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `signet serve ca`
@@ -329,10 +415,20 @@ pub struct ServeCaArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Run the development OIDC issuer at `<public-url>/oidc` and accept its tokens. It hands
-    /// a token for any identity to anyone who asks: development only.
+    /// Run the development OIDC issuer at `<public-url>/oidc` and accept its tokens (after
+    /// the issuers of --oidc-issuer and --config). It hands a token for any identity to anyone
+    /// who asks: development only.
     #[arg(long)]
     pub dev_oidc: bool,
+
+    /// Serve the CT log's `POST /ct/v1/add-pre-chain` to anyone. Off by default: the CA logs
+    /// its precertificates itself, in process, and the route then answers 404.
+    #[arg(long)]
+    pub ct_public_add: bool,
+
+    /// Connection limits and timeouts.
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// `signet serve tsa`
@@ -345,6 +441,10 @@ pub struct ServeTsaArgs {
     /// Data directory (created if missing): the TSA key and certificate chain.
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
+
+    /// Connection limits and timeouts.
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// The verification policy flags shared by `verify-blob`, `verify-bundle`, `verify` and
@@ -405,13 +505,10 @@ pub struct TrustRootArgs {
     pub trust_config: Option<PathBuf>,
 }
 
-/// Flags shared by `verify-blob` and `verify-bundle`.
+/// The flags every blob verify command shares: the policy, the trust root, the instance and
+/// the output format.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The Sigstore bundle to verify.
-    #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
-
+pub struct VerifyCommonArgs {
     /// Who must have signed: a certificate identity or a key.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -428,6 +525,18 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+/// `signet verify-bundle` (the conformance protocol's verify).
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The Sigstore bundle to verify.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Who must have signed, what to trust, how to report.
+    #[command(flatten)]
+    pub common: VerifyCommonArgs,
 
     /// The artifact: a file path, or `sha256:<64 hex>` when no such file exists.
     #[arg(value_name = "FILE_OR_DIGEST")]
@@ -486,21 +595,9 @@ pub struct VerifyBlobArgs {
     #[command(flatten)]
     pub insecure: InsecureArgs,
 
-    /// Who must have signed: a certificate identity or a key.
+    /// Who must have signed, what to trust, how to report.
     #[command(flatten)]
-    pub policy: PolicyArgs,
-
-    /// The trusted root to verify against.
-    #[command(flatten)]
-    pub trust: TrustRootArgs,
-
-    /// Use the Sigstore staging instance (needs --trusted-root or --trust-config).
-    #[arg(long)]
-    pub staging: bool,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    pub common: VerifyCommonArgs,
 
     /// The artifact: a file path, or `sha256:<64 hex>` when no such file exists.
     #[arg(value_name = "FILE_OR_DIGEST")]
@@ -530,21 +627,9 @@ pub struct VerifyBlobAttestationArgs {
     #[command(flatten)]
     pub insecure: InsecureArgs,
 
-    /// Who must have signed: a certificate identity or a key.
+    /// Who must have signed, what to trust, how to report.
     #[command(flatten)]
-    pub policy: PolicyArgs,
-
-    /// The trusted root to verify against.
-    #[command(flatten)]
-    pub trust: TrustRootArgs,
-
-    /// Use the Sigstore staging instance (needs --trusted-root or --trust-config).
-    #[arg(long)]
-    pub staging: bool,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    pub common: VerifyCommonArgs,
 
     /// The artifact (file or `sha256:<64 hex>`); needed when claims are checked.
     #[arg(value_name = "FILE_OR_DIGEST")]
@@ -911,7 +996,10 @@ mod tests {
     #[test]
     fn flag_certificate_identity_and_regexp_conflict() {
         let a = blob_args(&["--bundle", "b", "--certificate-identity", "me@x", "f"]).unwrap();
-        assert_eq!(a.policy.certificate_identity.as_deref(), Some("me@x"));
+        assert_eq!(
+            a.common.policy.certificate_identity.as_deref(),
+            Some("me@x")
+        );
         let a = blob_args(&[
             "--bundle",
             "b",
@@ -921,7 +1009,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            a.policy.certificate_identity_regexp.as_deref(),
+            a.common.policy.certificate_identity_regexp.as_deref(),
             Some(".*@x")
         );
         assert!(
@@ -949,7 +1037,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            a.policy.certificate_oidc_issuer.as_deref(),
+            a.common.policy.certificate_oidc_issuer.as_deref(),
             Some("https://i")
         );
         let a = blob_args(&[
@@ -961,7 +1049,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            a.policy.certificate_oidc_issuer_regexp.as_deref(),
+            a.common.policy.certificate_oidc_issuer_regexp.as_deref(),
             Some("https://.*")
         );
         assert!(
@@ -997,23 +1085,29 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            a.policy.certificate_github_workflow_trigger.as_deref(),
+            a.common
+                .policy
+                .certificate_github_workflow_trigger
+                .as_deref(),
             Some("push")
         );
         assert_eq!(
-            a.policy.certificate_github_workflow_sha.as_deref(),
+            a.common.policy.certificate_github_workflow_sha.as_deref(),
             Some("abc")
         );
         assert_eq!(
-            a.policy.certificate_github_workflow_name.as_deref(),
+            a.common.policy.certificate_github_workflow_name.as_deref(),
             Some("ci")
         );
         assert_eq!(
-            a.policy.certificate_github_workflow_repository.as_deref(),
+            a.common
+                .policy
+                .certificate_github_workflow_repository
+                .as_deref(),
             Some("o/r")
         );
         assert_eq!(
-            a.policy.certificate_github_workflow_ref.as_deref(),
+            a.common.policy.certificate_github_workflow_ref.as_deref(),
             Some("refs/heads/main")
         );
     }
@@ -1021,7 +1115,7 @@ mod tests {
     #[test]
     fn flag_key_conflicts_with_identity() {
         let a = blob_args(&["--bundle", "b", "--key", "k.pub", "f"]).unwrap();
-        assert_eq!(a.policy.key, Some(PathBuf::from("k.pub")));
+        assert_eq!(a.common.policy.key, Some(PathBuf::from("k.pub")));
         assert!(
             blob_args(&[
                 "--bundle",
@@ -1047,10 +1141,10 @@ mod tests {
             "f",
         ])
         .unwrap();
-        assert_eq!(a.trust.trusted_root, Some(PathBuf::from("r.json")));
-        assert!(a.staging);
+        assert_eq!(a.common.trust.trusted_root, Some(PathBuf::from("r.json")));
+        assert!(a.common.staging);
         let a = blob_args(&["--bundle", "b", "--trust-config", "t.json", "f"]).unwrap();
-        assert_eq!(a.trust.trust_config, Some(PathBuf::from("t.json")));
+        assert_eq!(a.common.trust.trust_config, Some(PathBuf::from("t.json")));
         assert!(
             blob_args(&[
                 "--bundle",
@@ -1068,12 +1162,13 @@ mod tests {
     #[test]
     fn flag_output() {
         assert_eq!(
-            blob_args(&["--bundle", "b", "f"]).unwrap().output,
+            blob_args(&["--bundle", "b", "f"]).unwrap().common.output,
             OutputFormat::Text
         );
         assert_eq!(
             blob_args(&["--bundle", "b", "--output", "json", "f"])
                 .unwrap()
+                .common
                 .output,
             OutputFormat::Json
         );
@@ -1097,7 +1192,7 @@ mod tests {
         ])
         .unwrap();
         assert!(
-            matches!(cli.command, Command::VerifyBundle(a) if a.staging && a.artifact == "sha256:ab")
+            matches!(cli.command, Command::VerifyBundle(a) if a.common.staging && a.artifact == "sha256:ab")
         );
     }
 
@@ -1129,6 +1224,154 @@ mod tests {
             parse(&["man", "serve", "log"]).unwrap().command,
             Command::Man(a) if a.command == ["serve", "log"]
         ));
+    }
+
+    fn up_args(args: &[&str]) -> Result<UpArgs, clap::Error> {
+        let mut all = vec!["up"];
+        all.extend_from_slice(args);
+        parse(&all).map(|cli| match cli.command {
+            Command::Up(a) => a,
+            other => panic!("parsed as {other:?}"),
+        })
+    }
+
+    #[test]
+    fn flags_up_dev_oidc_and_no_dev_oidc() {
+        let a = up_args(&[]).unwrap();
+        assert!(!a.dev_oidc && !a.no_dev_oidc);
+        assert!(up_args(&["--dev-oidc"]).unwrap().dev_oidc);
+        assert!(up_args(&["--no-dev-oidc"]).unwrap().no_dev_oidc);
+        assert!(up_args(&["--dev-oidc", "--no-dev-oidc"]).is_err());
+    }
+
+    #[test]
+    fn flag_up_oidc_issuer_and_config() {
+        let a = up_args(&[]).unwrap();
+        assert!(a.oidc_issuers.is_empty() && a.oidc_config.is_none());
+        let a = up_args(&[
+            "--oidc-issuer",
+            "https://a.example",
+            "--oidc-issuer",
+            "https://b.example",
+            "--oidc-config",
+            "f.json",
+        ])
+        .unwrap();
+        assert_eq!(a.oidc_issuers, ["https://a.example", "https://b.example"]);
+        assert_eq!(a.oidc_config, Some(PathBuf::from("f.json")));
+    }
+
+    #[test]
+    fn flag_ct_public_add() {
+        assert!(!up_args(&[]).unwrap().ct_public_add);
+        assert!(up_args(&["--ct-public-add"]).unwrap().ct_public_add);
+        let serve_ca = |extra: &[&str]| {
+            let mut all = vec!["serve", "ca", "--listen", "127.0.0.1:1", "--data", "d"];
+            all.extend_from_slice(extra);
+            match parse(&all).unwrap().command {
+                Command::Serve {
+                    command: ServeCommand::Ca(a),
+                } => a.ct_public_add,
+                other => panic!("parsed as {other:?}"),
+            }
+        };
+        assert!(!serve_ca(&[]));
+        assert!(serve_ca(&["--ct-public-add"]));
+    }
+
+    #[test]
+    fn http_flag_defaults_are_the_library_defaults() {
+        assert_eq!(
+            up_args(&[]).unwrap().http.limits(),
+            signet_deploy::http_server::HttpLimits::default()
+        );
+    }
+
+    #[test]
+    fn flags_http_timeouts() {
+        use std::time::Duration;
+        for (flag, get) in [
+            (
+                "--http-idle-timeout",
+                (|h: &HttpArgs| h.idle_timeout) as fn(&HttpArgs) -> Duration,
+            ),
+            ("--http-header-timeout", |h| h.header_timeout),
+            ("--http-body-timeout", |h| h.body_timeout),
+            ("--http-request-timeout", |h| h.request_timeout),
+        ] {
+            for (value, expected) in [
+                ("2", Duration::from_secs(2)),
+                ("0.5", Duration::from_millis(500)),
+                ("250ms", Duration::from_millis(250)),
+                ("3s", Duration::from_secs(3)),
+                ("86400", Duration::from_secs(86_400)),
+            ] {
+                assert_eq!(
+                    get(&up_args(&[flag, value]).unwrap().http),
+                    expected,
+                    "{flag} {value}"
+                );
+            }
+            for bad in ["0", "-1", "abc", "", "1h", "86401", "NaN", "inf"] {
+                assert!(up_args(&[flag, bad]).is_err(), "{flag} {bad}");
+            }
+        }
+    }
+
+    #[test]
+    fn flag_http_max_connections() {
+        assert_eq!(
+            up_args(&["--http-max-connections", "20"])
+                .unwrap()
+                .http
+                .max_connections,
+            20
+        );
+        for bad in ["0", "-1", "1000001", "x"] {
+            assert!(up_args(&["--http-max-connections", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flag_http_body_buffer() {
+        let a = up_args(&["--http-body-buffer", "2097152"]).unwrap();
+        assert_eq!(a.http.body_buffer_bytes, 2 << 20);
+        for bad in ["1048575", "0", "x", "4294967296"] {
+            assert!(up_args(&["--http-body-buffer", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_flags_apply_to_every_server() {
+        let common = [
+            "--listen",
+            "127.0.0.1:1",
+            "--data",
+            "d",
+            "--http-idle-timeout",
+            "7",
+        ];
+        for server in ["log", "ca", "tsa"] {
+            let mut all = vec!["serve", server];
+            all.extend_from_slice(&common);
+            let http = match parse(&all).unwrap().command {
+                Command::Serve {
+                    command: ServeCommand::Log(a),
+                } => a.http,
+                Command::Serve {
+                    command: ServeCommand::Ca(a),
+                } => a.http,
+                Command::Serve {
+                    command: ServeCommand::Tsa(a),
+                } => a.http,
+                other => panic!("parsed as {other:?}"),
+            };
+            assert_eq!(
+                http.idle_timeout,
+                std::time::Duration::from_secs(7),
+                "{server}"
+            );
+        }
     }
 
     #[test]

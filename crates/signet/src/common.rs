@@ -1,5 +1,5 @@
-//! What several commands share: bounded file reads, the clock, the async runtime, and the
-//! verify commands' trust and policy flags turned into `signet_verify` values.
+//! What several commands share: bounded reads of regular files, the clock, the async runtime,
+//! and the verify commands' trust and policy flags turned into `signet_verify` values.
 
 use std::io::Read;
 use std::path::Path;
@@ -13,10 +13,58 @@ use signet_x509::PublicKey;
 /// Largest bundle, trusted root, signing config, key or predicate file read.
 pub const MAX_INPUT_FILE: u64 = 16 << 20;
 
-/// Reads `path` whole, refusing files over `limit` bytes; `what` names it in errors.
+/// What a file that is not a regular file is, for error messages.
+fn file_kind(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens `path` for reading if it is a regular file (after following symlinks). A FIFO, a
+/// device or a socket named on the command line is refused at once: opening a FIFO blocks
+/// until a writer comes, reading it blocks until the writer writes, and a device such as
+/// `/dev/zero` never ends. The file is opened non-blocking and checked again once open, so
+/// one swapped for a FIFO in between cannot block either (non-blocking changes nothing for a
+/// regular file).
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let refuse = |file_type: std::fs::FileType| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}, not a regular file", file_kind(file_type)),
+        )
+    };
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(refuse(metadata.file_type()));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(refuse(metadata.file_type()));
+    }
+    Ok(file)
+}
+
+/// Reads the regular file `path` whole, refusing files over `limit` bytes and anything that
+/// is not a regular file ([`open_regular`]); `what` names it in errors.
 pub fn read_limited(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Failure> {
     let mut data = Vec::new();
-    std::fs::File::open(path)
+    open_regular(path)
         .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut data))
         .map_err(|e| Failure::Usage(format!("cannot read {what} {}: {e}", path.display())))?;
     if data.len() as u64 > limit {

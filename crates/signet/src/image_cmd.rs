@@ -21,7 +21,10 @@
 //!   `signet_oci::legacy`; this file only signs, stores, verifies and prints.
 //!
 //! `verify` checks every bundle and legacy signature found for the image's digest and
-//! succeeds when at least one verifies under the policy.
+//! succeeds when at least one verifies under the policy. Anyone who can push to the repository
+//! can add referrers and legacy tags, so a candidate that cannot be read is one rejected
+//! candidate in the report, never a reason to ignore the others; referrers beyond
+//! [`MAX_BUNDLES`] are counted in the report and not read.
 
 use crate::Failure;
 use crate::cli::{
@@ -32,9 +35,10 @@ use crate::common::{
 };
 use crate::sign_cmd::SignSetup;
 use signet_formats::{Bundle, Timestamp};
+use signet_oci::manifest::ANNOTATION_PREDICATE_TYPE;
 use signet_oci::{
-    BundleArtifact, ClientOptions, Descriptor, DockerConfig, ImageRef, LegacyAttestation,
-    LegacyError, LegacySignature, RegistryClient, SimpleSigning,
+    BundleArtifact, BundleListing, ClientOptions, Descriptor, DockerConfig, ImageRef,
+    LegacyAttestation, LegacyError, LegacySignature, MAX_BUNDLES, RegistryClient, SimpleSigning,
 };
 use signet_verify::{
     Artifact, Policy, TrustMaterial, VerifiedBundle, VerifyOptions, verify_bundle,
@@ -57,6 +61,7 @@ fn registry(image: &ImageRef, allow_insecure: bool) -> Result<RegistryClient, Fa
     RegistryClient::new(ClientOptions {
         docker_config,
         allow_insecure,
+        ..ClientOptions::default()
     })
     .map_err(|e| Failure::Usage(format!("registry client: {e}")))
 }
@@ -422,10 +427,17 @@ fn check_legacy_attestation(
     }
 }
 
-async fn find_verified(
-    args: &ImageVerifyArgs,
-    predicate_type: &str,
-) -> Result<(Descriptor, Vec<Checked>), Failure> {
+/// Every candidate found for an image, checked.
+struct Findings {
+    /// The image manifest.
+    subject: Descriptor,
+    /// One outcome per candidate read (or that could not be read).
+    results: Vec<Checked>,
+    /// Referrers of the bundle type beyond [`MAX_BUNDLES`], not read.
+    not_read: usize,
+}
+
+async fn find_verified(args: &ImageVerifyArgs, predicate_type: &str) -> Result<Findings, Failure> {
     let trust = load_trust(&args.trust, false)?;
     let policy = load_policy(&args.policy)?;
     let image = parse_image(&args.image)?;
@@ -435,30 +447,49 @@ async fn find_verified(
         algorithm: "sha256",
         value: digest_bytes(&subject)?,
     };
-    let stored = client
-        .list_bundles(&image, &subject.digest)
-        .await
-        .map_err(|e| Failure::Usage(format!("cannot list signatures: {e}")))?;
+    let mut results: Vec<Checked> = Vec::new();
+    // A referrers list that cannot be read hides the referrer bundles only: it is one rejected
+    // candidate, and the legacy layout is still checked.
+    let listing = match client.list_bundles(&image, &subject.digest).await {
+        Ok(listing) => listing,
+        Err(e) => {
+            results.push(Err(format!("referrers: cannot list: {e}")));
+            BundleListing::default()
+        }
+    };
     // The predicate-type annotation is unsigned, so it only decides which bundles to try: one
     // annotated with another type is an attestation of something else, not a failed check.
-    let mut results: Vec<Checked> = stored
-        .iter()
-        .filter(|s| {
-            s.predicate_type
-                .as_deref()
-                .is_none_or(|t| t == predicate_type)
-        })
-        .map(|s| {
-            check_bundle(
-                &s.bundle,
-                s.manifest.digest.as_str(),
-                &artifact,
-                &trust,
-                &policy,
-                predicate_type,
-            )
-        })
-        .collect();
+    let wanted = |annotated: Option<&str>| annotated.is_none_or(|t| t == predicate_type);
+    results.extend(
+        listing
+            .bundles
+            .iter()
+            .filter(|s| wanted(s.predicate_type.as_deref()))
+            .map(|s| {
+                check_bundle(
+                    &s.bundle,
+                    s.manifest.digest.as_str(),
+                    &artifact,
+                    &trust,
+                    &policy,
+                    predicate_type,
+                )
+            }),
+    );
+    results.extend(
+        listing
+            .unreadable
+            .iter()
+            .filter(|u| {
+                wanted(
+                    u.manifest
+                        .annotations
+                        .get(ANNOTATION_PREDICATE_TYPE)
+                        .map(String::as_str),
+                )
+            })
+            .map(|u| Err(format!("{}: cannot read: {}", u.manifest.digest, u.error))),
+    );
     if predicate_type == SIGN_PREDICATE_TYPE {
         // Whoever can push to the repository can put anything at the legacy tag: a layout that
         // cannot be read is one rejected candidate, not a reason to ignore the others.
@@ -492,10 +523,19 @@ async fn find_verified(
                 }),
         );
     }
-    Ok((subject, results))
+    Ok(Findings {
+        subject,
+        results,
+        not_read: listing.not_read,
+    })
 }
 
-fn report(output: OutputFormat, subject: &Descriptor, results: &[Checked]) -> Result<(), Failure> {
+fn report(output: OutputFormat, findings: &Findings) -> Result<(), Failure> {
+    let Findings {
+        subject,
+        results,
+        not_read,
+    } = findings;
     let ok: Vec<&Found> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     if output == OutputFormat::Json {
@@ -520,6 +560,7 @@ fn report(output: OutputFormat, subject: &Descriptor, results: &[Checked]) -> Re
                 "digest": subject.digest.as_str(),
                 "signatures": found,
                 "rejected": errors,
+                "notRead": not_read,
             })
         );
     } else {
@@ -536,8 +577,14 @@ fn report(output: OutputFormat, subject: &Descriptor, results: &[Checked]) -> Re
     for e in &errors {
         eprintln!("signet: rejected {e}");
     }
+    let unread = (*not_read > 0).then(|| {
+        format!("{not_read} more bundles were not read (at most {MAX_BUNDLES} are read per image)")
+    });
+    if let Some(line) = &unread {
+        eprintln!("signet: {line}");
+    }
     if ok.is_empty() {
-        return Err(Failure::Invalid(if results.is_empty() {
+        let mut message = if results.is_empty() {
             format!("no signatures found for {}", subject.digest)
         } else {
             format!(
@@ -545,20 +592,25 @@ fn report(output: OutputFormat, subject: &Descriptor, results: &[Checked]) -> Re
                 results.len(),
                 subject.digest
             )
-        }));
+        };
+        if let Some(line) = unread {
+            message.push_str("; ");
+            message.push_str(&line);
+        }
+        return Err(Failure::Invalid(message));
     }
     Ok(())
 }
 
 /// `signet verify IMAGE`.
 pub fn verify(args: &ImageVerifyArgs) -> Result<(), Failure> {
-    let (subject, results) = runtime()?.block_on(find_verified(args, SIGN_PREDICATE_TYPE))?;
-    report(args.output, &subject, &results)
+    let findings = runtime()?.block_on(find_verified(args, SIGN_PREDICATE_TYPE))?;
+    report(args.output, &findings)
 }
 
 /// `signet verify-attestation IMAGE --type TYPE`.
 pub fn verify_attestation(args: &ImageVerifyAttestationArgs) -> Result<(), Failure> {
     let predicate_type = crate::common::predicate_type_uri(&args.predicate_type);
-    let (subject, results) = runtime()?.block_on(find_verified(&args.common, &predicate_type))?;
-    report(args.common.output, &subject, &results)
+    let findings = runtime()?.block_on(find_verified(&args.common, &predicate_type))?;
+    report(args.common.output, &findings)
 }

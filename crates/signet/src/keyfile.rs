@@ -4,7 +4,6 @@
 use crate::Failure;
 use signet_keys::{KeyError, KeyKind};
 use signet_sign::{KeyAlgorithm, SignError};
-use std::io::Read;
 use std::path::Path;
 
 /// Largest key file read (an encrypted RSA-8192 key is under 8 KiB).
@@ -35,18 +34,9 @@ impl signet_sign::SigningKey for FileKey {
     }
 }
 
-/// Reads a key file's text, bounded in size.
+/// Reads a key file's text, bounded in size; it must be a regular file.
 pub fn read_key_text(path: &Path) -> Result<String, Failure> {
-    let mut data = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut data))
-        .map_err(|e| Failure::Usage(format!("cannot read key {}: {e}", path.display())))?;
-    if data.len() as u64 > MAX_KEY_FILE {
-        return Err(Failure::Usage(format!(
-            "key {} is larger than {MAX_KEY_FILE} bytes",
-            path.display()
-        )));
-    }
+    let data = crate::common::read_limited(path, "key", MAX_KEY_FILE)?;
     String::from_utf8(data)
         .map_err(|_| Failure::Usage(format!("key {} is not PEM text", path.display())))
 }

@@ -18,7 +18,7 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
     let result = if path.as_os_str() == "-" {
         std::io::stdin().take(limit + 1).read_to_end(&mut data)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut data))
+        crate::common::open_regular(path).and_then(|f| f.take(limit + 1).read_to_end(&mut data))
     };
     result.map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
     if data.len() as u64 > limit {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::Failure;
-use crate::cli::{ServeCaArgs, ServeLogArgs, ServeTsaArgs};
+use crate::cli::{HttpArgs, ServeCaArgs, ServeLogArgs, ServeTsaArgs};
 use signet_deploy::{CaDeployment, CaDeploymentConfig, LogServerConfig};
 
 /// A multi-threaded runtime for the servers.
@@ -49,12 +49,43 @@ pub async fn bind(
     Ok((listener, local))
 }
 
-/// Serves `router` until SIGTERM or ctrl-c.
-pub async fn serve(listener: tokio::net::TcpListener, router: axum::Router) -> Result<(), Failure> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Failure::Usage(format!("serving: {e}")))
+/// Serves `router` within the connection limits of `http` until SIGTERM or ctrl-c, after
+/// raising the open-file limit to its maximum (connections get at most half of it).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    http: &HttpArgs,
+) -> Result<(), Failure> {
+    use signet_deploy::http_server;
+    let asked = http.limits();
+    let open_files = http_server::raise_open_files_limit();
+    let limits = open_files.map_or(asked, |n| asked.within_open_files(n));
+    let lowered = if limits.max_connections < asked.max_connections {
+        format!(
+            " (not {}: the open-file limit is {})",
+            asked.max_connections,
+            open_files.unwrap_or_default()
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "signet: connections: at most {}{lowered}; timeouts: idle {}, headers {}, body {}, \
+         request {}; request bodies in memory: at most {} MiB",
+        limits.max_connections,
+        seconds(limits.idle_timeout),
+        seconds(limits.header_timeout),
+        seconds(limits.body_timeout),
+        seconds(limits.request_timeout),
+        limits.body_buffer_bytes >> 20,
+    );
+    http_server::serve(listener, router, limits, shutdown_signal()).await;
+    Ok(())
+}
+
+/// `d` as `60 s` or `0.5 s`.
+fn seconds(d: std::time::Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// Runs the CA (with its CT log). Returns only on a startup failure or after a signal.
@@ -80,6 +111,7 @@ async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
         oidc_issuers: issuers,
         dev_oidc: args.dev_oidc,
         batch: signet_log::BatcherConfig::default(),
+        ct_public_add: args.ct_public_add,
     })
     .await
     .map_err(|e| Failure::Usage(format!("opening the CA: {e}")))?;
@@ -93,12 +125,13 @@ async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
     }
     if let Some(issuer) = deployment.dev_issuer_url() {
         println!(
-            "signet: DEVELOPMENT OIDC issuer at {issuer}: it issues a token for any identity \
-             to anyone who asks. Do not use it for anything real."
+            "signet: WARNING: the DEVELOPMENT OIDC issuer is ON at {issuer} (--dev-oidc): it \
+             hands a token for ANY identity to anyone who asks, and the CA certifies it. Do not \
+             use it for anything real."
         );
     }
     println!("signet: trusted root: {}", root_path.display());
-    let result = serve(listener, deployment.router()).await;
+    let result = serve(listener, deployment.router(), &args.http).await;
     deployment.shutdown().await;
     result
 }
@@ -117,7 +150,7 @@ async fn serve_tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
         "signet: certificate chain: {}",
         args.data.join(signet_tsa::CHAIN_FILE).display()
     );
-    serve(listener, signet_tsa::router(Arc::new(tsa))).await
+    serve(listener, signet_tsa::router(Arc::new(tsa)), &args.http).await
 }
 
 /// Runs the log server. Returns only on a startup failure or after a signal.
@@ -154,7 +187,7 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
         "signet: trusted root: {}",
         signet_deploy::trusted_root_path(&args.data).display()
     );
-    let result = serve(listener, server.router()).await;
+    let result = serve(listener, server.router(), &args.http).await;
     server.shutdown().await;
     result
 }

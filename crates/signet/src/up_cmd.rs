@@ -4,7 +4,8 @@ use crate::Failure;
 use crate::cli::{DevTokenArgs, UpArgs};
 use crate::serve_cmd::{bind, load_issuers, serve, server_runtime};
 use signet_deploy::{
-    Deployment, DeploymentConfig, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON, TRUSTED_ROOT_JSON,
+    Deployment, DeploymentConfig, DevOidcDefault, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON,
+    TRUSTED_ROOT_JSON,
 };
 
 /// Runs the whole deployment until SIGTERM or ctrl-c.
@@ -19,7 +20,8 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
-    let dev_oidc = !args.no_dev_oidc && (args.dev_oidc || local.ip().is_loopback());
+    let (dev_oidc, why) = dev_oidc_choice(args, local.ip(), &public_url, issuers.len());
+    let real_issuers: Vec<String> = issuers.iter().map(|i| i.issuer_url.clone()).collect();
     let deployment = Deployment::open(DeploymentConfig {
         data_dir: args.data.clone(),
         public_url: public_url.clone(),
@@ -27,6 +29,7 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         dev_oidc,
         oidc_issuers: issuers,
         batch: signet_log::BatcherConfig::default(),
+        ct_public_add: args.ct_public_add,
     })
     .await
     .map_err(|e| Failure::Usage(format!("starting: {e}")))?;
@@ -37,11 +40,25 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         "signet: trust files in {dir}/: {TRUSTED_ROOT_JSON}, {SIGNING_CONFIG_JSON}, {TRUST_CONFIG_JSON}"
     );
     let signet = invocation();
+    for issuer in &real_issuers {
+        println!("signet: accepting tokens from {issuer}");
+    }
     if let Some(issuer) = deployment.dev_issuer_url() {
         println!(
-            "signet: DEVELOPMENT OIDC issuer at {issuer}: it issues a token for any identity \
-             to anyone who asks. Do not use it for anything real (--no-dev-oidc turns it off)."
+            "signet: WARNING: the DEVELOPMENT OIDC issuer is ON at {issuer} ({why}): it hands a \
+             token for ANY identity to anyone who asks, and the CA certifies it. Do not use it \
+             for anything real."
         );
+    } else {
+        println!("signet: development OIDC issuer: off ({why})");
+        if real_issuers.is_empty() {
+            println!(
+                "signet: WARNING: no OIDC issuer: the CA refuses every certificate request \
+                 (give --oidc-issuer or --oidc-config)"
+            );
+        }
+    }
+    if let (Some(issuer), true) = (deployment.dev_issuer_url(), real_issuers.is_empty()) {
         println!("signet: sign and verify a file:");
         println!(
             "  {signet} sign-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --dev-subject alice@example.test --bundle FILE.sigstore.json FILE"
@@ -55,9 +72,39 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
             "  {signet} sign-blob --trust-config {dir}/{TRUST_CONFIG_JSON} --bundle FILE.sigstore.json FILE"
         );
     }
-    let result = serve(listener, deployment.router()).await;
+    let result = serve(listener, deployment.router(), &args.http).await;
     deployment.shutdown().await;
     result
+}
+
+/// Whether `signet up` runs the development OIDC issuer, and why, for the banner.
+fn dev_oidc_choice(
+    args: &UpArgs,
+    listen: std::net::IpAddr,
+    public_url: &str,
+    real_issuers: usize,
+) -> (bool, &'static str) {
+    if args.no_dev_oidc {
+        return (false, "--no-dev-oidc");
+    }
+    if args.dev_oidc {
+        return (true, "--dev-oidc");
+    }
+    let choice = DevOidcDefault::decide(listen, public_url, real_issuers);
+    let why = match choice {
+        DevOidcDefault::On => {
+            "the listen address and the public URL are loopback and no other issuer is \
+             configured; --no-dev-oidc turns it off"
+        }
+        DevOidcDefault::OffRealIssuer => {
+            "a real issuer is configured; --dev-oidc would add it after that one"
+        }
+        DevOidcDefault::OffListenAddress => {
+            "the listen address is not loopback; --dev-oidc forces it on"
+        }
+        _ => "the public URL is not loopback; --dev-oidc forces it on",
+    };
+    (choice.is_on(), why)
 }
 
 /// How the printed commands call this binary: `signet` when the first `signet` on `PATH` is

@@ -28,7 +28,10 @@ use std::path::Path;
 fn load_artifact(text: &str) -> Result<Artifact, Failure> {
     let path = Path::new(text);
     if path.exists() {
-        let bytes = std::fs::read(path)
+        // A regular file only: a FIFO or a device would block or never end.
+        let mut bytes = Vec::new();
+        crate::common::open_regular(path)
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes))
             .map_err(|e| Failure::Usage(format!("cannot read artifact {text}: {e}")))?;
         return Ok(Artifact::Bytes(bytes));
     }
@@ -58,8 +61,8 @@ fn finish(output: OutputFormat, result: Result<VerifiedBundle, Failure>) -> Resu
 /// `verify-bundle`: a Sigstore bundle, as the conformance protocol calls it.
 pub fn verify(args: &VerifyArgs) -> Result<(), Failure> {
     let run = || {
-        let trust = load_trust(&args.trust, args.staging)?;
-        let policy = load_policy(&args.policy)?;
+        let trust = load_trust(&args.common.trust, args.common.staging)?;
+        let policy = load_policy(&args.common.policy)?;
         let artifact = load_artifact(&args.artifact)?;
         let bundle = read_bundle(&args.bundle)?;
         check(
@@ -70,7 +73,7 @@ pub fn verify(args: &VerifyArgs) -> Result<(), Failure> {
             &VerifyOptions::default(),
         )
     };
-    finish(args.output, run())
+    finish(args.common.output, run())
 }
 
 fn read_bundle(path: &Path) -> Result<Bundle, Failure> {
@@ -110,15 +113,15 @@ fn insecure_options(args: &InsecureArgs) -> VerifyOptions {
 
 /// `verify-blob`.
 pub fn verify_blob(args: &VerifyBlobArgs) -> Result<(), Failure> {
-    finish(args.output, run_blob(args))
+    finish(args.common.output, run_blob(args))
 }
 
 fn run_blob(args: &VerifyBlobArgs) -> Result<VerifiedBundle, Failure> {
-    let mut trust = load_trust(&args.trust, args.staging)?;
+    let mut trust = load_trust(&args.common.trust, args.common.staging)?;
     if let Some(path) = &args.certificate_chain {
         trust.certificate_authorities.push(load_chain(path)?);
     }
-    let policy = load_policy(&args.policy)?;
+    let policy = load_policy(&args.common.policy)?;
     let artifact = load_artifact(&args.artifact)?;
     let mut options = insecure_options(&args.insecure);
     let certificate = match &args.certificate {
@@ -335,8 +338,8 @@ fn load_chain(path: &Path) -> Result<TrustedCa, Failure> {
 /// asked for and, with claims checked, a subject with the artifact's digest.
 pub fn verify_blob_attestation(args: &VerifyBlobAttestationArgs) -> Result<(), Failure> {
     let run = || {
-        let trust = load_trust(&args.trust, args.staging)?;
-        let policy = load_policy(&args.policy)?;
+        let trust = load_trust(&args.common.trust, args.common.staging)?;
+        let policy = load_policy(&args.common.policy)?;
         let mut options = insecure_options(&args.insecure);
         let artifact = match (&args.artifact, args.check_claims) {
             (Some(text), _) => load_artifact(text)?,
@@ -369,7 +372,7 @@ pub fn verify_blob_attestation(args: &VerifyBlobAttestationArgs) -> Result<(), F
             )),
         }
     };
-    finish(args.output, run())
+    finish(args.common.output, run())
 }
 
 /// A verified time in words: an RFC 3339 UTC date and what vouches for it.

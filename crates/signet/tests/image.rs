@@ -87,6 +87,7 @@ fn stored_bundles(image: &str, digest: &str) -> Vec<Vec<u8>> {
             .list_bundles(&image, &digest)
             .await
             .unwrap()
+            .bundles
             .into_iter()
             .map(|b| b.bundle)
             .collect()
@@ -463,6 +464,268 @@ fn attestations_and_legacy_signatures() {
             .as_str()
             .unwrap()
             .starts_with("legacy .sig: cannot read"),
+        "{v}"
+    );
+}
+
+/// Pushes an artifact manifest of the bundle artifact type about `subject` with `layers`
+/// (and an annotation `n` to make it unique); returns its descriptor as a referrers index
+/// lists it.
+async fn push_referrer(
+    client: &signet_oci::RegistryClient,
+    image: &ImageRef,
+    subject: &signet_oci::Descriptor,
+    layers: Vec<signet_oci::Descriptor>,
+    n: usize,
+) -> signet_oci::Descriptor {
+    use signet_oci::manifest::{OCI_EMPTY, OCI_MANIFEST, SIGSTORE_BUNDLE};
+    let manifest = signet_oci::ImageManifest {
+        schema_version: 2,
+        media_type: Some(OCI_MANIFEST.into()),
+        artifact_type: Some(SIGSTORE_BUNDLE.into()),
+        config: client.push_blob(image, OCI_EMPTY, b"{}").await.unwrap(),
+        layers,
+        subject: Some(subject.clone()),
+        annotations: [("n".to_owned(), n.to_string())].into(),
+    };
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let mut descriptor = signet_oci::Descriptor::of(OCI_MANIFEST, &bytes);
+    descriptor.artifact_type = Some(SIGSTORE_BUNDLE.into());
+    client
+        .put_manifest(image, descriptor.digest.as_str(), OCI_MANIFEST, &bytes)
+        .await
+        .unwrap();
+    descriptor
+}
+
+/// Rewrites the tag-schema referrers index of `subject` (distribution 2.8 has no referrers
+/// API) with `entries` in that order.
+async fn write_referrers_index(
+    client: &signet_oci::RegistryClient,
+    image: &ImageRef,
+    subject: &Digest,
+    entries: Vec<signet_oci::Descriptor>,
+) {
+    use signet_oci::manifest::OCI_INDEX;
+    let index = signet_oci::ImageIndex {
+        media_type: Some(OCI_INDEX.into()),
+        manifests: entries,
+        ..signet_oci::ImageIndex::empty()
+    };
+    client
+        .put_manifest(
+            image,
+            &subject.tag_with_suffix(""),
+            OCI_INDEX,
+            &serde_json::to_vec(&index).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+/// Anyone who can push to the repository can list junk as referrers of an image. Each junk
+/// referrer is one rejected candidate and the real signature still verifies; beyond 100
+/// referrers the rest are reported as not read, not a failure.
+#[test]
+fn junk_referrers_are_rejected_candidates_not_failures() {
+    use signet_oci::manifest::{OCI_INDEX, SIGSTORE_BUNDLE};
+    let Some(bin) = registry_bin() else { return };
+    let registry = Registry::start(&bin);
+    let up = Up::start();
+    let trust = up.trust_config();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    ok(&signet(dir, &["generate-key-pair"]));
+    let app = registry.image("junk:v1");
+    let digest = push_image(&app, "an image with junk referrers");
+    ok(&sign_key(dir, &trust, &app, "cosign.key", &[]));
+    let image = ImageRef::parse(&app).unwrap();
+    let subject_digest = Digest::parse(&digest).unwrap();
+
+    let rt = runtime();
+    let client = common::client();
+    let subject = rt.block_on(client.resolve(&image)).unwrap();
+    let real = rt.block_on(async {
+        client
+            .list_referrers(&image, &subject.digest, None)
+            .await
+            .unwrap()
+    });
+    assert_eq!(real.len(), 1);
+    let junk = rt.block_on(async {
+        let not_json = client
+            .push_blob(&image, SIGSTORE_BUNDLE, b"this is not a bundle")
+            .await
+            .unwrap();
+        let text = client
+            .push_blob(&image, "text/plain", b"not a bundle layer")
+            .await
+            .unwrap();
+        let mut junk = vec![
+            // A bundle layer that is not JSON.
+            push_referrer(&client, &image, &subject, vec![not_json.clone()], 1).await,
+            // No bundle layer at all.
+            push_referrer(&client, &image, &subject, vec![text], 2).await,
+            // A manifest this client refuses to parse (more than 1000 layers).
+            push_referrer(&client, &image, &subject, vec![not_json.clone(); 1001], 3).await,
+        ];
+        // An index where a manifest should be.
+        let index = serde_json::to_vec(&signet_oci::ImageIndex {
+            media_type: Some(OCI_INDEX.into()),
+            ..signet_oci::ImageIndex::empty()
+        })
+        .unwrap();
+        let mut listed = signet_oci::Descriptor::of(OCI_INDEX, &index);
+        client
+            .put_manifest(&image, listed.digest.as_str(), OCI_INDEX, &index)
+            .await
+            .unwrap();
+        listed.artifact_type = Some(SIGSTORE_BUNDLE.into());
+        junk.push(listed);
+        // A referrer whose manifest is deleted once it is listed (the registry checks that
+        // an index's manifests exist when the index is written, not later).
+        junk.push(push_referrer(&client, &image, &subject, vec![not_json], 5).await);
+        junk
+    });
+    let mut entries = real.clone();
+    entries.extend(junk.iter().cloned());
+    rt.block_on(write_referrers_index(
+        &client,
+        &image,
+        &subject_digest,
+        entries,
+    ));
+    let gone = junk.last().unwrap().digest.clone();
+    let url = format!(
+        "http://{}/v2/{}/manifests/{gone}",
+        image.api_host(),
+        image.repository
+    );
+    let deleted = rt
+        .block_on(reqwest::Client::new().delete(&url).send())
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    // The index can no longer be rewritten with the deleted one in it.
+    let listable = &junk[..junk.len() - 1];
+
+    let out = verify_key(dir, &trust, &app, "cosign.pub");
+    let v = ok(&out);
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["notRead"], 0, "{v}");
+    let rejected: Vec<&str> = v["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(rejected.len(), junk.len(), "{v}");
+    for (junk, reason) in junk.iter().zip(&rejected) {
+        assert!(reason.starts_with(junk.digest.as_str()), "{reason}");
+    }
+    assert!(rejected[0].contains("bundle"), "{}", rejected[0]);
+    for reason in &rejected[1..] {
+        assert!(reason.contains("cannot read"), "{reason}");
+    }
+    assert!(
+        rejected[1].contains("no layer is a Sigstore bundle"),
+        "{}",
+        rejected[1]
+    );
+    assert!(
+        rejected[2].contains("more than 1000 layers"),
+        "{}",
+        rejected[2]
+    );
+    assert!(
+        rejected[3].contains("unexpected media type"),
+        "{}",
+        rejected[3]
+    );
+    assert!(rejected[4].contains("404"), "{}", rejected[4]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("signet: rejected"), "{stderr}");
+
+    // More than 100 referrers: the first 100 are read, the rest counted as not read. The real
+    // signature listed first still verifies.
+    let many = rt.block_on(async {
+        let not_json = client
+            .push_blob(&image, SIGSTORE_BUNDLE, b"this is not a bundle")
+            .await
+            .unwrap();
+        let mut many = Vec::new();
+        for n in 0..100 {
+            many.push(
+                push_referrer(&client, &image, &subject, vec![not_json.clone()], 100 + n).await,
+            );
+        }
+        many
+    });
+    let mut entries = real.clone();
+    entries.extend(listable.iter().cloned());
+    entries.extend(many.iter().cloned());
+    rt.block_on(write_referrers_index(
+        &client,
+        &image,
+        &subject_digest,
+        entries,
+    ));
+    let out = verify_key(dir, &trust, &app, "cosign.pub");
+    let v = ok(&out);
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 99, "{v}");
+    assert_eq!(v["notRead"], 5, "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("5 more bundles were not read (at most 100 are read per image)"),
+        "{stderr}"
+    );
+
+    // Listed last, the real signature is among those not read: not verified (exit 1, not 2),
+    // and the message says why.
+    let mut entries: Vec<_> = listable.iter().chain(&many).cloned().collect();
+    entries.extend(real.iter().cloned());
+    rt.block_on(write_referrers_index(
+        &client,
+        &image,
+        &subject_digest,
+        entries,
+    ));
+    let out = verify_key(dir, &trust, &app, "cosign.pub");
+    let v = invalid(&out);
+    assert_eq!(v["notRead"], 5, "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("none of the 100 signatures found")
+            && stderr.contains("5 more bundles were not read"),
+        "{stderr}"
+    );
+
+    // A referrers index that is itself garbage (here: a manifest, not an index, at the tag)
+    // is one rejected candidate too; the legacy layout is still read.
+    rt.block_on(async {
+        let not_an_index = push_referrer(&client, &image, &subject, Vec::new(), 999).await;
+        let fetched = client
+            .get_manifest(&image.with_digest(not_an_index.digest))
+            .await
+            .unwrap();
+        client
+            .put_manifest(
+                &image,
+                &subject_digest.tag_with_suffix(""),
+                signet_oci::manifest::OCI_MANIFEST,
+                &fetched.bytes,
+            )
+            .await
+            .unwrap();
+    });
+    let v = invalid(&verify_key(dir, &trust, &app, "cosign.pub"));
+    let rejected = v["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{v}");
+    assert!(
+        rejected[0]
+            .as_str()
+            .unwrap()
+            .starts_with("referrers: cannot list"),
         "{v}"
     );
 }

@@ -18,6 +18,15 @@
 //! `SIGNET_REQUIRE_POSTGRES=1`) and two servers sharing the database: writers go to both, each
 //! round SIGKILLs the server that sequences, checks that the other takes over (entries are
 //! acknowledged after the kill), checks the database as above, and restarts the killed one.
+//!
+//! And a stalled sequencer: two servers on PostgreSQL, writers on both, the sequencer stopped
+//! with SIGSTOP. Writes through the other server are acknowledged again within the takeover
+//! bound (`LEASE_TIMEOUT` + `LEASE_INTERVAL` + recovery; measured and printed). Then SIGCONT:
+//! the resumed server becomes a follower (or exits cleanly), every acknowledged entry (also
+//! those it acknowledged after resuming) is in the log, read back through the read API and
+//! checked in the database as above, and every checkpoint served by either server, before
+//! and after, is consistent with the others (v1: consistency proofs between successive
+//! trees from the API; v2: one root per size, and each consistent with the final one).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -49,6 +58,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const WRITERS: usize = 16;
+
+/// How long a writer waits for an answer (a client's timeout): longer than a stall lasts.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -109,6 +121,17 @@ fn spawn(dir: &Path, port: u16, rt: &tokio::runtime::Runtime) -> Child {
 }
 
 fn spawn_with(dir: &Path, port: u16, rt: &tokio::runtime::Runtime, extra: &[&str]) -> Child {
+    spawn_logged(dir, port, rt, extra, Stdio::null())
+}
+
+/// [`spawn_with`], the server's stderr going to `stderr`.
+fn spawn_logged(
+    dir: &Path,
+    port: u16,
+    rt: &tokio::runtime::Runtime,
+    extra: &[&str],
+    stderr: Stdio,
+) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_signet"))
         .args([
             "serve",
@@ -120,7 +143,7 @@ fn spawn_with(dir: &Path, port: u16, rt: &tokio::runtime::Runtime, extra: &[&str
         .arg(dir)
         .args(extra)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -136,11 +159,23 @@ fn spawn_with(dir: &Path, port: u16, rt: &tokio::runtime::Runtime, extra: &[&str
     }
 }
 
+/// One acknowledged create.
+struct Ack {
+    /// The server it was sent to.
+    port: u16,
+    /// When it was sent.
+    started: Instant,
+    /// When it was answered.
+    done: Instant,
+}
+
 /// What the writers and the checker have seen.
 #[derive(Default)]
 struct Observed {
     /// Acknowledged entries: index -> canonicalized body.
     acked: BTreeMap<u64, Vec<u8>>,
+    /// Every acknowledgement, in order.
+    acks: Vec<Ack>,
     /// Checkpoints seen: size -> root.
     checkpoints: BTreeMap<u64, Hash>,
 }
@@ -233,7 +268,10 @@ async fn write_forever(
         } else {
             ("/api/v2/log/entries", writer.request(n), 200)
         };
-        let Ok((status, body)) = http(port, "POST", path, &request).await else {
+        let started = Instant::now();
+        let answer =
+            tokio::time::timeout(REQUEST_TIMEOUT, http(port, "POST", path, &request)).await;
+        let Ok(Ok((status, body))) = answer else {
             // A killed server: try the next one after a moment.
             at += 1;
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -268,6 +306,11 @@ async fn write_forever(
             )
         };
         let mut o = observed.lock().unwrap();
+        o.acks.push(Ack {
+            port,
+            started,
+            done: Instant::now(),
+        });
         if let Some(previous) = o.acked.insert(index, entry.clone()) {
             assert_eq!(
                 previous, entry,
@@ -500,12 +543,23 @@ fn verifiers_from(dir: &Path, host: &str) -> (Arc<NoteVerifiers>, Arc<NoteVerifi
     (Arc::new(v1), Arc::new(v2))
 }
 
-/// Server processes, SIGKILLed when dropped (also when the test fails).
+/// Sends `signal` (`STOP`, `CONT`) to `child` by its PID.
+fn signal(child: &Child, signal: &str) -> bool {
+    Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Server processes, SIGKILLed when dropped (also when the test fails), after a SIGCONT so
+/// that none is left stopped.
 struct Children([Option<Child>; 2]);
 
 impl Children {
     fn kill(&mut self, i: usize) {
         if let Some(mut child) = self.0[i].take() {
+            signal(&child, "CONT");
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
         }
@@ -515,6 +569,7 @@ impl Children {
 impl Drop for Children {
     fn drop(&mut self) {
         for child in self.0.iter_mut().flatten() {
+            signal(child, "CONT");
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -523,7 +578,11 @@ impl Drop for Children {
 
 /// Whether the server on `port` says it sequences.
 async fn sequencing(port: u16) -> Option<bool> {
-    let (status, body) = http(port, "GET", "/readyz", b"").await.ok()?;
+    let (status, body) =
+        tokio::time::timeout(Duration::from_secs(5), http(port, "GET", "/readyz", b""))
+            .await
+            .ok()?
+            .ok()?;
     if status != 200 {
         return None;
     }
@@ -693,4 +752,389 @@ fn sigkill_serve_log_on_postgres_with_two_servers() {
         "no v1 entry acknowledged"
     );
     println!("{rounds} rounds in {:?}", started.elapsed());
+}
+
+/// GET `path` from the server on `port`, waiting at most 10 s: the status and body.
+async fn get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
+    tokio::time::timeout(Duration::from_secs(10), http(port, "GET", path, b""))
+        .await
+        .ok()?
+        .ok()
+}
+
+/// Reads the v2 and v1 checkpoints the server on `port` serves, every 100 ms, into the
+/// observations (which check that no size gets two roots).
+async fn poll_checkpoints(
+    port: u16,
+    observed_v1: Arc<Mutex<Observed>>,
+    v1_verifiers: Arc<NoteVerifiers>,
+    observed_v2: Arc<Mutex<Observed>>,
+    v2_verifiers: Arc<NoteVerifiers>,
+) {
+    loop {
+        if let Some((200, note)) = get(port, "/api/v2/checkpoint").await {
+            observed_v2.lock().unwrap().checkpoint(&v2_verifiers, &note);
+        }
+        if let Some((200, body)) = get(port, "/api/v1/log").await {
+            let info: Value = serde_json::from_slice(&body).unwrap();
+            let note = info["signedTreeHead"].as_str().unwrap();
+            observed_v1
+                .lock()
+                .unwrap()
+                .checkpoint(&v1_verifiers, note.as_bytes());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Stops `tasks`, failing the test if one of them panicked (a failed check).
+async fn stop_tasks(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in &tasks {
+        t.abort();
+    }
+    for t in tasks {
+        if let Err(e) = t.await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
+/// Every acknowledged entry read back through the read API of the server on `port`: v1 by
+/// index, v2 from the entry bundles of the served checkpoint. Every pair of successive v1
+/// trees seen has a consistency proof from `/api/v1/log/proof` that verifies.
+async fn check_through_api(
+    port: u16,
+    v2_verifiers: &NoteVerifiers,
+    observed_v1: &Observed,
+    observed_v2: &mut Observed,
+) {
+    for (&index, body) in &observed_v1.acked {
+        let (status, answer) = get(port, &format!("/api/v1/log/entries?logIndex={index}"))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "v1 entry {index}");
+        let answer: Value = serde_json::from_slice(&answer).unwrap();
+        let (_, entry) = answer.as_object().unwrap().iter().next().unwrap();
+        let stored = STANDARD.decode(entry["body"].as_str().unwrap()).unwrap();
+        assert_eq!(&stored, body, "v1 entry {index}");
+    }
+    let sizes: Vec<(u64, Hash)> = observed_v1
+        .checkpoints
+        .range(1..)
+        .map(|(&s, &r)| (s, r))
+        .collect();
+    for pair in sizes.windows(2) {
+        let ((first, first_root), (last, last_root)) = (pair[0], pair[1]);
+        let (status, proof) = get(
+            port,
+            &format!("/api/v1/log/proof?firstSize={first}&lastSize={last}"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200, "v1 proof {first} -> {last}");
+        let proof: Value = serde_json::from_slice(&proof).unwrap();
+        let hashes: Vec<Hash> = proof["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash::from_slice(&hex::decode(h.as_str().unwrap()).unwrap()).unwrap())
+            .collect();
+        verify_consistency(
+            TreeSize(first),
+            TreeSize(last),
+            &first_root.0,
+            &last_root.0,
+            &hashes,
+        )
+        .unwrap_or_else(|e| panic!("v1 trees {first} -> {last} inconsistent: {e:?}"));
+    }
+
+    let (status, note) = get(port, "/api/v2/checkpoint").await.unwrap();
+    assert_eq!(status, 200);
+    let size = observed_v2.checkpoint(v2_verifiers, &note);
+    let last = observed_v2.acked.keys().next_back().copied().unwrap_or(0);
+    assert!(
+        last < size,
+        "acknowledged v2 index {last} beyond the checkpoint {size}"
+    );
+    let mut bundle_entries: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    for bundle in 0..=last / 256 {
+        assert!(bundle < 1000, "the test reads only the first 1000 bundles");
+        let width = (size - bundle * 256).min(256);
+        let path = if width == 256 {
+            format!("/api/v2/tile/entries/{bundle:03}")
+        } else {
+            format!("/api/v2/tile/entries/{bundle:03}.p/{width}")
+        };
+        let (status, data) = get(port, &path).await.unwrap();
+        assert_eq!(status, 200, "{path}");
+        // C2SP entry bundle: each entry as a big-endian u16 length and its bytes.
+        let mut rest = data.as_slice();
+        let mut index = bundle * 256;
+        while !rest.is_empty() {
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            bundle_entries.insert(index, rest[2..2 + len].to_vec());
+            rest = &rest[2 + len..];
+            index += 1;
+        }
+        assert_eq!(index, bundle * 256 + width, "{path}");
+    }
+    for (index, body) in &observed_v2.acked {
+        assert_eq!(bundle_entries.get(index), Some(body), "v2 entry {index}");
+    }
+}
+
+/// Every pair of successive checkpoints seen has a consistency proof, computed from `store`,
+/// that verifies.
+async fn check_successive<S: LogStore>(store: &S, name: &str, observed: &Observed) {
+    let sizes: Vec<(u64, Hash)> = observed
+        .checkpoints
+        .range(1..)
+        .map(|(&s, &r)| (s, r))
+        .collect();
+    for pair in sizes.windows(2) {
+        let ((first, first_root), (last, last_root)) = (pair[0], pair[1]);
+        let proof = consistency_proof(store, TreeSize(first), TreeSize(last))
+            .await
+            .unwrap();
+        verify_consistency(
+            TreeSize(first),
+            TreeSize(last),
+            &first_root.0,
+            &last_root.0,
+            &proof,
+        )
+        .unwrap_or_else(|e| panic!("{name} checkpoints {first} -> {last} inconsistent: {e:?}"));
+    }
+}
+
+/// Waits (up to `limit`) until `done` holds, checking every 20 ms.
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigstop_sequencer_on_postgres_is_fenced() {
+    let Some(pg) = pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let started = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let public_url = "http://signet.test";
+    let host = "signet.test";
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let logs = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port()];
+    let extra = ["--public-url", public_url, "--database", url.as_str()];
+    let stderr_of = |i: usize| logs.path().join(format!("server-{i}.stderr"));
+    let mut children = Children([None, None]);
+    for i in 0..2 {
+        if i == 1 {
+            for file in [
+                signet_deploy::V1_KEY_FILE,
+                signet_deploy::V1_TREE_ID_FILE,
+                signet_deploy::V2_KEY_FILE,
+                signet_deploy::CREATED_FILE,
+            ] {
+                std::fs::copy(dirs[0].path().join(file), dirs[1].path().join(file)).unwrap();
+            }
+        }
+        let stderr = std::fs::File::create(stderr_of(i)).unwrap();
+        children.0[i] = Some(spawn_logged(
+            dirs[i].path(),
+            ports[i],
+            &rt,
+            &extra,
+            stderr.into(),
+        ));
+    }
+    let (v1_verifiers, v2_verifiers) = verifiers_from(dirs[0].path(), host);
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+        .unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    let spki = key.public_key().as_der().unwrap().as_ref().to_vec();
+    let writer = Arc::new(Writer { key, spki });
+    let observed_v1 = Arc::new(Mutex::new(Observed::default()));
+    let observed_v2 = Arc::new(Mutex::new(Observed::default()));
+    let acks_via = |port: u16, after: Instant| {
+        let count = |o: &Observed| {
+            o.acks
+                .iter()
+                .filter(|a| a.port == port && a.started > after)
+                .count()
+        };
+        count(&observed_v1.lock().unwrap()) + count(&observed_v2.lock().unwrap())
+    };
+
+    let s = (0..2)
+        .find(|&i| rt.block_on(sequencing(ports[i])) == Some(true))
+        .expect("no server sequences");
+    let f = 1 - s;
+    // Eight writers, four on each server (one of them to Rekor v1), and a checkpoint reader
+    // on each.
+    let mut tasks: Vec<_> = (0..8u64)
+        .map(|w| {
+            let v1 = w < 2;
+            let (observed, verifiers) = if v1 {
+                (&observed_v1, &v1_verifiers)
+            } else {
+                (&observed_v2, &v2_verifiers)
+            };
+            rt.spawn(write_forever(
+                vec![ports[usize::try_from(w % 2).unwrap()]],
+                Arc::clone(&writer),
+                w,
+                Arc::clone(observed),
+                Arc::clone(verifiers),
+                v1,
+            ))
+        })
+        .collect();
+    for port in ports {
+        tasks.push(rt.spawn(poll_checkpoints(
+            port,
+            Arc::clone(&observed_v1),
+            Arc::clone(&v1_verifiers),
+            Arc::clone(&observed_v2),
+            Arc::clone(&v2_verifiers),
+        )));
+    }
+    let begun = Instant::now();
+    wait_for(
+        "entries acknowledged through both servers",
+        Duration::from_secs(30),
+        || acks_via(ports[s], begun) >= 20 && acks_via(ports[f], begun) >= 20,
+    );
+
+    // Stop the sequencer. Writes through the other server are acknowledged again once it has
+    // taken over; the stopped one's writers wait.
+    let child_s = children.0[s].as_ref().unwrap();
+    assert!(signal(child_s, "STOP"));
+    let stopped_at = Instant::now();
+    wait_for(
+        "a write through the other server after the stop",
+        Duration::from_secs(30),
+        || acks_via(ports[f], stopped_at) > 0,
+    );
+    let first_ack = {
+        let first = |o: &Observed| {
+            o.acks
+                .iter()
+                .filter(|a| a.port == ports[f] && a.started > stopped_at)
+                .map(|a| a.done)
+                .min()
+        };
+        let v1 = first(&observed_v1.lock().unwrap());
+        let v2 = first(&observed_v2.lock().unwrap());
+        v1.into_iter().chain(v2).min().unwrap()
+    };
+    let takeover = first_ack - stopped_at;
+    println!(
+        "sequencer (server {s}) stopped; writes through server {f} acknowledged again after \
+         {takeover:?} (bound: lease timeout {:?} + lease interval {:?} + recovery)",
+        signet_server::LEASE_TIMEOUT,
+        signet_server::LEASE_INTERVAL
+    );
+    assert!(
+        takeover < signet_server::FORWARD_TIMEOUT,
+        "writes resumed only {takeover:?} after the sequencer stopped"
+    );
+    assert_eq!(rt.block_on(sequencing(ports[f])), Some(true));
+    wait_for(
+        "50 more writes through the new sequencer",
+        Duration::from_secs(30),
+        || acks_via(ports[f], first_ack) >= 50,
+    );
+    let stalled_for = stopped_at.elapsed();
+
+    // Resume it: it finds itself fenced and follows (or exits cleanly); writes through it
+    // are forwarded to the new sequencer.
+    assert!(signal(child_s, "CONT"));
+    let resumed_at = Instant::now();
+    let mut exited = None;
+    wait_for(
+        "the resumed server follows or exits",
+        Duration::from_secs(20),
+        || {
+            if let Some(status) = children.0[s].as_mut().unwrap().try_wait().unwrap() {
+                exited = Some(status);
+                return true;
+            }
+            rt.block_on(sequencing(ports[s])) == Some(false)
+        },
+    );
+    match exited {
+        Some(status) => {
+            assert!(status.success(), "the resumed server exited with {status}");
+            children.0[s] = None;
+            println!("the resumed server exited cleanly");
+        }
+        None => {
+            let followed = resumed_at.elapsed();
+            wait_for(
+                "writes through the resumed server",
+                Duration::from_secs(30),
+                || acks_via(ports[s], resumed_at) >= 20,
+            );
+            println!(
+                "stalled for {stalled_for:?}; the resumed server follows {followed:?} after \
+                 SIGCONT and forwards writes"
+            );
+        }
+    }
+    assert_eq!(rt.block_on(sequencing(ports[f])), Some(true));
+    let late = {
+        let o = observed_v2.lock().unwrap();
+        o.acks
+            .iter()
+            .filter(|a| a.port == ports[s] && a.started < stopped_at && a.done > stopped_at)
+            .count()
+    };
+    println!("{late} v2 writes sent to the stopped server were answered after it resumed");
+    rt.block_on(stop_tasks(tasks));
+
+    // Every acknowledged entry is in the log, as the read API serves it.
+    {
+        let o1 = observed_v1.lock().unwrap();
+        let mut o2 = observed_v2.lock().unwrap();
+        rt.block_on(check_through_api(ports[f], &v2_verifiers, &o1, &mut o2));
+    }
+    // And in the database at rest: the whole log checks out, every acknowledged entry has an
+    // inclusion proof, and every checkpoint served is consistent with the next.
+    children.kill(s);
+    children.kill(f);
+    let schema_url = |schema: &str| format!("{url}?options=-c%20search_path%3D{schema}");
+    for (name, schema, observed, verifiers) in [
+        ("v1", signet_server::V1_SCHEMA, &observed_v1, &v1_verifiers),
+        ("v2", signet_server::V2_SCHEMA, &observed_v2, &v2_verifiers),
+    ] {
+        let o = observed.lock().unwrap();
+        let (size, staged) = rt.block_on(async {
+            let store = PostgresStore::connect(&schema_url(schema)).await.unwrap();
+            let result = check_any_store(&store, verifiers, &o).await;
+            check_successive(&store, name, &o).await;
+            store.pool().close().await;
+            result
+        });
+        println!(
+            "{name}: {} acknowledged, checkpoint size {size}, staged {staged}; {} checkpoints \
+             seen, each consistent with the next",
+            o.acked.len(),
+            o.checkpoints.len()
+        );
+    }
+    let log = std::fs::read_to_string(stderr_of(s)).unwrap();
+    println!("the stopped server said:\n{log}");
+    println!("in {:?}", started.elapsed());
 }

@@ -536,12 +536,22 @@ fn tokens_from_a_real_oidc_provider_and_restarts_keep_everything() {
         &signet_verify(&trust, &bundle, "carol@example.test", &provider_url, &file),
         "verify after restart",
     );
+    // With a real issuer the development issuer does not run (issue 14).
+    let out = run(Command::new(SIGNET).args([
+        "dev-token",
+        "--server",
+        &up.url,
+        "--subject",
+        "dave@example.test",
+    ]));
+    fails(&out, "dev-token next to a real issuer");
     let bundle2 = dir.join("after.sigstore.json");
+    let token = provider_token(&provider_url, "dave@example.test");
     let out = run(Command::new(SIGNET)
         .arg("sign-blob")
         .arg("--trust-config")
         .arg(&trust)
-        .args(["--dev-subject", "dave@example.test", "--bundle"])
+        .args(["--identity-token", &token, "--bundle"])
         .arg(&bundle2)
         .arg(&file));
     ok(&out, "sign after restart");

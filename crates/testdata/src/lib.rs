@@ -1,5 +1,6 @@
-//! Locates `../shared/testdata` (the shared test vectors, kept beside the repository and never
-//! copied into it) from any crate's tests.
+//! Test-only helpers: locates `../shared/testdata` (the shared test vectors, kept beside the
+//! repository and never copied into it) from any crate's tests, and [`slow`], a server that
+//! never finishes its answer.
 //!
 //! ```
 //! let merkle = signet_testdata::path("merkle/rfc6962-hasher.json");
@@ -7,6 +8,8 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+
+pub mod slow;
 
 /// The `shared/testdata` directory beside the workspace root.
 ///

@@ -15,6 +15,24 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
+/// The largest nonce accepted, in bits. RFC 3161 leaves the nonce's size open ("typically
+/// 64 bits"); a bound keeps a request from making the TSA sign and echo kilobytes of it.
+/// Clients send a random 64-bit value (or less); signet sends 63 bits.
+pub const MAX_NONCE_BITS: usize = 64;
+
+/// Whether a nonce's DER INTEGER content is one [`TimestampAuthority::respond`] accepts: not
+/// negative, and at most [`MAX_NONCE_BITS`] bits (so at most 9 bytes, the first of them a
+/// sign byte 0x00).
+fn nonce_acceptable(content: &[u8]) -> bool {
+    let magnitude = match content {
+        [] => return false,
+        [first, ..] if first & 0x80 != 0 => return false,
+        [0, rest @ ..] => rest,
+        all => all,
+    };
+    magnitude.len() <= MAX_NONCE_BITS / 8
+}
+
 /// The time a timestamp is issued at. `genTime` carries whole seconds (the fraction is
 /// dropped) with an accuracy of one second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +66,9 @@ pub enum FailureInfo {
     /// `badDataFormat` (5): the imprint's length does not match its hash algorithm (as
     /// OpenSSL's TSA answers).
     BadDataFormat,
+    /// `badDataFormat` (5) too: the nonce is negative or longer than [`MAX_NONCE_BITS`]
+    /// bits. Only the `statusString` tells it from [`FailureInfo::BadDataFormat`].
+    BadNonce,
     /// `timeNotAvailable` (14): the time given cannot be encoded.
     TimeNotAvailable,
     /// `unacceptedPolicy` (15): the request asks for a policy this TSA does not serve.
@@ -64,7 +85,7 @@ impl FailureInfo {
         match self {
             FailureInfo::BadAlg => 0,
             FailureInfo::BadRequest => 2,
-            FailureInfo::BadDataFormat => 5,
+            FailureInfo::BadDataFormat | FailureInfo::BadNonce => 5,
             FailureInfo::TimeNotAvailable => 14,
             FailureInfo::UnacceptedPolicy => 15,
             FailureInfo::UnacceptedExtension => 16,
@@ -78,6 +99,7 @@ impl FailureInfo {
             FailureInfo::BadAlg => "unsupported hash algorithm: use SHA-256, SHA-384 or SHA-512",
             FailureInfo::BadRequest => "not a DER TimeStampReq v1 within the size limit",
             FailureInfo::BadDataFormat => "message imprint length does not match its algorithm",
+            FailureInfo::BadNonce => "nonce must be a non-negative INTEGER of at most 64 bits",
             FailureInfo::TimeNotAvailable => "time not available",
             FailureInfo::UnacceptedPolicy => "requested policy not served by this TSA",
             FailureInfo::UnacceptedExtension => "request extensions are not supported",
@@ -205,6 +227,7 @@ impl TimestampAuthority {
     /// - a hash other than SHA-256/384/512 (SHA-1 included), or hash parameters other than
     ///   absent/NULL: `badAlg`;
     /// - an imprint whose length does not match its hash: `badDataFormat`;
+    /// - a nonce that is negative or over [`MAX_NONCE_BITS`] bits: `badDataFormat`;
     /// - a `reqPolicy` other than this TSA's: `unacceptedPolicy`;
     /// - any request extension: `unacceptedExtension`.
     pub fn respond(&self, request_der: &[u8], now: TsaTime, serial: [u8; 16]) -> Vec<u8> {
@@ -240,6 +263,13 @@ impl TimestampAuthority {
         }
         if imprint.hashed_message.as_bytes().len() != expected_len {
             return Err(FailureInfo::BadDataFormat);
+        }
+        if request
+            .nonce
+            .as_ref()
+            .is_some_and(|nonce| !nonce_acceptable(nonce.as_bytes()))
+        {
+            return Err(FailureInfo::BadNonce);
         }
         if request
             .req_policy
@@ -444,6 +474,7 @@ mod tests {
             FailureInfo::BadAlg,
             FailureInfo::BadRequest,
             FailureInfo::BadDataFormat,
+            FailureInfo::BadNonce,
             FailureInfo::TimeNotAvailable,
             FailureInfo::UnacceptedPolicy,
             FailureInfo::UnacceptedExtension,
@@ -457,6 +488,34 @@ mod tests {
                 .collect();
             assert_eq!(set, vec![usize::from(info.bit())]);
         }
+    }
+
+    #[test]
+    fn nonces_are_non_negative_and_at_most_64_bits() {
+        for ok in [
+            &[0x00][..],
+            &[0x01],
+            &[0x7f; 8],
+            &[0x00, 0x80],
+            &[0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        ] {
+            assert!(nonce_acceptable(ok), "{ok:02x?}");
+        }
+        for bad in [
+            &[][..],
+            &[0x80],
+            &[0xff],
+            &[0x80, 0x01],
+            &[0x01, 0, 0, 0, 0, 0, 0, 0, 0],
+            &[0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0],
+            &[0x12; 9000],
+        ] {
+            assert!(!nonce_acceptable(bad), "{:02x?}", &bad[..bad.len().min(10)]);
+        }
+        assert_eq!(
+            FailureInfo::BadNonce.bit(),
+            FailureInfo::BadDataFormat.bit()
+        );
     }
 
     #[test]

@@ -30,7 +30,10 @@ struct JsonRequest {
 /// The hash algorithm names `sha256`, `sha384`, `sha512` (any case) map to their OIDs and
 /// `sha1` to SHA-1's (which [`crate::TimestampAuthority::respond`] then refuses with
 /// `badAlg`); other names are `badAlg` here. Bad JSON, bad base64, a nonce that is not an
-/// integer that fits in 64 bits, or a policy that is not an OID are `badRequest`.
+/// integer, or a policy that is not an OID are `badRequest`. The nonce follows the DER
+/// request's rule, checked by [`crate::TimestampAuthority::respond`]: a negative one is
+/// passed on as it is and refused there, and one too large for 64 bits is refused here, both
+/// with `badDataFormat` ([`FailureInfo::BadNonce`]).
 pub fn timestamp_req_from_json(json: &[u8]) -> Result<Vec<u8>, FailureInfo> {
     let req: JsonRequest = serde_json::from_slice(json).map_err(|_| FailureInfo::BadRequest)?;
     let alg = match req.hash_algorithm.to_ascii_lowercase().as_str() {
@@ -45,7 +48,7 @@ pub fn timestamp_req_from_json(json: &[u8]) -> Result<Vec<u8>, FailureInfo> {
         .map_err(|_| FailureInfo::BadRequest)?;
     let nonce = match &req.nonce {
         None => None,
-        Some(n) => Some(nonce_int(n).ok_or(FailureInfo::BadRequest)?),
+        Some(n) => Some(nonce_int(n)?),
     };
     let req_policy = if req.tsa_policy_oid.is_empty() {
         None
@@ -72,12 +75,19 @@ pub fn timestamp_req_from_json(json: &[u8]) -> Result<Vec<u8>, FailureInfo> {
     .map_err(|_| FailureInfo::BadRequest)
 }
 
-/// A JSON integer nonce as a DER `INTEGER` (minimal two's complement).
-fn nonce_int(n: &serde_json::Number) -> Option<Int> {
+/// A JSON integer nonce as a DER `INTEGER` (minimal two's complement). serde_json reads an
+/// integer beyond the 64-bit range as a float: such a nonce is [`FailureInfo::BadNonce`]; a
+/// number with a fraction is [`FailureInfo::BadRequest`].
+fn nonce_int(n: &serde_json::Number) -> Result<Int, FailureInfo> {
     let value: i128 = if let Some(u) = n.as_u64() {
         i128::from(u)
+    } else if let Some(i) = n.as_i64() {
+        i128::from(i)
     } else {
-        i128::from(n.as_i64()?)
+        return Err(match n.as_f64() {
+            Some(f) if f.is_finite() && f.fract() == 0.0 => FailureInfo::BadNonce,
+            _ => FailureInfo::BadRequest,
+        });
     };
     let bytes = value.to_be_bytes();
     // Drop leading bytes that only repeat the sign.
@@ -92,7 +102,10 @@ fn nonce_int(n: &serde_json::Number) -> Option<Int> {
         }
         start += 1;
     }
-    Int::new(bytes.get(start..)?).ok()
+    bytes
+        .get(start..)
+        .and_then(|minimal| Int::new(minimal).ok())
+        .ok_or(FailureInfo::BadRequest)
 }
 
 #[cfg(test)]
@@ -138,7 +151,13 @@ mod tests {
         );
         assert_eq!(enc((-1i64).into()), [0xff]);
         assert_eq!(enc((-129i64).into()), [0xff, 0x7f]);
-        assert!(nonce_int(&serde_json::Number::from_f64(1.5).unwrap()).is_none());
+        assert_eq!(
+            nonce_int(&serde_json::Number::from_f64(1.5).unwrap()).unwrap_err(),
+            FailureInfo::BadRequest
+        );
+        // 2^64 is read as a float: an integer, but too large.
+        let too_large: serde_json::Number = serde_json::from_str("18446744073709551616").unwrap();
+        assert_eq!(nonce_int(&too_large).unwrap_err(), FailureInfo::BadNonce);
     }
 
     #[test]

@@ -10,9 +10,11 @@
 //! - [`router`]: the HTTP API Sigstore clients use (`POST /api/v1/timestamp` with a DER or a
 //!   JSON request, `GET /api/v1/timestamp/certchain`), drawing time and randomness per request.
 //!
-//! Imprints may be SHA-256, SHA-384 or SHA-512; SHA-1 is refused (`badAlg`). `genTime` is
-//! whole seconds with an accuracy of one second. Tokens are checked in the tests by
-//! `signet-timestamp`, by `openssl ts -verify` and by sigstore-python's `rfc3161-client`.
+//! Imprints may be SHA-256, SHA-384 or SHA-512; SHA-1 is refused (`badAlg`). A nonce, in a
+//! DER or a JSON request alike, is a non-negative INTEGER of at most [`MAX_NONCE_BITS`] bits
+//! (else `badDataFormat`). `genTime` is whole seconds with an accuracy of one second. Tokens
+//! are checked in the tests by `signet-timestamp`, by `openssl ts -verify` and by
+//! sigstore-python's `rfc3161-client`.
 //!
 //! Verifying tokens is `signet-timestamp`'s job.
 //!
@@ -34,7 +36,7 @@ mod json;
 mod keys;
 mod store;
 
-pub use authority::{FailureInfo, TimestampAuthority, TsaTime, rejection_response};
+pub use authority::{FailureInfo, MAX_NONCE_BITS, TimestampAuthority, TsaTime, rejection_response};
 pub use error::TsaError;
 pub use http::{CERTCHAIN_PATH, TIMESTAMP_PATH, router};
 pub use json::timestamp_req_from_json;

@@ -163,6 +163,61 @@ async fn bad_requests_get_a_rejection_reply_not_an_http_error() {
     }
 }
 
+/// One nonce rule for the DER and the JSON request: a non-negative INTEGER of at most 64 bits.
+/// Anything else is a `TimeStampResp` rejection with `badDataFormat`.
+#[tokio::test]
+async fn nonces_follow_one_rule_in_der_and_json_requests() {
+    use base64::Engine;
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let post = |content_type: &'static str, body: Vec<u8>| {
+        client
+            .post(format!("{}/api/v1/timestamp", server.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    // DER: 9,000 bytes, negative, 65 bits.
+    for nonce in [
+        vec![0x12; 9000],
+        vec![0x80, 0x01],
+        [&[0x01][..], &[0; 8]].concat(),
+    ] {
+        let mut req = Req::over(SHA256, DATA);
+        req.nonce = Some(nonce);
+        let resp = post("application/timestamp-query", req.der())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_rejected(&resp.bytes().await.unwrap(), 5);
+    }
+    // JSON: negative, and one past 64 bits.
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest(SHA256, DATA));
+    let json = |nonce: &str| {
+        format!(r#"{{"artifactHash":"{hash}","hashAlgorithm":"sha256","nonce":{nonce}}}"#)
+            .into_bytes()
+    };
+    for nonce in ["-1", "-9223372036854775808", "18446744073709551616"] {
+        let resp = post("application/json", json(nonce)).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_rejected(&resp.bytes().await.unwrap(), 5);
+    }
+    // The largest nonce is granted and echoed on both paths.
+    let mut req = Req::over(SHA256, DATA);
+    let max = [&[0x00][..], &[0xff; 8]].concat();
+    req.nonce = Some(max.clone());
+    for (content_type, body) in [
+        ("application/timestamp-query", req.der()),
+        ("application/json", json("18446744073709551615")),
+    ] {
+        let resp = post(content_type, body).await.unwrap();
+        let body = resp.bytes().await.unwrap();
+        signet_timestamp::verify_timestamp(&body, DATA, &trust(&server.tsa)).unwrap();
+        let token = signet_timestamp::parse_timestamp_token(&body).unwrap();
+        assert_eq!(token.nonce, Some(max.clone()), "{content_type}");
+    }
+}
+
 #[tokio::test]
 async fn oversized_bodies_get_413() {
     let server = start().await;

@@ -80,11 +80,12 @@ fn token_fields_follow_the_request() {
     chain.sort();
     assert_eq!(embedded, chain);
 
-    // A negative nonce is echoed too, and no nonce gives none.
-    req.nonce = Some(vec![0x80, 0x01]);
+    // The largest nonce accepted (64 bits, with its sign byte) is echoed too, and no nonce
+    // gives none.
+    req.nonce = Some([&[0x00][..], &[0xff; 8]].concat());
     let token =
         signet_timestamp::parse_timestamp_token(&tsa.respond(&req.der(), NOW, [1; 16])).unwrap();
-    assert_eq!(token.nonce, Some(vec![0x80, 0x01]));
+    assert_eq!(token.nonce, req.nonce);
     req.nonce = None;
     let token =
         signet_timestamp::parse_timestamp_token(&tsa.respond(&req.der(), NOW, [1; 16])).unwrap();
@@ -214,6 +215,25 @@ fn wrong_imprint_length_is_bad_data_format() {
         let mut req = Req::over(alg, DATA);
         req.imprint = vec![7; len];
         assert_rejected(&tsa.respond(&req.der(), NOW, [0; 16]), 5);
+    }
+}
+
+#[test]
+fn negative_and_oversized_nonces_are_bad_data_format() {
+    let tsa = authority(SigningAlgorithm::EcdsaP256Sha256, NOW.unix_seconds);
+    for nonce in [
+        vec![0x80, 0x01],
+        vec![0xff],
+        // 65 bits.
+        [&[0x01][..], &[0; 8]].concat(),
+        // 9,000 bytes (the request is still under the size limit).
+        [&[0x12][..], &[0x34; 8999]].concat(),
+    ] {
+        let mut req = Req::over(SHA256, DATA);
+        req.nonce = Some(nonce.clone());
+        let der = req.der();
+        assert!(der.len() <= signet_tsa::MAX_REQUEST_SIZE);
+        assert_rejected(&tsa.respond(&der, NOW, [0; 16]), 5);
     }
 }
 

@@ -138,6 +138,59 @@ pub async fn duplicates<F: Fixture>(mut fx: F) {
     obs.verify(store.as_ref()).await;
 }
 
+/// An entry whose alias is logged (or earlier in the batch) is a duplicate of that entry, and
+/// its result names that entry's leaf hash.
+pub async fn aliases<F: Fixture>(mut fx: F) {
+    use signet_log::NewEntry;
+    let store = fx.store();
+    let clock = TestClock::default();
+    let mut seq = open(&store, &clock).await.unwrap();
+    let (a, twin_of_a, b, twin_of_b) = (entry(1), entry(2), entry(3), entry(4));
+    let with = |data: &Vec<u8>, alias: &Vec<u8>| NewEntry {
+        data: data.clone(),
+        aliases: vec![hash_leaf(alias)],
+    };
+
+    // In one batch: the second of two equivalent entries is a duplicate of the first.
+    let r = seq
+        .append_entries(vec![with(&a, &twin_of_a), with(&twin_of_a, &a)])
+        .await
+        .unwrap();
+    let got: Vec<_> = r
+        .iter()
+        .map(|r| (r.index.0, r.duplicate, r.leaf_hash))
+        .collect();
+    assert_eq!(got, [(0, false, hash_leaf(&a)), (0, true, hash_leaf(&a))]);
+
+    // Against the store, also after reopening; an unrelated alias changes nothing.
+    clock.advance(10);
+    let r = seq
+        .append_entries(vec![with(&b, &entry(99)), with(&twin_of_a, &a)])
+        .await
+        .unwrap();
+    let got: Vec<_> = r
+        .iter()
+        .map(|r| (r.index.0, r.duplicate, r.leaf_hash))
+        .collect();
+    assert_eq!(got, [(1, false, hash_leaf(&b)), (0, true, hash_leaf(&a))]);
+    drop(seq);
+    let store = fx.reopen(store);
+    let mut seq = open(&store, &clock).await.unwrap();
+    let before = store.state().await.unwrap();
+    let r = seq
+        .append_entries(vec![with(&twin_of_b, &b), with(&twin_of_a, &a)])
+        .await
+        .unwrap();
+    assert!(r.iter().all(|r| r.duplicate));
+    assert_eq!(
+        r.iter().map(|r| r.index.0).collect::<Vec<_>>(),
+        [1, 0],
+        "{r:?}"
+    );
+    assert_eq!(store.state().await.unwrap(), before);
+    assert_eq!(store.state().await.unwrap().staged_size, size(2));
+}
+
 pub async fn compare_and_swap<F: Fixture>(fx: F) {
     let store = fx.store();
     let clock = TestClock::default();

@@ -77,6 +77,26 @@ pub async fn open(
     peer_url: Option<String>,
     batch: BatcherConfig,
 ) -> Result<LogServer, ServerError> {
+    open_with_search_results(
+        dir,
+        public_url,
+        database,
+        peer_url,
+        batch,
+        signet_server::MAX_SEARCH_RESULTS,
+    )
+    .await
+}
+
+/// [`open`], with searches answering at most `search_results` entries.
+pub async fn open_with_search_results(
+    dir: &Path,
+    public_url: &str,
+    database: Option<&str>,
+    peer_url: Option<String>,
+    batch: BatcherConfig,
+    search_results: usize,
+) -> Result<LogServer, ServerError> {
     let stores = match database {
         None => {
             let (v1_path, v2_path) = (dir.join("log-v1.redb"), dir.join("log-v2.redb"));
@@ -100,6 +120,7 @@ pub async fn open(
         peer_url,
         clock: Arc::new(now_ms),
         randomness: Arc::new(|| Box::new(SystemRandom::new())),
+        search_results,
     })
     .await
 }
@@ -132,9 +153,19 @@ pub async fn start(dir: &Path, public_url: Option<&str>) -> Running {
 /// Like [`start`], with the logs in the PostgreSQL database at `database` if given (the
 /// server's peer URL is its own port's).
 pub async fn start_on(dir: &Path, public_url: Option<&str>, database: Option<&str>) -> Running {
+    start_with_search_results(dir, public_url, database, signet_server::MAX_SEARCH_RESULTS).await
+}
+
+/// [`start_on`], with searches answering at most `search_results` entries.
+pub async fn start_with_search_results(
+    dir: &Path,
+    public_url: Option<&str>,
+    database: Option<&str>,
+    search_results: usize,
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = open(
+    let server = open_with_search_results(
         dir,
         public_url.unwrap_or(&base),
         database,
@@ -143,6 +174,7 @@ pub async fn start_on(dir: &Path, public_url: Option<&str>, database: Option<&st
             max_wait: Duration::from_millis(5),
             ..BatcherConfig::default()
         },
+        search_results,
     )
     .await
     .unwrap();
@@ -217,6 +249,148 @@ pub fn hashedrekord_v2(signer: &Signer, artifact: &[u8]) -> Value {
     json!({"hashedRekordRequestV002": {
         "digest": STANDARD.encode(digest(&SHA256, artifact)),
         "signature": {"content": STANDARD.encode(signer.sign(artifact)), "verifier": {
+            "publicKey": {"rawBytes": STANDARD.encode(signer.spki())},
+            "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+        }},
+    }})
+}
+
+/// The search suite, run on redb (`api.rs`) and PostgreSQL (`postgres.rs`) by a server started
+/// with [`start_with_search_results`] and a limit of 4: a key with more entries than
+/// the limit and a later entry, combined with rarer keys by `and` and `or`. Answers list the
+/// newest matches first, combine keys before the limit, and say when they were cut.
+pub async fn search_suite(s: &Running) {
+    let client = reqwest::Client::new();
+    let (flood, rare) = (Signer::new(), Signer::new());
+    let artifacts: Vec<Vec<u8>> = (0..8).map(|_| artifact()).collect();
+    let create = |signer: &Signer, data: &[u8]| {
+        let request = client
+            .post(s.url("/api/v1/log/entries"))
+            .json(&hashedrekord_v1(signer, data));
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+            let entry: Value = response.json().await.unwrap();
+            let (id, value) = entry.as_object().unwrap().iter().next().unwrap();
+            (id.clone(), value["logIndex"].as_u64().unwrap())
+        }
+    };
+    // Indexes 0..=5: the flooding key; 6: the rare key over artifact 3; 7: the flooding key
+    // again, later than the limit's worth of its older entries.
+    let mut ids = Vec::new();
+    for data in &artifacts[..6] {
+        ids.push(create(&flood, data).await);
+    }
+    ids.push(create(&rare, &artifacts[3]).await);
+    ids.push(create(&flood, &artifacts[7]).await);
+    for (i, (_, index)) in ids.iter().enumerate() {
+        assert_eq!(*index, i as u64);
+    }
+    let id = |i: usize| ids[i].0.clone();
+    let key = |signer: &Signer| json!({"format": "x509", "content": STANDARD.encode(signer.pem())});
+    let hash = |i: usize| hex::encode(digest(&SHA256, &artifacts[i]));
+    let search = |query: Value| {
+        let request = client.post(s.url("/api/v1/index/retrieve")).json(&query);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), reqwest::StatusCode::OK, "{query}");
+            let truncated = response
+                .headers()
+                .get("x-signet-search-truncated")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let found: Vec<String> = response.json().await.unwrap();
+            (found, truncated.as_deref() == Some("true"))
+        }
+    };
+    let want = |indexes: &[usize], truncated: bool| {
+        (
+            indexes.iter().map(|&i| id(i)).collect::<Vec<_>>(),
+            truncated,
+        )
+    };
+
+    // The flooding key: its newest four, the later entry first, and the answer says it is cut.
+    assert_eq!(
+        search(json!({"publicKey": key(&flood)})).await,
+        want(&[7, 5, 4, 3], true)
+    );
+    // `and` with a rare key finds the match wherever it is among the flood: the newest
+    // (beyond the oldest four), the oldest (beyond the newest four), and one in between.
+    for (artifact, index) in [(7, 7), (0, 0), (3, 3)] {
+        assert_eq!(
+            search(json!({"publicKey": key(&flood), "hash": hash(artifact), "operator": "and"}))
+                .await,
+            want(&[index], false),
+            "artifact {artifact}"
+        );
+    }
+    assert_eq!(
+        search(json!({"publicKey": key(&rare), "hash": hash(3), "operator": "and"})).await,
+        want(&[6], false)
+    );
+    assert_eq!(
+        search(json!({"publicKey": key(&rare), "hash": hash(0), "operator": "and"})).await,
+        want(&[], false)
+    );
+    // `or`: the union first, then the newest four of it.
+    assert_eq!(
+        search(json!({"publicKey": key(&flood), "hash": hash(3), "operator": "or"})).await,
+        want(&[7, 6, 5, 4], true)
+    );
+    assert_eq!(
+        search(json!({"publicKey": key(&rare), "hash": hash(3)})).await,
+        want(&[6, 3], false)
+    );
+    assert_eq!(
+        search(json!({"hash": hash(5), "email": "nobody@example.com", "operator": "and"})).await,
+        want(&[], false)
+    );
+}
+
+/// The other DER encoding `(r, n - s)` of a P-256 ECDSA signature `(r, s)`: it verifies too.
+pub fn ecdsa_p256_twin(sig: &[u8]) -> Vec<u8> {
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    // SEQUENCE { INTEGER r, INTEGER s }, short lengths (P-256 signatures are < 128 bytes).
+    let integer = |at: usize| {
+        assert_eq!(sig[at], 0x02);
+        let end = at + 2 + sig[at + 1] as usize;
+        (sig[at + 2..end].to_vec(), end)
+    };
+    let (r, end) = integer(2);
+    let (s, _) = integer(end);
+    let mut s32 = [0u8; 32];
+    let s = &s[s.len().saturating_sub(32)..];
+    s32[32 - s.len()..].copy_from_slice(s);
+    let mut twin = [0u8; 32];
+    let mut borrow = 0i32;
+    for i in (0..32).rev() {
+        let d = N[i] as i32 - s32[i] as i32 - borrow;
+        borrow = i32::from(d < 0);
+        twin[i] = d.rem_euclid(256) as u8;
+    }
+    let der_integer = |v: &[u8]| {
+        let v: Vec<u8> = v.iter().copied().skip_while(|&b| b == 0).collect();
+        let pad = v[0] & 0x80 != 0;
+        let mut out = vec![0x02, (v.len() + usize::from(pad)) as u8];
+        if pad {
+            out.push(0);
+        }
+        out.extend(v);
+        out
+    };
+    let body = [der_integer(&r), der_integer(&twin)].concat();
+    [vec![0x30, body.len() as u8], body].concat()
+}
+
+/// A hashedRekordRequestV002 over `digest` with signature `sig` by `signer`.
+pub fn hashedrekord_v2_with(signer: &Signer, digest: &[u8], sig: &[u8]) -> Value {
+    json!({"hashedRekordRequestV002": {
+        "digest": STANDARD.encode(digest),
+        "signature": {"content": STANDARD.encode(sig), "verifier": {
             "publicKey": {"rawBytes": STANDARD.encode(signer.spki())},
             "keyDetails": "PKIX_ECDSA_P256_SHA_256",
         }},
