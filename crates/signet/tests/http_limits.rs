@@ -1,10 +1,11 @@
 //! Connection limits of the real servers (issue 14, "Connections"), through `signet up` on free
 //! loopback ports with short timeouts: idle, half-sent-header and slow-body connections are
-//! closed within their timeouts; a request that outlives its deadline gets 503; `/healthz`
-//! keeps answering while 300 idle connections are open, even when started with a soft limit
-//! of 256 open files; a connection over the cap gets `503 {"message":"too many
-//! connections"}`; stalled bodies cannot hold more memory than the body buffer; SIGTERM ends
-//! the server although idle connections are open.
+//! closed within their timeouts, and so is one that stops reading its answers; a request that
+//! outlives its deadline gets 503; `/healthz` keeps answering while 300 idle connections are
+//! open, even when started with a soft limit of 256 open files; under a hard limit of 256,
+//! extra connections are refused and idle ones expire; a connection over the cap gets
+//! `503 {"message":"too many connections"}`; stalled bodies cannot hold more memory than the
+//! body buffer; SIGTERM ends the server although idle connections are open.
 //!
 //! Every loop is bounded by a count and a deadline. Timing bounds are generous (seconds) so
 //! that a busy machine does not fail them; each is far below "never".
@@ -271,6 +272,57 @@ fn idle_half_sent_and_slow_connections_are_closed_within_their_timeouts() {
     eprintln!("closed after: {measured:?}");
     // The server still answers.
     assert!(up.healthz().unwrap().starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn a_client_that_stops_reading_its_answers_is_closed_after_the_idle_timeout() {
+    let up = Up::start(&["--http-idle-timeout", "2"]);
+    // One answer's size.
+    let mut probe = up.connect();
+    probe
+        .write_all(b"GET /trusted_root.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let one = read_answer(&mut probe).len();
+    drop(probe);
+    // Enough pipelined requests that their answers overflow every socket buffer between the
+    // server and this client, which then reads nothing.
+    let count = (64 << 20) / one + 1;
+    let mut stalled = up.connect();
+    let requests = "GET /trusted_root.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(count);
+    let writer = {
+        let mut stream = stalled.try_clone().unwrap();
+        std::thread::spawn(move || {
+            // The server stops reading requests while its answers are stuck: this may fail.
+            let _ = stream.write_all(requests.as_bytes());
+        })
+    };
+    std::thread::sleep(Duration::from_secs(5));
+    // Read what was sent before the server gave up: the connection ends well short of every
+    // answer.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let start = Instant::now();
+    let ended = loop {
+        assert!(start.elapsed() < Duration::from_secs(60), "still reading");
+        match stalled.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => received += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                break false;
+            }
+            Err(_) => break true,
+        }
+    };
+    eprintln!(
+        "a client that stopped reading got {received} of {} bytes",
+        one * count
+    );
+    assert!(ended, "the connection was still open");
+    assert!(received < one * count, "every answer arrived");
+    writer.join().unwrap();
 }
 
 #[test]
