@@ -18,7 +18,7 @@ use crate::bundle::{
     TransparencyLogEntry, VerificationMaterial, VerificationMaterialContent,
 };
 use crate::error::FormatError;
-use crate::json::{decode_base64, missing, parse_document};
+use crate::json::{RawInt, decode_base64, missing, non_negative_int64, parse_document};
 
 /// A legacy blob bundle or a Rekor bundle annotation is at most this big.
 pub const MAX_LEGACY_BUNDLE_SIZE: usize = 8 * 1024 * 1024;
@@ -51,9 +51,9 @@ struct WireRekorBundle {
 struct WirePayload {
     body: Option<Value>,
     #[serde(rename = "integratedTime")]
-    integrated_time: Option<Value>,
+    integrated_time: Option<RawInt>,
     #[serde(rename = "logIndex")]
-    log_index: Option<Value>,
+    log_index: Option<RawInt>,
     #[serde(rename = "logID")]
     log_id: Option<String>,
 }
@@ -67,27 +67,10 @@ struct WireLegacyBundle {
     rekor_bundle: Option<Value>,
 }
 
-/// A non-negative integer that cosign writes as a JSON number.
-fn integer(value: Option<&Value>, path: &str) -> Result<i64, FormatError> {
-    let value = value.ok_or_else(|| FormatError::MissingField {
-        field: path.to_owned(),
-    })?;
-    let n = match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| FormatError::InvalidInteger {
-        field: path.to_owned(),
-        value: crate::error::snippet(&value.to_string()),
-    })?;
-    if n < 0 {
-        return Err(FormatError::NegativeValue {
-            field: path.to_owned(),
-            value: n,
-        });
-    }
-    Ok(n)
+/// A required non-negative integer (cosign writes them as JSON numbers).
+fn integer(value: Option<&RawInt>, path: &str, name: &str) -> Result<i64, FormatError> {
+    let value = value.ok_or_else(|| missing(path, name))?;
+    non_negative_int64(Some(value), path, name)
 }
 
 impl RekorBundle {
@@ -126,12 +109,10 @@ impl RekorBundle {
         };
         let integrated_time = integer(
             payload.integrated_time.as_ref(),
-            &crate::json::join(&payload_path, "integratedTime"),
+            &payload_path,
+            "integratedTime",
         )?;
-        let log_index = integer(
-            payload.log_index.as_ref(),
-            &crate::json::join(&payload_path, "logIndex"),
-        )?;
+        let log_index = integer(payload.log_index.as_ref(), &payload_path, "logIndex")?;
         let log_id_hex = payload
             .log_id
             .ok_or_else(|| missing(&payload_path, "logID"))?;

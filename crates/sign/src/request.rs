@@ -187,13 +187,10 @@ pub fn rekor_v2_dsse_as_hashedrekord(
 
 /// `Hash(PAE(payloadType, payload))` with the hash of `algorithm`.
 pub fn pae_digest(envelope: &Envelope, algorithm: KeyAlgorithm) -> Vec<u8> {
-    let pae = signet_formats::pae(&envelope.payload_type, &envelope.payload);
-    let hash = match algorithm.hash() {
-        signet_x509::HashAlgorithm::Sha384 => &aws_lc_rs::digest::SHA384,
-        signet_x509::HashAlgorithm::Sha512 => &aws_lc_rs::digest::SHA512,
-        _ => &aws_lc_rs::digest::SHA256,
-    };
-    aws_lc_rs::digest::digest(hash, &pae).as_ref().to_vec()
+    algorithm.hash().digest(&signet_formats::pae(
+        &envelope.payload_type,
+        &envelope.payload,
+    ))
 }
 
 /// A Rekor v2 `CreateEntryRequest` with a `dsseRequestV002`: the form the Rekor v2
