@@ -29,6 +29,7 @@ use signet_ca::{
     BoxFuture, CaAlgorithm, CaError, CaKeys, CaServer, CertificateAuthority, PrecertLogger,
     UnloggedSctSigner,
 };
+use signet_clock::{Clock, Randomness};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,7 +48,7 @@ impl PrecertLogger for CtLogger {
                 .0
                 .add_pre_chain(precert_der, chain)
                 .await
-                .map_err(|e| CaError::CtLog(e.to_string()))?;
+                .map_err(signet_ca::CtLogError::log)?;
             Ok(signet_ct::encode_sct_list(&[sct]))
         })
     }
@@ -98,15 +99,23 @@ async fn main() {
     // Development issuer.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer_url = format!("http://{}", listener.local_addr().unwrap());
-    let dev =
-        Arc::new(signet_oidc::DevIssuer::load_or_create(dir.path(), issuer_url.clone()).unwrap());
+    let (clock, randomness) = (Clock::system(), Randomness::system());
+    let dev = Arc::new(
+        signet_oidc::DevIssuer::load_or_create(
+            dir.path(),
+            issuer_url.clone(),
+            clock.clone(),
+            randomness.clone(),
+        )
+        .unwrap(),
+    );
     let dev_router = dev.clone().router();
     tokio::spawn(async move { axum::serve(listener, dev_router).await.unwrap() });
 
     // CA.
     let verifier =
         signet_oidc::OidcVerifier::new(vec![dev.issuer_config()], reqwest::Client::new());
-    let keys = CaKeys::generate(now() - 60, CaAlgorithm::EcdsaP256).unwrap();
+    let keys = CaKeys::generate(now() - 60, CaAlgorithm::EcdsaP256, &SystemRandom::new()).unwrap();
     let logger: Arc<dyn signet_ca::PrecertLogger> = if args.iter().any(|a| a == "ct") {
         // signet-ct's log, durable on redb: each SCT waits for its batch's fsync.
         let pkcs8 =
@@ -114,7 +123,8 @@ async fn main() {
                 .unwrap();
         let mut config = signet_ct::CtLogConfig::new(
             "ct.bench.test",
-            Arc::new(signet_ct::system_clock_ms),
+            clock.clone(),
+            randomness.clone(),
             Arc::new(signet_ct::RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap()),
         );
         config.roots = vec![keys.root().der().to_vec()];
@@ -136,7 +146,7 @@ async fn main() {
         )
     };
     let ca = Arc::new(CertificateAuthority::new(keys, logger).unwrap());
-    let server = Arc::new(CaServer::new(ca, Arc::new(verifier)));
+    let server = Arc::new(CaServer::new(ca, Arc::new(verifier), clock, randomness));
     let router = signet_ca::router(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(

@@ -1,7 +1,6 @@
 //! The Fulcio v2 HTTP API over a [`CertificateAuthority`]: `POST /api/v2/signingCert`,
 //! `GET /api/v2/trustBundle` and `GET /api/v2/configuration`.
 
-use crate::CaError;
 use crate::identity::identity_from_token;
 use crate::issue::CertificateAuthority;
 use crate::profile::SERIAL_LEN;
@@ -9,7 +8,7 @@ use crate::request::{
     SigningCertRequest, base64_decode, check_csr, check_proof_of_possession, check_public_key,
 };
 use crate::sct::BoxFuture;
-use aws_lc_rs::rand::SecureRandom;
+use crate::{CaError, IssuanceError, RequestError};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -17,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
+use signet_clock::{Clock, Randomness};
 use signet_oidc::{IssuerConfig, IssuerType, VerifiedToken};
 use std::sync::Arc;
 
@@ -47,38 +47,13 @@ pub trait TokenVerifier: Send + Sync {
     fn issuers(&self) -> Vec<IssuerConfig>;
 }
 
-/// The time source of the server.
-pub trait Clock: Send + Sync {
-    /// Seconds since the Unix epoch.
-    fn now_unix(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
-    }
-}
-
-impl<F: Fn() -> i64 + Send + Sync> Clock for F {
-    fn now_unix(&self) -> i64 {
-        self()
-    }
-}
-
 /// The state of the CA's HTTP API.
 pub struct CaServer {
     ca: Arc<CertificateAuthority>,
     verifier: Arc<dyn TokenVerifier>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
+    randomness: Randomness,
     body_limit: usize,
-    rng: aws_lc_rs::rand::SystemRandom,
 }
 
 impl std::fmt::Debug for CaServer {
@@ -91,22 +66,22 @@ impl std::fmt::Debug for CaServer {
 }
 
 impl CaServer {
-    /// A server issuing with `ca`, checking tokens with `verifier`, on the system clock, with
-    /// [`DEFAULT_BODY_LIMIT`].
-    pub fn new(ca: Arc<CertificateAuthority>, verifier: Arc<dyn TokenVerifier>) -> Self {
+    /// A server issuing with `ca`, checking tokens with `verifier`, with
+    /// [`DEFAULT_BODY_LIMIT`]. Tokens are checked and certificates start at `clock`'s time (whole
+    /// seconds); serial numbers come from `randomness`.
+    pub fn new(
+        ca: Arc<CertificateAuthority>,
+        verifier: Arc<dyn TokenVerifier>,
+        clock: Clock,
+        randomness: Randomness,
+    ) -> Self {
         CaServer {
             ca,
             verifier,
-            clock: Arc::new(SystemClock),
+            clock,
+            randomness,
             body_limit: DEFAULT_BODY_LIMIT,
-            rng: aws_lc_rs::rand::SystemRandom::new(),
         }
-    }
-
-    /// Uses `clock` instead of the system clock.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// Sets the request body limit.
@@ -127,9 +102,8 @@ impl CaServer {
         body: &[u8],
         authorization: Option<&str>,
     ) -> Result<Vec<String>, CaError> {
-        let request: SigningCertRequest = serde_json::from_slice(body).map_err(|e| {
-            CaError::MalformedRequest(format!("body is not the expected JSON: {e}"))
-        })?;
+        let request: SigningCertRequest =
+            serde_json::from_slice(body).map_err(RequestError::Json)?;
         let token = request
             .credentials
             .as_ref()
@@ -141,9 +115,9 @@ impl CaServer {
         let now = self.clock.now_unix();
         let verified = self.verifier.verify(&token, now).await.map_err(|r| {
             if r.client_fault {
-                CaError::TokenRefused(r.message)
+                CaError::TokenRefused(r)
             } else {
-                CaError::TokenUnavailable(r.message)
+                CaError::TokenUnavailable(r)
             }
         })?;
         let identity = identity_from_token(&verified)?;
@@ -162,20 +136,16 @@ impl CaServer {
                 subject
             }
             (Some(_), Some(_)) => {
-                return Err(CaError::MalformedRequest(
-                    "send either certificateSigningRequest or publicKeyRequest, not both".into(),
-                ));
+                return Err(RequestError::BothKeyForms.into());
             }
             (None, None) => {
-                return Err(CaError::MalformedRequest(
-                    "missing certificateSigningRequest or publicKeyRequest".into(),
-                ));
+                return Err(RequestError::NoKeyForm.into());
             }
         };
         let mut serial = [0u8; SERIAL_LEN];
-        self.rng
+        self.randomness
             .fill(&mut serial)
-            .map_err(|_| CaError::Issuance("random number generator failed".into()))?;
+            .map_err(|_| IssuanceError::Random)?;
         let issued = self.ca.issue(&identity, &subject, now, serial).await?;
         Ok(issued.chain_pem)
     }
@@ -238,7 +208,7 @@ async fn signing_cert_inner(
         .trim()
         .to_ascii_lowercase();
     if essence != "application/json" {
-        return Err(CaError::UnsupportedMediaType(content_type));
+        return Err(CaError::UnsupportedMediaType { content_type });
     }
     let too_large = CaError::BodyTooLarge {
         limit: server.body_limit,

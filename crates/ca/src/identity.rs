@@ -2,7 +2,7 @@
 //! it: the subject alternative name, the Fulcio extensions (OID arc `1.3.6.1.4.1.57264.1`) and
 //! the challenge a proof of possession must sign.
 
-use crate::CaError;
+use crate::{CaError, IdentityError};
 use const_oid::ObjectIdentifier as Oid;
 use serde_json::{Map, Value};
 use signet_oidc::{IssuerConfig, IssuerType, VerifiedToken};
@@ -136,8 +136,12 @@ fn claim_text(claims: &Map<String, Value>, name: &str) -> Option<String> {
 }
 
 fn required(claims: &Map<String, Value>, name: &str) -> Result<String, CaError> {
-    claim_text(claims, name)
-        .ok_or_else(|| CaError::Identity(format!("token lacks the {name:?} claim")))
+    claim_text(claims, name).ok_or_else(|| {
+        IdentityError::MissingClaim {
+            claim: name.to_owned(),
+        }
+        .into()
+    })
 }
 
 fn issuer_of(token: &VerifiedToken) -> String {
@@ -176,9 +180,7 @@ pub fn identity_from_token(token: &VerifiedToken) -> Result<Identity, CaError> {
         IssuerType::Email => {
             let email = required(claims, "email")?;
             if claims.get("email_verified") != Some(&Value::Bool(true)) {
-                return Err(CaError::Identity(format!(
-                    "email {email:?} is not verified (email_verified is not true)"
-                )));
+                return Err(IdentityError::EmailNotVerified { email }.into());
             }
             (SubjectName::Email(email.clone()), email)
         }
@@ -196,17 +198,19 @@ pub fn identity_from_token(token: &VerifiedToken) -> Result<Identity, CaError> {
             let k8s = claims
                 .get("kubernetes.io")
                 .and_then(Value::as_object)
-                .ok_or_else(|| {
-                    CaError::Identity("token lacks the \"kubernetes.io\" claim".into())
+                .ok_or_else(|| IdentityError::MissingClaim {
+                    claim: "kubernetes.io".to_owned(),
                 })?;
-            let namespace = claim_text(k8s, "namespace")
-                .ok_or_else(|| CaError::Identity("token lacks kubernetes.io.namespace".into()))?;
+            let namespace =
+                claim_text(k8s, "namespace").ok_or(IdentityError::MissingNestedClaim {
+                    path: "kubernetes.io.namespace",
+                })?;
             let account = k8s
                 .get("serviceaccount")
                 .and_then(Value::as_object)
                 .and_then(|sa| claim_text(sa, "name"))
-                .ok_or_else(|| {
-                    CaError::Identity("token lacks kubernetes.io.serviceaccount.name".into())
+                .ok_or(IdentityError::MissingNestedClaim {
+                    path: "kubernetes.io.serviceaccount.name",
                 })?;
             (
                 SubjectName::Uri(format!(
@@ -221,9 +225,11 @@ pub fn identity_from_token(token: &VerifiedToken) -> Result<Identity, CaError> {
             })?;
             let prefix = format!("spiffe://{domain}/");
             if !subject.starts_with(&prefix) || subject.len() == prefix.len() {
-                return Err(CaError::Identity(format!(
-                    "SPIFFE ID {subject:?} is not in the trust domain {domain:?}"
-                )));
+                return Err(IdentityError::OutsideTrustDomain {
+                    subject,
+                    domain: domain.to_owned(),
+                }
+                .into());
             }
             (SubjectName::Uri(subject.clone()), subject)
         }
@@ -234,9 +240,11 @@ pub fn identity_from_token(token: &VerifiedToken) -> Result<Identity, CaError> {
             let want = scheme_host(domain)
                 .ok_or_else(|| misconfigured(&token.issuer, "subject domain is not a URL"))?;
             if scheme_host(&subject).as_ref() != Some(&want) {
-                return Err(CaError::Identity(format!(
-                    "subject {subject:?} is not a URI under {domain:?}"
-                )));
+                return Err(IdentityError::OutsideSubjectDomain {
+                    subject,
+                    domain: domain.to_owned(),
+                }
+                .into());
             }
             (SubjectName::Uri(subject.clone()), subject)
         }
@@ -245,9 +253,7 @@ pub fn identity_from_token(token: &VerifiedToken) -> Result<Identity, CaError> {
                 misconfigured(&token.issuer, "username issuer without a subject domain")
             })?;
             if subject.contains('!') {
-                return Err(CaError::Identity(format!(
-                    "username {subject:?} must not contain '!'"
-                )));
+                return Err(IdentityError::BangInUsername { username: subject }.into());
             }
             (
                 SubjectName::OtherName {
@@ -444,16 +450,20 @@ pub fn render_template(
 ) -> Result<String, CaError> {
     let mut out = String::new();
     let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(rest.get(..start).unwrap_or_default());
-        let after = rest.get(start + 2..).unwrap_or_default();
-        let end = after
-            .find("}}")
-            .ok_or_else(|| CaError::Identity(format!("template {template:?} is not closed")))?;
-        let name = after.get(..end).unwrap_or_default().trim();
-        let name = name.strip_prefix('.').ok_or_else(|| {
-            CaError::Identity(format!("template {template:?}: expected {{{{ .claim }}}}"))
-        })?;
+    while let Some((before, after)) = rest.split_once("{{") {
+        out.push_str(before);
+        let (name, after) =
+            after
+                .split_once("}}")
+                .ok_or_else(|| IdentityError::TemplateNotClosed {
+                    template: template.to_owned(),
+                })?;
+        let name = name
+            .trim()
+            .strip_prefix('.')
+            .ok_or_else(|| IdentityError::TemplateSyntax {
+                template: template.to_owned(),
+            })?;
         let value = claim_text(claims, name)
             .or_else(|| {
                 defaults
@@ -462,14 +472,18 @@ pub fn render_template(
                     .filter(|_| !CI_EXTENSION_NAMES.iter().any(|(n, _)| *n == name))
                     .cloned()
             })
-            .ok_or_else(|| CaError::Identity(format!("token lacks the {name:?} claim")))?;
+            .ok_or_else(|| IdentityError::MissingClaim {
+                claim: name.to_owned(),
+            })?;
         out.push_str(&value);
         if out.len() > MAX_TEMPLATE_OUTPUT {
-            return Err(CaError::Identity(format!(
-                "template {template:?} renders to more than {MAX_TEMPLATE_OUTPUT} bytes"
-            )));
+            return Err(IdentityError::TemplateTooLong {
+                template: template.to_owned(),
+                limit: MAX_TEMPLATE_OUTPUT,
+            }
+            .into());
         }
-        rest = after.get(end + 2..).unwrap_or_default();
+        rest = after;
     }
     out.push_str(rest);
     Ok(out)
@@ -498,9 +512,7 @@ fn ci_provider(
         })?;
     let san = render_template(san_template, claims, mappings)?;
     if scheme_host(&san).is_none() {
-        return Err(CaError::Identity(format!(
-            "subject alternative name {san:?} is not a URI"
-        )));
+        return Err(IdentityError::SanNotUri { san }.into());
     }
     Ok((SubjectName::Uri(san), ext))
 }

@@ -1,11 +1,11 @@
 //! Issuance: identity + checked subject key → precertificate → CT log → final certificate.
 
-use crate::CaError;
 use crate::identity::Identity;
 use crate::keys::CaKeys;
 use crate::profile::{SERIAL_LEN, build_precertificate};
 use crate::request::SubjectKey;
 use crate::sct::PrecertLogger;
+use crate::{CaError, IssuanceError};
 use std::sync::Arc;
 
 /// A certificate authority: key material plus the CT log its precertificates go to.
@@ -115,7 +115,7 @@ impl CertificateAuthority {
         let leaf_der = precert.finish(&sct_list, self.keys.issuer_key())?;
         let leaf_pem =
             pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &leaf_der)
-                .map_err(|e| CaError::Issuance(format!("PEM: {e}")))?;
+                .map_err(IssuanceError::Pem)?;
         let mut chain_pem = Vec::with_capacity(3);
         chain_pem.push(leaf_pem);
         chain_pem.extend(self.chain_pem.iter().cloned());

@@ -1,10 +1,10 @@
 //! The CA's key material: a self-signed root and an intermediate that issues the leaves, each
 //! an ECDSA key (P-256 or P-384) with its certificate, stored as PEM (PKCS#8 keys).
 
-use crate::CaError;
 use crate::profile::{CaCertParams, SERIAL_LEN, ca_certificate};
 use crate::signing_key::{CaAlgorithm, SigningKey};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use crate::{CaError, KeyMaterialError};
+use aws_lc_rs::rand::SecureRandom;
 use signet_x509::Certificate;
 use x509_cert::name::Name;
 
@@ -50,26 +50,26 @@ impl std::fmt::Debug for CaKeys {
     }
 }
 
-fn random_serial() -> Result<[u8; SERIAL_LEN], CaError> {
+fn random_serial(rng: &dyn SecureRandom) -> Result<[u8; SERIAL_LEN], CaError> {
     let mut serial = [0u8; SERIAL_LEN];
-    SystemRandom::new()
-        .fill(&mut serial)
-        .map_err(|_| CaError::KeyMaterial("random number generator failed".into()))?;
+    rng.fill(&mut serial)
+        .map_err(|_| KeyMaterialError::Random)?;
     Ok(serial)
 }
 
 fn pem_cert(der: &[u8]) -> Result<String, CaError> {
     pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, der)
-        .map_err(|e| CaError::KeyMaterial(format!("PEM encoding: {e}")))
+        .map_err(|e| KeyMaterialError::PemEncoding(e).into())
 }
 
 fn pem_key(text: &str) -> Result<SigningKey, CaError> {
-    let (label, der) = pem_rfc7468::decode_vec(text.trim().as_bytes())
-        .map_err(|e| CaError::KeyMaterial(format!("private key PEM: {e}")))?;
+    let (label, der) =
+        pem_rfc7468::decode_vec(text.trim().as_bytes()).map_err(KeyMaterialError::PrivateKeyPem)?;
     if label != "PRIVATE KEY" {
-        return Err(CaError::KeyMaterial(format!(
-            "expected a PRIVATE KEY (PKCS#8) block, found {label}"
-        )));
+        return Err(KeyMaterialError::WrongPemLabel {
+            label: label.to_owned(),
+        }
+        .into());
     }
     SigningKey::from_pkcs8(&der)
 }
@@ -77,26 +77,33 @@ fn pem_key(text: &str) -> Result<SigningKey, CaError> {
 impl CaKeys {
     /// Generates a root and an intermediate (both `algorithm`), valid from `now` (Unix
     /// seconds) for [`CA_VALIDITY_SECONDS`]. The root's path length is 1, the
-    /// intermediate's 0.
-    pub fn generate(now: i64, algorithm: CaAlgorithm) -> Result<Self, CaError> {
-        let root_key = SigningKey::generate(algorithm)?;
-        let intermediate_key = SigningKey::generate(algorithm)?;
+    /// intermediate's 0. Keys and serial numbers come from `rng`.
+    pub fn generate(
+        now: i64,
+        algorithm: CaAlgorithm,
+        rng: &dyn SecureRandom,
+    ) -> Result<Self, CaError> {
+        let root_key = SigningKey::generate(algorithm, rng)?;
+        let intermediate_key = SigningKey::generate(algorithm, rng)?;
         let not_after = now.saturating_add(CA_VALIDITY_SECONDS);
         let root_der = ca_certificate(&CaCertParams {
             subject: "CN=signet root,O=signet",
-            serial: random_serial()?,
+            serial: random_serial(rng)?,
             not_before: now,
             not_after,
             path_len: Some(1),
             subject_key: &root_key,
             issuer: None,
         })?;
-        let root = Certificate::from_der(&root_der)
-            .map_err(|e| CaError::KeyMaterial(format!("generated root: {e}")))?;
+        let root =
+            Certificate::from_der(&root_der).map_err(|source| KeyMaterialError::Certificate {
+                what: "generated root",
+                source,
+            })?;
         let root_name = root.inner().tbs_certificate.subject.clone();
         let intermediate_der = ca_certificate(&CaCertParams {
             subject: "CN=signet intermediate,O=signet",
-            serial: random_serial()?,
+            serial: random_serial(rng)?,
             not_before: now,
             not_after,
             path_len: Some(0),
@@ -117,25 +124,22 @@ impl CaKeys {
         intermediate_der: &[u8],
         intermediate_key: SigningKey,
     ) -> Result<Self, CaError> {
-        let parse = |what: &str, der: &[u8]| {
-            Certificate::from_der(der).map_err(|e| CaError::KeyMaterial(format!("{what}: {e}")))
+        let parse = |what: &'static str, der: &[u8]| {
+            Certificate::from_der(der)
+                .map_err(|source| KeyMaterialError::Certificate { what, source })
         };
         let root = parse("root certificate", root_der)?;
         let intermediate = parse("intermediate certificate", intermediate_der)?;
         signet_x509::check_trusted_chain(&[intermediate.clone(), root.clone()])
-            .map_err(|e| CaError::KeyMaterial(format!("CA chain: {e}")))?;
+            .map_err(KeyMaterialError::Chain)?;
         let intermediate_spki = intermediate_key.spki_der()?;
         if intermediate.public_key().spki_der() != intermediate_spki.as_slice() {
-            return Err(CaError::KeyMaterial(
-                "intermediate key does not match the intermediate certificate".into(),
-            ));
+            return Err(KeyMaterialError::IntermediateKeyMismatch.into());
         }
         if let Some(key) = &root_key
             && root.public_key().spki_der() != key.spki_der()?.as_slice()
         {
-            return Err(CaError::KeyMaterial(
-                "root key does not match the root certificate".into(),
-            ));
+            return Err(KeyMaterialError::RootKeyMismatch.into());
         }
         let intermediate_name = intermediate.inner().tbs_certificate.subject.clone();
         Ok(CaKeys {
@@ -151,13 +155,13 @@ impl CaKeys {
     /// Loads key material from its PEM texts, checking that the intermediate is issued by
     /// the root, both are CAs, and each key matches its certificate.
     pub fn from_pem(files: &CaPemFiles) -> Result<Self, CaError> {
-        let cert = |what: &str, text: &str| -> Result<Vec<u8>, CaError> {
+        let cert = |what: &'static str, text: &str| -> Result<Vec<u8>, KeyMaterialError> {
             let blocks = signet_x509::decode_pem(text, "CERTIFICATE")
-                .map_err(|e| CaError::KeyMaterial(format!("{what}: {e}")))?;
+                .map_err(|source| KeyMaterialError::Certificate { what, source })?;
             blocks
                 .into_iter()
                 .next()
-                .ok_or_else(|| CaError::KeyMaterial(format!("{what}: no CERTIFICATE block")))
+                .ok_or(KeyMaterialError::NoCertificate { what })
         };
         let root_der = cert("root certificate", &files.root_cert)?;
         let intermediate_der = cert("intermediate certificate", &files.intermediate_cert)?;

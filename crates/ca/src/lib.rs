@@ -16,20 +16,24 @@
 //! `signet-deploy` connects signet-ct's log, this crate does not know it), how tokens are
 //! checked ([`TokenVerifier`]), and where the service runs. Its only file I/O is
 //! [`store`] (the key files, written through `signet-durable`); the HTTP layer takes its
-//! [`Clock`]; nothing panics on a request.
+//! [`signet_clock::Clock`] and [`signet_clock::Randomness`] and never reads the system clock;
+//! nothing panics on a request.
 //!
 //! How a server wires it (keys in `data/ca`, tokens checked by [`signet_oidc::OidcVerifier`],
 //! precertificates logged by some [`PrecertLogger`]):
 //!
 //! ```no_run
-//! # async fn example(logger: std::sync::Arc<dyn signet_ca::PrecertLogger>, now: i64) -> Result<(), signet_ca::CaError> {
+//! # use signet_clock::{Clock, Randomness};
+//! # async fn example(logger: std::sync::Arc<dyn signet_ca::PrecertLogger>, clock: Clock, randomness: Randomness) -> Result<(), signet_ca::CaError> {
 //! use signet_ca::{CaAlgorithm, CaServer, CertificateAuthority, router, store};
 //! use std::sync::Arc;
-//! let keys = store::load_or_create(std::path::Path::new("data/ca"), now, CaAlgorithm::EcdsaP256)?;
+//! let dir = std::path::Path::new("data/ca");
+//! let keys = store::load_or_create(dir, clock.now_unix(), CaAlgorithm::EcdsaP256, randomness.rng().as_ref())?;
 //! let ca = Arc::new(CertificateAuthority::new(keys, logger)?);
 //! let issuers = vec![signet_oidc::IssuerConfig::email("https://accounts.example".into())];
 //! let verifier = signet_oidc::OidcVerifier::new(issuers, reqwest::Client::new());
-//! let app: axum::Router = router(Arc::new(CaServer::new(ca.clone(), Arc::new(verifier))));
+//! let server = CaServer::new(ca.clone(), Arc::new(verifier), clock, randomness);
+//! let app: axum::Router = router(Arc::new(server));
 //! // Serve `app`; put `ca.trusted_root_entry(url)` in the trusted root's certificateAuthorities.
 //! # Ok(()) }
 //! ```
@@ -46,8 +50,11 @@ mod sct;
 mod signing_key;
 pub mod store;
 
-pub use error::CaError;
-pub use http::{CaServer, Clock, SystemClock, TokenRejection, TokenVerifier, router};
+pub use error::{
+    CaError, CsrError, CtLogError, IdentityError, IssuanceError, KeyMaterialError, RequestError,
+    SubjectKeyError,
+};
+pub use http::{CaServer, TokenRejection, TokenVerifier, router};
 pub use identity::{ExtensionValue, Identity, SubjectName, identity_from_token};
 pub use issue::{CertificateAuthority, IssuedCertificate};
 pub use keys::{CA_VALIDITY_SECONDS, CaKeys, CaPemFiles};

@@ -3,9 +3,9 @@
 //!
 //! Pure: the time, the serial number and the keys are arguments.
 
-use crate::CaError;
 use crate::identity::{ExtensionValue, Identity, SubjectName};
 use crate::signing_key::{SigningKey, key_identifier};
+use crate::{CaError, IdentityError, IssuanceError, KeyMaterialError};
 use const_oid::ObjectIdentifier as Oid;
 use der::Encode;
 use der::asn1::{Any, BitString, Ia5String, OctetString, UtcTime, Utf8StringRef};
@@ -36,13 +36,12 @@ pub const OID_SCT_LIST: Oid = Oid::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 const OID_EKU_CODE_SIGNING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.3");
 
 fn enc(what: &'static str) -> impl Fn(der::Error) -> CaError {
-    move |e| CaError::Issuance(format!("encoding {what}: {e}"))
+    move |source| IssuanceError::Encoding { what, source }.into()
 }
 
 /// A DER time for `unix` seconds: UTCTime before 2050, GeneralizedTime after (RFC 5280).
 pub(crate) fn time_of(unix: i64) -> Result<Time, CaError> {
-    let secs = u64::try_from(unix)
-        .map_err(|_| CaError::Issuance(format!("time {unix} is before 1970")))?;
+    let secs = u64::try_from(unix).map_err(|_| IssuanceError::TimeBeforeEpoch(unix))?;
     let d = Duration::from_secs(secs);
     match UtcTime::from_unix_duration(d) {
         Ok(t) if unix < 2_524_608_000 => Ok(Time::UtcTime(t)),
@@ -110,7 +109,10 @@ pub(crate) fn ca_certificate(p: &CaCertParams<'_>) -> Result<Vec<u8>, CaError> {
     let subject: Name = p
         .subject
         .parse()
-        .map_err(|e| CaError::KeyMaterial(format!("CA subject {:?}: {e}", p.subject)))?;
+        .map_err(|source| KeyMaterialError::Subject {
+            subject: p.subject.to_owned(),
+            source,
+        })?;
     let spki = p.subject_key.spki()?;
     let ski = key_identifier(&spki);
     let (issuer_name, issuer_key) = match p.issuer {
@@ -172,13 +174,15 @@ pub(crate) fn ca_certificate(p: &CaCertParams<'_>) -> Result<Vec<u8>, CaError> {
 
 fn san_extension(name: &SubjectName) -> Result<Extension, CaError> {
     let general = match name {
-        SubjectName::Email(email) => GeneralName::Rfc822Name(
-            Ia5String::new(email)
-                .map_err(|_| CaError::Identity(format!("email {email:?} is not ASCII")))?,
-        ),
+        SubjectName::Email(email) => {
+            GeneralName::Rfc822Name(Ia5String::new(email).map_err(|_| {
+                IdentityError::EmailNotAscii {
+                    email: email.clone(),
+                }
+            })?)
+        }
         SubjectName::Uri(uri) => GeneralName::UniformResourceIdentifier(
-            Ia5String::new(uri)
-                .map_err(|_| CaError::Identity(format!("URI {uri:?} is not ASCII")))?,
+            Ia5String::new(uri).map_err(|_| IdentityError::UriNotAscii { uri: uri.clone() })?,
         ),
         SubjectName::OtherName { type_id, value } => {
             let utf8 = Utf8StringRef::new(value).map_err(enc("otherName"))?;
@@ -226,7 +230,7 @@ pub fn build_precertificate(
 ) -> Result<Precertificate, CaError> {
     let not_after = now
         .checked_add(LEAF_VALIDITY_SECONDS)
-        .ok_or_else(|| CaError::Issuance(format!("time {now} overflows")))?;
+        .ok_or(IssuanceError::TimeOverflow(now))?;
     let mut extensions = vec![
         extension(
             const_oid::db::rfc5280::ID_CE_KEY_USAGE,

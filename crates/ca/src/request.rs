@@ -1,7 +1,7 @@
 //! `POST /api/v2/signingCert` requests: the two JSON forms Fulcio accepts, the subject key
 //! checks, the CSR self-signature and the proof of possession.
 
-use crate::CaError;
+use crate::{CaError, CsrError, RequestError, SubjectKeyError};
 use base64::Engine;
 use der::{Decode, Reader};
 use serde::Deserialize;
@@ -68,7 +68,7 @@ pub struct SubjectKey {
 }
 
 fn rsa_modulus_bits(pkcs1: &[u8]) -> Result<usize, CaError> {
-    let bad = |e: der::Error| CaError::UnsupportedKey(format!("RSA key does not parse: {e}"));
+    let bad = |e: der::Error| CaError::from(SubjectKeyError::RsaKey(e));
     let mut reader = der::SliceReader::new(pkcs1).map_err(bad)?;
     let modulus = reader
         .sequence(|r| {
@@ -79,35 +79,30 @@ fn rsa_modulus_bits(pkcs1: &[u8]) -> Result<usize, CaError> {
         .map_err(bad)?;
     let bytes = modulus.as_bytes();
     let Some(first) = bytes.first() else {
-        return Err(CaError::UnsupportedKey("RSA modulus is zero".into()));
+        return Err(SubjectKeyError::RsaModulusZero.into());
     };
-    let leading = usize::try_from(first.leading_zeros()).unwrap_or(0);
+    // At most 8: widening, not truncating.
+    let leading = first.leading_zeros() as usize;
     Ok(bytes.len().saturating_mul(8).saturating_sub(leading))
 }
 
 /// Checks that `spki_der` is a key the CA certifies: ECDSA P-256/P-384/P-521, RSA of 2048 to
 /// 4096 bits, or Ed25519.
 pub fn check_subject_key(spki_der: &[u8]) -> Result<SubjectKey, CaError> {
-    let key = PublicKey::from_spki_der(spki_der).map_err(|e| {
-        CaError::UnsupportedKey(format!(
-            "{e}; supported: ECDSA P-256/P-384/P-521, RSA {MIN_RSA_BITS}-{MAX_RSA_BITS} bits, Ed25519"
-        ))
-    })?;
+    let key = PublicKey::from_spki_der(spki_der).map_err(SubjectKeyError::Unsupported)?;
     if key.kind() == KeyKind::Rsa {
         let bits = rsa_modulus_bits(key.raw_key())?;
         if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
-            return Err(CaError::UnsupportedKey(format!(
-                "RSA key of {bits} bits; supported sizes are {MIN_RSA_BITS} to {MAX_RSA_BITS} bits"
-            )));
+            return Err(SubjectKeyError::RsaSize { bits }.into());
         }
     }
     let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(key.spki_der())
-        .map_err(|e| CaError::UnsupportedKey(format!("bad SubjectPublicKeyInfo: {e}")))?;
+        .map_err(SubjectKeyError::Spki)?;
     Ok(SubjectKey { key, spki })
 }
 
 /// Decodes base64 (standard, with or without padding; URL-safe accepted too).
-pub(crate) fn base64_decode(what: &str, text: &str) -> Result<Vec<u8>, CaError> {
+pub(crate) fn base64_decode(field: &'static str, text: &str) -> Result<Vec<u8>, CaError> {
     let text: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let engines = [
         &base64::engine::general_purpose::STANDARD,
@@ -118,42 +113,40 @@ pub(crate) fn base64_decode(what: &str, text: &str) -> Result<Vec<u8>, CaError> 
     engines
         .iter()
         .find_map(|e| e.decode(&text).ok())
-        .ok_or_else(|| CaError::MalformedRequest(format!("{what} is not base64")))
+        .ok_or(RequestError::NotBase64 { field }.into())
 }
 
 /// Parses a PKCS#10 CSR (PEM or DER), checks its self-signature and its key, and returns
 /// the key.
 pub fn check_csr(csr: &[u8]) -> Result<SubjectKey, CaError> {
     let der = if csr.trim_ascii_start().starts_with(b"-----BEGIN") {
-        let text =
-            std::str::from_utf8(csr).map_err(|_| CaError::BadCsr("PEM is not UTF-8".into()))?;
-        let (label, der) = pem_rfc7468::decode_vec(text.trim().as_bytes())
-            .map_err(|e| CaError::BadCsr(format!("PEM: {e}")))?;
+        let text = std::str::from_utf8(csr).map_err(CsrError::PemNotUtf8)?;
+        let (label, der) =
+            pem_rfc7468::decode_vec(text.trim().as_bytes()).map_err(CsrError::Pem)?;
         if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
-            return Err(CaError::BadCsr(format!(
-                "expected a CERTIFICATE REQUEST block, found {label}"
-            )));
+            return Err(CsrError::WrongPemLabel {
+                label: label.to_owned(),
+            }
+            .into());
         }
         der
     } else {
         csr.to_vec()
     };
-    let req = x509_cert::request::CertReq::from_der(&der)
-        .map_err(|e| CaError::BadCsr(format!("PKCS#10: {e}")))?;
-    let spki_der = der::Encode::to_der(&req.info.public_key)
-        .map_err(|e| CaError::BadCsr(format!("public key: {e}")))?;
+    let req = x509_cert::request::CertReq::from_der(&der).map_err(CsrError::Pkcs10)?;
+    let spki_der = der::Encode::to_der(&req.info.public_key).map_err(CsrError::PublicKey)?;
     let subject = check_subject_key(&spki_der)?;
-    let info = signet_x509::split_signed(&der).map_err(|e| CaError::BadCsr(e.to_string()))?;
+    let info = signet_x509::split_signed(&der).map_err(CsrError::Structure)?;
     let signature = req
         .signature
         .as_bytes()
-        .ok_or_else(|| CaError::BadCsr("signature is not a whole number of bytes".into()))?;
+        .ok_or(CsrError::UnalignedSignature)?;
     subject
         .key
         .verify_x509_signature(&req.algorithm.oid.to_string(), info, signature)
         .map_err(|e| match e {
-            signet_x509::X509Error::UnsupportedSignatureAlgorithm(a) => {
-                CaError::BadCsr(format!("unsupported signature algorithm {a}"))
+            signet_x509::X509Error::UnsupportedSignatureAlgorithm(algorithm) => {
+                CsrError::UnsupportedSignatureAlgorithm { algorithm }.into()
             }
             _ => CaError::CsrSignature,
         })?;
@@ -164,12 +157,13 @@ pub fn check_csr(csr: &[u8]) -> Result<SubjectKey, CaError> {
 pub fn check_public_key(field: &PublicKeyField) -> Result<SubjectKey, CaError> {
     let content = field.content.trim();
     let der = if content.starts_with("-----BEGIN") {
-        let (label, der) = pem_rfc7468::decode_vec(content.as_bytes())
-            .map_err(|e| CaError::MalformedRequest(format!("publicKey.content PEM: {e}")))?;
+        let (label, der) =
+            pem_rfc7468::decode_vec(content.as_bytes()).map_err(RequestError::PublicKeyPem)?;
         if label != "PUBLIC KEY" {
-            return Err(CaError::UnsupportedKey(format!(
-                "publicKey.content is a {label} block; send a PUBLIC KEY (SubjectPublicKeyInfo)"
-            )));
+            return Err(SubjectKeyError::WrongPemLabel {
+                label: label.to_owned(),
+            }
+            .into());
         }
         der
     } else {
@@ -177,25 +171,25 @@ pub fn check_public_key(field: &PublicKeyField) -> Result<SubjectKey, CaError> {
     };
     let subject = check_subject_key(&der)?;
     let kind = subject.key.kind();
-    let matches = match field.algorithm.as_deref() {
-        None | Some("") | Some("PUBLIC_KEY_ALGORITHM_UNSPECIFIED") => true,
-        Some("ECDSA") => matches!(
+    let algorithm = match field.algorithm.as_deref() {
+        None | Some("") | Some("PUBLIC_KEY_ALGORITHM_UNSPECIFIED") => return Ok(subject),
+        Some(algorithm) => algorithm,
+    };
+    let matches = match algorithm {
+        "ECDSA" => matches!(
             kind,
             KeyKind::EcdsaP256 | KeyKind::EcdsaP384 | KeyKind::EcdsaP521
         ),
-        Some("ED25519") => kind == KeyKind::Ed25519,
-        Some("RSA_PSS") => kind == KeyKind::Rsa,
-        Some(other) => {
-            return Err(CaError::MalformedRequest(format!(
-                "publicKey.algorithm {other:?} is not ECDSA, ED25519 or RSA_PSS"
-            )));
-        }
+        "ED25519" => kind == KeyKind::Ed25519,
+        "RSA_PSS" => kind == KeyKind::Rsa,
+        other => return Err(RequestError::UnknownAlgorithm(other.to_owned()).into()),
     };
     if !matches {
-        return Err(CaError::UnsupportedKey(format!(
-            "publicKey.algorithm {:?} does not match the {kind:?} key sent",
-            field.algorithm.as_deref().unwrap_or_default()
-        )));
+        return Err(SubjectKeyError::AlgorithmMismatch {
+            algorithm: algorithm.to_owned(),
+            kind,
+        }
+        .into());
     }
     Ok(subject)
 }

@@ -2,7 +2,7 @@
 //! answers with a TLS-encoded `SignedCertificateTimestampList` (RFC 6962 §3.3) that the final
 //! certificate embeds.
 
-use crate::CaError;
+use crate::{CaError, CtLogError, IssuanceError, KeyMaterialError};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
 use der::{Decode, Encode};
@@ -30,7 +30,7 @@ pub trait PrecertLogger: Send + Sync {
 /// Encodes a TLS `SignedCertificateTimestampList` from serialized SCTs (each a TLS
 /// `SignedCertificateTimestamp`).
 pub fn encode_sct_list(scts: &[Vec<u8>]) -> Result<Vec<u8>, CaError> {
-    let too_long = || CaError::Issuance("SCT list longer than 65535 bytes".into());
+    let too_long = || IssuanceError::SctListTooLong;
     let mut body = Vec::new();
     for sct in scts {
         let len = u16::try_from(sct.len()).map_err(|_| too_long())?;
@@ -46,18 +46,16 @@ pub fn encode_sct_list(scts: &[Vec<u8>]) -> Result<Vec<u8>, CaError> {
 /// The `TBSCertificate` a precertificate SCT signs: the precertificate's TBS without the poison
 /// extension, re-encoded (RFC 6962 §3.2).
 pub fn precert_tbs_without_poison(precert_der: &[u8]) -> Result<Vec<u8>, CaError> {
-    let bad = |e: der::Error| CaError::CtLog(format!("precertificate: {e}"));
+    let bad = CtLogError::Precertificate;
     let cert = x509_cert::Certificate::from_der(precert_der).map_err(bad)?;
     let mut tbs = cert.tbs_certificate;
     let exts = tbs.extensions.get_or_insert_with(Vec::new);
     let before = exts.len();
     exts.retain(|e| e.extn_id != crate::profile::OID_PRECERT_POISON);
     if exts.len() + 1 != before {
-        return Err(CaError::CtLog(
-            "precertificate lacks the poison extension".into(),
-        ));
+        return Err(CtLogError::MissingPoison.into());
     }
-    tbs.to_der().map_err(bad)
+    Ok(tbs.to_der().map_err(bad)?)
 }
 
 /// Signs SCTs for precertificates with a P-256 key **without logging them anywhere**. This is
@@ -82,10 +80,10 @@ impl UnloggedSctSigner {
     pub fn generate(clock_ms: impl Fn() -> u64 + Send + Sync + 'static) -> Result<Self, CaError> {
         let rng = SystemRandom::new();
         let doc = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
-            .map_err(|_| CaError::KeyMaterial("key generation failed".into()))?;
+            .map_err(|_| KeyMaterialError::KeyGeneration)?;
         let pair =
             EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, doc.as_ref())
-                .map_err(|_| CaError::KeyMaterial("key generation failed".into()))?;
+                .map_err(|_| KeyMaterialError::KeyGeneration)?;
         let spki = x509_cert::spki::SubjectPublicKeyInfoOwned {
             algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
                 oid: const_oid::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1"),
@@ -93,15 +91,13 @@ impl UnloggedSctSigner {
                     der::asn1::Any::encode_from(&const_oid::ObjectIdentifier::new_unwrap(
                         "1.2.840.10045.3.1.7",
                     ))
-                    .map_err(|e| CaError::KeyMaterial(e.to_string()))?,
+                    .map_err(KeyMaterialError::Encoding)?,
                 ),
             },
             subject_public_key: der::asn1::BitString::from_bytes(pair.public_key().as_ref())
-                .map_err(|e| CaError::KeyMaterial(e.to_string()))?,
+                .map_err(KeyMaterialError::Encoding)?,
         };
-        let spki_der = spki
-            .to_der()
-            .map_err(|e| CaError::KeyMaterial(e.to_string()))?;
+        let spki_der = spki.to_der().map_err(KeyMaterialError::Encoding)?;
         let mut log_id = [0u8; 32];
         log_id.copy_from_slice(
             aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki_der).as_ref(),
@@ -133,21 +129,21 @@ impl UnloggedSctSigner {
         let tbs_len = u32::try_from(tbs.len())
             .ok()
             .filter(|l| *l < (1 << 24))
-            .ok_or_else(|| CaError::CtLog("precertificate TBS too long".into()))?;
+            .ok_or(CtLogError::TbsTooLong)?;
         let mut signed = vec![0u8, 0u8]; // v1, certificate_timestamp
         signed.extend_from_slice(&timestamp.to_be_bytes());
         signed.extend_from_slice(&1u16.to_be_bytes()); // precert_entry
         signed.extend_from_slice(issuer_key_hash.as_ref());
-        signed.extend_from_slice(tbs_len.to_be_bytes().get(1..).unwrap_or_default());
+        let [_, tbs_len @ ..] = tbs_len.to_be_bytes(); // uint24
+        signed.extend_from_slice(&tbs_len);
         signed.extend_from_slice(&tbs);
         signed.extend_from_slice(&0u16.to_be_bytes()); // no extensions
         let sig = self
             .pair
             .sign(&SystemRandom::new(), &signed)
-            .map_err(|_| CaError::CtLog("signing the SCT failed".into()))?;
+            .map_err(|_| CtLogError::Signing)?;
         let sig = sig.as_ref();
-        let sig_len =
-            u16::try_from(sig.len()).map_err(|_| CaError::CtLog("signature too long".into()))?;
+        let sig_len = u16::try_from(sig.len()).map_err(|_| CtLogError::SignatureTooLong)?;
         let mut sct = vec![0u8];
         sct.extend_from_slice(&self.log_id);
         sct.extend_from_slice(&timestamp.to_be_bytes());
@@ -166,16 +162,14 @@ impl PrecertLogger for UnloggedSctSigner {
         chain: &'a [Vec<u8>],
     ) -> BoxFuture<'a, Result<Vec<u8>, CaError>> {
         Box::pin(async move {
-            let issuer = chain
-                .first()
-                .ok_or_else(|| CaError::CtLog("empty chain".into()))?;
-            let issuer = x509_cert::Certificate::from_der(issuer)
-                .map_err(|e| CaError::CtLog(format!("issuer certificate: {e}")))?;
+            let issuer = chain.first().ok_or(CtLogError::EmptyChain)?;
+            let issuer =
+                x509_cert::Certificate::from_der(issuer).map_err(CtLogError::IssuerCertificate)?;
             let issuer_spki = issuer
                 .tbs_certificate
                 .subject_public_key_info
                 .to_der()
-                .map_err(|e| CaError::CtLog(format!("issuer key: {e}")))?;
+                .map_err(CtLogError::IssuerKey)?;
             let sct = self.sign_sct(precert_der, &issuer_spki)?;
             encode_sct_list(&[sct])
         })

@@ -1,8 +1,8 @@
 //! An ECDSA signing key of the CA (P-256 or P-384): generation, PKCS#8, its public key and
 //! key identifier, and signing. Knows nothing of certificates (that is `profile`).
 
-use crate::CaError;
-use aws_lc_rs::rand::SystemRandom;
+use crate::{CaError, IssuanceError, KeyMaterialError};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair};
 use const_oid::ObjectIdentifier as Oid;
 use der::Encode;
@@ -56,9 +56,9 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Generates a new key.
-    pub fn generate(algorithm: CaAlgorithm) -> Result<Self, CaError> {
-        let doc = EcdsaKeyPair::generate_pkcs8(algorithm.signing(), &SystemRandom::new())
-            .map_err(|_| CaError::KeyMaterial("key generation failed".into()))?;
+    pub fn generate(algorithm: CaAlgorithm, rng: &dyn SecureRandom) -> Result<Self, CaError> {
+        let doc = EcdsaKeyPair::generate_pkcs8(algorithm.signing(), rng)
+            .map_err(|_| KeyMaterialError::KeyGeneration)?;
         Self::from_pkcs8(doc.as_ref())
     }
 
@@ -76,9 +76,7 @@ impl SigningKey {
                 return Ok(key);
             }
         }
-        Err(CaError::KeyMaterial(
-            "private key is not a PKCS#8 ECDSA P-256 or P-384 key".into(),
-        ))
+        Err(KeyMaterialError::UnsupportedPrivateKey.into())
     }
 
     /// The algorithm.
@@ -89,12 +87,12 @@ impl SigningKey {
     /// The PKCS#8 encoding as a PEM `PRIVATE KEY` block.
     pub fn to_pkcs8_pem(&self) -> Result<String, CaError> {
         pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &self.pkcs8)
-            .map_err(|e| CaError::KeyMaterial(format!("PEM encoding: {e}")))
+            .map_err(|e| KeyMaterialError::PemEncoding(e).into())
     }
 
     /// The public key as a `SubjectPublicKeyInfo`.
     pub fn spki(&self) -> Result<SubjectPublicKeyInfoOwned, CaError> {
-        let bad = |e: der::Error| CaError::KeyMaterial(format!("public key: {e}"));
+        let bad = KeyMaterialError::PublicKey;
         Ok(SubjectPublicKeyInfoOwned {
             algorithm: AlgorithmIdentifierOwned {
                 oid: OID_EC_PUBLIC_KEY,
@@ -109,7 +107,7 @@ impl SigningKey {
     pub fn spki_der(&self) -> Result<Vec<u8>, CaError> {
         self.spki()?
             .to_der()
-            .map_err(|e| CaError::KeyMaterial(format!("public key: {e}")))
+            .map_err(|e| KeyMaterialError::PublicKey(e).into())
     }
 
     /// The key identifier (SHA-1 of the public key bits), as SKI/AKI carry it.
@@ -133,7 +131,7 @@ impl SigningKey {
         self.pair
             .sign(&SystemRandom::new(), message)
             .map(|s| s.as_ref().to_vec())
-            .map_err(|_| CaError::Issuance("signing failed".into()))
+            .map_err(|_| IssuanceError::Signing.into())
     }
 }
 

@@ -1,8 +1,9 @@
 //! The CA's key material on disk: four PEM files in a directory, keys with mode 0600.
 
-use crate::CaError;
 use crate::keys::{CaKeys, CaPemFiles};
 use crate::signing_key::CaAlgorithm;
+use crate::{CaError, KeyMaterialError};
+use aws_lc_rs::rand::SecureRandom;
 use std::path::Path;
 
 /// Root certificate file name.
@@ -15,7 +16,11 @@ pub const INTERMEDIATE_CERT_FILE: &str = "ca-intermediate.pem";
 pub const INTERMEDIATE_KEY_FILE: &str = "ca-intermediate-key.pem";
 
 fn io(path: &Path, e: std::io::Error) -> CaError {
-    CaError::KeyMaterial(format!("{}: {e}", path.display()))
+    KeyMaterialError::Io {
+        path: path.to_owned(),
+        source: e,
+    }
+    .into()
 }
 
 fn write_file(path: &Path, text: &str, private: bool) -> Result<(), CaError> {
@@ -28,9 +33,14 @@ fn write_file(path: &Path, text: &str, private: bool) -> Result<(), CaError> {
 }
 
 /// Loads the CA key material from `dir`, or, when `dir` holds none of its files, generates it
-/// (valid from `now`, keys of `algorithm`) and writes it there. Half-present material is an
-/// error rather than overwritten.
-pub fn load_or_create(dir: &Path, now: i64, algorithm: CaAlgorithm) -> Result<CaKeys, CaError> {
+/// (valid from `now`, keys of `algorithm`, randomness from `rng`) and writes it there.
+/// Half-present material is an error rather than overwritten.
+pub fn load_or_create(
+    dir: &Path,
+    now: i64,
+    algorithm: CaAlgorithm,
+    rng: &dyn SecureRandom,
+) -> Result<CaKeys, CaError> {
     let path = |name: &str| dir.join(name);
     let names = [
         ROOT_CERT_FILE,
@@ -41,7 +51,7 @@ pub fn load_or_create(dir: &Path, now: i64, algorithm: CaAlgorithm) -> Result<Ca
     let present: Vec<bool> = names.iter().map(|n| path(n).exists()).collect();
     if present.iter().all(|p| !p) {
         signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let keys = CaKeys::generate(now, algorithm)?;
+        let keys = CaKeys::generate(now, algorithm, rng)?;
         let pem = keys.to_pem()?;
         if let Some(root_key) = &pem.root_key {
             write_file(&path(ROOT_KEY_FILE), root_key, true)?;

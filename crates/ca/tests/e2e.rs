@@ -8,10 +8,8 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::*;
 use serde_json::Value;
+use signet_testkit::ca::*;
 use std::sync::Arc;
 
 /// An issuer that cannot be reached is our side's fault: 503 with gRPC UNAVAILABLE, not 4xx.
@@ -22,7 +20,13 @@ async fn unreachable_issuer_is_503() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let dev = signet_oidc::DevIssuer::load_or_create(dir.path(), closed).unwrap();
+    let dev = signet_oidc::DevIssuer::load_or_create(
+        dir.path(),
+        closed,
+        signet_clock::Clock::system(),
+        signet_clock::Randomness::system(),
+    )
+    .unwrap();
     let verifier =
         signet_oidc::OidcVerifier::new(vec![dev.issuer_config()], reqwest::Client::new());
     let ca = start_ca(Arc::new(verifier)).await;

@@ -7,14 +7,12 @@
     clippy::panic
 )]
 
-mod common;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use signet_oidc::IssuerType;
+use signet_testkit::ca::*;
 use signet_x509::{ChainPurpose, SubjectAlternativeName, verify_chain, verify_embedded_scts};
 use std::sync::Arc;
 

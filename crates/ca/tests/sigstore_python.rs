@@ -9,9 +9,7 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::*;
+use signet_testkit::ca::*;
 use signet_x509::{ChainPurpose, SubjectAlternativeName, verify_chain, verify_embedded_scts};
 use std::sync::Arc;
 
@@ -48,21 +46,21 @@ for cert in [resp.cert] + resp.chain:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigstore_python_client_gets_a_certificate() {
-    let Some(python) = std::env::var_os("SIGNET_SIGSTORE_PYTHON") else {
-        assert!(
-            std::env::var("SIGNET_REQUIRE_DIFFERENTIAL").as_deref() != Ok("1"),
-            "SIGNET_REQUIRE_DIFFERENTIAL=1 but SIGNET_SIGSTORE_PYTHON is unset"
-        );
-        eprintln!(
-            "skipping: SIGNET_SIGSTORE_PYTHON is unset (scripts/ensure-sigstore-python prints it)"
-        );
+    let Some(python) = signet_testkit::tools::sigstore_python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer_url = format!("http://{}", listener.local_addr().unwrap());
-    let dev =
-        Arc::new(signet_oidc::DevIssuer::load_or_create(dir.path(), issuer_url.clone()).unwrap());
+    let dev = Arc::new(
+        signet_oidc::DevIssuer::load_or_create(
+            dir.path(),
+            issuer_url.clone(),
+            signet_clock::Clock::system(),
+            signet_clock::Randomness::system(),
+        )
+        .unwrap(),
+    );
     let dev_router = dev.clone().router();
     let dev_task = tokio::spawn(async move { axum::serve(listener, dev_router).await.unwrap() });
     let verifier =

@@ -17,13 +17,22 @@
 //!   `get-entries`, `get-roots` and `add-pre-chain`; [`CtLog::read_router`] all but
 //!   `add-pre-chain`, for a log whose only writer is a CA in the same process.
 //!
+//! The log reads time only from the [`signet_clock::Clock`] and draws randomness only from the
+//! [`signet_clock::Randomness`] of its [`CtLogConfig`]. Its only file I/O is
+//! [`RedbExtraDataStore`] (one redb file at a path it is given); the log itself lives in the
+//! [`signet_log::LogStore`] it is opened on. Where those live, and which CA writes to it, are
+//! `signet-deploy`'s decisions. Submitted chains are untrusted: a bad one is an error, never a
+//! panic.
+//!
 //! ```no_run
-//! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>) -> Result<(), signet_ct::CtError> {
-//! use signet_ct::{CtLog, CtLogConfig, MemoryExtraDataStore, encode_sct_list, system_clock_ms};
+//! # use signet_clock::{Clock, Randomness};
+//! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>, clock: Clock, randomness: Randomness) -> Result<(), signet_ct::CtError> {
+//! use signet_ct::{CtLog, CtLogConfig, MemoryExtraDataStore, encode_sct_list};
 //! use std::sync::Arc;
 //! let config = CtLogConfig::new(
 //!     "ct.example.com/2026",
-//!     Arc::new(system_clock_ms),
+//!     clock,
+//!     randomness,
 //!     Arc::new(MemoryExtraDataStore::new()),
 //! );
 //! let log = CtLog::open(Arc::new(signet_log::MemoryStore::new()), &pkcs8, config).await?;
@@ -50,7 +59,7 @@ pub use entry::{
 pub use error::CtError;
 pub use extra::{ExtraDataStore, GroupCommit, IssuedSct, MemoryExtraDataStore, RedbExtraDataStore};
 pub use http::MAX_BODY_SIZE;
-pub use log::{CtLog, CtLogConfig, LogEntry, MAX_ENTRIES_PER_REQUEST, system_clock_ms};
+pub use log::{CtLog, CtLogConfig, LogEntry, MAX_ENTRIES_PER_REQUEST};
 pub use sct::{SignedCertificateTimestamp, TLS_HASH_SHA256, TLS_SIGNATURE_ECDSA, encode_sct_list};
 pub use sth::{
     RFC6962_SIGNATURE_TYPE, Rfc6962NoteVerifier, SignedTreeHead, rfc6962_key_id,

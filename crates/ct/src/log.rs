@@ -11,8 +11,9 @@ use crate::sth::{
 };
 use crate::{CtError, ExtraDataStore, IssuedSct, SignedCertificateTimestamp};
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use signet_clock::{Clock, Randomness};
 use signet_log::{
     Batcher, BatcherConfig, CheckpointFormat, LogError, LogState, LogStore, Sequencer,
     SequencerConfig, StoredCheckpoint, StoredEntry,
@@ -40,9 +41,11 @@ pub struct CtLogConfig {
     pub origin: String,
     /// How entries are batched (one fsync and one tree head per batch).
     pub batch: BatcherConfig,
-    /// Milliseconds since the Unix epoch. Read for SCT and tree-head timestamps, which are kept
-    /// strictly increasing even if it goes backwards.
-    pub clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    /// Read for SCT and tree-head timestamps, which are kept strictly increasing even if it
+    /// goes backwards.
+    pub clock: Clock,
+    /// Where the signers' random number generators come from.
+    pub randomness: Randomness,
     /// Accepted roots (DER). A submitted chain must end in one of them or in a certificate one
     /// of them issued. Empty: any chain whose links verify is accepted. `get-roots` lists them.
     pub roots: Vec<Vec<u8>>,
@@ -64,25 +67,19 @@ impl CtLogConfig {
     /// A configuration with the default batching and no root restriction.
     pub fn new(
         origin: impl Into<String>,
-        clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+        clock: Clock,
+        randomness: Randomness,
         extra_data: Arc<dyn ExtraDataStore>,
     ) -> Self {
         CtLogConfig {
             origin: origin.into(),
             batch: BatcherConfig::default(),
             clock,
+            randomness,
             roots: Vec::new(),
             extra_data,
         }
     }
-}
-
-/// The wall clock in ms since the Unix epoch, for [`CtLogConfig::clock`].
-pub fn system_clock_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// One log entry as `get-entries` returns it.
@@ -151,7 +148,7 @@ pub struct CtLog {
     spki_der: Vec<u8>,
     sth_key_id: KeyId,
     key_pair: Arc<EcdsaKeyPair>,
-    rng: SystemRandom,
+    rng: Box<dyn SecureRandom + Send + Sync>,
     timestamps: Arc<Timestamps>,
     roots: Vec<Certificate>,
     roots_der: Vec<Vec<u8>>,
@@ -223,7 +220,7 @@ impl CtLog {
         // 2.
         let reads = StoreReads(Arc::clone(&store));
         let last = latest_timestamp(&reads, &config.origin, sth_key_id).await?;
-        let timestamps = Arc::new(Timestamps::new(Arc::clone(&config.clock), last));
+        let timestamps = Arc::new(Timestamps::new(config.clock.clone(), last));
 
         // 3.
         let key_pair = Arc::new(key_pair);
@@ -231,9 +228,10 @@ impl CtLog {
             &config.origin,
             &log_id,
             Arc::clone(&key_pair),
+            config.randomness.rng(),
             Arc::clone(&timestamps),
         );
-        let clock = Arc::clone(&config.clock);
+        let clock = config.clock.clone();
         let sequencer = Sequencer::open(
             Arc::clone(&store),
             Box::new(signer),
@@ -241,7 +239,7 @@ impl CtLog {
                 origin: config.origin.clone(),
                 format: CheckpointFormat::C2sp,
             },
-            move || clock(),
+            move || clock.now_ms(),
         )
         .await?;
         let batcher = Batcher::spawn(sequencer, config.batch)?;
@@ -252,7 +250,7 @@ impl CtLog {
             spki_der,
             sth_key_id,
             key_pair,
-            rng: SystemRandom::new(),
+            rng: config.randomness.rng(),
             timestamps,
             roots,
             roots_der: config.roots,
@@ -320,7 +318,7 @@ impl CtLog {
         let signed = sct_signed_data(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
         let signature = self
             .key_pair
-            .sign(&self.rng, &signed)
+            .sign(self.rng.as_ref(), &signed)
             .map_err(|_| CtError::Signing)?;
         let signature = digitally_signed(signature.as_ref()).ok_or(CtError::Signing)?;
         let leaf_hash = to_hash(&hash_leaf(&leaf));

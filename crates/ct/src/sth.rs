@@ -5,8 +5,9 @@
 use crate::CtError;
 use crate::sct::digitally_signed;
 use crate::tls::Reader;
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::EcdsaKeyPair;
+use signet_clock::Clock;
 use signet_merkle::TreeSize;
 use signet_note::{Checkpoint, KeyId, Note, NoteSigner, NoteVerifier, SignError, key_id};
 use signet_x509::{HashAlgorithm, KeyKind, PublicKey};
@@ -50,12 +51,12 @@ pub fn rfc6962_key_id(name: &str, log_id: &[u8; 32]) -> KeyId {
 /// handed out. SCTs and tree heads draw from the same source, so every tree head is later
 /// than every entry it covers, and no two entries share a timestamp.
 pub(crate) struct Timestamps {
-    clock: Arc<dyn Fn() -> u64 + Send + Sync>,
+    clock: Clock,
     last: Mutex<u64>,
 }
 
 impl Timestamps {
-    pub(crate) fn new(clock: Arc<dyn Fn() -> u64 + Send + Sync>, last: u64) -> Self {
+    pub(crate) fn new(clock: Clock, last: u64) -> Self {
         Timestamps {
             clock,
             last: Mutex::new(last),
@@ -64,7 +65,7 @@ impl Timestamps {
 
     pub(crate) fn next(&self) -> u64 {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        let now = (self.clock)().max(last.saturating_add(1));
+        let now = self.clock.now_ms().max(last.saturating_add(1));
         *last = now;
         now
     }
@@ -76,7 +77,7 @@ pub(crate) struct Rfc6962NoteSigner {
     name: String,
     key_id: KeyId,
     key_pair: Arc<EcdsaKeyPair>,
-    rng: SystemRandom,
+    rng: Box<dyn SecureRandom + Send + Sync>,
     timestamps: Arc<Timestamps>,
 }
 
@@ -85,13 +86,14 @@ impl Rfc6962NoteSigner {
         name: &str,
         log_id: &[u8; 32],
         key_pair: Arc<EcdsaKeyPair>,
+        rng: Box<dyn SecureRandom + Send + Sync>,
         timestamps: Arc<Timestamps>,
     ) -> Self {
         Rfc6962NoteSigner {
             name: name.to_owned(),
             key_id: rfc6962_key_id(name, log_id),
             key_pair,
-            rng: SystemRandom::new(),
+            rng,
             timestamps,
         }
     }
@@ -117,7 +119,10 @@ impl NoteSigner for Rfc6962NoteSigner {
         }
         let timestamp = self.timestamps.next();
         let data = tree_head_signed_data(timestamp, checkpoint.size.0, &checkpoint.root_hash.0);
-        let sig = self.key_pair.sign(&self.rng, &data).map_err(|_| failed())?;
+        let sig = self
+            .key_pair
+            .sign(self.rng.as_ref(), &data)
+            .map_err(|_| failed())?;
         let mut out = timestamp.to_be_bytes().to_vec();
         out.extend_from_slice(&digitally_signed(sig.as_ref()).ok_or_else(failed)?);
         Ok(out)
@@ -222,10 +227,10 @@ mod tests {
 
     #[test]
     fn timestamps_strictly_increase() {
-        let t = Timestamps::new(Arc::new(|| 100), 0);
+        let t = Timestamps::new(Clock::fixed(100), 0);
         assert_eq!(t.next(), 100);
         assert_eq!(t.next(), 101);
-        let t = Timestamps::new(Arc::new(|| 5), 500);
+        let t = Timestamps::new(Clock::fixed(5), 500);
         assert_eq!(t.next(), 501);
     }
 
@@ -235,15 +240,23 @@ mod tests {
         use aws_lc_rs::encoding::AsDer;
         use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, KeyPair};
         use signet_merkle::Hash;
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-                .unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .unwrap();
         let pair =
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
         let spki = pair.public_key().as_der().unwrap().as_ref().to_vec();
         let log_id: [u8; 32] = HashAlgorithm::Sha256.digest(&spki).try_into().unwrap();
-        let timestamps = Arc::new(Timestamps::new(Arc::new(|| 1000), 0));
-        let signer = Rfc6962NoteSigner::new("ct.example/x", &log_id, Arc::new(pair), timestamps);
+        let timestamps = Arc::new(Timestamps::new(Clock::fixed(1000), 0));
+        let signer = Rfc6962NoteSigner::new(
+            "ct.example/x",
+            &log_id,
+            Arc::new(pair),
+            signet_clock::Randomness::system().rng(),
+            timestamps,
+        );
         let verifier = Rfc6962NoteVerifier::new("ct.example/x", &spki).unwrap();
         assert_eq!(signer.key_id(), verifier.key_id());
         let text = Checkpoint::new("ct.example/x", TreeSize(5), Hash([7; 32])).to_text();

@@ -19,6 +19,7 @@ use base64::engine::general_purpose::STANDARD;
 use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, OctetString, UtcTime};
 use der::{Decode, Encode};
+use signet_clock::{Clock, Randomness};
 use signet_ct::{
     CtError, CtLog, CtLogConfig, ExtraDataStore, GroupCommit, MemoryExtraDataStore,
     RedbExtraDataStore, SignedCertificateTimestamp, decode_precert_chain_entry,
@@ -186,15 +187,12 @@ impl TestCa {
     }
 }
 
-fn config(
-    clock: Arc<dyn Fn() -> u64 + Send + Sync>,
-    extra: Arc<dyn ExtraDataStore>,
-) -> CtLogConfig {
-    CtLogConfig::new("ct.example.com/test", clock, extra)
+fn config(clock: Clock, extra: Arc<dyn ExtraDataStore>) -> CtLogConfig {
+    CtLogConfig::new("ct.example.com/test", clock, Randomness::system(), extra)
 }
 
-fn fixed_clock(ms: u64) -> Arc<dyn Fn() -> u64 + Send + Sync> {
-    Arc::new(move || ms)
+fn fixed_clock(ms: u64) -> Clock {
+    Clock::fixed(ms)
 }
 
 fn log_key(log: &CtLog) -> signet_x509::CtLog {
@@ -203,7 +201,7 @@ fn log_key(log: &CtLog) -> signet_x509::CtLog {
     )
 }
 
-async fn memory_log(clock: Arc<dyn Fn() -> u64 + Send + Sync>) -> (CtLog, TestCa) {
+async fn memory_log(clock: Clock) -> (CtLog, TestCa) {
     let (_, pkcs8) = key();
     let ca = TestCa::new();
     let mut config = config(clock, Arc::new(MemoryExtraDataStore::new()));
@@ -358,9 +356,9 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
     let now = Arc::new(AtomicU64::new(1_750_000_000_000));
     let clock = {
         let now = Arc::clone(&now);
-        Arc::new(move || now.load(Ordering::SeqCst)) as Arc<dyn Fn() -> u64 + Send + Sync>
+        Clock::from_fn(move || now.load(Ordering::SeqCst))
     };
-    let open = |clock: Arc<dyn Fn() -> u64 + Send + Sync>| {
+    let open = |clock: Clock| {
         let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
         let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
         let pkcs8 = pkcs8.clone();
@@ -373,7 +371,7 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
 
     let mut timestamps = Vec::new();
     let mut precerts = Vec::new();
-    let log = open(Arc::clone(&clock)).await;
+    let log = open(clock.clone()).await;
     let log_id = log.log_id();
     for i in 0..3 {
         let (precert, _) = ca.precert(&format!("user{i}@example.com"));
@@ -387,7 +385,7 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
 
     // The clock goes back across the restart: timestamps still increase.
     now.store(1_600_000_000_000, Ordering::SeqCst);
-    let log = open(Arc::clone(&clock)).await;
+    let log = open(clock.clone()).await;
     assert_eq!(log.log_id(), log_id);
     assert_eq!(log.latest_sth().unwrap(), sth_before);
     for i in 3..5 {
@@ -470,7 +468,7 @@ async fn a_logged_precertificate_gets_its_first_sct_again() {
     let open = || {
         let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
         let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
-        let mut config = config(Arc::new(signet_ct::system_clock_ms), extra);
+        let mut config = config(Clock::system(), extra);
         config.roots = vec![ca.root_der.clone()];
         let pkcs8 = pkcs8.clone();
         async move { Arc::new(CtLog::open(store.clone(), &pkcs8, config).await.unwrap()) }
@@ -544,7 +542,7 @@ async fn a_logged_precertificate_gets_its_first_sct_again() {
 /// The read-only router serves every read and no `add-pre-chain`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_router_has_no_add_pre_chain() {
-    let (log, ca) = memory_log(Arc::new(signet_ct::system_clock_ms)).await;
+    let (log, ca) = memory_log(Clock::system()).await;
     let log = Arc::new(log);
     let (precert, _) = ca.precert("a@b.c");
     log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
@@ -604,7 +602,7 @@ fn b64(v: &serde_json::Value) -> Vec<u8> {
 
 #[tokio::test]
 async fn http_api() {
-    let (log, ca) = memory_log(Arc::new(signet_ct::system_clock_ms)).await;
+    let (log, ca) = memory_log(Clock::system()).await;
     let log = Arc::new(log);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/ct/v1", listener.local_addr().unwrap());
@@ -939,10 +937,7 @@ async fn concurrent_submissions_group_commit_extra_data() {
         CtLog::open(
             store,
             &pkcs8,
-            config(
-                Arc::new(signet_ct::system_clock_ms),
-                extra.clone() as Arc<dyn ExtraDataStore>,
-            ),
+            config(Clock::system(), extra.clone() as Arc<dyn ExtraDataStore>),
         )
         .await
         .unwrap(),
@@ -968,13 +963,9 @@ async fn concurrent_submissions_group_commit_extra_data() {
 
     let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
     let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
-    let log = CtLog::open(
-        store,
-        &pkcs8,
-        config(Arc::new(signet_ct::system_clock_ms), extra),
-    )
-    .await
-    .unwrap();
+    let log = CtLog::open(store, &pkcs8, config(Clock::system(), extra))
+        .await
+        .unwrap();
     let entries = log.entries(0, n as u64 - 1).await.unwrap();
     assert_eq!(entries.len(), n);
     let mut logged: Vec<Vec<u8>> = entries
@@ -999,13 +990,9 @@ async fn measure_redb_throughput() {
     let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
     let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
     let log = Arc::new(
-        CtLog::open(
-            store,
-            &pkcs8,
-            config(Arc::new(signet_ct::system_clock_ms), extra),
-        )
-        .await
-        .unwrap(),
+        CtLog::open(store, &pkcs8, config(Clock::system(), extra))
+            .await
+            .unwrap(),
     );
     let total = 2048usize;
     let precerts: Vec<Vec<u8>> = (0..total)

@@ -134,15 +134,29 @@ fn ct_identity(
 }
 
 /// Opens (or, on first start, creates) the TSA keys in `dir` (ECDSA P-256, the Sigstore
-/// policy OID). `now` is the Unix time a new certificate starts at.
+/// policy OID): a new certificate starts at `env`'s time, its keys and serial numbers come
+/// from `env`'s randomness. Serve it with [`tsa_router`].
 ///
 /// # Errors
 /// [`DeployError::Component`] when the key files cannot be read, written or used.
-pub fn open_tsa(dir: &Path, now: i64) -> Result<signet_tsa::TimestampAuthority, DeployError> {
-    let keys = signet_tsa::load_or_create(dir, now, signet_tsa::SigningAlgorithm::EcdsaP256Sha256)
-        .map_err(|e| DeployError::component("the TSA keys", e))?;
+pub fn open_tsa(
+    dir: &Path,
+    env: &Environment,
+) -> Result<signet_tsa::TimestampAuthority, DeployError> {
+    let keys = signet_tsa::load_or_create(
+        dir,
+        env.now_unix(),
+        signet_tsa::SigningAlgorithm::EcdsaP256Sha256,
+        env.rng().as_ref(),
+    )
+    .map_err(|e| DeployError::component("the TSA keys", e))?;
     signet_tsa::TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY)
         .map_err(|e| DeployError::component("the TSA", e))
+}
+
+/// The TSA's routes ([`signet_tsa::router`]) on `env`'s clock and randomness.
+pub fn tsa_router(tsa: Arc<signet_tsa::TimestampAuthority>, env: &Environment) -> Router {
+    signet_tsa::router(tsa, env.clock.clone(), env.randomness.clone())
 }
 
 impl CaDeployment {
@@ -176,6 +190,7 @@ impl CaDeployment {
             &dir.join("ca"),
             now,
             signet_ca::CaAlgorithm::EcdsaP256,
+            env.rng().as_ref(),
         )
         .map_err(|e| DeployError::component("the CA keys", e))?;
         let ca_chain: Vec<Vec<u8>> = ca_keys.chain().iter().map(|c| c.der().to_vec()).collect();
@@ -194,7 +209,8 @@ impl CaDeployment {
         );
         let mut ct_config = signet_ct::CtLogConfig::new(
             format!("{}/ct", host_of(&base)),
-            Arc::clone(&env.clock),
+            env.clock.clone(),
+            env.randomness.clone(),
             extra,
         );
         ct_config.batch = config.batch;
@@ -215,8 +231,13 @@ impl CaDeployment {
         // OIDC.
         let dev = if config.dev_oidc {
             Some(Arc::new(
-                signet_oidc::DevIssuer::load_or_create(&dir.join("oidc"), format!("{base}/oidc"))
-                    .map_err(|e| DeployError::component("the development OIDC issuer", e))?,
+                signet_oidc::DevIssuer::load_or_create(
+                    &dir.join("oidc"),
+                    format!("{base}/oidc"),
+                    env.clock.clone(),
+                    env.randomness.clone(),
+                )
+                .map_err(|e| DeployError::component("the development OIDC issuer", e))?,
             ))
         } else {
             None
@@ -230,10 +251,12 @@ impl CaDeployment {
             .build()
             .map_err(|e| DeployError::component("the HTTP client", e))?;
         let verifier = Arc::new(signet_oidc::OidcVerifier::new(issuers.clone(), http));
-        let clock = Arc::clone(&env.clock);
-        let ca_server = Arc::new(signet_ca::CaServer::new(ca, verifier).with_clock(Arc::new(
-            move || i64::try_from(clock() / 1000).unwrap_or(i64::MAX),
-        )));
+        let ca_server = Arc::new(signet_ca::CaServer::new(
+            ca,
+            verifier,
+            env.clock.clone(),
+            env.randomness.clone(),
+        ));
 
         let authority = TrustedCa {
             subject: Some(DistinguishedName {

@@ -2,7 +2,7 @@
 //! lets a [`signet_ca::CertificateAuthority`] log in a [`signet_ct::CtLog`] without either
 //! crate knowing the other.
 
-use signet_ca::{BoxFuture, CaError, PrecertLogger};
+use signet_ca::{BoxFuture, CaError, CtLogError, PrecertLogger};
 use signet_ct::CtLog;
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ impl PrecertLogger for CtPrecertLogger {
                 .0
                 .add_pre_chain(precert_der, chain)
                 .await
-                .map_err(|e| CaError::CtLog(e.to_string()))?;
+                .map_err(CtLogError::log)?;
             Ok(signet_ct::encode_sct_list(&[sct]))
         })
     }

@@ -7,7 +7,7 @@
 //! - [`open_log_server`]: the Rekor v1 + v2 log server ([`signet_server::LogServer`]) on a data
 //!   directory (`signet serve log`), see [`log`].
 //! - [`CaDeployment`]: the CA with its CT log and the development issuer (`signet serve ca`).
-//! - [`open_tsa`]: the timestamp authority (`signet serve tsa`).
+//! - [`open_tsa`] and [`tsa_router`]: the timestamp authority (`signet serve tsa`).
 //! - [`Deployment`]: all of them on one base URL with `trusted_root.json`,
 //!   `signing_config.json` and `trust_config.json` (`signet up`).
 //! - [`CtPrecertLogger`]: the CA's precertificates logged in signet-ct's log.
@@ -17,7 +17,8 @@
 //! What it leaves to others: the protocols and their handlers live in the service crates
 //! (`signet-server`, `signet-ca`, `signet-ct`, `signet-tsa`, `signet-oidc`), which never see a
 //! data directory of this crate's; flags, messages and exit codes are the `signet` binary's.
-//! This crate does file I/O and reads the system clock ([`Environment::system`]); every file
+//! This crate does file I/O and is the one place that picks the system clock and randomness
+//! ([`Environment::system`], over `signet-clock`); the services only get them. Every file
 //! it writes goes through [`signet_durable`]. It never panics: every failure is a
 //! [`DeployError`] naming the file or service.
 //!
@@ -51,7 +52,7 @@ pub mod log;
 mod log_keys;
 mod up;
 
-pub use ca::{CaDeployment, CaDeploymentConfig, open_tsa};
+pub use ca::{CaDeployment, CaDeploymentConfig, open_tsa, tsa_router};
 pub use ct::CtPrecertLogger;
 pub use environment::Environment;
 pub use error::DeployError;

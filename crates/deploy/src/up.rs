@@ -141,6 +141,8 @@ pub struct Deployment {
     log: LogServer,
     ca: CaDeployment,
     tsa: Arc<signet_tsa::TimestampAuthority>,
+    /// The clock and randomness the TSA's routes are served on.
+    env: Environment,
     files: Arc<TrustFiles>,
     data_dir: PathBuf,
     public_url: String,
@@ -196,14 +198,14 @@ impl Deployment {
                 batch: config.batch,
                 ct_public_add: config.ct_public_add,
             },
-            env,
+            env.clone(),
         )
         .await?;
         let ca_start = ca.ca_start();
         let issuers = ca.issuers();
 
         // TSA.
-        let tsa = Arc::new(crate::ca::open_tsa(&dir.join("tsa"), now)?);
+        let tsa = Arc::new(crate::ca::open_tsa(&dir.join("tsa"), &env)?);
 
         // Trust files.
         let mut root: TrustedRoot = log.trusted_root().clone();
@@ -293,6 +295,7 @@ impl Deployment {
             log,
             ca,
             tsa,
+            env,
             files: Arc::new(files),
             data_dir: dir,
             public_url: base,
@@ -328,7 +331,7 @@ impl Deployment {
                 }),
             )
             .merge(self.ca.router())
-            .merge(signet_tsa::router(self.tsa.clone()));
+            .merge(crate::ca::tsa_router(self.tsa.clone(), &self.env));
         router.merge(self.log.router())
     }
 

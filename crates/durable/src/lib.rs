@@ -1,6 +1,6 @@
 //! Durable file writes, the one way signet writes keys, certificates and trust files.
 //!
-//! [`write`] replaces a file atomically and durably:
+//! [`write()`] replaces a file atomically and durably:
 //!
 //! 1. a fresh temporary file beside the target, opened with `O_CREAT | O_EXCL | O_NOFOLLOW`
 //!    and the final mode at creation (never an existing file or a symlink someone planted,
@@ -64,7 +64,7 @@ pub fn write(path: &Path, data: &[u8], mode: Mode) -> io::Result<()> {
     write_with(path, data, mode, Replace::Yes, &mut |_| Ok(()))
 }
 
-/// Like [`write`], but fails with [`io::ErrorKind::AlreadyExists`] if `path` exists (also as a
+/// Like [`write()`], but fails with [`io::ErrorKind::AlreadyExists`] if `path` exists (also as a
 /// symlink), without touching it.
 ///
 /// # Errors
@@ -83,7 +83,7 @@ pub enum Replace {
     No,
 }
 
-/// [`write`] / [`create_new`] with a hook called after each [`Step`]; an error from the hook
+/// [`write()`] / [`create_new`] with a hook called after each [`Step`]; an error from the hook
 /// stops the write there, as a crash would (what a crash leaves is checked by the tests; the
 /// temporary file is then removed, as after any failed write).
 #[doc(hidden)]

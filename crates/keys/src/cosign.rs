@@ -161,7 +161,7 @@ pub fn encrypt_cosign_key_with(
         ciphertext: STANDARD.encode(ciphertext),
     };
     let json = serde_json::to_vec(&envelope).map_err(|_| KeyError::Crypto("JSON encoding"))?;
-    Ok(crate::pem::encode(SIGSTORE_PRIVATE_KEY_LABEL, &json))
+    crate::pem::encode(SIGSTORE_PRIVATE_KEY_LABEL, &json)
 }
 
 /// Reads a cosign encrypted private key (`ENCRYPTED SIGSTORE PRIVATE KEY` or the older

@@ -83,4 +83,7 @@ pub enum KeyError {
     /// The cryptographic library failed to generate, serialize or sign (should not happen).
     #[error("cryptographic operation failed: {0}")]
     Crypto(&'static str),
+    /// A key could not be written as PEM (should not happen: the labels are constants).
+    #[error("PEM encoding: {0}")]
+    PemEncoding(#[source] pem_rfc7468::Error),
 }

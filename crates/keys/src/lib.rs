@@ -8,7 +8,10 @@
 //! - [`import_pem`] reads whatever private key file a user has: cosign's, PKCS#8, SEC1
 //!   (`EC PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`). [`load_public_key_pem`] reads `cosign.pub`.
 //!
-//! Reading a file, prompting for the password and choosing file names are left to the caller.
+//! Reading a file, prompting for the password and choosing file names are left to the caller:
+//! this crate does no I/O and reads no clock. It draws randomness from the system's generator
+//! (aws-lc-rs) only to make new keys, salts and nonces and to sign. A malformed or wrongly
+//! encrypted key file is an error, never a panic.
 //!
 //! ```
 //! use signet_keys::{SigningKey, decrypt_cosign_key, encrypt_cosign_key, load_public_key_pem};

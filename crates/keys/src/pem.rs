@@ -39,8 +39,10 @@ pub(crate) fn decode_first(text: &str) -> Result<(String, Vec<u8>), KeyError> {
     Ok((label.to_string(), body))
 }
 
-/// Encodes `body` as a PEM block with 64-character lines and `\n` endings.
-pub(crate) fn encode(label: &str, body: &[u8]) -> String {
-    // Encoding only fails for labels with invalid characters; ours are constants.
-    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, body).unwrap_or_default()
+/// Encodes `body` as a PEM block with 64-character lines and `\n` endings. Encoding only
+/// fails for labels with invalid characters (ours are constants): an error rather than an
+/// empty key.
+pub(crate) fn encode(label: &str, body: &[u8]) -> Result<String, KeyError> {
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, body)
+        .map_err(KeyError::PemEncoding)
 }

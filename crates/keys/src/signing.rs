@@ -46,6 +46,8 @@ pub struct SigningKey {
     inner: Inner,
     pkcs8: Vec<u8>,
     public: PublicKey,
+    /// `public` as PEM, made once where an error can be returned.
+    public_pem: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -165,10 +167,12 @@ impl SigningKey {
             }
         };
         let public = PublicKey::from_spki_der(&spki)?;
+        let public_pem = crate::pem::encode("PUBLIC KEY", public.spki_der())?;
         Ok(SigningKey {
             inner,
             pkcs8,
             public,
+            public_pem,
         })
     }
 
@@ -203,7 +207,7 @@ impl SigningKey {
 
     /// The public key as a PEM `PUBLIC KEY` block, as in `cosign.pub`.
     pub fn public_key_pem(&self) -> String {
-        crate::pem::encode("PUBLIC KEY", self.public.spki_der())
+        self.public_pem.clone()
     }
 
     /// Signs `message` (see the type's docs for the algorithm).

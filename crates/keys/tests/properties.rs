@@ -8,19 +8,7 @@
 
 use base64::Engine as _;
 use proptest::prelude::*;
-
-fn pem(label: &str, body: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(body);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
+use signet_testkit::pem;
 
 proptest! {
     #[test]

@@ -92,7 +92,11 @@ pub async fn check_log<S: LogStore>(
     }
 
     // The checkpoint's root.
-    let computed = signet_merkle::tree_root(&tree, stored.size).unwrap_or_default();
+    let computed =
+        signet_merkle::tree_root(&tree, stored.size).map_err(|missing| CheckError::TreeNode {
+            size: stored.size.0,
+            node: missing.0,
+        })?;
     if computed != checkpoint.root_hash {
         return Err(CheckError::RootMismatch {
             size: stored.size.0,

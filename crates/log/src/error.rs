@@ -262,6 +262,15 @@ pub enum CheckError {
         /// Its index.
         index: u64,
     },
+    /// The tree rebuilt from the entries lacks a node of the checkpoint's tree (a bug in the
+    /// checker: every entry below the checkpoint was read).
+    #[error("the tree rebuilt from the entries lacks node {} at level {} for size {size}", .node.index, .node.level)]
+    TreeNode {
+        /// The checkpoint's size.
+        size: u64,
+        /// The node missing.
+        node: signet_merkle::NodeId,
+    },
     /// The root recomputed from the entries differs from the checkpoint's.
     #[error("entries give root {computed} at size {size}, checkpoint says {checkpoint}")]
     RootMismatch {

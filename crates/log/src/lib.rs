@@ -18,8 +18,12 @@
 //! - [`inclusion_proof`], [`consistency_proof`], [`tree_root`]: proofs from stored tiles.
 //! - [`check_log`]: a whole-log consistency checker.
 //!
-//! Keys, the clock and the store come in from the caller. The design and its crash analysis
-//! are in `docs/design/log-durability.md`.
+//! Keys, the clock and the store come in from the caller: the sequencer reads time only from
+//! the clock it is given (the batcher's wait uses tokio's monotonic timer), and this crate makes
+//! no random numbers (a checkpoint signer that needs them brings its own). Its only I/O is the
+//! stores' own: [`RedbStore`] on one database file, `PostgresStore` over its connections. It
+//! does no HTTP and never panics on stored data: a damaged log is an error. The design and its
+//! crash analysis are in `docs/design/log-durability.md`.
 //!
 //! ```
 //! use signet_log::{Batcher, BatcherConfig, MemoryStore, Sequencer, SequencerConfig, CheckpointFormat};

@@ -28,17 +28,25 @@
 //! # One sequencer
 //!
 //! The store itself does not lock (see [`LogStore`]): the compare-and-swap checks fence a
-//! second writer after the fact. To keep a second server from sequencing at all, take a
+//! second writer after the fact. To keep a second process from sequencing at all, take a
 //! [`SequencerLease`] with [`PostgresStore::try_lease`] before opening the sequencer and hold
 //! it for as long as the sequencer runs: it is a session-level `pg_try_advisory_lock` held on a
 //! dedicated connection, released when the lease is released or dropped, or when the
-//! connection (or the process) dies.
+//! connection (or the process) dies. [`SequencerLease::check`] only pings that connection.
 //!
-//! A second server that does not get the lease can still serve every read from the same
-//! database (tiles, bundles, entries, checkpoints and proofs are all read through
-//! [`LogStore`] methods that never write), forward writes to the lease holder, and retry
-//! [`PostgresStore::try_lease`] periodically to take over when the holder goes away;
-//! `signet-server` does exactly that (its crate docs describe it).
+//! This lease has no time bound and no fence: a holder that stalls (stopped, hung) keeps its
+//! connection and so the lock, and a holder that lost the lock without noticing is stopped
+//! only by the compare-and-swap checks, which may fail the new holder's commit instead of its
+//! own. A process that does not get the lease can still
+//! serve every read from the same database (tiles, bundles, entries, checkpoints and proofs are
+//! all read through [`LogStore`] methods that never write) and retry
+//! [`PostgresStore::try_lease`] to take over when the holder's connection goes away.
+//!
+//! `signet-server` does not use this lease. It takes the same advisory lock (same key, so the
+//! two exclude each other) through a lease of its own that adds what this one lacks: a session
+//! that ends when the holder stops proving it is alive, and an epoch that the database checks
+//! on every commit of the sequencer's stores, so a stale holder cannot write (its `postgres`
+//! module and `docs/design/log-durability.md` describe it).
 
 use crate::store::{bundle_prefix, tile_prefix};
 use crate::{LogState, LogStore, StagedBatch, StoreError, StoreOp, StoredCheckpoint, StoredEntry};

@@ -429,8 +429,8 @@ impl<S: LogStore> Sequencer<S> {
 
         // Duplicates: within the batch first, then against the store, by leaf hash or alias.
         enum Slot {
-            /// Already in the store at this index.
-            Stored(usize),
+            /// Already in the store at this index, appended at this time (ms).
+            Stored(LeafIndex, u64),
             /// New, at `old + n`.
             New(u64),
         }
@@ -468,25 +468,27 @@ impl<S: LogStore> Sequencer<S> {
 
         let timestamp = next_timestamp((self.clock)(), Some(tree.checkpoint.timestamp_ms), 0);
         // Decide each entry's fate, in batch order: (slot, duplicate, leaf hash at the slot).
+        // Each slot carries what its answer needs, so no lookup can come back empty.
         let mut slots = Vec::with_capacity(entries.len());
-        let mut stored_indices: Vec<LeafIndex> = Vec::new();
-        let mut new_position: HashMap<Hash, u64> = HashMap::new();
+        // Position in the batch and leaf hash of each key of a staged entry.
+        let mut new_position: HashMap<Hash, (u64, Hash)> = HashMap::new();
         let mut staged: Vec<StagedEntry> = Vec::new();
         for (entry, hash) in entries.into_iter().zip(&hashes) {
             let NewEntry { data, aliases } = entry;
             let keys = || std::iter::once(hash).chain(&aliases);
             if let Some((key, &index)) = keys().find_map(|k| stored.get(k).map(|i| (k, i))) {
-                slots.push((Slot::Stored(stored_indices.len()), true, *key));
-                stored_indices.push(index);
-            } else if let Some(&n) = keys().find_map(|k| new_position.get(k)) {
-                let leaf = staged
-                    .get(usize::try_from(n).unwrap_or(usize::MAX))
-                    .map_or(*hash, |e| e.leaf_hash);
+                // The timestamp of the entry already stored.
+                let stored_entry = store
+                    .read_entry(index)
+                    .await?
+                    .ok_or(LogError::MissingEntry { index: index.0 })?;
+                slots.push((Slot::Stored(index, stored_entry.timestamp_ms), true, *key));
+            } else if let Some(&(n, leaf)) = keys().find_map(|k| new_position.get(k)) {
                 slots.push((Slot::New(n), true, leaf));
             } else {
                 let n = staged.len() as u64;
                 for key in keys() {
-                    new_position.entry(*key).or_insert(n);
+                    new_position.entry(*key).or_insert((n, *hash));
                 }
                 slots.push((Slot::New(n), false, *hash));
                 staged.push(StagedEntry {
@@ -496,16 +498,6 @@ impl<S: LogStore> Sequencer<S> {
                 });
             }
         }
-        // Timestamps of entries that were already stored.
-        let mut stored_timestamps = Vec::with_capacity(stored_indices.len());
-        for index in &stored_indices {
-            let entry = store
-                .read_entry(*index)
-                .await?
-                .ok_or(LogError::MissingEntry { index: index.0 })?;
-            stored_timestamps.push(entry.timestamp_ms);
-        }
-
         let next = if staged.is_empty() {
             tree.clone()
         } else {
@@ -516,10 +508,7 @@ impl<S: LogStore> Sequencer<S> {
             .into_iter()
             .map(|(slot, duplicate, leaf_hash)| {
                 let (index, timestamp_ms) = match slot {
-                    Slot::Stored(k) => (
-                        stored_indices.get(k).copied().unwrap_or_default(),
-                        stored_timestamps.get(k).copied().unwrap_or_default(),
-                    ),
+                    Slot::Stored(index, timestamp_ms) => (index, timestamp_ms),
                     Slot::New(n) => (LeafIndex(old.0 + n), timestamp),
                 };
                 AppendResult {

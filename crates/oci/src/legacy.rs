@@ -301,7 +301,8 @@ impl LegacySignature {
     }
 
     /// The signature of a layer read from a `.sig` manifest: its content and annotations. A
-    /// missing signature annotation reads as empty, which no verifier accepts.
+    /// missing signature annotation reads as empty, which [`LegacySignature::to_bundle`]
+    /// refuses.
     pub fn from_layer(payload: Vec<u8>, annotations: &BTreeMap<String, String>) -> Self {
         let get = |key: &str| annotations.get(key).cloned();
         LegacySignature {
@@ -344,6 +345,11 @@ impl LegacySignature {
             return Err(LegacyError::WrongSubject {
                 named,
                 expected: subject.clone(),
+            });
+        }
+        if self.signature.trim().is_empty() {
+            return Err(LegacyError::MissingAnnotation {
+                annotation: ANNOTATION_COSIGN_SIGNATURE,
             });
         }
         let signature =
@@ -443,7 +449,9 @@ mod tests {
     }
 
     fn simple_signing(subject: &Digest) -> Vec<u8> {
-        SimpleSigning::new("registry.test/app", subject, BTreeMap::new()).to_json()
+        SimpleSigning::new("registry.test/app", subject, BTreeMap::new())
+            .to_json()
+            .unwrap()
     }
 
     fn message_signature() -> BundleContent {
@@ -601,6 +609,26 @@ mod tests {
         };
         let bundle = keyed.to_bundle(message_signature()).unwrap();
         assert_eq!(LegacyMaterial::from_bundle(&bundle).unwrap(), keyed);
+    }
+
+    /// A `.sig` layer without its signature annotation used to become a bundle with an empty
+    /// signature (refused later as a bad signature); it is refused as what it is.
+    #[test]
+    fn a_signature_layer_needs_its_signature_annotation() {
+        let subject = digest(0x11);
+        let payload = simple_signing(&subject);
+        let signed = material().to_bundle(message_signature()).unwrap();
+        let mut annotations = LegacySignature::from_signed(payload.clone(), &signed)
+            .unwrap()
+            .layer_annotations();
+        annotations.remove(ANNOTATION_COSIGN_SIGNATURE);
+        let unsigned = LegacySignature::from_layer(payload, &annotations);
+        assert!(matches!(
+            unsigned.to_bundle(&subject),
+            Err(LegacyError::MissingAnnotation {
+                annotation: ANNOTATION_COSIGN_SIGNATURE
+            })
+        ));
     }
 
     #[test]

@@ -16,6 +16,12 @@
 //! Credentials come from Docker's `config.json` ([`DockerConfig`]); see [`client`] for the
 //! rules on where they are sent.
 //!
+//! Its I/O is the registry's HTTP and reading that one file ([`DockerConfig::load_default`],
+//! found through `DOCKER_CONFIG` or `HOME`); it writes no files, reads no clock (creation
+//! times are the caller's) and makes no random numbers. What a registry sends is untrusted:
+//! sizes are bounded, digests are checked, and a bad answer is an [`OciError`], never a
+//! panic.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), signet_oci::OciError> {
 //! use signet_oci::{BundleArtifact, ClientOptions, DockerConfig, ImageRef, RegistryClient};

@@ -294,9 +294,10 @@ impl SimpleSigning {
         }
     }
 
-    /// The JSON bytes to sign.
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The JSON bytes to sign. An error is a bug (every field serializes); it is returned
+    /// rather than signing an empty payload.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
     }
 
     /// Parses a payload and checks its type and digest syntax.
@@ -336,7 +337,7 @@ mod tests {
         let mut a = BTreeMap::new();
         a.insert("env".to_string(), "prod".to_string());
         let s = SimpleSigning::new("ghcr.io/o/r", &d, a);
-        let json: serde_json::Value = serde_json::from_slice(&s.to_json()).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&s.to_json().unwrap()).unwrap();
         assert_eq!(
             json["critical"]["identity"]["docker-reference"],
             "ghcr.io/o/r"
@@ -347,10 +348,10 @@ mod tests {
         );
         assert_eq!(json["critical"]["type"], SIMPLE_SIGNING_TYPE);
         assert_eq!(json["optional"]["env"], "prod");
-        assert_eq!(SimpleSigning::parse(&s.to_json()).unwrap(), s);
+        assert_eq!(SimpleSigning::parse(&s.to_json().unwrap()).unwrap(), s);
         let none = SimpleSigning::new("x/y", &d, BTreeMap::new());
         assert!(
-            serde_json::from_slice::<serde_json::Value>(&none.to_json()).unwrap()["optional"]
+            serde_json::from_slice::<serde_json::Value>(&none.to_json().unwrap()).unwrap()["optional"]
                 .is_null()
         );
         // cosign's own output with optional null parses.

@@ -10,12 +10,13 @@
 
 mod common;
 
-use common::{Registry, push_with_client, push_with_skopeo, registry_bin, skopeo_digest};
+use common::{push_with_skopeo, skopeo_digest};
 use signet_oci::manifest::{OCI_EMPTY, OCI_INDEX, OCI_MANIFEST};
 use signet_oci::{
     BundleArtifact, ClientOptions, Credentials, Descriptor, Digest, DockerConfig, ImageIndex,
     ImageManifest, LegacySignature, OciError, ReferrersSupport, RegistryClient, SimpleSigning,
 };
+use signet_testkit::registry::{Registry, push_with_client, registry_bin};
 use std::collections::BTreeMap;
 
 fn client() -> RegistryClient {
@@ -43,10 +44,10 @@ fn artifact(n: u32, predicate_type: Option<&str>) -> BundleArtifact {
 #[tokio::test]
 async fn resolves_tags_to_verified_digests() {
     let Some(bin) = registry_bin() else { return };
-    let registry = Registry::start(&bin, None).await;
+    let registry = Registry::start(&bin, None);
     let pushed = push_with_skopeo(&registry, "app", "v1", "hello");
     let c = client();
-    let image = registry.image("app:v1");
+    let image = registry.image_ref("app:v1");
     let resolved = c.resolve(&image).await.unwrap();
     // skopeo's own digest for the tag: an independent check.
     assert_eq!(resolved.digest.as_str(), pushed);
@@ -59,12 +60,12 @@ async fn resolves_tags_to_verified_digests() {
     assert_eq!(by_digest.descriptor, resolved);
     assert_eq!(by_digest.bytes.len() as u64, resolved.size);
     // Missing tags and repositories are errors that name the status.
-    match c.resolve(&registry.image("app:nope")).await {
+    match c.resolve(&registry.image_ref("app:nope")).await {
         Err(OciError::Status { status: 404, .. }) => {}
         other => panic!("{other:?}"),
     }
     assert!(
-        c.get_manifest_opt(&registry.image("other:v1"))
+        c.get_manifest_opt(&registry.image_ref("other:v1"))
             .await
             .unwrap()
             .is_none()
@@ -74,12 +75,12 @@ async fn resolves_tags_to_verified_digests() {
 #[tokio::test]
 async fn bundles_through_the_tag_schema_fallback() {
     let Some(bin) = registry_bin() else { return };
-    let registry = Registry::start(&bin, None).await;
+    let registry = Registry::start(&bin, None);
     push_with_skopeo(&registry, "app", "v1", "first image");
     let c = client();
-    let image = registry.image("app:v1");
+    let image = registry.image_ref("app:v1");
     let subject = c.resolve(&image).await.unwrap();
-    let other_image = registry.image("app:v2");
+    let other_image = registry.image_ref("app:v2");
     let other = push_with_client(&c, &other_image, "second image").await;
     assert_ne!(other.digest, subject.digest);
 
@@ -251,10 +252,10 @@ async fn bundles_through_the_tag_schema_fallback() {
 #[tokio::test]
 async fn legacy_sig_and_att_round_trip() {
     let Some(bin) = registry_bin() else { return };
-    let registry = Registry::start(&bin, None).await;
+    let registry = Registry::start(&bin, None);
     push_with_skopeo(&registry, "legacy", "v1", "legacy image");
     let c = client();
-    let image = registry.image("legacy:v1");
+    let image = registry.image_ref("legacy:v1");
     let subject = c.resolve(&image).await.unwrap();
     assert!(
         c.read_legacy_signatures(&image, &subject.digest)
@@ -263,8 +264,9 @@ async fn legacy_sig_and_att_round_trip() {
             .is_empty()
     );
 
-    let payload =
-        SimpleSigning::new(&image.docker_reference(), &subject.digest, BTreeMap::new()).to_json();
+    let payload = SimpleSigning::new(&image.docker_reference(), &subject.digest, BTreeMap::new())
+        .to_json()
+        .unwrap();
     let keyed = LegacySignature {
         payload: payload.clone(),
         signature: "MEUCIQ==".into(),
@@ -273,7 +275,9 @@ async fn legacy_sig_and_att_round_trip() {
     let mut a = BTreeMap::new();
     a.insert("run".to_string(), "42".to_string());
     let keyless = LegacySignature {
-        payload: SimpleSigning::new(&image.docker_reference(), &subject.digest, a).to_json(),
+        payload: SimpleSigning::new(&image.docker_reference(), &subject.digest, a)
+            .to_json()
+            .unwrap(),
         signature: "MEYCIQ==".into(),
         certificate: Some("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".into()),
         chain: Some("-----BEGIN CERTIFICATE-----\nAQ==\n-----END CERTIFICATE-----\n".into()),
@@ -350,8 +354,8 @@ async fn basic_auth_from_docker_config_for_exactly_that_host() {
         .expect("htpasswd (apache2-utils; scripts/ensure-registry installs it)");
     assert!(out.status.success());
     std::fs::write(&htpasswd, &out.stdout).unwrap();
-    let registry = Registry::start(&bin, Some(&htpasswd)).await;
-    let image = registry.image("private:v1");
+    let registry = Registry::start(&bin, Some(&htpasswd));
+    let image = registry.image_ref("private:v1");
 
     // No credentials: refused.
     let anonymous = client();

@@ -15,12 +15,13 @@
 //!   `{"id_token": "...", "access_token": "...", "token_type": "Bearer", "expires_in": N}`.
 //!
 //! The signing key lives in `<dir>/dev-oidc.key` (PKCS#8 DER, mode 0600) and is reused on
-//! restart, so tokens and certificates from an earlier run still verify.
+//! restart, so tokens and certificates from an earlier run still verify. `/token` stamps tokens
+//! with the issuer's [`Clock`] and draws key and token IDs from its [`Randomness`].
 
 use std::path::Path;
 use std::sync::Arc;
 
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use axum::Router;
 use axum::body::Bytes;
@@ -32,6 +33,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use signet_clock::{Clock, Randomness};
 
 use crate::{IssuerConfig, OidcError};
 
@@ -54,7 +56,9 @@ pub struct DevIssuer {
     key_pair: EcdsaKeyPair,
     kid: String,
     public_jwk: Value,
-    rng: SystemRandom,
+    clock: Clock,
+    randomness: Randomness,
+    rng: Box<dyn SecureRandom + Send + Sync>,
 }
 
 impl std::fmt::Debug for DevIssuer {
@@ -76,13 +80,19 @@ fn key_file_error(path: &Path) -> impl Fn(std::io::Error) -> OidcError + '_ {
 impl DevIssuer {
     /// Loads the signing key from `dir/dev-oidc.key`, or creates it (and `dir`) with mode 0600
     /// when absent, for an issuer served at `issuer_url` (the exact `iss` of its tokens).
+    /// `POST /token` reads the time from `clock`; keys and token IDs come from `randomness`.
     ///
     /// # Errors
     ///
     /// [`OidcError::InvalidConfig`] when `issuer_url` is not an http(s) URL,
     /// [`OidcError::KeyFile`] on I/O failure, [`OidcError::InvalidKeyFile`] when the file does
     /// not hold a P-256 PKCS#8 key.
-    pub fn load_or_create(dir: &Path, issuer_url: String) -> Result<DevIssuer, OidcError> {
+    pub fn load_or_create(
+        dir: &Path,
+        issuer_url: String,
+        clock: Clock,
+        randomness: Randomness,
+    ) -> Result<DevIssuer, OidcError> {
         crate::config::parse_http_url(&issuer_url).map_err(|reason| OidcError::InvalidConfig {
             reason: format!("development issuer URL {issuer_url:?}: {reason}"),
         })?;
@@ -94,7 +104,9 @@ impl DevIssuer {
                 }
                 std::fs::read(&path).map_err(key_file_error(&path))?
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(dir, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_key_file(dir, &path, randomness.rng().as_ref())?
+            }
             Err(e) => return Err(key_file_error(&path)(e)),
         };
         let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
@@ -121,7 +133,9 @@ impl DevIssuer {
             key_pair,
             kid,
             public_jwk,
-            rng: SystemRandom::new(),
+            clock,
+            rng: randomness.rng(),
+            randomness,
         })
     }
 
@@ -199,7 +213,9 @@ impl DevIssuer {
         }
         let ttl = i64::try_from(ttl_secs.min(MAX_DEV_TTL_SECS)).unwrap_or(0);
         let mut jti = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut jti).map_err(|_| OidcError::Crypto { what: "random jti" })?;
+        self.randomness
+            .fill(&mut jti)
+            .map_err(|_| OidcError::Crypto { what: "random jti" })?;
         let mut claims = json!({
             "iss": self.issuer_url,
             "sub": subject,
@@ -223,7 +239,7 @@ impl DevIssuer {
         );
         let signature = self
             .key_pair
-            .sign(&self.rng, signing_input.as_bytes())
+            .sign(self.rng.as_ref(), signing_input.as_bytes())
             .map_err(|_| OidcError::Crypto {
                 what: "ES256 signing",
             })?;
@@ -266,11 +282,10 @@ fn subject_is_email(s: &str) -> bool {
     }
 }
 
-fn create_key_file(dir: &Path, path: &Path) -> Result<Vec<u8>, OidcError> {
+fn create_key_file(dir: &Path, path: &Path, rng: &dyn SecureRandom) -> Result<Vec<u8>, OidcError> {
     signet_durable::create_dir_all(dir).map_err(key_file_error(path))?;
-    let rng = SystemRandom::new();
     let pkcs8 =
-        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| {
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, rng).map_err(|_| {
             OidcError::Crypto {
                 what: "P-256 key generation",
             }
@@ -367,9 +382,7 @@ async fn token_handler(
         Ok(r) => r,
         Err(description) => return bad_request(description),
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let now = issuer.clock.now_unix();
     let ttl = ttl.min(MAX_DEV_TTL_SECS);
     match issuer.mint(&subject, &audience, now, ttl) {
         Ok(token) => (

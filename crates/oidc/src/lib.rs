@@ -10,7 +10,13 @@
 //! - [`OidcVerifier::verify`] checks a token: algorithm allow-list, issuer, signature against
 //!   the issuer's cached JWKS, audience, times, and the email claims of email issuers. Its
 //!   errors say whether the caller ([`OidcError::is_client_fault`]) or the issuer is at fault.
-//! - [`DevIssuer`] is a development-only issuer for `signet up` (see [`dev`]).
+//! - [`DevIssuer`] is a development-only issuer for `signet up` (see [`dev`]), on the
+//!   [`signet_clock::Clock`] and [`signet_clock::Randomness`] it is given.
+//!
+//! What it must not do: read the system clock (the verifier checks a token at the time it is
+//! given), fetch anything but the configured issuers' discovery documents and JWKS, or touch
+//! files other than the development issuer's key file (written through `signet-durable`).
+//! Tokens are untrusted input: a bad one is an [`OidcError`], never a panic.
 //!
 //! ```no_run
 //! # async fn example(token: &str, now: i64) -> Result<(), signet_oidc::OidcError> {

@@ -17,6 +17,16 @@ use common::{good_claims, now};
 use serde_json::{Value, json};
 use signet_oidc::{DevIssuer, IssuerType, OidcError, OidcVerifier, VerifierOptions};
 
+/// A development issuer on the system clock and randomness.
+fn load_or_create(dir: &Path, issuer_url: String) -> Result<DevIssuer, OidcError> {
+    DevIssuer::load_or_create(
+        dir,
+        issuer_url,
+        signet_clock::Clock::system(),
+        signet_clock::Randomness::system(),
+    )
+}
+
 /// Serves `DevIssuer` under `/oidc` on a free loopback port; counts `/oidc/jwks` requests.
 struct Served {
     issuer: Arc<DevIssuer>,
@@ -34,7 +44,7 @@ impl Drop for Served {
 async fn serve(dir: &Path) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let issuer = Arc::new(DevIssuer::load_or_create(dir, format!("{base}/oidc")).unwrap());
+    let issuer = Arc::new(load_or_create(dir, format!("{base}/oidc")).unwrap());
     let jwks_hits = Arc::new(AtomicUsize::new(0));
     let hits = jwks_hits.clone();
     let app = axum::Router::new()
@@ -239,7 +249,7 @@ async fn discovery_jwks_and_bad_requests() {
 async fn key_persists_across_reload() {
     let dir = tempfile::tempdir().unwrap();
     let sub = dir.path().join("state");
-    let first = DevIssuer::load_or_create(&sub, "http://127.0.0.1:1/oidc".to_owned()).unwrap();
+    let first = load_or_create(&sub, "http://127.0.0.1:1/oidc".to_owned()).unwrap();
     let key_file = sub.join("dev-oidc.key");
     #[cfg(unix)]
     {
@@ -248,7 +258,7 @@ async fn key_persists_across_reload() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let bytes = std::fs::read(&key_file).unwrap();
-    let second = DevIssuer::load_or_create(&sub, "http://127.0.0.1:1/oidc".to_owned()).unwrap();
+    let second = load_or_create(&sub, "http://127.0.0.1:1/oidc".to_owned()).unwrap();
     assert_eq!(first.key_id(), second.key_id());
     assert_eq!(first.jwks(), second.jwks());
     assert_eq!(std::fs::read(&key_file).unwrap(), bytes);
@@ -256,7 +266,7 @@ async fn key_persists_across_reload() {
     // A token minted before the restart verifies against the JWKS served after it.
     let served = serve(&sub).await;
     assert_eq!(served.issuer.key_id(), first.key_id());
-    let reissued = DevIssuer::load_or_create(&sub, served.issuer.issuer_url().to_owned()).unwrap();
+    let reissued = load_or_create(&sub, served.issuer.issuer_url().to_owned()).unwrap();
     let t = now();
     let token = reissued.mint("dev@example.com", "sigstore", t, 60).unwrap();
     drop(reissued);
@@ -267,17 +277,15 @@ async fn key_persists_across_reload() {
     );
 
     // Another directory means another key.
-    let other =
-        DevIssuer::load_or_create(&dir.path().join("other"), "http://x.example/o".to_owned())
-            .unwrap();
+    let other = load_or_create(&dir.path().join("other"), "http://x.example/o".to_owned()).unwrap();
     assert_ne!(other.key_id(), first.key_id());
 
     // A damaged key file is reported, not replaced.
     std::fs::write(&key_file, b"garbage").unwrap();
-    let err = DevIssuer::load_or_create(&sub, "http://127.0.0.1:1/oidc".to_owned()).unwrap_err();
+    let err = load_or_create(&sub, "http://127.0.0.1:1/oidc".to_owned()).unwrap_err();
     assert!(matches!(err, OidcError::InvalidKeyFile { .. }), "{err}");
     assert_eq!(std::fs::read(&key_file).unwrap(), b"garbage");
-    assert!(DevIssuer::load_or_create(&sub, "ftp://nope".to_owned()).is_err());
+    assert!(load_or_create(&sub, "ftp://nope".to_owned()).is_err());
 }
 
 #[tokio::test]

@@ -11,9 +11,10 @@
 
 mod common;
 
-use common::{MockProvider, b64_json, decode_part, good_claims, now};
+use common::{b64_json, decode_part, good_claims, now};
 use serde_json::{Value, json};
 use signet_oidc::{IssuerConfig, IssuerType, OidcError, OidcVerifier};
+use signet_testkit::oidc::MockProvider;
 
 fn verifier_for(issuer: &str) -> OidcVerifier {
     OidcVerifier::new(

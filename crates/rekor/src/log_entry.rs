@@ -122,9 +122,10 @@ impl LogEntry {
         Ok(list)
     }
 
-    /// The response JSON.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The response JSON. An error is a bug (every field serializes); it is returned rather
+    /// than answered as an empty body.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 
     /// The one entry of a create or get response, with its parsed ID.
@@ -233,10 +234,20 @@ impl LogEntryAnon {
     }
 
     /// The entry as a bundle's `TransparencyLogEntry`: kind and version read from the body,
-    /// SET as `inclusionPromise`, hex hashes decoded.
+    /// SET as `inclusionPromise`, hex hashes decoded. An entry with neither an inclusion proof
+    /// nor a SET proves nothing and is refused: a bundle entry needs one of them.
     pub fn to_transparency_log_entry(&self) -> Result<TransparencyLogEntry, RekorError> {
         let (kind, version) = kind_version_of_body(&self.body)?;
-        let verification = self.verification.clone().unwrap_or_default();
+        let missing = |field: &str| RekorError::MissingField {
+            field: field.to_owned(),
+        };
+        let verification = self
+            .verification
+            .clone()
+            .ok_or_else(|| missing("verification"))?;
+        if verification.inclusion_proof.is_none() && verification.signed_entry_timestamp.is_none() {
+            return Err(missing("verification.inclusionProof"));
+        }
         Ok(TransparencyLogEntry {
             log_index: self.log_index,
             log_id: self.log_id.clone(),
@@ -339,7 +350,8 @@ pub fn transparency_log_entry_json(entry: &TransparencyLogEntry) -> String {
             );
         }
     }
-    serde_json::to_string(&out).unwrap_or_default()
+    // A `Value` always serializes.
+    out.to_string()
 }
 
 mod base64_bytes {
@@ -446,7 +458,9 @@ mod tests {
                 signed_entry_timestamp: Some(vec![]),
             }),
         };
-        let json = LogEntry::new(EntryId::parse(&"0".repeat(80)).unwrap(), anon).to_json();
+        let json = LogEntry::new(EntryId::parse(&"0".repeat(80)).unwrap(), anon)
+            .to_json()
+            .unwrap();
         for needle in [
             r#""hashes":[]"#,
             r#""logIndex":0"#,
@@ -457,5 +471,37 @@ mod tests {
             assert!(json.contains(needle), "{needle} not in {json}");
         }
         assert!(LogEntry::from_json(json.as_bytes()).is_ok());
+    }
+
+    /// An entry with neither an inclusion proof nor a SET used to become a bundle entry that
+    /// proves nothing; it is refused, naming what is missing.
+    #[test]
+    fn a_bundle_entry_needs_a_proof_or_a_promise() {
+        let with = |verification| LogEntryAnon {
+            body: br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#.to_vec(),
+            integrated_time: 1,
+            log_id: vec![0; 32],
+            log_index: 0,
+            verification,
+        };
+        let missing = |field: &str| RekorError::MissingField {
+            field: field.to_owned(),
+        };
+        assert_eq!(
+            with(None).to_transparency_log_entry(),
+            Err(missing("verification"))
+        );
+        assert_eq!(
+            with(Some(LogEntryVerification::default())).to_transparency_log_entry(),
+            Err(missing("verification.inclusionProof"))
+        );
+        let promised = with(Some(LogEntryVerification {
+            inclusion_proof: None,
+            signed_entry_timestamp: Some(vec![1]),
+        }))
+        .to_transparency_log_entry()
+        .unwrap();
+        assert_eq!(promised.inclusion_promise, Some(vec![1]));
+        assert_eq!(promised.inclusion_proof, None);
     }
 }

@@ -23,6 +23,7 @@ use signet_rekor::{
     CanonicalEntry, MAX_PROPOSED_ENTRY_SIZE, RekorError, SearchKey,
     canonicalize_create_entry_request, canonicalize_proposed_entry,
 };
+use signet_testkit::ecdsa_p256_twin as p256_twin;
 
 enum Key {
     Ecdsa(EcdsaKeyPair),
@@ -71,16 +72,7 @@ impl Key {
     }
 
     fn pem(&self) -> String {
-        let b64 = STANDARD.encode(self.spki());
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            lines.join("\n")
-        )
+        signet_testkit::pem("PUBLIC KEY", &self.spki())
     }
 }
 
@@ -250,49 +242,6 @@ fn hashedrekord_digest_algorithm_belongs_to_the_key() {
         "key_details_mismatch",
         "ECDSA P-256",
     );
-}
-
-/// The other DER encoding `(r, n - s)` of a P-256 signature `(r, s)`: it verifies too.
-fn p256_twin(sig: &[u8]) -> Vec<u8> {
-    const N: [u8; 32] = [
-        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
-        0x25, 0x51,
-    ];
-    let int = |at: usize| {
-        (
-            sig[at + 2..at + 2 + sig[at + 1] as usize].to_vec(),
-            at + 2 + sig[at + 1] as usize,
-        )
-    };
-    let (r, next) = int(2);
-    let (s, _) = int(next);
-    let mut s32 = [0u8; 32];
-    let s = &s[s.len().saturating_sub(32)..];
-    s32[32 - s.len()..].copy_from_slice(s);
-    let mut twin = [0u8; 32];
-    let mut borrow = 0i32;
-    for i in (0..32).rev() {
-        let mut d = N[i] as i32 - s32[i] as i32 - borrow;
-        borrow = i32::from(d < 0);
-        if d < 0 {
-            d += 256;
-        }
-        twin[i] = d as u8;
-    }
-    let der_int = |v: &[u8]| {
-        let v: Vec<u8> = v.iter().copied().skip_while(|&b| b == 0).collect();
-        let mut out = vec![0x02];
-        if v[0] & 0x80 != 0 {
-            out.extend([v.len() as u8 + 1, 0]);
-        } else {
-            out.push(v.len() as u8);
-        }
-        out.extend(v);
-        out
-    };
-    let body = [der_int(&r), der_int(&twin)].concat();
-    [vec![0x30, body.len() as u8], body].concat()
 }
 
 /// A signature and its twin are two valid requests, each stored as sent, and each names the

@@ -240,7 +240,7 @@ fn v1_log_entry_responses_round_trip_into_bundle_entries() {
         assert_eq!(anon.to_transparency_log_entry().unwrap(), tle, "{file}");
         assert_eq!(LogEntryAnon::from_transparency_log_entry(&tle), *anon);
         // What we write parses back to the same thing, with every field present.
-        let written = parsed.to_json();
+        let written = parsed.to_json().unwrap();
         assert_eq!(LogEntry::from_json(written.as_bytes()).unwrap(), parsed);
         let value: Value = serde_json::from_str(&written).unwrap();
         let inner = &value[id.to_string()];

@@ -1,6 +1,7 @@
-//! Interop with sigstore-python 4.5.1 (the venv `scripts/ensure-sigstore-python` makes in
-//! `target/`): the requests its clients build are accepted, and its models parse our
-//! responses and compute the same SET payload. Skipped, with a note, when the venv is absent.
+//! Interop with sigstore-python 4.5.1 (`SIGNET_SIGSTORE_PYTHON`, the venv python
+//! `scripts/ensure-sigstore-python` prints): the requests its clients build are accepted, and its
+//! models parse our responses and compute the same SET payload. Skipped, with a note, without
+//! it, unless `SIGNET_REQUIRE_DIFFERENTIAL=1`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,12 +22,7 @@ use signet_rekor::{
     V1InclusionProof, canonicalize_create_entry_request, canonicalize_proposed_entry, set_payload,
     transparency_log_entry_json, v2_transparency_log_entry,
 };
-
-fn python() -> Option<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = manifest.join("../../target/sigstore-python-venv/bin/python");
-    python.exists().then_some(python)
-}
+use signet_testkit::tools::sigstore_python as python;
 
 fn run(python: &PathBuf, script: &str, stdin: &str) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -114,7 +110,7 @@ fn sigstore_python_requests_and_responses() {
         },
     );
     let stdin = json!({
-        "v1": serde_json::from_str::<Value>(&v1_response.to_json()).unwrap(),
+        "v1": serde_json::from_str::<Value>(&v1_response.to_json().unwrap()).unwrap(),
         "v2": serde_json::from_str::<Value>(&transparency_log_entry_json(&v2_entry)).unwrap(),
     });
     let parsed = run(&python, "parse_responses.py", &stdin.to_string());

@@ -363,7 +363,7 @@ async fn v1_create(
             Some(appended.timestamp_ms),
         )
         .await?;
-    let mut response = json_response(StatusCode::CREATED, log_entry.to_json());
+    let mut response = json_response(StatusCode::CREATED, v1_entry_json(&log_entry)?);
     response.headers_mut().insert(header::LOCATION, location);
     if let Ok(etag) = HeaderValue::from_str(&uuid.to_string()) {
         response.headers_mut().insert(header::ETAG, etag);
@@ -448,7 +448,15 @@ async fn v1_get_by_index(
         .ok_or_else(|| ApiError::bad_request("logIndex is required"))?;
     let cp = state.v1.log.checkpoint().await?;
     let entry = state.v1_entry(index, &cp, None, None).await?;
-    Ok(json_response(StatusCode::OK, entry.to_json()))
+    Ok(json_response(StatusCode::OK, v1_entry_json(&entry)?))
+}
+
+/// The JSON of a v1 `LogEntry` answer (500 in the impossible case it does not serialize,
+/// never an empty body).
+fn v1_entry_json(entry: &LogEntry) -> Result<String, ApiError> {
+    entry
+        .to_json()
+        .map_err(|e| ApiError::internal("encoding a LogEntry", &e))
 }
 
 /// The index of the published entry named by `id`, or 404.
@@ -486,7 +494,7 @@ async fn v1_get_by_id(
     let cp = state.v1.log.checkpoint().await?;
     let index = v1_index_of(&state, &id, &cp).await?;
     let entry = state.v1_entry(index, &cp, None, None).await?;
-    Ok(json_response(StatusCode::OK, entry.to_json()))
+    Ok(json_response(StatusCode::OK, v1_entry_json(&entry)?))
 }
 
 #[derive(serde::Deserialize)]

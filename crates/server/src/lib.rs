@@ -69,9 +69,9 @@ pub use search::MAX_SEARCH_RESULTS;
 pub use sequencing::{FORWARD_TIMEOUT, LEASE_INTERVAL};
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::rand::SecureRandom;
 use metrics::Api;
 use sequencing::{Cluster, LogHandle, SignerFactory};
+use signet_clock::{Clock, Randomness};
 use signet_formats::trust::{
     MEDIA_TYPE_V0_1, PublicKey, TimeRange, TransparencyLogInstance, TrustedRoot,
 };
@@ -86,14 +86,6 @@ use store::{AnyStore, Backend};
 
 /// Largest request body accepted (1 MiB); larger bodies get 413.
 pub const MAX_REQUEST_BODY: usize = 1 << 20;
-
-/// The time source of a [`LogServer`]: milliseconds since the Unix epoch. Read for checkpoint
-/// timestamps (kept strictly increasing even if it goes backwards) and the sequencer record.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The randomness of a [`LogServer`]: a fresh generator for each ECDSA signer it makes (the
-/// Rekor v1 key signs checkpoints and SETs with random nonces).
-pub type Randomness = Arc<dyn Fn() -> Box<dyn SecureRandom + Send + Sync> + Send + Sync>;
 
 /// Everything that names the two logs: the signing keys, the v1 tree ID and when they were
 /// made. Its `Debug` never prints key material.
@@ -162,9 +154,11 @@ pub struct LogServerParts {
     /// forward create requests to it while it sequences. Default: `public_url` (right only when
     /// it names this server, not a load balancer).
     pub peer_url: Option<String>,
-    /// The clock.
+    /// The clock: checkpoint timestamps (kept strictly increasing even if it goes backwards)
+    /// and the sequencer record.
     pub clock: Clock,
-    /// The randomness.
+    /// The randomness: a fresh generator for each ECDSA signer the server makes (the Rekor v1
+    /// key signs checkpoints and SETs with random nonces).
     pub randomness: Randomness,
     /// Most entries one `POST /api/v1/index/retrieve` answer lists (the newest matches);
     /// normally [`MAX_SEARCH_RESULTS`].
@@ -318,9 +312,9 @@ impl LogServer {
 
         // Keys (checked once here; the factories below then cannot fail).
         let v1_origin = format!("{host} - {}", keys.v1_tree_id);
-        EcdsaP256NoteSigner::from_pkcs8(&host, &keys.v1_pkcs8, randomness())
+        EcdsaP256NoteSigner::from_pkcs8(&host, &keys.v1_pkcs8, randomness.rng())
             .map_err(|e| bad_key("Rekor v1")(&e))?;
-        let v1_signer = EcdsaP256EntrySigner::from_pkcs8(&keys.v1_pkcs8, randomness())
+        let v1_signer = EcdsaP256EntrySigner::from_pkcs8(&keys.v1_pkcs8, randomness.rng())
             .map_err(|e| bad_key("Rekor v1")(&e))?;
         let v2_note_signer = Ed25519NoteSigner::from_seed(&host, &keys.v2_seed)
             .map_err(|e| bad_key("Rekor v2")(&e))?;
@@ -328,9 +322,9 @@ impl LogServer {
         let v2_log_id = rekor_v2_log_id(&host, &v2_public_key);
         let v1_factory: SignerFactory = {
             let (host, pkcs8) = (host.clone(), keys.v1_pkcs8.clone());
-            let randomness = Arc::clone(&randomness);
+            let randomness = randomness.clone();
             Box::new(move || {
-                EcdsaP256NoteSigner::from_pkcs8(&host, &pkcs8, randomness())
+                EcdsaP256NoteSigner::from_pkcs8(&host, &pkcs8, randomness.rng())
                     .ok()
                     .map(|s| Box::new(s) as Box<dyn signet_note::NoteSigner>)
             })
@@ -367,7 +361,7 @@ impl LogServer {
                     v1_factory,
                     v1_config,
                     batch,
-                    Arc::clone(&clock),
+                    clock.clone(),
                 ));
                 let v2 = Arc::new(LogHandle::new(
                     Api::V2,
@@ -375,7 +369,7 @@ impl LogServer {
                     v2_factory,
                     v2_config,
                     batch,
-                    Arc::clone(&clock),
+                    clock.clone(),
                 ));
                 for (log, path) in [(&v1, &redb.v1_path), (&v2, &redb.v2_path)] {
                     log.start_sequencing(Arc::clone(&log.store))
@@ -418,7 +412,7 @@ impl LogServer {
                     v1_factory,
                     v1_config,
                     batch,
-                    Arc::clone(&clock),
+                    clock.clone(),
                 ));
                 let v2 = Arc::new(LogHandle::new(
                     Api::V2,
@@ -430,7 +424,7 @@ impl LogServer {
                     v2_factory,
                     v2_config,
                     batch,
-                    Arc::clone(&clock),
+                    clock.clone(),
                 ));
                 let peer_url = peer_url.unwrap_or_else(|| base_url.clone());
                 let cluster = Arc::new(Cluster::new(db, peer_url, clock, Arc::clone(&metrics))?);

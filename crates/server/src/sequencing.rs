@@ -24,10 +24,11 @@
 use crate::metrics::{Api, Metrics};
 use crate::postgres::{Database, LEASE_TIMEOUT, LeaseView, SequencerLease, V1_SCHEMA, V2_SCHEMA};
 use crate::store::{AnyStore, Backend};
-use crate::{ApiError, Clock, ServerError};
+use crate::{ApiError, ServerError};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use signet_clock::Clock;
 use signet_log::{
     Batcher, BatcherConfig, LogError, LogStore, Sequencer, SequencerConfig, StoredCheckpoint,
 };
@@ -177,12 +178,12 @@ impl LogHandle {
         let signer = (self.signer)().ok_or(LogError::Internal {
             what: "the signing key no longer loads",
         })?;
-        let clock = Arc::clone(&self.clock);
+        let clock = self.clock.clone();
         let opened = Sequencer::open(
             Arc::clone(&writer),
             signer,
             self.config.clone(),
-            move || clock(),
+            move || clock.now_ms(),
         )
         .await;
         let sequencer = match opened {
@@ -467,7 +468,7 @@ async fn try_take(cluster: &Cluster, logs: &[Arc<LogHandle>]) -> Option<Sequence
             return None;
         }
     }
-    let since = i64::try_from((cluster.clock)()).unwrap_or(i64::MAX);
+    let since = i64::try_from(cluster.clock.now_ms()).unwrap_or(i64::MAX);
     if let Err(e) = cluster
         .db
         .record_holder(&cluster.peer_url, epoch, since)

@@ -254,4 +254,76 @@ mod tests {
         assert_eq!(store.read_tiles(&[tile(0)]).await.unwrap()[0], None);
         assert_eq!(store.read_tiles(&[tile(257)]).await.unwrap()[0], None);
     }
+
+    /// [`AnyStore`] as the `LogStore` conformance suite takes it: over a redb file or a
+    /// PostgreSQL database (a throwaway server; skipped without one). Reopening drops the
+    /// wrapper, its tile cache with it, and opens the backend again.
+    struct AnyStoreFixture {
+        store: Option<Arc<AnyStore>>,
+        reopen: Box<dyn Fn() -> Backend>,
+        _redb_dir: Option<tempfile::TempDir>,
+        _postgres: Option<signet_testkit::pg::PgServer>,
+    }
+
+    impl AnyStoreFixture {
+        fn wrap(backend: Backend) -> Arc<AnyStore> {
+            Arc::new(AnyStore::new(backend, Api::V2, Arc::new(Metrics::new())))
+        }
+
+        async fn redb() -> Option<AnyStoreFixture> {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("log.redb");
+            let open = move || Backend::Redb(Arc::new(RedbStore::open(&path).unwrap()));
+            Some(AnyStoreFixture {
+                store: Some(Self::wrap(open())),
+                reopen: Box::new(open),
+                _redb_dir: Some(dir),
+                _postgres: None,
+            })
+        }
+
+        async fn postgres() -> Option<AnyStoreFixture> {
+            let server = signet_testkit::pg::PgServer::start()?;
+            let url = server.create_database();
+            let store = PostgresStore::connect(&url).await.unwrap();
+            let open = move || {
+                let url = url.clone();
+                tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(async move {
+                        Backend::Postgres(PostgresStore::connect(&url).await.unwrap())
+                    })
+                })
+            };
+            Some(AnyStoreFixture {
+                store: Some(Self::wrap(Backend::Postgres(store))),
+                reopen: Box::new(open),
+                _redb_dir: None,
+                _postgres: Some(server),
+            })
+        }
+    }
+
+    impl signet_testkit::log::Fixture for AnyStoreFixture {
+        type Store = AnyStore;
+        fn store(&self) -> Arc<AnyStore> {
+            Arc::clone(self.store.as_ref().unwrap())
+        }
+        fn reopen(&mut self, old: Arc<AnyStore>) -> Arc<AnyStore> {
+            drop(old);
+            let last = self.store.take().unwrap();
+            assert_eq!(Arc::strong_count(&last), 1, "a store handle is still alive");
+            if let Backend::Postgres(pg) = &last.backend {
+                tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(pg.pool().close())
+                });
+            }
+            drop(last);
+            let store = Self::wrap((self.reopen)());
+            self.store = Some(Arc::clone(&store));
+            store
+        }
+    }
+
+    signet_testkit::log_store_conformance!(conformance_redb, AnyStoreFixture::redb());
+    signet_testkit::log_store_conformance!(conformance_postgres, AnyStoreFixture::postgres());
 }

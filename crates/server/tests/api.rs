@@ -262,7 +262,7 @@ async fn one_signature_is_one_entry() {
         .await;
         assert!(message.contains("ECDSA P-256"), "{message}");
     }
-    let twin = common::ecdsa_p256_twin(&sig);
+    let twin = signet_testkit::ecdsa_p256_twin(&sig);
     assert_ne!(twin, sig);
     let again = post_json(
         &s.url("/api/v1/log/entries"),
@@ -314,7 +314,7 @@ async fn one_signature_is_one_entry() {
     let sig = signer.sign(&other);
     let created = post_json(
         &s.url("/api/v1/log/entries"),
-        &hashedrekord_v1_with(&signer, &other, &common::ecdsa_p256_twin(&sig)),
+        &hashedrekord_v1_with(&signer, &other, &signet_testkit::ecdsa_p256_twin(&sig)),
     )
     .await;
     assert_eq!(created.status(), StatusCode::CREATED);

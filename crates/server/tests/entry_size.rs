@@ -95,27 +95,13 @@ fn certificate(signer: &Signer, padding: usize) -> Vec<u8> {
     tlv(0x30, &[tbs, ecdsa_with_sha256, signature].concat())
 }
 
-/// Go's `pem.Encode` of a certificate: 64-character lines.
-fn pem(der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
-
 /// A hashedrekord 0.0.1 request for `data` signed by `signer`, with the padded certificate.
 fn v1_request(signer: &Signer, data: &[u8], sig: &[u8], padding: usize) -> Value {
     json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
         "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest(&SHA256, data))}},
         "signature": {
             "content": STANDARD.encode(sig),
-            "publicKey": {"content": STANDARD.encode(pem(&certificate(signer, padding)))},
+            "publicKey": {"content": STANDARD.encode(signet_testkit::pem("CERTIFICATE", &certificate(signer, padding)))},
         },
     }})
 }

@@ -1,10 +1,10 @@
 //! Servers with their logs in a real PostgreSQL 15 (a throwaway server per test, see
-//! `crates/log/tests/common/pg.rs`): the API on one server, and several servers sharing one
+//! `signet_testkit::pg`): the API on one server, and several servers sharing one
 //! database: one sequences, the others serve reads from the database and forward writes;
 //! when the sequencing server stops, another takes over and the logs stay consistent; a
 //! writer without the current lease epoch is refused by the database; a forward to a
 //! sequencer that never answers ends within the deadline, or as soon as the lease moves.
-//! (`crates/signet/tests/serve_crash.rs` stops a real sequencer with SIGSTOP.)
+//! (`crates/signet/tests/cli/serve_crash.rs` stops a real sequencer with SIGSTOP.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,8 +13,8 @@
 )]
 
 mod common;
-#[path = "../../log/tests/common/pg.rs"]
-mod pg;
+
+use signet_testkit::pg;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

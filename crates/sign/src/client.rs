@@ -12,10 +12,10 @@ use signet_formats::trust::TrustedRoot;
 use signet_verify::{Artifact, IdentityPolicy, Policy, StringMatcher, TrustMaterial};
 use signet_x509::{Certificate, ChainPurpose};
 
-use crate::SignError;
 use crate::key::{EphemeralKey, KeyAlgorithm, SigningKey};
 use crate::request::{self, SignedContent, Verifier};
 use crate::select::{SelectedLog, SelectedServices};
+use crate::{InputError, SignError, SigningKeyError};
 
 /// Largest answer read from any service (4 MiB).
 const MAX_RESPONSE: usize = 4 << 20;
@@ -176,8 +176,7 @@ impl SigningClient {
     /// [`SigningClient::default_http`] with another total deadline per request (connect,
     /// headers and body); connecting alone gets at most 10 s of it.
     pub fn http_with_deadline(deadline: Duration) -> Result<reqwest::Client, SignError> {
-        let tls = crate::tls::client_config()
-            .map_err(|e| SignError::Input(format!("TLS configuration: {e}")))?;
+        let tls = crate::tls::client_config().map_err(InputError::Tls)?;
         reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(deadline)
@@ -185,7 +184,7 @@ impl SigningClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("signet/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SignError::Input(format!("HTTP client: {e}")))
+            .map_err(|e| InputError::HttpClient(e).into())
     }
 
     /// The services this client signs with.
@@ -204,6 +203,17 @@ impl SigningClient {
         post_bounded(&self.http, service, url, content_type, body, bearer).await
     }
 
+    /// The CA's URL: keyless signing needs one.
+    fn ca_url(&self) -> Result<&str, SignError> {
+        self.services
+            .ca_url
+            .as_deref()
+            .ok_or_else(|| SignError::NoService {
+                kind: "certificate authority",
+                reason: "the signing config names none".into(),
+            })
+    }
+
     /// Asks the CA for a certificate for `key`, proving the identity with `token`, and checks
     /// it: it certifies `key`, chains to a CA of the trusted root, and carries a valid SCT
     /// from a trusted CT log. Returns the chain, leaf first.
@@ -213,15 +223,7 @@ impl SigningClient {
         key: &dyn SigningKey,
         now: i64,
     ) -> Result<Vec<Certificate>, SignError> {
-        let base = self
-            .services
-            .ca_url
-            .as_deref()
-            .ok_or_else(|| SignError::NoService {
-                kind: "certificate authority",
-                reason: "the signing config names none".into(),
-            })?;
-        let url = format!("{base}/api/v2/signingCert");
+        let url = format!("{}/api/v2/signingCert", self.ca_url()?);
         let csr = request::certificate_signing_request(key)?;
         let body = request::signing_cert_request(&csr)?;
         let (_, answer) = self
@@ -367,8 +369,7 @@ impl SigningClient {
     pub async fn timestamp(&self, url: &str, signature: &[u8]) -> Result<Vec<u8>, SignError> {
         let url = url.to_owned();
         let mut nonce = [0u8; 8];
-        aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| SignError::Key("no randomness for the timestamp nonce".into()))?;
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| SigningKeyError::NonceRandomness)?;
         // A positive nonce below 2^63, so its DER INTEGER form is unambiguous.
         let nonce = u64::from_be_bytes(nonce) >> 1;
         let req = request::timestamp_request(signature, nonce)?;
@@ -390,8 +391,10 @@ impl SigningClient {
             }
         })?;
         let echoed = token.nonce.as_deref().map(|n| {
-            let start = n.iter().position(|b| *b != 0).unwrap_or(n.len());
-            n.get(start..).unwrap_or_default().to_vec()
+            n.iter()
+                .copied()
+                .skip_while(|b| *b == 0)
+                .collect::<Vec<u8>>()
         });
         let sent = nonce.to_be_bytes();
         let sent_start = sent.iter().position(|b| *b != 0).unwrap_or(sent.len());
@@ -449,11 +452,13 @@ impl SigningClient {
         let mut timings = Timings::default();
         let mut now = now;
         let ephemeral;
+        let mut ca_url = String::new();
         let (key, material, certificate): (&dyn SigningKey, _, Option<Certificate>) =
             match credentials {
                 Credentials::Keyless { token } => {
                     ephemeral = EphemeralKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
-                    let url = self.services.ca_url.clone().unwrap_or_default();
+                    let url = self.ca_url()?.to_owned();
+                    ca_url.clone_from(&url);
                     progress.started(Step::Certificate, &url);
                     let t = Instant::now();
                     let chain = self.certificate(token, &ephemeral, now).await?;
@@ -505,14 +510,7 @@ impl SigningClient {
             Some(cert) => Verifier::Certificate(cert.der()),
             None => Verifier::PublicKey(key.public_key_spki_der()),
         };
-        let signature_bytes = match &content {
-            SignedContent::Message { signature, .. } => signature.clone(),
-            SignedContent::Dsse(envelope) => envelope
-                .signatures
-                .first()
-                .map(|s| s.sig.clone())
-                .unwrap_or_default(),
-        };
+        let signature_bytes = signature_of(&content)?;
         // Timestamps first: they prove the signature existed before the certificate expired.
         let mut timestamps = Vec::new();
         for tsa in &self.services.tsa_urls {
@@ -546,18 +544,22 @@ impl SigningClient {
         let t = Instant::now();
         let (identity, issuer, policy) = match &certificate {
             Some(cert) => {
+                let bad_cert = |reason: String| SignError::BadCertificate {
+                    url: ca_url.clone(),
+                    reason,
+                };
                 let id = cert
                     .fulcio_identity()
-                    .map_err(|e| SignError::BadCertificate {
-                        url: self.services.ca_url.clone().unwrap_or_default(),
-                        reason: e.to_string(),
-                    })?;
+                    .map_err(|e| bad_cert(e.to_string()))?;
                 let san = id
                     .sans
                     .first()
                     .map(|s| s.value().to_owned())
-                    .unwrap_or_default();
-                let issuer = id.issuer.clone().unwrap_or_default();
+                    .ok_or_else(|| bad_cert("it names no subject alternative name".into()))?;
+                let issuer = id
+                    .issuer
+                    .clone()
+                    .ok_or_else(|| bad_cert("it names no OIDC issuer".into()))?;
                 let policy = Policy::Identity(IdentityPolicy {
                     san: StringMatcher::Exact(san.clone()),
                     issuer: StringMatcher::Exact(issuer.clone()),
@@ -570,7 +572,7 @@ impl SigningClient {
                 None,
                 Policy::Key(
                     signet_x509::PublicKey::from_spki_der(key.public_key_spki_der())
-                        .map_err(|e| SignError::Key(e.to_string()))?,
+                        .map_err(SigningKeyError::PublicKey)?,
                 ),
             ),
         };
@@ -594,6 +596,18 @@ impl SigningClient {
     }
 }
 
+/// The signature that timestamps cover: the message signature, or the envelope's one
+/// signature.
+fn signature_of(content: &SignedContent) -> Result<Vec<u8>, SignError> {
+    match content {
+        SignedContent::Message { signature, .. } => Ok(signature.clone()),
+        SignedContent::Dsse(envelope) => match envelope.signatures.as_slice() {
+            [signature] => Ok(signature.sig.clone()),
+            other => Err(SigningKeyError::DsseSignatureCount(other.len()).into()),
+        },
+    }
+}
+
 /// A DSSE bundle's self-check: verified against the digest of its own first in-toto subject
 /// when the payload is an in-toto statement, else against its payload.
 fn verify_dsse_bundle(
@@ -605,7 +619,7 @@ fn verify_dsse_bundle(
     let envelope: &Envelope = match &bundle.content {
         signet_formats::bundle::BundleContent::DsseEnvelope(e) => e,
         signet_formats::bundle::BundleContent::MessageSignature(_) => {
-            return Err(SignError::Input("not a DSSE bundle".into()));
+            return Err(InputError::NotDsse.into());
         }
     };
     let artifact = match signet_formats::Statement::from_json(&envelope.payload) {
@@ -613,16 +627,15 @@ fn verify_dsse_bundle(
             let subject = statement
                 .subject
                 .first()
-                .ok_or_else(|| SignError::Input("the in-toto statement has no subject".into()))?;
+                .ok_or(InputError::NoStatementSubject)?;
             let (name, value) = subject
                 .digest
                 .iter()
                 .find(|(k, _)| k.as_str() == "sha256")
                 .or_else(|| subject.digest.iter().next())
-                .ok_or_else(|| SignError::Input("the in-toto subject has no digest".into()))?;
-            Artifact::parse_digest(&format!("{name}:{value}")).ok_or_else(|| {
-                SignError::Input(format!("unsupported in-toto subject digest {name}"))
-            })?
+                .ok_or(InputError::NoSubjectDigest)?;
+            Artifact::parse_digest(&format!("{name}:{value}"))
+                .ok_or_else(|| InputError::UnsupportedSubjectDigest(name.clone()))?
         }
         Err(_) => Artifact::Bytes(envelope.payload.clone()),
     };
@@ -693,4 +706,36 @@ pub(crate) async fn post_bounded(
         });
     }
     Ok((status, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_cover_the_one_dsse_signature() {
+        let signature = |sig: &[u8]| signet_formats::DsseSignature {
+            sig: sig.to_vec(),
+            keyid: String::new(),
+        };
+        let envelope = |signatures| {
+            SignedContent::Dsse(Envelope {
+                payload: b"{}".to_vec(),
+                payload_type: "application/vnd.in-toto+json".into(),
+                signatures,
+            })
+        };
+        assert_eq!(
+            signature_of(&envelope(vec![signature(b"s")])).unwrap(),
+            b"s"
+        );
+        // An envelope without a signature used to be timestamped over no bytes at all.
+        for signatures in [vec![], vec![signature(b"a"), signature(b"b")]] {
+            let count = signatures.len();
+            assert!(matches!(
+                signature_of(&envelope(signatures)),
+                Err(SignError::Key(SigningKeyError::DsseSignatureCount(n))) if n == count
+            ));
+        }
+    }
 }

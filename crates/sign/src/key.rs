@@ -6,7 +6,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
 };
 
-use crate::SignError;
+use crate::{SignError, SigningKeyError};
 
 /// The signature algorithms this client signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,12 +69,11 @@ impl EphemeralKey {
             KeyAlgorithm::EcdsaP256Sha256 => &ECDSA_P256_SHA256_ASN1_SIGNING,
             KeyAlgorithm::EcdsaP384Sha384 => &ECDSA_P384_SHA384_ASN1_SIGNING,
         };
-        let pair = EcdsaKeyPair::generate(alg)
-            .map_err(|_| SignError::Key("could not generate an ECDSA key".into()))?;
+        let pair = EcdsaKeyPair::generate(alg).map_err(|_| SigningKeyError::Generate)?;
         let spki = pair
             .public_key()
             .as_der()
-            .map_err(|_| SignError::Key("could not encode the public key".into()))?
+            .map_err(|_| SigningKeyError::EncodePublicKey)?
             .as_ref()
             .to_vec();
         Ok(EphemeralKey {
@@ -94,7 +93,7 @@ impl SigningKey for EphemeralKey {
         let sig = self
             .pair
             .sign(&SystemRandom::new(), message)
-            .map_err(|_| SignError::Key("ECDSA signing failed".into()))?;
+            .map_err(|_| SigningKeyError::Signing)?;
         Ok(sig.as_ref().to_vec())
     }
 

@@ -6,6 +6,14 @@
 //! [`request`] and [`select`] are pure (no I/O, no clock); [`SigningClient`] and [`token`] do
 //! the HTTP. The ephemeral private key lives only in memory for one signature. [`lookup`]
 //! finds a detached signature's Rekor v1 entries for the verifier.
+//!
+//! What it must not do: read or write files (keys, tokens, bundles and trust material come in
+//! and go out as values; where they live is the caller's business), or read the wall clock
+//! (the current time is an argument; monotonic timers only measure and bound requests). Its
+//! other contact with the machine is in [`token`]: it reads the token environment variables
+//! and, for the browser flow, listens on a loopback port. Randomness (ephemeral keys, nonces,
+//! PKCE) comes from the system's generator. Answers from services are untrusted: errors,
+//! never panics.
 #![forbid(unsafe_code)]
 
 mod client;
@@ -20,6 +28,6 @@ pub mod token;
 pub use client::{
     Credentials, Progress, Quiet, REQUEST_TIMEOUT, Signed, SigningClient, Step, Timings,
 };
-pub use error::SignError;
+pub use error::{InputError, SignError, SigningKeyError, TokenError};
 pub use key::{EphemeralKey, KeyAlgorithm, SigningKey};
 pub use select::{SelectedLog, SelectedServices, select_services};

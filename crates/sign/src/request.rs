@@ -15,8 +15,8 @@ use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned
 use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, Version};
 
-use crate::SignError;
 use crate::key::{KeyAlgorithm, SigningKey};
+use crate::{SignError, SigningKeyError};
 
 /// `ecdsa-with-SHA256`.
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
@@ -25,28 +25,28 @@ const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.100
 /// `id-sha256`.
 const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 
-fn key_err(what: &str, e: impl std::fmt::Display) -> SignError {
-    SignError::Key(format!("{what}: {e}"))
+fn key_err(what: &'static str) -> impl Fn(der::Error) -> SignError {
+    move |source| SigningKeyError::Encoding { what, source }.into()
 }
 
 /// PEM-encodes DER under `label` (64-column lines, `\n` endings).
 pub fn pem(label: &str, der: &[u8]) -> Result<String, SignError> {
     pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
-        .map_err(|e| key_err("PEM encoding", e))
+        .map_err(|e| SigningKeyError::Pem(e).into())
 }
 
 /// A PKCS#10 certificate signing request for `key`, with an empty subject, signed by the key
 /// (which is the CA's proof that the requester holds it). DER.
 pub fn certificate_signing_request(key: &dyn SigningKey) -> Result<Vec<u8>, SignError> {
     let public_key = SubjectPublicKeyInfoOwned::from_der(key.public_key_spki_der())
-        .map_err(|e| key_err("public key", e))?;
+        .map_err(key_err("public key"))?;
     let info = CertReqInfo {
         version: Version::V1,
         subject: Name::default(),
         public_key,
         attributes: SetOfVec::new(),
     };
-    let tbs = info.to_der().map_err(|e| key_err("CSR encoding", e))?;
+    let tbs = info.to_der().map_err(key_err("CSR encoding"))?;
     let signature = key.sign(&tbs)?;
     let oid = match key.algorithm() {
         KeyAlgorithm::EcdsaP256Sha256 => ECDSA_SHA256,
@@ -58,9 +58,9 @@ pub fn certificate_signing_request(key: &dyn SigningKey) -> Result<Vec<u8>, Sign
             oid,
             parameters: None,
         },
-        signature: BitString::from_bytes(&signature).map_err(|e| key_err("CSR signature", e))?,
+        signature: BitString::from_bytes(&signature).map_err(key_err("CSR signature"))?,
     };
-    request.to_der().map_err(|e| key_err("CSR encoding", e))
+    request.to_der().map_err(key_err("CSR encoding"))
 }
 
 /// The Fulcio v2 `signingCert` request in its CSR form (the token goes in the
@@ -171,10 +171,7 @@ pub fn rekor_v2_dsse_as_hashedrekord(
     verifier: Verifier<'_>,
 ) -> Result<String, SignError> {
     let [signature] = envelope.signatures.as_slice() else {
-        return Err(SignError::Key(format!(
-            "a DSSE envelope logged in Rekor v2 needs exactly one signature, it has {}",
-            envelope.signatures.len()
-        )));
+        return Err(SigningKeyError::DsseSignatureCount(envelope.signatures.len()).into());
     };
     let digest = pae_digest(envelope, algorithm);
     Ok(rekor_v2_hashedrekord(
@@ -226,7 +223,8 @@ pub fn timestamp_request(data: &[u8], nonce: u64) -> Result<Vec<u8>, SignError> 
     // Minimal two's-complement big-endian bytes of a non-negative integer, as DER wants.
     let be = nonce.to_be_bytes();
     let start = be.iter().position(|b| *b != 0).unwrap_or(be.len() - 1);
-    let mut nonce_bytes = be.get(start..).unwrap_or_default().to_vec();
+    let (_, minimal) = be.split_at(start.min(be.len() - 1));
+    let mut nonce_bytes = minimal.to_vec();
     if nonce_bytes.first().is_some_and(|b| *b >= 0x80) {
         nonce_bytes.insert(0, 0);
     }
@@ -238,16 +236,14 @@ pub fn timestamp_request(data: &[u8], nonce: u64) -> Result<Vec<u8>, SignError> 
                 parameters: Some(Any::null()),
             },
             hashed_message: OctetString::new(digest.as_ref())
-                .map_err(|e| key_err("timestamp request", e))?,
+                .map_err(key_err("timestamp request"))?,
         },
         req_policy: None,
-        nonce: Some(Int::new(&nonce_bytes).map_err(|e| key_err("timestamp nonce", e))?),
+        nonce: Some(Int::new(&nonce_bytes).map_err(key_err("timestamp nonce"))?),
         cert_req: true,
         extensions: None,
     };
-    request
-        .to_der()
-        .map_err(|e| key_err("timestamp request", e))
+    request.to_der().map_err(key_err("timestamp request"))
 }
 
 /// A DSSE envelope over `payload` signed by `key`.

@@ -15,31 +15,29 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::SignError;
+use crate::{SignError, TokenError};
 
 /// The audience Sigstore CAs expect.
 pub const SIGSTORE_AUDIENCE: &str = "sigstore";
 /// Largest token or discovery answer read (64 KiB).
 const MAX_ANSWER: usize = 64 << 10;
 
-fn err(msg: impl Into<String>) -> SignError {
-    SignError::Token(msg.into())
+/// A transport error of the endpoint `what`.
+fn transport(what: impl Into<String>, source: reqwest::Error) -> SignError {
+    TokenError::Transport {
+        what: what.into(),
+        source,
+    }
+    .into()
 }
 
-/// A transport error with its causes on one line (reqwest's own message alone does not say
-/// "timed out").
-fn transport(what: &str, e: &reqwest::Error) -> SignError {
-    let mut text = format!("{what}: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// An answer of the endpoint `what` that lacks `field`.
+fn missing(what: impl Into<String>, field: &'static str) -> SignError {
+    TokenError::MissingField {
+        what: what.into(),
+        field,
     }
-    if e.is_timeout() && !text.contains("timed out") {
-        text.push_str(" (timed out)");
-    }
-    err(text)
+    .into()
 }
 
 /// The claims of a JWT, decoded without checking its signature (the CA checks it; this is
@@ -49,14 +47,14 @@ pub fn unverified_claims(token: &str) -> Result<Map<String, Value>, SignError> {
     let (Some(_), Some(payload), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(err("not a JWT (expected three dot-separated parts)"));
+        return Err(TokenError::NotJwt.into());
     };
     let bytes = URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
-        .map_err(|e| err(format!("JWT payload is not base64url: {e}")))?;
+        .map_err(TokenError::PayloadNotBase64)?;
     match serde_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(err("JWT payload is not a JSON object")),
+        _ => Err(TokenError::PayloadNotObject.into()),
     }
 }
 
@@ -68,7 +66,7 @@ pub fn token_identity(token: &str) -> Result<String, SignError> {
         .or_else(|| claims.get("sub"))
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| err("the token has neither an email nor a sub claim"))
+        .ok_or_else(|| TokenError::NoIdentityClaim.into())
 }
 
 /// A token from the environment: `SIGSTORE_ID_TOKEN`, else GitHub Actions' ambient OIDC
@@ -97,8 +95,10 @@ pub async fn github_actions_token(
     request_url: &str,
     bearer: &str,
 ) -> Result<String, SignError> {
-    let mut url = reqwest::Url::parse(request_url)
-        .map_err(|e| err(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}")))?;
+    let mut url = reqwest::Url::parse(request_url).map_err(|source| TokenError::NotAUrl {
+        what: "ACTIONS_ID_TOKEN_REQUEST_URL",
+        source,
+    })?;
     url.query_pairs_mut()
         .append_pair("audience", SIGSTORE_AUDIENCE);
     let response = http
@@ -106,24 +106,26 @@ pub async fn github_actions_token(
         .bearer_auth(bearer)
         .send()
         .await
-        .map_err(|e| transport(&format!("GitHub Actions token endpoint {url}"), &e))?;
+        .map_err(|e| transport(format!("GitHub Actions token endpoint {url}"), e))?;
     let value = read_json(response, "GitHub Actions token endpoint").await?;
     value
         .get("value")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| err("GitHub Actions token endpoint: no `value` in its answer"))
+        .ok_or_else(|| missing("GitHub Actions token endpoint", "value"))
 }
 
 /// Reads an answer's body, at most [`MAX_ANSWER`] bytes (the client's deadline bounds the
 /// time).
 async fn read_body(mut response: reqwest::Response, what: &str) -> Result<Vec<u8>, SignError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport(what, &e))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(what, e))? {
         if body.len().saturating_add(chunk.len()) > MAX_ANSWER {
-            return Err(err(format!(
-                "{what}: answer larger than {MAX_ANSWER} bytes"
-            )));
+            return Err(TokenError::AnswerTooLarge {
+                what: what.to_owned(),
+                limit: MAX_ANSWER,
+            }
+            .into());
         }
         body.extend_from_slice(&chunk);
     }
@@ -133,11 +135,10 @@ async fn read_body(mut response: reqwest::Response, what: &str) -> Result<Vec<u8
 async fn read_json(response: reqwest::Response, what: &str) -> Result<Value, SignError> {
     let status = response.status();
     let body = read_body(response, what).await?;
-    let value: Value = serde_json::from_slice(&body).map_err(|_| {
-        err(format!(
-            "{what}: HTTP {status}: {}",
-            String::from_utf8_lossy(body.get(..body.len().min(200)).unwrap_or_default())
-        ))
+    let value: Value = serde_json::from_slice(&body).map_err(|_| TokenError::NotJson {
+        what: what.to_owned(),
+        status,
+        body: String::from_utf8_lossy(body.get(..200).unwrap_or(&body)).into_owned(),
     })?;
     if !status.is_success() {
         let message = value
@@ -146,7 +147,12 @@ async fn read_json(response: reqwest::Response, what: &str) -> Result<Value, Sig
             .or_else(|| value.get("message"))
             .and_then(Value::as_str)
             .unwrap_or("no message");
-        return Err(err(format!("{what}: HTTP {status}: {message}")));
+        return Err(TokenError::Refused {
+            what: what.to_owned(),
+            status,
+            message: message.to_owned(),
+        }
+        .into());
     }
     Ok(value)
 }
@@ -176,13 +182,13 @@ pub async fn dev_token(
         .json(&serde_json::json!({ "subject": subject, "ttl_seconds": ttl_seconds }))
         .send()
         .await
-        .map_err(|e| transport(&format!("development issuer {url}"), &e))?;
+        .map_err(|e| transport(format!("development issuer {url}"), e))?;
     let value = read_json(response, "development issuer").await?;
     value
         .get("id_token")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| err("development issuer: no id_token in its answer"))
+        .ok_or_else(|| missing("development issuer", "id_token"))
 }
 
 /// An issuer's OpenID discovery document.
@@ -206,20 +212,19 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery,
         .get(&url)
         .send()
         .await
-        .map_err(|e| transport(&format!("discovery {url}"), &e))?;
+        .map_err(|e| transport(format!("discovery {url}"), e))?;
     let value = read_json(response, "OIDC discovery").await?;
     let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
     Ok(Discovery {
         authorization_endpoint: text("authorization_endpoint"),
-        token_endpoint: text("token_endpoint")
-            .ok_or_else(|| err(format!("{url}: no token_endpoint")))?,
+        token_endpoint: text("token_endpoint").ok_or_else(|| missing(url, "token_endpoint"))?,
         device_authorization_endpoint: text("device_authorization_endpoint"),
     })
 }
 
 fn random_token(bytes: usize) -> Result<String, SignError> {
     let mut buf = vec![0u8; bytes];
-    aws_lc_rs::rand::fill(&mut buf).map_err(|_| err("no randomness"))?;
+    aws_lc_rs::rand::fill(&mut buf).map_err(|_| TokenError::Random)?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
@@ -245,20 +250,30 @@ pub async fn browser_flow(
     let authorize = discovery
         .authorization_endpoint
         .clone()
-        .ok_or_else(|| err("the issuer has no authorization_endpoint"))?;
+        .ok_or(TokenError::NoEndpoint {
+            endpoint: "authorization_endpoint",
+        })?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| err(format!("cannot listen for the login redirect: {e}")))?;
+        .map_err(|source| TokenError::Listener {
+            what: "cannot listen for the login redirect",
+            source,
+        })?;
     let port = listener
         .local_addr()
-        .map_err(|e| err(format!("listener: {e}")))?
+        .map_err(|source| TokenError::Listener {
+            what: "listener",
+            source,
+        })?
         .port();
     let redirect_uri = format!("http://127.0.0.1:{port}/auth/callback");
     let verifier = random_token(32)?;
     let state = random_token(16)?;
     let nonce = random_token(16)?;
-    let mut url = reqwest::Url::parse(&authorize)
-        .map_err(|e| err(format!("authorization_endpoint is not a URL: {e}")))?;
+    let mut url = reqwest::Url::parse(&authorize).map_err(|source| TokenError::NotAUrl {
+        what: "authorization_endpoint",
+        source,
+    })?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
@@ -271,7 +286,7 @@ pub async fn browser_flow(
     show_url(url.as_str());
     let code = tokio::time::timeout(wait, wait_for_code(&listener, &state))
         .await
-        .map_err(|_| err("timed out waiting for the browser login"))??;
+        .map_err(|_| TokenError::LoginTimeout { flow: "browser" })??;
     let response = http
         .post(&discovery.token_endpoint)
         .form(&[
@@ -283,13 +298,13 @@ pub async fn browser_flow(
         ])
         .send()
         .await
-        .map_err(|e| transport("token endpoint", &e))?;
+        .map_err(|e| transport("token endpoint", e))?;
     let value = read_json(response, "token endpoint").await?;
     value
         .get("id_token")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| err("token endpoint: no id_token in its answer"))
+        .ok_or_else(|| missing("token endpoint", "id_token"))
 }
 
 /// Most connections served at once while waiting for the login redirect; beyond that the
@@ -320,7 +335,11 @@ async fn wait_for_code(
                     pending.push(Box::pin(serve_redirect(stream, state.to_owned())));
                 }
                 std::task::Poll::Ready(Err(e)) => {
-                    return std::task::Poll::Ready(Err(err(format!("login redirect: {e}"))));
+                    return std::task::Poll::Ready(Err(TokenError::Listener {
+                        what: "login redirect",
+                        source: e,
+                    }
+                    .into()));
                 }
                 std::task::Poll::Pending => break,
             }
@@ -380,7 +399,8 @@ async fn serve_redirect(
     {
         return None;
     }
-    let head = String::from_utf8_lossy(buf.get(..len).unwrap_or_default()).into_owned();
+    buf.truncate(len);
+    let head = String::from_utf8_lossy(&buf).into_owned();
     let target = head
         .lines()
         .next()
@@ -399,16 +419,13 @@ async fn serve_redirect(
     let ours = get("state").is_some_and(|s| s == state);
     let (status, message, outcome) = match (ours, get("code"), get("error")) {
         (true, _, Some(error)) => {
-            let detail = get("error_description")
-                .map(|d| format!(" ({})", d.chars().take(200).collect::<String>()))
-                .unwrap_or_default();
+            let description =
+                get("error_description").map(|d| d.chars().take(200).collect::<String>());
             let error: String = error.chars().take(100).collect();
             (
                 "400 Bad Request",
                 "Login failed; you can close this window.",
-                Some(Err(err(format!(
-                    "the issuer refused the login: {error}{detail}"
-                )))),
+                Some(Err(TokenError::LoginRefused { error, description }.into())),
             )
         }
         (true, Some(code), None) => (
@@ -427,6 +444,42 @@ async fn serve_redirect(
     outcome
 }
 
+/// A device authorization answer (RFC 8628 §3.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeviceAuthorization {
+    device_code: String,
+    user_code: String,
+    /// `verification_uri_complete`, else `verification_uri`.
+    verification: String,
+    /// Seconds between polls: `interval`, 5 when absent (as §3.2 says), within 1 to 60.
+    interval: u64,
+}
+
+/// Reads a device authorization answer; `device_code`, `user_code` and `verification_uri` are
+/// required (§3.2).
+fn device_authorization(value: &Value) -> Result<DeviceAuthorization, SignError> {
+    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    let required =
+        |name: &'static str| text(name).ok_or_else(|| missing("device authorization", name));
+    let device_code = required("device_code")?;
+    let user_code = required("user_code")?;
+    let verification = match text("verification_uri_complete") {
+        Some(complete) => complete,
+        None => required("verification_uri")?,
+    };
+    let interval = value
+        .get("interval")
+        .and_then(Value::as_u64)
+        .unwrap_or(5)
+        .clamp(1, 60);
+    Ok(DeviceAuthorization {
+        device_code,
+        user_code,
+        verification,
+        interval,
+    })
+}
+
 /// The OAuth 2.0 device authorization flow (RFC 8628): shows the user a code and a URL via
 /// `show`, then polls the token endpoint until the user approves, refuses, or `wait` passes.
 pub async fn device_flow(
@@ -437,35 +490,32 @@ pub async fn device_flow(
     show: &(dyn Fn(&str, &str) + Send + Sync),
 ) -> Result<String, SignError> {
     let discovery = discover(http, issuer).await?;
-    let endpoint = discovery
-        .device_authorization_endpoint
-        .clone()
-        .ok_or_else(|| err("the issuer offers no device_authorization_endpoint"))?;
+    let endpoint =
+        discovery
+            .device_authorization_endpoint
+            .clone()
+            .ok_or(TokenError::NoEndpoint {
+                endpoint: "device_authorization_endpoint",
+            })?;
     let response = http
         .post(&endpoint)
         .form(&[("client_id", client_id), ("scope", "openid email")])
         .send()
         .await
-        .map_err(|e| transport("device authorization", &e))?;
+        .map_err(|e| transport("device authorization", e))?;
     let value = read_json(response, "device authorization").await?;
-    let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
-    let device_code =
-        text("device_code").ok_or_else(|| err("device authorization: no device_code"))?;
-    let user_code = text("user_code").unwrap_or_default();
-    let verification = text("verification_uri_complete")
-        .or_else(|| text("verification_uri"))
-        .ok_or_else(|| err("device authorization: no verification_uri"))?;
+    let DeviceAuthorization {
+        device_code,
+        user_code,
+        verification,
+        mut interval,
+    } = device_authorization(&value)?;
     show(&verification, &user_code);
-    let mut interval = value
-        .get("interval")
-        .and_then(Value::as_u64)
-        .unwrap_or(5)
-        .clamp(1, 60);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         tokio::time::sleep(Duration::from_secs(interval)).await;
         if tokio::time::Instant::now() > deadline {
-            return Err(err("timed out waiting for the device login"));
+            return Err(TokenError::LoginTimeout { flow: "device" }.into());
         }
         let response = http
             .post(&discovery.token_endpoint)
@@ -476,7 +526,7 @@ pub async fn device_flow(
             ])
             .send()
             .await
-            .map_err(|e| transport("token endpoint", &e))?;
+            .map_err(|e| transport("token endpoint", e))?;
         let status = response.status();
         let body = read_body(response, "token endpoint").await?;
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -485,13 +535,19 @@ pub async fn device_flow(
                 .get("id_token")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| err("token endpoint: no id_token in its answer"));
+                .ok_or_else(|| missing("token endpoint", "id_token"));
         }
         match value.get("error").and_then(Value::as_str) {
             Some("authorization_pending") => {}
             Some("slow_down") => interval = (interval + 5).min(60),
-            Some(other) => return Err(err(format!("device login refused: {other}"))),
-            None => return Err(err(format!("token endpoint: HTTP {status}"))),
+            Some(other) => return Err(TokenError::DeviceLoginRefused(other.to_owned()).into()),
+            None => {
+                return Err(TokenError::Status {
+                    what: "token endpoint".to_owned(),
+                    status,
+                }
+                .into());
+            }
         }
     }
 }
@@ -505,8 +561,46 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(br#"{"sub":"x","email":"a@b.test"}"#);
         let token = format!("e30.{payload}.sig");
         assert_eq!(token_identity(&token).unwrap(), "a@b.test");
-        assert!(unverified_claims("a.b").is_err());
-        assert!(unverified_claims("a.!!.c").is_err());
+        assert!(matches!(
+            unverified_claims("a.b"),
+            Err(SignError::Token(TokenError::NotJwt))
+        ));
+        assert!(matches!(
+            unverified_claims("a.!!.c"),
+            Err(SignError::Token(TokenError::PayloadNotBase64(_)))
+        ));
+        let no_identity = format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(br#"{"iss":"x"}"#));
+        assert!(matches!(
+            token_identity(&no_identity),
+            Err(SignError::Token(TokenError::NoIdentityClaim))
+        ));
+    }
+
+    #[test]
+    fn device_authorization_answers() {
+        let full = serde_json::json!({
+            "device_code": "d", "user_code": "U-1", "verification_uri": "https://i/activate",
+        });
+        assert_eq!(
+            device_authorization(&full).unwrap(),
+            DeviceAuthorization {
+                device_code: "d".into(),
+                user_code: "U-1".into(),
+                verification: "https://i/activate".into(),
+                interval: 5,
+            }
+        );
+        // Without the user code the user has nothing to type: refused (RFC 8628 §3.2 requires
+        // it), where it used to be shown as an empty code.
+        for name in ["device_code", "user_code", "verification_uri"] {
+            let mut answer = full.clone();
+            answer.as_object_mut().unwrap().remove(name);
+            let err = device_authorization(&answer).unwrap_err();
+            assert!(
+                matches!(&err, SignError::Token(TokenError::MissingField { field, .. }) if *field == name),
+                "{name}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -3,25 +3,9 @@
 //! refused, and nothing is sent to it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Child, Command, Stdio};
+use signet_testkit::ChildGuard;
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn a_self_signed_server_is_refused() {
@@ -49,8 +33,8 @@ async fn a_self_signed_server_is_refused() {
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-    let port = free_port();
-    let _server = Server(
+    let port = signet_testkit::free_port();
+    let _server = ChildGuard::new(
         Command::new("openssl")
             .args(["s_server", "-www", "-accept"])
             .arg(format!("127.0.0.1:{port}"))

@@ -10,8 +10,7 @@
     clippy::panic
 )]
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,62 +19,16 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use signet_sign::SigningClient;
 use signet_sign::token::{
     SIGSTORE_AUDIENCE, ambient_token, browser_flow, dev_token, device_flow, discover,
     github_actions_token, unverified_claims,
 };
+use signet_sign::{SignError, SigningClient, TokenError};
 use signet_testdata::slow::{Answer, SlowServer, Stall};
+use signet_testkit::oidc::MockProvider;
 
 // ---------------------------------------------------------------------------------------------
 // Browser flow against npm oauth2-mock-server.
-
-/// npm `oauth2-mock-server` run through scripts/oauth2-mock-server.mjs; killed on drop.
-struct MockProvider {
-    child: Child,
-    issuer: String,
-}
-
-impl MockProvider {
-    /// `None` (after printing why) when `SIGNET_OAUTH2_MOCK_SERVER` is unset; panics instead
-    /// when `SIGNET_REQUIRE_OIDC=1`.
-    fn start() -> Option<Self> {
-        let Some(launcher) = std::env::var_os("SIGNET_OAUTH2_MOCK_SERVER") else {
-            assert!(
-                std::env::var("SIGNET_REQUIRE_OIDC").as_deref() != Ok("1"),
-                "SIGNET_REQUIRE_OIDC=1 but SIGNET_OAUTH2_MOCK_SERVER is unset; run \
-                 scripts/ensure-oauth2-mock-server"
-            );
-            eprintln!(
-                "skipping: SIGNET_OAUTH2_MOCK_SERVER is unset (export \
-                 SIGNET_OAUTH2_MOCK_SERVER=$(./scripts/ensure-oauth2-mock-server) to run it)"
-            );
-            return None;
-        };
-        let mut child = Command::new("node")
-            .arg(launcher)
-            .args(["--port", "0", "--host", "127.0.0.1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node with the oauth2-mock-server launcher");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let issuer = line.trim().to_owned();
-        assert!(issuer.starts_with("http://"), "launcher printed {line:?}");
-        Some(Self { child, issuer })
-    }
-}
-
-impl Drop for MockProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One query parameter of a URL.
 fn param(url: &str, name: &str) -> String {
@@ -110,7 +63,7 @@ fn plain_client() -> reqwest::Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_flow_gets_an_id_token_from_a_real_provider() {
-    let Some(provider) = MockProvider::start() else {
+    let Some(provider) = MockProvider::start(&[]) else {
         return;
     };
     let shown: Arc<Mutex<Option<String>>> = Arc::default();
@@ -162,7 +115,7 @@ async fn browser_flow_gets_an_id_token_from_a_real_provider() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_flow_ignores_redirects_with_the_wrong_state() {
-    let Some(provider) = MockProvider::start() else {
+    let Some(provider) = MockProvider::start(&[]) else {
         return;
     };
     let browser = move |url: &str| {
@@ -205,7 +158,7 @@ async fn browser_flow_ignores_redirects_with_the_wrong_state() {
 async fn browser_flow_survives_an_idle_connection() {
     // Browsers open speculative connections they may never use; one that sends nothing must
     // not hold up the real redirect.
-    let Some(provider) = MockProvider::start() else {
+    let Some(provider) = MockProvider::start(&[]) else {
         return;
     };
     let idle: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
@@ -247,7 +200,7 @@ async fn browser_flow_survives_an_idle_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_flow_reports_a_refused_login() {
-    let Some(provider) = MockProvider::start() else {
+    let Some(provider) = MockProvider::start(&[]) else {
         return;
     };
     let browser = move |url: &str| {
@@ -271,16 +224,20 @@ async fn browser_flow_reports_a_refused_login() {
         &browser,
     )
     .await
-    .unwrap_err()
-    .to_string();
-    assert!(error.contains("refused the login"), "{error}");
-    assert!(error.contains("access_denied"), "{error}");
-    assert!(error.contains("the user said no"), "{error}");
+    .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            SignError::Token(TokenError::LoginRefused { error, description })
+                if error == "access_denied" && description.as_deref() == Some("the user said no")
+        ),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_flow_times_out_cleanly() {
-    let Some(provider) = MockProvider::start() else {
+    let Some(provider) = MockProvider::start(&[]) else {
         return;
     };
     let start = Instant::now();
@@ -292,9 +249,14 @@ async fn browser_flow_times_out_cleanly() {
         &|_: &str| {},
     )
     .await
-    .unwrap_err()
-    .to_string();
-    assert!(error.contains("timed out"), "{error}");
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SignError::Token(TokenError::LoginTimeout { flow: "browser" })
+        ),
+        "{error}"
+    );
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
@@ -312,10 +274,15 @@ async fn browser_flow_names_an_unreachable_issuer() {
         &|_: &str| panic!("no URL is shown when discovery fails"),
     )
     .await
-    .unwrap_err()
-    .to_string();
-    assert!(error.contains("discovery"), "{error}");
-    assert!(error.contains(&issuer), "{error}");
+    .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            SignError::Token(TokenError::Transport { what, .. })
+                if what.starts_with("discovery") && what.contains(&issuer)
+        ),
+        "{error}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +314,17 @@ async fn ambient_child() {
     let outcome = match ambient_token(&reqwest::Client::new()).await {
         Ok(Some(token)) => format!("token:{token}"),
         Ok(None) => "none".to_owned(),
-        Err(e) => format!("error:{e}"),
+        // The variant, for the parent to match.
+        Err(SignError::Token(TokenError::Refused {
+            status, message, ..
+        })) => format!("error:refused:{}:{message}", status.as_u16()),
+        Err(SignError::Token(TokenError::MissingField { field, .. })) => {
+            format!("error:missing:{field}")
+        }
+        Err(SignError::Token(TokenError::NotAUrl { what, .. })) => {
+            format!("error:not-a-url:{what}")
+        }
+        Err(e) => format!("error:other:{e}"),
     };
     println!("AMBIENT-OUTCOME {outcome}");
 }
@@ -462,20 +439,14 @@ async fn ambient_token_from_the_environment() {
     assert_eq!(log.lock().unwrap().len(), 1);
     // A wrong bearer: the endpoint's refusal is reported.
     let wrong = ambient(&[url, ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "wrong")]).await;
-    assert!(wrong.starts_with("error:"), "{wrong}");
-    assert!(
-        wrong.contains("401") && wrong.contains("bad bearer"),
-        "{wrong}"
-    );
+    assert_eq!(wrong, "error:refused:401:bad bearer");
     // An answer without `value`.
     let broken_url = format!("{base}/broken");
     let broken = ambient(&[("ACTIONS_ID_TOKEN_REQUEST_URL", &broken_url), bearer]).await;
-    assert!(broken.starts_with("error:"), "{broken}");
-    assert!(broken.contains("no `value`"), "{broken}");
+    assert_eq!(broken, "error:missing:value");
     // Not a URL.
     let bad = ambient(&[("ACTIONS_ID_TOKEN_REQUEST_URL", "not a url"), bearer]).await;
-    assert!(bad.starts_with("error:"), "{bad}");
-    assert!(bad.contains("ACTIONS_ID_TOKEN_REQUEST_URL"), "{bad}");
+    assert_eq!(bad, "error:not-a-url:ACTIONS_ID_TOKEN_REQUEST_URL");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,9 +614,11 @@ async fn device_flow_reports_a_refusal() {
         &|_: &str, _: &str| {},
     )
     .await
-    .unwrap_err()
-    .to_string();
-    assert!(error.contains("access_denied"), "{error}");
+    .unwrap_err();
+    assert!(
+        matches!(&error, SignError::Token(TokenError::DeviceLoginRefused(e)) if e == "access_denied"),
+        "{error}"
+    );
     assert_eq!(state.lock().unwrap().polls.len(), 2);
 }
 
@@ -661,15 +634,20 @@ async fn device_flow_times_out() {
         &|_: &str, _: &str| {},
     )
     .await
-    .unwrap_err()
-    .to_string();
-    assert!(error.contains("timed out"), "{error}");
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SignError::Token(TokenError::LoginTimeout { flow: "device" })
+        ),
+        "{error}"
+    );
     assert!(start.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test]
 async fn device_flow_needs_a_device_endpoint() {
-    let Some(provider) = MockProvider::start() else {
+    let Some(provider) = MockProvider::start(&[]) else {
         return;
     };
     // oauth2-mock-server offers no device authorization endpoint.
@@ -681,9 +659,16 @@ async fn device_flow_needs_a_device_endpoint() {
         &|_: &str, _: &str| panic!("nothing to show"),
     )
     .await
-    .unwrap_err()
-    .to_string();
-    assert!(error.contains("device_authorization_endpoint"), "{error}");
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            SignError::Token(TokenError::NoEndpoint {
+                endpoint: "device_authorization_endpoint"
+            })
+        ),
+        "{error}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -702,13 +687,16 @@ fn deadline_client() -> reqwest::Client {
 /// Asserts `result` is a clean "timed out" error that came within `allowed` (plus slack).
 #[track_caller]
 fn assert_cut_off<T: std::fmt::Debug>(
-    result: Result<T, signet_sign::SignError>,
+    result: Result<T, SignError>,
     start: Instant,
     allowed: Duration,
 ) {
     let took = start.elapsed();
-    let error = result.unwrap_err().to_string();
-    assert!(error.contains("timed out"), "{error}");
+    let error = result.unwrap_err();
+    assert!(
+        matches!(&error, SignError::Token(e) if e.is_timeout()),
+        "{error}"
+    );
     assert!(took >= DEADLINE - Duration::from_millis(100), "{took:?}");
     assert!(took < allowed + SLACK, "{took:?}: {error}");
 }

@@ -1,6 +1,11 @@
-//! Command-line flags: the clap definitions of every command. Their unit tests are in the
-//! `tests` module at the end of this file (`flag_<name>` for a flag, and
-//! `definitions_are_consistent` for clap's own checks of the whole definition).
+//! Command-line flags: the clap definitions of every command.
+//!
+//! Not every flag has a unit test. The `tests` module at the end of this file runs clap's own
+//! checks of the whole definition (`definitions_are_consistent`), and tests (`flag_*`,
+//! `flags_*`) only the flags with a rule of their own: required, repeatable or conflicting
+//! flags, defaults that must equal a library's, values parsed into durations, issuers or
+//! shells. The others have no test of their own; the binary's integration tests
+//! (`crates/signet/tests/`) pass many of them to the commands they run.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

@@ -76,7 +76,8 @@ pub fn read_limited(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>, Fail
     Ok(data)
 }
 
-/// Seconds since the Unix epoch (0 if the clock is before it).
+/// Seconds since the Unix epoch (0 if the clock is before it): the client commands' "now"
+/// (signing, verifying). The servers get theirs from `signet_deploy::Environment`.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -263,8 +263,9 @@ async fn sign_legacy(
     subject: &Descriptor,
     annotations: BTreeMap<String, String>,
 ) -> Result<Stored, Failure> {
-    let payload =
-        SimpleSigning::new(&image.docker_reference(), &subject.digest, annotations).to_json();
+    let payload = SimpleSigning::new(&image.docker_reference(), &subject.digest, annotations)
+        .to_json()
+        .map_err(|e| Failure::Usage(format!("cannot encode the simple-signing payload: {e}")))?;
     let signed = setup
         .client
         .sign_artifact(setup.credentials(), &payload, now(), &signet_sign::Quiet)

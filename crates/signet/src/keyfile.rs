@@ -26,7 +26,7 @@ impl signet_sign::SigningKey for FileKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         self.key
             .sign(message)
-            .map_err(|e| SignError::Key(e.to_string()))
+            .map_err(|e| signet_sign::SigningKeyError::signer(e).into())
     }
 
     fn algorithm(&self) -> KeyAlgorithm {

@@ -1,6 +1,12 @@
 //! The `signet` command: parses flags, calls the library crates, and turns the outcome into an
 //! exit code. Nothing else lives here.
 //!
+//! Its own I/O is the user's: reading the files named on the command line, writing bundles and
+//! key files (keys through `signet-durable`), prompting for passwords, printing, and the wall
+//! clock the client commands verify and sign at. It must not hold protocol, format or service logic:
+//! parsing, verification and signing are the library crates' jobs, and the servers are opened,
+//! wired and served by `signet-deploy` (`signet up`, `signet serve …`).
+//!
 //! Exit codes: 0 success, 1 the thing checked is not valid (bad signature, unknown key,
 //! malformed input), 2 usage errors (bad flags, unreadable files, unusable keys).
 

@@ -143,14 +143,16 @@ pub fn tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
 
 async fn serve_tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
     let (listener, local) = bind(args.listen).await?;
-    let tsa = signet_deploy::open_tsa(&args.data, crate::common::now())
+    let env = signet_deploy::Environment::system();
+    let tsa = signet_deploy::open_tsa(&args.data, &env)
         .map_err(|e| Failure::Usage(format!("opening the TSA: {e}")))?;
     println!("signet: serving the timestamp authority at http://{local}/api/v1/timestamp");
     println!(
         "signet: certificate chain: {}",
         args.data.join(signet_tsa::CHAIN_FILE).display()
     );
-    serve(listener, signet_tsa::router(Arc::new(tsa)), &args.http).await
+    let router = signet_deploy::tsa_router(Arc::new(tsa), &env);
+    serve(listener, router, &args.http).await
 }
 
 /// Runs the log server. Returns only on a startup failure or after a signal.

@@ -50,8 +50,13 @@ pub fn load_config(
 /// `--key`, or an identity token found as [`identity_token`] describes.
 pub struct SignSetup {
     pub client: SigningClient,
-    key: Option<Box<dyn SigningKey>>,
-    token: Option<String>,
+    signer: Signer,
+}
+
+/// What signs: a key, or (keyless) the identity token the CA certifies a fresh key for.
+enum Signer {
+    Key(Box<dyn SigningKey>),
+    Token(String),
 }
 
 impl SignSetup {
@@ -70,29 +75,27 @@ impl SignSetup {
         let http = SigningClient::default_http().map_err(sign_failure)?;
         let oidc_url = services.oidc_url.clone();
         let client = SigningClient::new(&root, services, http.clone()).map_err(sign_failure)?;
-        let (key, token) = match &args.key {
-            Some(path) => (Some(crate::keyfile::load_signing_key(path)?), None),
+        let signer = match &args.key {
+            Some(path) => Signer::Key(crate::keyfile::load_signing_key(path)?),
             None => {
                 let token = identity_token(args, &http, oidc_url.as_deref()).await?;
                 if let Ok(identity) = signet_sign::token::token_identity(&token) {
                     eprintln!("signet: token: identity {identity}");
                 }
-                (None, Some(token))
+                Signer::Token(token)
             }
         };
-        Ok(SignSetup { client, key, token })
+        Ok(SignSetup { client, signer })
     }
 
     /// The credentials to sign with.
     pub fn credentials(&self) -> Credentials<'_> {
-        match &self.key {
-            Some(key) => Credentials::Key {
+        match &self.signer {
+            Signer::Key(key) => Credentials::Key {
                 key: key.as_ref(),
                 hint: String::new(),
             },
-            None => Credentials::Keyless {
-                token: self.token.as_deref().unwrap_or_default(),
-            },
+            Signer::Token(token) => Credentials::Keyless { token },
         }
     }
 }

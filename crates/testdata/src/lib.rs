@@ -2,6 +2,9 @@
 //! repository and never copied into it) from any crate's tests, and [`slow`], a server that
 //! never finishes its answer.
 //!
+//! Test code, only ever a dev-dependency: it panics when the vectors cannot be found (the
+//! tests cannot run without them), and [`slow`] binds loopback ports.
+//!
 //! ```
 //! let merkle = signet_testdata::path("merkle/rfc6962-hasher.json");
 //! assert!(merkle.ends_with("shared/testdata/merkle/rfc6962-hasher.json"));

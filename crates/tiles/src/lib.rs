@@ -7,6 +7,8 @@
 //! ([`changed_tiles`]), builds new tiles from appended leaves ([`integrate`]), reads proof nodes
 //! out of tiles ([`TileNodeReader`]), and encodes entry bundles ([`encode_entry_bundle`]).
 //! Fetching and storing tiles is the caller's job: they come in and go out through closures.
+//! Pure: no I/O, no clock, no randomness; paths and tiles from outside are parsed strictly and
+//! a malformed one is an error, never a panic.
 //!
 //! ```
 //! use signet_tiles::TileId;

@@ -93,22 +93,27 @@ fn locate(node: NodeId, size: TreeSize) -> Option<Location> {
     })
 }
 
-/// Hash of a perfect subtree given its bottom row (a power-of-two number of hashes).
-fn perfect_root(row: &[u8]) -> Hash {
+/// Hash of a perfect subtree given its bottom row (a power-of-two number of hashes); `None`
+/// for a row of another length, never a made-up hash.
+fn perfect_root(row: &[u8]) -> Option<Hash> {
     let mut level: Vec<Hash> = row
-        .chunks_exact(32)
-        .filter_map(|c| Hash::from_slice(c).ok())
-        .collect();
+        .chunks(32)
+        .map(Hash::from_slice)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if !level.len().is_power_of_two() {
+        return None;
+    }
     while level.len() > 1 {
         level = level
-            .chunks_exact(2)
+            .chunks(2)
             .map(|p| match p {
-                [l, r] => hash_children(l, r),
-                _ => Hash::default(),
+                [l, r] => Some(hash_children(l, r)),
+                _ => None,
             })
-            .collect();
+            .collect::<Option<_>>()?;
     }
-    level.first().copied().unwrap_or_default()
+    level.first().copied()
 }
 
 impl<F, E> NodeReader for TileNodeReader<F>
@@ -164,17 +169,43 @@ where
         locations
             .iter()
             .map(|loc| {
-                let slot = wanted.get(&loc.tile).copied().unwrap_or(0);
-                let row = contents
+                let missing = TileReadError::TileLength {
+                    tile: loc.tile,
+                    got: 0,
+                    want: loc.tile.byte_len(),
+                };
+                // Every location's tile was fetched; if one was not, its row is missing (never
+                // another tile's).
+                let Some(&slot) = wanted.get(&loc.tile) else {
+                    return Err(missing);
+                };
+                contents
                     .get(slot)
                     .and_then(|data| data.get(loc.offset * 32..(loc.offset + loc.count) * 32))
-                    .ok_or(TileReadError::TileLength {
-                        tile: loc.tile,
-                        got: 0,
-                        want: loc.tile.byte_len(),
-                    })?;
-                Ok(perfect_root(row))
+                    .and_then(perfect_root)
+                    .ok_or(missing)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row that is not a power-of-two number of whole hashes has no root; it used to get
+    /// the zero hash, or the root of the hashes that happened to pair up.
+    #[test]
+    fn perfect_root_needs_a_perfect_row() {
+        let a = Hash([1; 32]);
+        let b = Hash([2; 32]);
+        let row = |hashes: &[Hash]| hashes.iter().flat_map(|h| h.0).collect::<Vec<u8>>();
+        assert_eq!(perfect_root(&row(&[a])), Some(a));
+        assert_eq!(perfect_root(&row(&[a, b])), Some(hash_children(&a, &b)));
+        assert_eq!(perfect_root(&[]), None);
+        assert_eq!(perfect_root(&row(&[a, b, a])), None);
+        let mut ragged = row(&[a, b]);
+        ragged.pop();
+        assert_eq!(perfect_root(&ragged), None);
     }
 }

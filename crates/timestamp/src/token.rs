@@ -125,11 +125,8 @@ fn content_info(der: &[u8]) -> Result<(ContentInfo, &[u8]), TimestampError> {
             }
             // The token is the last element of the response; take its exact bytes.
             let outer = elements(der, 1, "TimeStampResp")?;
-            let fields = elements(
-                outer.first().map(|t| t.contents).unwrap_or_default(),
-                2,
-                "TimeStampResp",
-            )?;
+            let outer = outer.first().ok_or(TimestampError::MissingToken)?;
+            let fields = elements(outer.contents, 2, "TimeStampResp")?;
             fields
                 .get(1)
                 .map(|t| t.whole)
@@ -150,11 +147,8 @@ fn content_info(der: &[u8]) -> Result<(ContentInfo, &[u8]), TimestampError> {
     }
     // ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT SignedData }.
     let outer = elements(token_der, 1, "ContentInfo")?;
-    let fields = elements(
-        outer.first().map(|t| t.contents).unwrap_or_default(),
-        2,
-        "ContentInfo",
-    )?;
+    let outer = outer.first().ok_or_else(|| missing("ContentInfo"))?;
+    let fields = elements(outer.contents, 2, "ContentInfo")?;
     let explicit = fields
         .get(1)
         .map(|t| t.contents)

@@ -67,7 +67,11 @@ async fn main() {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
             tokio::spawn(async move {
-                axum::serve(listener, signet_tsa::router(tsa))
+                let (clock, randomness) = (
+                    signet_clock::Clock::system(),
+                    signet_clock::Randomness::system(),
+                );
+                axum::serve(listener, signet_tsa::router(tsa, clock, randomness))
                     .await
                     .unwrap();
             });

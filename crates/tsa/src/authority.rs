@@ -52,6 +52,15 @@ impl TsaTime {
             nanos: since.subsec_nanos(),
         })
     }
+
+    /// The time `ms` milliseconds after the Unix epoch (what a [`signet_clock::Clock`] reads).
+    pub fn from_unix_ms(ms: u64) -> TsaTime {
+        TsaTime {
+            unix_seconds: ms / 1000,
+            // Below 1e9: (ms % 1000) * 1e6 < 1e9.
+            nanos: u32::try_from(ms % 1000).unwrap_or(0) * 1_000_000,
+        }
+    }
 }
 
 /// A `PKIFailureInfo` bit (RFC 3161 section 2.4.2): why a request was rejected.

@@ -21,6 +21,15 @@ pub enum TsaError {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A key or certificate could not be written as PEM (should not happen: the labels are
+    /// constants).
+    #[error("cannot encode {what} as PEM: {source}")]
+    PemEncoding {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's complaint.
+        source: pem_rfc7468::Error,
+    },
     /// The certificate chain does not parse, or does not suit the key.
     #[error("bad TSA certificate chain: {reason}")]
     BadChain {

@@ -1,15 +1,15 @@
-//! The HTTP API: the pure core behind axum, with time and randomness drawn per request.
+//! The HTTP API: the pure core behind axum, with time and randomness drawn per request from
+//! the injected [`Clock`] and [`Randomness`].
 
 use crate::{MAX_REQUEST_SIZE, TimestampAuthority, TsaTime};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use signet_clock::{Clock, Randomness};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 /// Where timestamp requests are posted.
 pub const TIMESTAMP_PATH: &str = "/api/v1/timestamp";
@@ -24,22 +24,31 @@ pub const CERTCHAIN_PATH: &str = "/api/v1/timestamp/certchain";
 ///   types are read as DER too, as `curl --data-binary` sends the wrong one). The answer is
 ///   always 200 with an `application/timestamp-reply` `TimeStampResp`, granted or rejected
 ///   with a `PKIFailureInfo` (Sigstore's TSA answers 201, or 400 for bad requests). A body over
-///   [`MAX_REQUEST_SIZE`] gets 413; a failing system clock or RNG 503.
+///   [`MAX_REQUEST_SIZE`] gets 413; a failing RNG 503.
 /// - `GET /api/v1/timestamp/certchain`: the chain as PEM (`application/pem-certificate-chain`),
 ///   TSA certificate first.
-pub fn router(tsa: Arc<TimestampAuthority>) -> Router {
+///
+/// Each token's `genTime` is `clock`'s time and its serial number comes from `randomness`.
+pub fn router(tsa: Arc<TimestampAuthority>, clock: Clock, randomness: Randomness) -> Router {
     Router::new()
         .route(TIMESTAMP_PATH, post(timestamp))
         .route(CERTCHAIN_PATH, get(certchain))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_SIZE))
-        .with_state(tsa)
+        .with_state(Arc::new(Served {
+            tsa,
+            clock,
+            randomness,
+        }))
 }
 
-async fn timestamp(
-    State(tsa): State<Arc<TimestampAuthority>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// What the handlers share: the authority, the time and the randomness.
+struct Served {
+    tsa: Arc<TimestampAuthority>,
+    clock: Clock,
+    randomness: Randomness,
+}
+
+async fn timestamp(State(served): State<Arc<Served>>, headers: HeaderMap, body: Bytes) -> Response {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -50,11 +59,11 @@ async fn timestamp(
         });
     let reply = if is_json {
         match crate::timestamp_req_from_json(&body) {
-            Ok(der) => respond_now(&tsa, &der),
+            Ok(der) => respond_now(&served, &der),
             Err(failure) => Some(crate::rejection_response(failure)),
         }
     } else {
-        respond_now(&tsa, &body)
+        respond_now(&served, &body)
     };
     match reply {
         Some(reply) => (
@@ -66,19 +75,24 @@ async fn timestamp(
     }
 }
 
-/// Answers `request` at the current time with a fresh random serial; `None` when the system
-/// RNG or clock fails.
-fn respond_now(tsa: &TimestampAuthority, request: &[u8]) -> Option<Vec<u8>> {
+/// Answers `request` at the clock's time with a fresh random serial; `None` when the RNG
+/// fails or the clock reads the epoch itself (the system clock's reading when it is set before
+/// 1970): a timestamp authority without a believable time must not vouch for one.
+fn respond_now(served: &Served, request: &[u8]) -> Option<Vec<u8>> {
     let mut serial = [0u8; 16];
-    SystemRandom::new().fill(&mut serial).ok()?;
-    let now = TsaTime::from_system_time(SystemTime::now())?;
-    Some(tsa.respond(request, now, serial))
+    served.randomness.fill(&mut serial).ok()?;
+    let now_ms = served.clock.now_ms();
+    if now_ms == 0 {
+        return None;
+    }
+    let now = TsaTime::from_unix_ms(now_ms);
+    Some(served.tsa.respond(request, now, serial))
 }
 
-async fn certchain(State(tsa): State<Arc<TimestampAuthority>>) -> Response {
+async fn certchain(State(served): State<Arc<Served>>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
-        tsa.keys().chain_pem(),
+        served.tsa.keys().chain_pem(),
     )
         .into_response()
 }

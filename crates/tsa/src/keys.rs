@@ -90,9 +90,11 @@ impl SigningAlgorithm {
 /// The key is never printed: `Debug` shows the algorithm and the certificate subject only.
 pub struct TsaKeys {
     key: EcdsaKeyPair,
-    pkcs8: Vec<u8>,
     algorithm: SigningAlgorithm,
     chain: Vec<Certificate>,
+    /// The chain, and the key as PKCS#8, in PEM: made once, where an error can be returned.
+    chain_pem: String,
+    key_pem: String,
 }
 
 impl std::fmt::Debug for TsaKeys {
@@ -111,11 +113,14 @@ impl TsaKeys {
     /// The root's key signs the TSA certificate and is then dropped: nothing more is ever
     /// issued under this root. The TSA certificate has a critical extended key usage of
     /// `id-kp-timeStamping` only, a critical key usage of `digitalSignature`, and subject and
-    /// authority key identifiers. Keys and serial numbers come from the system RNG.
-    pub fn generate(now_unix: i64, algorithm: SigningAlgorithm) -> Result<TsaKeys, TsaError> {
-        let rng = SystemRandom::new();
-        let (root_key, _) = new_key(algorithm, &rng, "the TSA root key")?;
-        let (key, pkcs8) = new_key(algorithm, &rng, "the TSA signing key")?;
+    /// authority key identifiers. Keys and serial numbers come from `rng`.
+    pub fn generate(
+        now_unix: i64,
+        algorithm: SigningAlgorithm,
+        rng: &dyn SecureRandom,
+    ) -> Result<TsaKeys, TsaError> {
+        let (root_key, _) = new_key(algorithm, rng, "the TSA root key")?;
+        let (key, pkcs8) = new_key(algorithm, rng, "the TSA signing key")?;
         let not_before = u64::try_from(now_unix)
             .ok()
             .and_then(|now| now.checked_sub(BACKDATE))
@@ -136,7 +141,7 @@ impl TsaKeys {
                 validity,
                 ca: true,
             },
-            &rng,
+            rng,
         )?;
         let tsa_der = issue(
             &IssueParams {
@@ -149,7 +154,7 @@ impl TsaKeys {
                 validity,
                 ca: false,
             },
-            &rng,
+            rng,
         )?;
         let chain = vec![parse_cert(&tsa_der)?, parse_cert(&root_der)?];
         TsaKeys::new(key, pkcs8, algorithm, chain)
@@ -206,11 +211,17 @@ impl TsaKeys {
                 "the TSA certificate lacks a critical timeStamping extended key usage",
             ));
         }
+        let chain_pem = chain
+            .iter()
+            .map(|cert| pem("CERTIFICATE", cert.der(), "the certificate chain"))
+            .collect::<Result<String, _>>()?;
+        let key_pem = pem("PRIVATE KEY", &pkcs8, "the signing key")?;
         Ok(TsaKeys {
             key,
-            pkcs8,
             algorithm,
             chain,
+            chain_pem,
+            key_pem,
         })
     }
 
@@ -227,15 +238,12 @@ impl TsaKeys {
     /// The chain as PEM, TSA certificate first (what `GET /api/v1/timestamp/certchain` serves
     /// and what a trusted root's `timestampAuthorities[].certChain` lists).
     pub fn chain_pem(&self) -> String {
-        self.chain
-            .iter()
-            .map(|cert| pem("CERTIFICATE", cert.der()))
-            .collect()
+        self.chain_pem.clone()
     }
 
     /// The private key as PEM PKCS#8. Secret: write it only to a file of mode 0600.
     pub fn signing_key_pem(&self) -> String {
-        pem("PRIVATE KEY", &self.pkcs8)
+        self.key_pem.clone()
     }
 
     /// Signs `message` with the TSA key (ASN.1 DER ECDSA signature over its hash).
@@ -250,13 +258,15 @@ impl TsaKeys {
     }
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
+/// PEM of `der`; an error (never an empty file) if it cannot be encoded.
+fn pem(label: &str, der: &[u8], what: &'static str) -> Result<String, TsaError> {
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
+        .map_err(|source| TsaError::PemEncoding { what, source })
 }
 
 fn new_key(
     algorithm: SigningAlgorithm,
-    rng: &SystemRandom,
+    rng: &dyn SecureRandom,
     what: &'static str,
 ) -> Result<(EcdsaKeyPair, Vec<u8>), TsaError> {
     let doc = EcdsaKeyPair::generate_pkcs8(algorithm.aws(), rng)
@@ -310,7 +320,7 @@ fn key_identifier(spki_der: &[u8]) -> Result<OctetString, TsaError> {
     let spki = SubjectPublicKeyInfoOwned::from_der(spki_der)
         .map_err(TsaError::encode("a key identifier"))?;
     let hash = digest::digest(&digest::SHA256, spki.subject_public_key.raw_bytes());
-    let id = hash.as_ref().get(..20).unwrap_or_default().to_vec();
+    let id: Vec<u8> = hash.as_ref().iter().take(20).copied().collect();
     OctetString::new(id).map_err(TsaError::encode("a key identifier"))
 }
 
@@ -340,7 +350,7 @@ struct IssueParams<'a> {
 }
 
 /// Issues a certificate and returns its DER.
-fn issue(params: &IssueParams<'_>, rng: &SystemRandom) -> Result<Vec<u8>, TsaError> {
+fn issue(params: &IssueParams<'_>, rng: &dyn SecureRandom) -> Result<Vec<u8>, TsaError> {
     use const_oid::db::rfc5280 as ext;
     let mut serial = [0u8; 16];
     rng.fill(&mut serial).map_err(|_| TsaError::KeyGeneration {

@@ -8,7 +8,9 @@
 //!   `TSTInfo`, with ESSCertIDv2 per RFC 5816) or a rejection with a `PKIFailureInfo`. Time and
 //!   the token's serial number are arguments.
 //! - [`router`]: the HTTP API Sigstore clients use (`POST /api/v1/timestamp` with a DER or a
-//!   JSON request, `GET /api/v1/timestamp/certchain`), drawing time and randomness per request.
+//!   JSON request, `GET /api/v1/timestamp/certchain`), drawing time and randomness per request
+//!   from the [`signet_clock::Clock`] and [`signet_clock::Randomness`] it is given; it never
+//!   reads the system clock.
 //!
 //! Imprints may be SHA-256, SHA-384 or SHA-512; SHA-1 is refused (`badAlg`). A nonce, in a
 //! DER or a JSON request alike, is a non-negative INTEGER of at most [`MAX_NONCE_BITS`] bits
@@ -16,12 +18,15 @@
 //! are checked in the tests by `signet-timestamp`, by `openssl ts -verify` and by
 //! sigstore-python's `rfc3161-client`.
 //!
-//! Verifying tokens is `signet-timestamp`'s job.
+//! Verifying tokens is `signet-timestamp`'s job. Its only file I/O is [`load_or_create`] (the
+//! key and chain, written through `signet-durable`); nothing panics on a request: a bad one
+//! gets a rejection, a request too large 413, and a failing random generator 503.
 //!
 //! ```
 //! use signet_tsa::{SigningAlgorithm, TimestampAuthority, TsaKeys, TsaTime};
 //! let now = TsaTime { unix_seconds: 1_780_000_000, nanos: 0 };
-//! let keys = TsaKeys::generate(now.unix_seconds as i64, SigningAlgorithm::EcdsaP256Sha256).unwrap();
+//! let rng = aws_lc_rs::rand::SystemRandom::new();
+//! let keys = TsaKeys::generate(now.unix_seconds as i64, SigningAlgorithm::EcdsaP256Sha256, &rng).unwrap();
 //! let tsa = TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY).unwrap();
 //! // Not a TimeStampReq: a rejection (status 2), not an error.
 //! let reply = tsa.respond(b"hello", now, [7; 16]);

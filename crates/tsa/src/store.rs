@@ -1,6 +1,7 @@
 //! Keeping the TSA's key and chain in a data directory (the only module that touches files).
 
 use crate::{SigningAlgorithm, TsaError, TsaKeys};
+use aws_lc_rs::rand::SecureRandom;
 use std::path::Path;
 
 /// The signing key file in the data directory: PEM PKCS#8, mode 0600.
@@ -9,7 +10,7 @@ pub const SIGNING_KEY_FILE: &str = "tsa-signing-key.pem";
 pub const CHAIN_FILE: &str = "tsa-chain.pem";
 
 /// Loads the TSA keys from `dir`, or on first start generates them
-/// ([`TsaKeys::generate`] at `now_unix` with `algorithm`) and writes them there.
+/// ([`TsaKeys::generate`] at `now_unix` with `algorithm` and `rng`) and writes them there.
 ///
 /// `dir` is created if missing. The key is written with mode 0600, each file through a
 /// temporary file, fsync and rename, the key first. If only one of the two files exists (a
@@ -19,6 +20,7 @@ pub fn load_or_create(
     dir: &Path,
     now_unix: i64,
     algorithm: SigningAlgorithm,
+    rng: &dyn SecureRandom,
 ) -> Result<TsaKeys, TsaError> {
     let key_path = dir.join(SIGNING_KEY_FILE);
     let chain_path = dir.join(CHAIN_FILE);
@@ -26,7 +28,7 @@ pub fn load_or_create(
         (Some(key), Some(chain)) => TsaKeys::from_pem(&key, &chain),
         (None, None) => {
             signet_durable::create_dir_all(dir).map_err(io(dir))?;
-            let keys = TsaKeys::generate(now_unix, algorithm)?;
+            let keys = TsaKeys::generate(now_unix, algorithm, rng)?;
             write_file(&key_path, keys.signing_key_pem().as_bytes(), true)?;
             write_file(&chain_path, keys.chain_pem().as_bytes(), false)?;
             Ok(keys)

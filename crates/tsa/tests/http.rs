@@ -15,6 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 struct Server {
     base: String,
+    /// The server's fixed clock, in Unix seconds.
+    now: u64,
     tsa: Arc<signet_tsa::TimestampAuthority>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -33,12 +35,15 @@ async fn start() -> Server {
     let tsa = Arc::new(authority(SigningAlgorithm::EcdsaP256Sha256, now));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = signet_tsa::router(tsa.clone());
+    // A fixed clock, part way into the second: genTime is whole seconds.
+    let clock = signet_clock::Clock::fixed(now * 1000 + 999);
+    let app = signet_tsa::router(tsa.clone(), clock, signet_clock::Randomness::system());
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
     Server {
         base: format!("http://{addr}"),
+        now,
         tsa,
         task,
     }
@@ -66,11 +71,8 @@ async fn timestamp_query_gets_a_verifiable_reply() {
     );
     let body = resp.bytes().await.unwrap();
     let verified = signet_timestamp::verify_timestamp(&body, DATA, &trust(&server.tsa)).unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    assert!((verified.time as u64).abs_diff(now) <= 5);
+    // The token's time is the injected clock's, not the system's.
+    assert_eq!(verified.time, i64::try_from(server.now).unwrap());
     let token = signet_timestamp::parse_timestamp_token(&body).unwrap();
     assert_eq!(token.nonce, Some(vec![0x42; 8]));
 
@@ -281,4 +283,34 @@ async fn wrong_method_and_path() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+}
+
+/// A clock that reads the epoch itself (the system clock set before 1970) gets no token: the
+/// authority answers 503 rather than vouching for 1970.
+#[tokio::test]
+async fn a_clock_at_the_epoch_gets_no_token() {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let tsa = Arc::new(authority(SigningAlgorithm::EcdsaP256Sha256, now));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = signet_tsa::router(
+        tsa,
+        signet_clock::Clock::fixed(0),
+        signet_clock::Randomness::system(),
+    );
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/api/v1/timestamp"))
+        .header("content-type", "application/timestamp-query")
+        .body(Req::over(SHA256, DATA).der())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    task.abort();
 }

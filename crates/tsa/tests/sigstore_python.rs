@@ -1,9 +1,8 @@
 //! sigstore-python's RFC 3161 library (rfc3161-client, installed with sigstore-python) makes the
 //! requests and verifies our replies, as `sigstore sign` with a TSA would.
 //!
-//! Uses `SIGNET_SIGSTORE_PYTHON`, else `target/sigstore-python-venv` (made by
-//! `scripts/ensure-sigstore-python`). Skipped with a note when neither exists, unless
-//! `SIGNET_REQUIRE_DIFFERENTIAL=1`.
+//! Uses `SIGNET_SIGSTORE_PYTHON` (the venv python `scripts/ensure-sigstore-python` prints).
+//! Skipped with a note without it, unless `SIGNET_REQUIRE_DIFFERENTIAL=1`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,26 +12,11 @@
 
 mod common;
 
+use signet_testkit::tools::sigstore_python as python;
 use signet_tsa::{SigningAlgorithm, TsaTime};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;
-
-fn python() -> Option<PathBuf> {
-    let from_env = std::env::var_os("SIGNET_SIGSTORE_PYTHON")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
-    let venv =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/sigstore-python-venv/bin/python");
-    let python = from_env.or_else(|| venv.exists().then_some(venv));
-    if python.is_none() {
-        if std::env::var("SIGNET_REQUIRE_DIFFERENTIAL").as_deref() == Ok("1") {
-            panic!("SIGNET_REQUIRE_DIFFERENTIAL=1 but sigstore-python is not set up");
-        }
-        eprintln!("note: sigstore-python not set up (scripts/ensure-sigstore-python); skipping");
-    }
-    python
-}
 
 /// `make DIR cert|nocert` makes a request with rfc3161-client (nonce on, certReq as asked);
 /// `verify DIR cert|nocert` verifies the reply against the root, giving the TSA certificate

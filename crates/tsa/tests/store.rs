@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+use aws_lc_rs::rand::SystemRandom;
 use signet_tsa::{CHAIN_FILE, SIGNING_KEY_FILE, SigningAlgorithm, TsaError, load_or_create};
 
 const NOW: i64 = 1_780_000_000;
@@ -14,7 +15,13 @@ const NOW: i64 = 1_780_000_000;
 fn creates_then_reloads_the_same_identity() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let first = load_or_create(&data, NOW, SigningAlgorithm::EcdsaP384Sha384).unwrap();
+    let first = load_or_create(
+        &data,
+        NOW,
+        SigningAlgorithm::EcdsaP384Sha384,
+        &SystemRandom::new(),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -27,7 +34,13 @@ fn creates_then_reloads_the_same_identity() {
     let chain_pem = std::fs::read_to_string(data.join(CHAIN_FILE)).unwrap();
     assert_eq!(chain_pem, first.chain_pem());
     // Reloaded later (the algorithm argument only matters on creation).
-    let second = load_or_create(&data, NOW + 1000, SigningAlgorithm::EcdsaP256Sha256).unwrap();
+    let second = load_or_create(
+        &data,
+        NOW + 1000,
+        SigningAlgorithm::EcdsaP256Sha256,
+        &SystemRandom::new(),
+    )
+    .unwrap();
     assert_eq!(second.chain(), first.chain());
     assert_eq!(second.algorithm(), SigningAlgorithm::EcdsaP384Sha384);
     assert_eq!(second.signing_key_pem(), first.signing_key_pem());
@@ -40,18 +53,33 @@ fn creates_then_reloads_the_same_identity() {
 #[test]
 fn a_missing_half_is_an_error_not_a_new_identity() {
     let dir = tempfile::tempdir().unwrap();
-    load_or_create(dir.path(), NOW, SigningAlgorithm::EcdsaP256Sha256).unwrap();
+    load_or_create(
+        dir.path(),
+        NOW,
+        SigningAlgorithm::EcdsaP256Sha256,
+        &SystemRandom::new(),
+    )
+    .unwrap();
     std::fs::remove_file(dir.path().join(CHAIN_FILE)).unwrap();
     assert!(matches!(
-        load_or_create(dir.path(), NOW, SigningAlgorithm::EcdsaP256Sha256),
+        load_or_create(
+            dir.path(),
+            NOW,
+            SigningAlgorithm::EcdsaP256Sha256,
+            &SystemRandom::new()
+        ),
         Err(TsaError::HalfKeyPair { .. })
     ));
 }
 
 #[test]
 fn a_chain_for_another_key_is_refused() {
-    let a = signet_tsa::TsaKeys::generate(NOW, SigningAlgorithm::EcdsaP256Sha256).unwrap();
-    let b = signet_tsa::TsaKeys::generate(NOW, SigningAlgorithm::EcdsaP256Sha256).unwrap();
+    let a =
+        signet_tsa::TsaKeys::generate(NOW, SigningAlgorithm::EcdsaP256Sha256, &SystemRandom::new())
+            .unwrap();
+    let b =
+        signet_tsa::TsaKeys::generate(NOW, SigningAlgorithm::EcdsaP256Sha256, &SystemRandom::new())
+            .unwrap();
     assert!(matches!(
         signet_tsa::TsaKeys::from_pem(&a.signing_key_pem(), &b.chain_pem()),
         Err(TsaError::BadChain { .. })
@@ -72,7 +100,9 @@ fn a_chain_for_another_key_is_refused() {
 
 #[test]
 fn generated_certificates_have_the_tsa_profile() {
-    let keys = signet_tsa::TsaKeys::generate(NOW, SigningAlgorithm::EcdsaP256Sha256).unwrap();
+    let keys =
+        signet_tsa::TsaKeys::generate(NOW, SigningAlgorithm::EcdsaP256Sha256, &SystemRandom::new())
+            .unwrap();
     let chain = keys.chain();
     let (leaf, root) = (&chain[0], &chain[1]);
     assert_eq!(leaf.not_before(), NOW - 60);

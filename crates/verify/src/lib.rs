@@ -19,7 +19,9 @@
 //! 6. the signature over the artifact (message signature) or over the DSSE PAE, and for DSSE
 //!    that an in-toto subject has the artifact's digest.
 //!
-//! Pure: the clock is an argument, nothing is fetched.
+//! Pure: the clock is an argument, nothing is fetched or read from disk, and no random number
+//! is made. Bundles and trusted roots are untrusted input: every failure is an error naming
+//! the check (a [`VerifyError`]), never a panic.
 #![forbid(unsafe_code)]
 
 mod artifact;
@@ -30,7 +32,7 @@ mod trust;
 mod verify;
 
 pub use artifact::Artifact;
-pub use error::VerifyError;
+pub use error::{InclusionProofError, LogCheckpointError, VerifyError};
 pub use policy::{IdentityPolicy, Policy, StringMatcher, github};
 pub use trust::{TrustMaterial, TrustedCa, TrustedLog, Validity};
 pub use verify::{

@@ -1,8 +1,6 @@
 //! Transparency-log entries: which log, what the entry says, and the proofs that it was logged.
 
-use crate::{TrustMaterial, TrustedLog, VerifyError};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use crate::{InclusionProofError, LogCheckpointError, TrustMaterial, TrustedLog, VerifyError};
 use signet_formats::{InclusionProof, TransparencyLogEntry};
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf, verify_inclusion};
 use signet_note::{
@@ -149,46 +147,47 @@ fn check_inclusion(
     proof: &InclusionProof,
     log: &TrustedLog,
 ) -> Result<(), VerifyError> {
-    let bad_proof = |reason: String| VerifyError::BadInclusionProof {
+    let bad_proof = |source: InclusionProofError| VerifyError::BadInclusionProof {
         entry: index,
-        reason,
+        source,
     };
-    let bad_cp = |reason: String| VerifyError::BadCheckpoint {
+    let bad_cp = |source: LogCheckpointError| VerifyError::BadCheckpoint {
         entry: index,
-        reason,
+        source,
     };
-    let leaf_index =
-        u64::try_from(proof.log_index).map_err(|_| bad_proof("negative proof log index".into()))?;
-    let tree_size =
-        u64::try_from(proof.tree_size).map_err(|_| bad_proof("negative tree size".into()))?;
+    let leaf_index = u64::try_from(proof.log_index)
+        .map_err(|_| bad_proof(InclusionProofError::NegativeLogIndex(proof.log_index)))?;
+    let tree_size = u64::try_from(proof.tree_size)
+        .map_err(|_| bad_proof(InclusionProofError::NegativeTreeSize(proof.tree_size)))?;
     let hashes = proof
         .hashes
         .iter()
         .map(|h| Hash::from_slice(h))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad_proof(e.to_string()))?;
-    let root =
-        Hash::from_slice(&proof.root_hash).map_err(|e| bad_proof(format!("root hash: {e}")))?;
+        .map_err(|e| bad_proof(InclusionProofError::Hash(e)))?;
+    let root = Hash::from_slice(&proof.root_hash)
+        .map_err(|e| bad_proof(InclusionProofError::RootHash(e)))?;
 
     // The checkpoint states the tree size and root again: both must agree with the proof's,
     // checked before any signature so the error names the disagreement.
     if proof.checkpoint.is_empty() {
-        return Err(bad_cp("missing".into()));
+        return Err(bad_cp(LogCheckpointError::Missing));
     }
-    let note = Note::parse(proof.checkpoint.as_bytes()).map_err(|e| bad_cp(e.to_string()))?;
-    let checkpoint = Checkpoint::parse(note.text()).map_err(|e| bad_cp(e.to_string()))?;
+    let note = Note::parse(proof.checkpoint.as_bytes())
+        .map_err(|e| bad_cp(LogCheckpointError::Note(e)))?;
+    let checkpoint =
+        Checkpoint::parse(note.text()).map_err(|e| bad_cp(LogCheckpointError::Checkpoint(e)))?;
     if checkpoint.size.0 != tree_size {
-        return Err(bad_cp(format!(
-            "size {} differs from inclusionProof.treeSize {tree_size}",
-            checkpoint.size.0
-        )));
+        return Err(bad_cp(LogCheckpointError::SizeMismatch {
+            checkpoint: checkpoint.size.0,
+            proof: tree_size,
+        }));
     }
     if checkpoint.root_hash != root {
-        return Err(bad_cp(format!(
-            "root hash {} differs from inclusionProof.rootHash {}",
-            STANDARD.encode(checkpoint.root_hash.0),
-            STANDARD.encode(root.0)
-        )));
+        return Err(bad_cp(LogCheckpointError::RootMismatch {
+            checkpoint: checkpoint.root_hash,
+            proof: root,
+        }));
     }
 
     let leaf = hash_leaf(&entry.canonicalized_body);
@@ -199,7 +198,7 @@ fn check_inclusion(
         &hashes,
         &root.0,
     )
-    .map_err(|e| bad_proof(e.to_string()))?;
+    .map_err(|e| bad_proof(InclusionProofError::Proof(e)))?;
 
     check_checkpoint_signature(&note, &checkpoint, proof.checkpoint.as_bytes(), log).map_err(bad_cp)
 }
@@ -225,7 +224,7 @@ fn check_checkpoint_signature(
     checkpoint: &Checkpoint,
     envelope: &[u8],
     log: &TrustedLog,
-) -> Result<(), String> {
+) -> Result<(), LogCheckpointError> {
     let mut verifiers = NoteVerifiers::new();
     let (name, key_id): (String, KeyId) = match log.key.kind() {
         KeyKind::Ed25519 => {
@@ -233,21 +232,21 @@ fn check_checkpoint_signature(
                 .key
                 .raw_key()
                 .try_into()
-                .map_err(|_| "log key is not Ed25519".to_owned())?;
+                .map_err(|_| LogCheckpointError::NotEd25519)?;
             let names = key_names_of_base_url(&log.base_url);
             let Some(name) = names.iter().find(|n| **n == checkpoint.origin) else {
                 return Err(match names.first() {
-                    Some(want) => format!(
-                        "origin {:?} is not the log's name {want:?} (the host of its baseUrl {:?})",
-                        checkpoint.origin, log.base_url
-                    ),
-                    None => format!(
-                        "the trusted root gives log {} no baseUrl, so its checkpoint key has no name",
-                        hex::encode(&log.log_id)
-                    ),
+                    Some(want) => LogCheckpointError::OriginNotLogName {
+                        origin: checkpoint.origin.clone(),
+                        name: want.clone(),
+                        base_url: log.base_url.clone(),
+                    },
+                    None => LogCheckpointError::NoBaseUrl {
+                        log_id: hex::encode(&log.log_id),
+                    },
                 });
             };
-            let v = Ed25519NoteVerifier::new(name, raw).map_err(|e| e.to_string())?;
+            let v = Ed25519NoteVerifier::new(name, raw).map_err(LogCheckpointError::Key)?;
             let id = signet_note::NoteVerifier::key_id(&v);
             verifiers.push(Box::new(v));
             (name.clone(), id)
@@ -256,42 +255,37 @@ fn check_checkpoint_signature(
             let name = RekorV1Origin::parse(&checkpoint.origin)
                 .map(|o| o.hostname)
                 .unwrap_or_else(|_| checkpoint.origin.clone());
-            let v = PkixNoteVerifier::new(&name, log.key.spki_der()).map_err(|e| e.to_string())?;
+            let v = PkixNoteVerifier::new(&name, log.key.spki_der())
+                .map_err(LogCheckpointError::Key)?;
             let id = signet_note::NoteVerifier::key_id(&v);
             verifiers.push(Box::new(v));
             (name, id)
         }
     };
-    let log_key_id = log
-        .log_id
-        .get(..4)
-        .ok_or_else(|| "log ID shorter than 4 bytes".to_owned())?;
+    let log_key_id = log.log_id.get(..4).ok_or(LogCheckpointError::ShortLogId)?;
     if key_id.to_be_bytes() != log_key_id {
-        return Err(format!(
-            "the log's key {name:?} has key ID {key_id:08x}, not the start of its log ID {}",
-            hex::encode(&log.log_id)
-        ));
+        return Err(LogCheckpointError::KeyIdMismatch {
+            name,
+            key_id,
+            log_id: hex::encode(&log.log_id),
+        });
     }
     if !note
         .signatures()
         .iter()
         .any(|s| s.name == name && s.key_id == key_id)
     {
-        let lines: Vec<String> = note
-            .signatures()
-            .iter()
-            .map(|s| format!("{:?} {:08x}", s.name, s.key_id))
-            .collect();
-        return Err(format!(
-            "no signature by the log's key (name {name:?}, key ID {key_id:08x}); signature lines: {}",
-            if lines.is_empty() {
-                "none".to_owned()
-            } else {
-                lines.join(", ")
-            }
-        ));
+        return Err(LogCheckpointError::NoLogSignature {
+            name,
+            key_id,
+            signatures: note
+                .signatures()
+                .iter()
+                .map(|s| (s.name.clone(), s.key_id))
+                .collect(),
+        });
     }
-    open_note(envelope, &verifiers).map_err(|e| e.to_string())?;
+    open_note(envelope, &verifiers).map_err(LogCheckpointError::Signature)?;
     Ok(())
 }
 

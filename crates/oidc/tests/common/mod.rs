@@ -1,9 +1,6 @@
 //! Helpers shared by the OIDC integration tests.
 #![allow(dead_code)]
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine as _;
@@ -53,88 +50,4 @@ pub fn closed_loopback_url() -> String {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
-}
-
-/// npm `oauth2-mock-server` run through scripts/oauth2-mock-server.mjs; killed on drop.
-pub struct MockProvider {
-    child: Child,
-    pub issuer: String,
-}
-
-impl MockProvider {
-    /// Starts the provider, or returns `None` (after printing why) when
-    /// `SIGNET_OAUTH2_MOCK_SERVER` is unset; panics instead when `SIGNET_REQUIRE_OIDC=1`.
-    pub fn start(extra_args: &[&str]) -> Option<Self> {
-        let Some(launcher) = std::env::var_os("SIGNET_OAUTH2_MOCK_SERVER") else {
-            assert!(
-                std::env::var("SIGNET_REQUIRE_OIDC").as_deref() != Ok("1"),
-                "SIGNET_REQUIRE_OIDC=1 but SIGNET_OAUTH2_MOCK_SERVER is unset; run \
-                 scripts/ensure-oauth2-mock-server"
-            );
-            eprintln!(
-                "skipping: SIGNET_OAUTH2_MOCK_SERVER is unset (set it to the path \
-                 scripts/ensure-oauth2-mock-server prints to run the real-provider tests)"
-            );
-            return None;
-        };
-        let mut child = Command::new("node")
-            .arg(launcher)
-            .args(["--port", "0", "--host", "127.0.0.1"])
-            .args(extra_args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node with the oauth2-mock-server launcher");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let issuer = line.trim().to_owned();
-        assert!(issuer.starts_with("http://"), "launcher printed {line:?}");
-        Some(Self { child, issuer })
-    }
-
-    /// The listening origin (the issuer URL unless `--issuer` changed it).
-    pub fn origin(&self) -> String {
-        let url = url::Url::parse(&self.issuer).unwrap();
-        url.origin().ascii_serialization()
-    }
-
-    /// An ID token from the password grant for `username`, with claim and header overrides.
-    pub async fn id_token(
-        &self,
-        username: &str,
-        claims: Option<Value>,
-        header: Option<Value>,
-    ) -> String {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "password")
-            .append_pair("username", username)
-            .append_pair("password", "unused")
-            .append_pair("client_id", "sigstore");
-        if let Some(c) = claims {
-            form.append_pair("signet_claims", &c.to_string());
-        }
-        if let Some(h) = header {
-            form.append_pair("signet_header", &h.to_string());
-        }
-        let response = reqwest::Client::new()
-            .post(format!("{}/token", self.origin()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form.finish())
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        let body: Value = response.json().await.unwrap();
-        body["id_token"].as_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for MockProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -4,9 +4,8 @@
 #![allow(dead_code)]
 
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -16,7 +15,7 @@ use signet_server::{
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The search index's file in a test directory.
@@ -118,8 +117,8 @@ pub async fn open_with_search_results(
         stores,
         batch,
         peer_url,
-        clock: Arc::new(now_ms),
-        randomness: Arc::new(|| Box::new(SystemRandom::new())),
+        clock: signet_clock::Clock::from_fn(now_ms),
+        randomness: signet_clock::Randomness::system(),
         search_results,
     })
     .await
@@ -185,45 +184,8 @@ pub async fn start_with_search_results(
     Running { server, base, task }
 }
 
-/// A fresh P-256 signing key.
-pub struct Signer {
-    pub key: EcdsaKeyPair,
-}
-
-impl Signer {
-    pub fn new() -> Self {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-        Signer {
-            key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap(),
-        }
-    }
-
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        self.key
-            .sign(&SystemRandom::new(), message)
-            .unwrap()
-            .as_ref()
-            .to_vec()
-    }
-
-    pub fn spki(&self) -> Vec<u8> {
-        self.key.public_key().as_der().unwrap().as_ref().to_vec()
-    }
-
-    pub fn pem(&self) -> String {
-        let b64 = STANDARD.encode(self.spki());
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            lines.join("\n")
-        )
-    }
-}
+/// The test signer: a fresh P-256 key.
+pub use signet_testkit::Signer;
 
 /// A fresh random artifact.
 pub fn artifact() -> Vec<u8> {
@@ -345,45 +307,6 @@ pub async fn search_suite(s: &Running) {
         search(json!({"hash": hash(5), "email": "nobody@example.com", "operator": "and"})).await,
         want(&[], false)
     );
-}
-
-/// The other DER encoding `(r, n - s)` of a P-256 ECDSA signature `(r, s)`: it verifies too.
-pub fn ecdsa_p256_twin(sig: &[u8]) -> Vec<u8> {
-    const N: [u8; 32] = [
-        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
-        0x25, 0x51,
-    ];
-    // SEQUENCE { INTEGER r, INTEGER s }, short lengths (P-256 signatures are < 128 bytes).
-    let integer = |at: usize| {
-        assert_eq!(sig[at], 0x02);
-        let end = at + 2 + sig[at + 1] as usize;
-        (sig[at + 2..end].to_vec(), end)
-    };
-    let (r, end) = integer(2);
-    let (s, _) = integer(end);
-    let mut s32 = [0u8; 32];
-    let s = &s[s.len().saturating_sub(32)..];
-    s32[32 - s.len()..].copy_from_slice(s);
-    let mut twin = [0u8; 32];
-    let mut borrow = 0i32;
-    for i in (0..32).rev() {
-        let d = N[i] as i32 - s32[i] as i32 - borrow;
-        borrow = i32::from(d < 0);
-        twin[i] = d.rem_euclid(256) as u8;
-    }
-    let der_integer = |v: &[u8]| {
-        let v: Vec<u8> = v.iter().copied().skip_while(|&b| b == 0).collect();
-        let pad = v[0] & 0x80 != 0;
-        let mut out = vec![0x02, (v.len() + usize::from(pad)) as u8];
-        if pad {
-            out.push(0);
-        }
-        out.extend(v);
-        out
-    };
-    let body = [der_integer(&r), der_integer(&twin)].concat();
-    [vec![0x30, body.len() as u8], body].concat()
 }
 
 /// A hashedRekordRequestV002 over `digest` with signature `sig` by `signer`.

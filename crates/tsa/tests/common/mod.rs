@@ -19,7 +19,8 @@ pub const NOW: TsaTime = TsaTime {
 };
 
 pub fn authority(alg: SigningAlgorithm, now: u64) -> TimestampAuthority {
-    let keys = TsaKeys::generate(i64::try_from(now).unwrap(), alg).unwrap();
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let keys = TsaKeys::generate(i64::try_from(now).unwrap(), alg, &rng).unwrap();
     TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY).unwrap()
 }
 
