@@ -33,6 +33,7 @@
 //!     oidc_issuers: Vec::new(),
 //!     batch: Default::default(),
 //!     ct_public_add: false,
+//!     cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
 //! })
 //! .await?;
 //! let app: axum::Router = deployment.router();

@@ -50,10 +50,13 @@ pub struct LogServerConfig {
     /// With `database`: the URL other servers reach this one at directly (see
     /// [`LogServerParts::peer_url`]).
     pub peer_url: Option<String>,
+    /// Bytes all the server's caches may hold together, redb's page caches included (see
+    /// [`signet_server::CacheSizes`]). Default [`signet_server::DEFAULT_CACHE_BYTES`].
+    pub cache_bytes: usize,
 }
 
 impl LogServerConfig {
-    /// A configuration with redb stores in `data_dir` and default batching.
+    /// A configuration with redb stores in `data_dir`, default batching and caches.
     pub fn new(data_dir: impl Into<PathBuf>, public_url: impl Into<String>) -> LogServerConfig {
         LogServerConfig {
             data_dir: data_dir.into(),
@@ -61,6 +64,7 @@ impl LogServerConfig {
             batch: BatcherConfig::default(),
             database: None,
             peer_url: None,
+            cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -95,9 +99,10 @@ pub async fn open_log_server_with(
     let keys = load_or_create_log_keys(dir, env.now_unix(), env.rng().as_ref())?;
     let stores = match &config.database {
         None => {
+            let sizes = signet_server::CacheSizes::for_redb(config.cache_bytes);
             let open_store = |file: &str| {
                 let path = dir.join(file);
-                RedbStore::open(&path)
+                RedbStore::open_with_cache(&path, sizes.redb_log)
                     .map(|store| (store, path.clone()))
                     .map_err(|e| DeployError::Store {
                         path,
@@ -107,12 +112,13 @@ pub async fn open_log_server_with(
             let (v1, v1_path) = open_store(V1_STORE_FILE)?;
             let (v2, v2_path) = open_store(V2_STORE_FILE)?;
             let search_index_path = dir.join(SEARCH_INDEX_FILE);
-            let search_index = redb::Database::create(&search_index_path).map_err(|e| {
-                DeployError::SearchIndex {
+            let search_index = redb::Database::builder()
+                .set_cache_size(sizes.redb_search)
+                .create(&search_index_path)
+                .map_err(|e| DeployError::SearchIndex {
                     path: search_index_path.clone(),
                     source: Box::new(e.into()),
-                }
-            })?;
+                })?;
             LogStores::Redb(RedbStores {
                 v1,
                 v1_path,
@@ -133,6 +139,7 @@ pub async fn open_log_server_with(
         clock: env.clock,
         randomness: env.randomness,
         search_results: signet_server::MAX_SEARCH_RESULTS,
+        cache_bytes: config.cache_bytes,
     })
     .await?;
     let path = trusted_root_path(dir);

@@ -70,6 +70,9 @@ pub struct DeploymentConfig {
     /// Serve the CT log's `POST /ct/v1/add-pre-chain` to anyone (see
     /// [`CaDeploymentConfig::ct_public_add`]; off by default, the CA logs in process).
     pub ct_public_add: bool,
+    /// Bytes the transparency logs' caches may hold together (see
+    /// [`LogServerConfig::cache_bytes`]); normally [`signet_server::DEFAULT_CACHE_BYTES`].
+    pub cache_bytes: usize,
 }
 
 /// Whether the development OIDC issuer runs when neither `--dev-oidc` nor `--no-dev-oidc` is
@@ -186,6 +189,7 @@ impl Deployment {
         let mut log_config = LogServerConfig::new(dir.join("log"), base.clone());
         log_config.database = config.database.clone();
         log_config.batch = config.batch;
+        log_config.cache_bytes = config.cache_bytes;
         let log = open_log_server_with(log_config, env.clone()).await?;
 
         // CA, its CT log and the development issuer.

@@ -16,6 +16,8 @@
 //! - [`Batcher`]: the tokio front that turns many concurrent [`Batcher::submit`] calls into
 //!   batches, so one fsync covers many entries.
 //! - [`inclusion_proof`], [`consistency_proof`], [`tree_root`]: proofs from stored tiles.
+//! - [`TileCache`], [`CachedStore`], [`ByteLru`], [`SharedLru`]: caches bounded in bytes, so
+//!   that a server's memory does not grow with its log.
 //! - [`check_log`]: a whole-log consistency checker.
 //!
 //! Keys, the clock and the store come in from the caller: the sequencer reads time only from
@@ -50,6 +52,7 @@
 #![forbid(unsafe_code)]
 
 mod batcher;
+mod cache;
 mod check;
 mod error;
 mod faulty;
@@ -62,6 +65,7 @@ mod sequencer;
 mod store;
 
 pub use batcher::{Batcher, BatcherConfig};
+pub use cache::{ByteLru, CacheStats, CachedStore, ENTRY_OVERHEAD, SharedLru, TileCache};
 pub use check::{LogCheck, check_log};
 pub use error::{CheckError, FailPoint, LogError, StoreError};
 pub use faulty::FaultyStore;

@@ -38,9 +38,15 @@ const FORMAT_VERSION: u64 = 1;
 /// cache), and run concurrently with the writer thanks to redb's MVCC.
 ///
 /// New files use redb's v3 file format, which redb 3 and later open directly.
+///
+/// redb keeps pages it read or wrote in a cache of its own, bounded by the size given to
+/// [`RedbStore::open_with_cache`] ([`RedbStore::DEFAULT_CACHE_BYTES`] with
+/// [`RedbStore::open`]; redb's own default, 1 GiB, is not used). Past it, reads go to the
+/// operating system's page cache, which is not the process's memory.
 #[derive(Debug, Clone)]
 pub struct RedbStore {
     db: Arc<Database>,
+    cache_bytes: usize,
 }
 
 fn backend(op: StoreOp) -> impl Fn(redb::Error) -> StoreError {
@@ -124,12 +130,23 @@ fn read_state(
 }
 
 impl RedbStore {
-    /// Opens the database at `path`, creating it (and its tables) if it does not exist. This
-    /// blocks: call it at startup, or from a blocking task.
+    /// redb's page cache with [`RedbStore::open`]: 64 MiB.
+    pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
+    /// Opens the database at `path`, creating it (and its tables) if it does not exist, with
+    /// a page cache of [`RedbStore::DEFAULT_CACHE_BYTES`]. This blocks: call it at startup,
+    /// or from a blocking task.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with_cache(path, Self::DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`RedbStore::open`] with a page cache of at most `cache_bytes` (redb keeps 9/10 of it
+    /// for pages read, 1/10 for pages written and not yet committed).
+    pub fn open_with_cache(path: impl AsRef<Path>, cache_bytes: usize) -> Result<Self, StoreError> {
         let op = StoreOp::State;
         let db = Database::builder()
             .create_with_file_format_v3(true)
+            .set_cache_size(cache_bytes)
             .create(path)
             .or_backend(op)?;
         let mut txn = db.begin_write().or_backend(op)?;
@@ -159,7 +176,15 @@ impl RedbStore {
             }
         }
         txn.commit().or_backend(op)?;
-        Ok(RedbStore { db: Arc::new(db) })
+        Ok(RedbStore {
+            db: Arc::new(db),
+            cache_bytes,
+        })
+    }
+
+    /// The bound of redb's page cache this store was opened with.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_bytes
     }
 
     /// Runs a write on the blocking pool.

@@ -2,7 +2,7 @@
 
 use crate::proof::{tile_error, tree_root, with_tiles};
 use crate::{LogError, LogStore, StagedBatch, StagedEntry, StoreError, StoredCheckpoint};
-use signet_merkle::{CompactRange, Hash, LeafIndex, TreeSize, hash_leaf};
+use signet_merkle::{CompactRange, Hash, LeafIndex, NodeId, NodeReader, TreeSize, hash_leaf};
 use signet_note::{Checkpoint, Note, NoteSigner, sign_note};
 use signet_tiles::{
     EntryBundleId, MAX_ENTRY_SIZE, MAX_TILE_LEVEL, TILE_WIDTH, TileId, changed_entry_bundles,
@@ -71,6 +71,10 @@ pub struct AppendResult {
     pub timestamp_ms: u64,
     /// The published checkpoint that covers the entry: prove inclusion against its size.
     pub checkpoint: Arc<StoredCheckpoint>,
+    /// The inclusion proof of `index` in the tree of `checkpoint`'s size, for an entry this
+    /// batch appended (computed once for the whole batch from the nodes it completed, so
+    /// callers need not read tiles back); `None` for a duplicate of an entry appended earlier.
+    pub inclusion_proof: Option<Arc<[Hash]>>,
 }
 
 /// The state a sequencer has verified against its store.
@@ -137,6 +141,52 @@ fn partial_tiles(size: TreeSize) -> Vec<TileId> {
             })
         })
         .collect()
+}
+
+/// The tree nodes a batch's inclusion proofs need: the peaks of the tree before the batch and
+/// every node the batch's leaves complete. A proof of a leaf the batch appended, in the tree
+/// the batch ends with, needs nothing else: each left sibling lies either wholly before the
+/// batch (then it is a peak of the old tree) or ends inside the batch (then the batch completed
+/// it), and each right sibling lies inside the batch.
+struct BatchNodes(HashMap<NodeId, Hash>);
+
+impl BatchNodes {
+    /// The nodes of appending `leaf_hashes` to the tree whose right edge is `range`.
+    fn new(range: &CompactRange, leaf_hashes: &[Hash]) -> Result<Self, signet_merkle::Error> {
+        let mut nodes = HashMap::with_capacity(range.peaks().len() + 2 * leaf_hashes.len());
+        for (node, hash) in CompactRange::peak_nodes(range.size())
+            .into_iter()
+            .zip(range.peaks())
+        {
+            nodes.insert(node, *hash);
+        }
+        let mut next = range.clone();
+        for leaf in leaf_hashes {
+            next.append(*leaf, |node, hash| {
+                nodes.insert(node, *hash);
+            })?;
+        }
+        Ok(BatchNodes(nodes))
+    }
+
+    /// The inclusion proof of `index` in the tree of `size` leaves; `None` if a node is
+    /// missing (a leaf outside the batch), so the caller proves it from tiles instead.
+    fn prove(&self, index: LeafIndex, size: TreeSize) -> Option<Arc<[Hash]>> {
+        signet_merkle::prove_inclusion(self, index, size)
+            .ok()
+            .map(Arc::from)
+    }
+}
+
+impl NodeReader for BatchNodes {
+    type Error = NodeId;
+
+    fn read_nodes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, NodeId> {
+        nodes
+            .iter()
+            .map(|n| self.0.get(n).copied().ok_or(*n))
+            .collect()
+    }
 }
 
 /// The timestamp for a new checkpoint: the clock, but strictly after the previous checkpoint
@@ -498,18 +548,24 @@ impl<S: LogStore> Sequencer<S> {
                 });
             }
         }
-        let next = if staged.is_empty() {
-            tree.clone()
+        let (next, nodes) = if staged.is_empty() {
+            (tree.clone(), None)
         } else {
-            self.stage_and_publish(tree, staged, timestamp).await?
+            let (next, nodes) = self.stage_and_publish(tree, staged, timestamp).await?;
+            (next, Some(nodes))
         };
+        let new_size = next.range.size();
 
         let results = slots
             .into_iter()
             .map(|(slot, duplicate, leaf_hash)| {
-                let (index, timestamp_ms) = match slot {
-                    Slot::Stored(index, timestamp_ms) => (index, timestamp_ms),
-                    Slot::New(n) => (LeafIndex(old.0 + n), timestamp),
+                let (index, timestamp_ms, inclusion_proof) = match slot {
+                    Slot::Stored(index, timestamp_ms) => (index, timestamp_ms, None),
+                    Slot::New(n) => {
+                        let index = LeafIndex(old.0 + n);
+                        let proof = nodes.as_ref().and_then(|b| b.prove(index, new_size));
+                        (index, timestamp, proof)
+                    }
                 };
                 AppendResult {
                     index,
@@ -517,6 +573,7 @@ impl<S: LogStore> Sequencer<S> {
                     duplicate,
                     timestamp_ms,
                     checkpoint: Arc::clone(&next.checkpoint),
+                    inclusion_proof,
                 }
             })
             .collect();
@@ -524,12 +581,13 @@ impl<S: LogStore> Sequencer<S> {
     }
 
     /// Integrates new entries, stages them (step 1), and publishes a checkpoint (step 2).
+    /// Returns the new state and the nodes that prove the new entries.
     async fn stage_and_publish(
         &self,
         tree: &Tree,
         staged: Vec<StagedEntry>,
         timestamp: u64,
-    ) -> Result<Tree, LogError> {
+    ) -> Result<(Tree, BatchNodes), LogError> {
         let store = self.store.as_ref();
         let old = tree.range.size();
 
@@ -562,6 +620,7 @@ impl<S: LogStore> Sequencer<S> {
         })?;
         let new = integrated.size;
         let bundles = self.build_bundles(old, new, &staged).await?;
+        let nodes = BatchNodes::new(&tree.range, &leaf_hashes).map_err(LogError::Merkle)?;
 
         // Step 1. A crash after this leaves entries staged without a checkpoint; `open`
         // publishes one for them.
@@ -580,10 +639,13 @@ impl<S: LogStore> Sequencer<S> {
         store
             .publish_checkpoint(Some(tree.checkpoint.size), checkpoint.clone())
             .await?;
-        Ok(Tree {
-            range,
-            checkpoint: Arc::new(checkpoint),
-        })
+        Ok((
+            Tree {
+                range,
+                checkpoint: Arc::new(checkpoint),
+            },
+            nodes,
+        ))
     }
 
     /// The entry bundles a tree growing from `old` to `new` creates or widens.

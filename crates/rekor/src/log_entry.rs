@@ -17,11 +17,9 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use signet_formats::bundle::MAX_INCLUSION_PROOF_HASHES;
 use signet_formats::{InclusionProof, KindVersion, TransparencyLogEntry};
 
-use crate::json::{encode_base64, obj, s};
 use crate::search::kind_version_of_body;
 use crate::{CanonicalEntry, EntryId, EntrySigner, RekorError, sign_entry_timestamp};
 
@@ -310,48 +308,60 @@ pub fn v2_transparency_log_entry(
 /// strings, bytes as standard base64, every field written (zero values too) except an absent
 /// `inclusionPromise` or `inclusionProof`.
 pub fn transparency_log_entry_json(entry: &TransparencyLogEntry) -> String {
-    let int = |n: i64| s(n.to_string());
-    let mut out = obj([
-        ("logIndex", int(entry.log_index)),
-        ("logId", obj([("keyId", s(encode_base64(&entry.log_id)))])),
-        (
-            "kindVersion",
-            obj([
-                ("kind", s(entry.kind_version.kind.as_str())),
-                ("version", s(entry.kind_version.version.as_str())),
-            ]),
-        ),
-        ("integratedTime", int(entry.integrated_time)),
-        (
-            "canonicalizedBody",
-            s(encode_base64(&entry.canonicalized_body)),
-        ),
-    ]);
-    if let Value::Object(map) = &mut out {
-        if let Some(set) = &entry.inclusion_promise {
-            map.insert(
-                "inclusionPromise".into(),
-                obj([("signedEntryTimestamp", s(encode_base64(set)))]),
-            );
-        }
-        if let Some(p) = &entry.inclusion_proof {
-            map.insert(
-                "inclusionProof".into(),
-                obj([
-                    ("logIndex", int(p.log_index)),
-                    ("rootHash", s(encode_base64(&p.root_hash))),
-                    ("treeSize", int(p.tree_size)),
-                    (
-                        "hashes",
-                        Value::Array(p.hashes.iter().map(|h| s(encode_base64(h))).collect()),
-                    ),
-                    ("checkpoint", obj([("envelope", s(p.checkpoint.as_str()))])),
-                ]),
-            );
-        }
+    // Written directly (a create answer is made for every append), members in the order
+    // serde_json writes a `Value` map: sorted by name.
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use std::fmt::Write;
+    let proof_len = entry.inclusion_proof.as_ref().map_or(0, |p| {
+        p.checkpoint.len() * 2 + (p.hashes.len() + 1) * 48 + 120
+    });
+    let mut out = String::with_capacity(entry.canonicalized_body.len() * 4 / 3 + proof_len + 200);
+    let b64 = |out: &mut String, bytes: &[u8]| {
+        out.push('"');
+        STANDARD.encode_string(bytes, out);
+        out.push('"');
+    };
+    let int = |out: &mut String, n: i64| {
+        let _ = write!(out, "\"{n}\"");
+    };
+    out.push_str("{\"canonicalizedBody\":");
+    b64(&mut out, &entry.canonicalized_body);
+    if let Some(set) = &entry.inclusion_promise {
+        out.push_str(",\"inclusionPromise\":{\"signedEntryTimestamp\":");
+        b64(&mut out, set);
+        out.push('}');
     }
-    // A `Value` always serializes.
-    out.to_string()
+    if let Some(p) = &entry.inclusion_proof {
+        out.push_str(",\"inclusionProof\":{\"checkpoint\":{\"envelope\":");
+        crate::jcs::write_string(&mut out, &p.checkpoint);
+        out.push_str("},\"hashes\":[");
+        for (i, h) in p.hashes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            b64(&mut out, h);
+        }
+        out.push_str("],\"logIndex\":");
+        int(&mut out, p.log_index);
+        out.push_str(",\"rootHash\":");
+        b64(&mut out, &p.root_hash);
+        out.push_str(",\"treeSize\":");
+        int(&mut out, p.tree_size);
+        out.push('}');
+    }
+    out.push_str(",\"integratedTime\":");
+    int(&mut out, entry.integrated_time);
+    out.push_str(",\"kindVersion\":{\"kind\":");
+    crate::jcs::write_string(&mut out, &entry.kind_version.kind);
+    out.push_str(",\"version\":");
+    crate::jcs::write_string(&mut out, &entry.kind_version.version);
+    out.push_str("},\"logId\":{\"keyId\":");
+    b64(&mut out, &entry.log_id);
+    out.push_str("},\"logIndex\":");
+    int(&mut out, entry.log_index);
+    out.push('}');
+    out
 }
 
 mod base64_bytes {
@@ -439,6 +449,96 @@ mod hex_list {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::json::{encode_base64, obj, s};
+    use serde_json::Value;
+
+    /// The written answer is byte for byte what a `serde_json::Value` of it writes, with and
+    /// without a SET and a proof, with a checkpoint that needs escaping.
+    #[test]
+    fn transparency_log_entry_json_matches_value_form() {
+        let proof = InclusionProof {
+            log_index: 7,
+            root_hash: vec![9; 32],
+            tree_size: 1 << 40,
+            hashes: vec![vec![1; 32], vec![2; 32], vec![0xff; 32]],
+            checkpoint: "origin \"q\" \\ \u{1}\t\n42\nroot\n\n\u{2014} key sig\n".into(),
+        };
+        for (promise, proof) in [
+            (None, None),
+            (Some(vec![3u8; 70]), None),
+            (None, Some(proof.clone())),
+            (
+                Some(vec![4u8; 71]),
+                Some(InclusionProof {
+                    hashes: Vec::new(),
+                    ..proof
+                }),
+            ),
+        ] {
+            let entry = TransparencyLogEntry {
+                log_index: i64::MAX,
+                log_id: vec![5; 32],
+                kind_version: KindVersion {
+                    kind: "hashedrekord".into(),
+                    version: "0.0.2".into(),
+                },
+                integrated_time: -1,
+                inclusion_promise: promise,
+                inclusion_proof: proof,
+                canonicalized_body: b"{\"apiVersion\":\"0.0.2\"}".to_vec(),
+            };
+            assert_eq!(
+                transparency_log_entry_json(&entry),
+                transparency_log_entry_json_value(&entry)
+            );
+        }
+    }
+
+    /// The answer as a `serde_json::Value` writes it (the way it was first written).
+    fn transparency_log_entry_json_value(entry: &TransparencyLogEntry) -> String {
+        let int = |n: i64| s(n.to_string());
+        let mut out = obj([
+            ("logIndex", int(entry.log_index)),
+            ("logId", obj([("keyId", s(encode_base64(&entry.log_id)))])),
+            (
+                "kindVersion",
+                obj([
+                    ("kind", s(entry.kind_version.kind.as_str())),
+                    ("version", s(entry.kind_version.version.as_str())),
+                ]),
+            ),
+            ("integratedTime", int(entry.integrated_time)),
+            (
+                "canonicalizedBody",
+                s(encode_base64(&entry.canonicalized_body)),
+            ),
+        ]);
+        if let Value::Object(map) = &mut out {
+            if let Some(set) = &entry.inclusion_promise {
+                map.insert(
+                    "inclusionPromise".into(),
+                    obj([("signedEntryTimestamp", s(encode_base64(set)))]),
+                );
+            }
+            if let Some(p) = &entry.inclusion_proof {
+                map.insert(
+                    "inclusionProof".into(),
+                    obj([
+                        ("logIndex", int(p.log_index)),
+                        ("rootHash", s(encode_base64(&p.root_hash))),
+                        ("treeSize", int(p.tree_size)),
+                        (
+                            "hashes",
+                            Value::Array(p.hashes.iter().map(|h| s(encode_base64(h))).collect()),
+                        ),
+                        ("checkpoint", obj([("envelope", s(p.checkpoint.as_str()))])),
+                    ]),
+                );
+            }
+        }
+        // A `Value` always serializes.
+        out.to_string()
+    }
 
     #[test]
     fn zero_values_are_written() {

@@ -2,15 +2,17 @@
 //! (reqwest, keep-alive) for every target so the numbers compare.
 //!
 //! ```text
-//! bench_log write URL --clients 1,64,256 --entries 2000 [--v1-entries 300]
-//! bench_log read URL --clients 64 --secs 3 LABEL=PATH...
+//! bench_log write URL --clients 1,64,256 --entries 2000 [--v1-entries 300 --v1-clients 64]
+//! bench_log read URL --clients 64 --secs 3 [--index-below N] LABEL=PATH...
 //! ```
 //!
 //! `write` pre-signs every hashedrekord v2 request, then for each client count sends its share
 //! of requests from that many concurrent tasks; a 200 means the entry and a checkpoint covering
 //! it are durable. It prints a markdown row per count: appends/s and ack latency p50/p99.
-//! `--v1-entries` also appends that many v1 entries (64 clients) so v1 proofs have a tree.
-//! `read` GETs each path from that many tasks for the given time and prints requests/s.
+//! `--v1-entries` also appends that many v1 entries (at each of `--v1-clients`, default 64) so
+//! v1 proofs have a tree.
+//! `read` GETs each path from that many tasks for the given time and prints requests/s; a
+//! `{K}` in a path is a random index below `--index-below` on each request.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -96,13 +98,22 @@ async fn post_all(
     (elapsed, all)
 }
 
-async fn write(url: &str, clients: &[usize], entries: usize, v1_entries: usize) {
+async fn write(
+    url: &str,
+    clients: &[usize],
+    entries: usize,
+    v1_clients: &[usize],
+    v1_entries: usize,
+) {
     let http = client();
     let signer = common::Signer::new();
     let v2 = format!("{url}/api/v2/log/entries");
     println!("| v2 appends | clients | entries | durable appends/s | ack p50 ms | ack p99 ms |");
     println!("|---|---:|---:|---:|---:|---:|");
     for &c in clients {
+        if entries == 0 {
+            break;
+        }
         let bodies: Vec<Vec<u8>> = (0..entries)
             .map(|_| {
                 common::hashedrekord_v2(&signer, &common::artifact())
@@ -118,7 +129,10 @@ async fn write(url: &str, clients: &[usize], entries: usize, v1_entries: usize) 
             ms(percentile(&lat, 0.99))
         );
     }
-    if v1_entries > 0 {
+    for &c in v1_clients {
+        if v1_entries == 0 {
+            break;
+        }
         let bodies: Vec<Vec<u8>> = (0..v1_entries)
             .map(|_| {
                 common::hashedrekord_v1(&signer, &common::artifact())
@@ -127,9 +141,9 @@ async fn write(url: &str, clients: &[usize], entries: usize, v1_entries: usize) 
             })
             .collect();
         let (elapsed, lat) =
-            post_all(&http, &format!("{url}/api/v1/log/entries"), bodies, 64, 201).await;
+            post_all(&http, &format!("{url}/api/v1/log/entries"), bodies, c, 201).await;
         println!(
-            "| v1 | 64 | {v1_entries} | {:.0} | {} | {} |",
+            "| v1 | {c} | {v1_entries} | {:.0} | {} | {} |",
             lat.len() as f64 / elapsed.as_secs_f64(),
             ms(percentile(&lat, 0.5)),
             ms(percentile(&lat, 0.99))
@@ -137,24 +151,35 @@ async fn write(url: &str, clients: &[usize], entries: usize, v1_entries: usize) 
     }
 }
 
-async fn read(url: &str, clients: usize, secs: u64, targets: &[String]) {
+/// `path` with every `{K}` replaced by `k`.
+fn with_index(path: &str, k: u64) -> String {
+    path.replace("{K}", &k.to_string())
+}
+
+async fn read(url: &str, clients: usize, secs: u64, index_below: u64, targets: &[String]) {
     let http = client();
     for target in targets {
         let (label, path) = target.split_once('=').unwrap_or((target, target));
         let full = format!("{url}{path}");
-        let probe = http.get(&full).send().await.unwrap();
+        let probe = http.get(with_index(&full, 0)).send().await.unwrap();
         assert_eq!(probe.status().as_u16(), 200, "GET {full}");
         let size = probe.bytes().await.unwrap().len();
         let deadline = Instant::now() + Duration::from_secs(secs);
         let start = Instant::now();
         let tasks: Vec<_> = (0..clients)
-            .map(|_| {
+            .map(|task| {
                 let (http, full) = (http.clone(), full.clone());
                 tokio::spawn(async move {
                     let mut latencies = Vec::new();
+                    // xorshift64, seeded per task: `{K}` in the path is a random index.
+                    let mut state = 0x9e37_79b9_7f4a_7c15_u64 ^ (task as u64 + 1);
                     while Instant::now() < deadline {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        let target = with_index(&full, state % index_below.max(1));
                         let t = Instant::now();
-                        let response = http.get(&full).send().await.unwrap();
+                        let response = http.get(&target).send().await.unwrap();
                         assert_eq!(response.status().as_u16(), 200);
                         let _ = response.bytes().await.unwrap();
                         latencies.push(t.elapsed());
@@ -205,11 +230,17 @@ fn main() {
                 .collect();
             let entries = flag(&args, "--entries").map_or(2000, |e| e.parse().unwrap());
             let v1 = flag(&args, "--v1-entries").map_or(0, |e| e.parse().unwrap());
-            rt.block_on(write(url, &clients, entries, v1));
+            let v1_clients: Vec<usize> = flag(&args, "--v1-clients")
+                .unwrap_or("64")
+                .split(',')
+                .map(|c| c.parse().unwrap())
+                .collect();
+            rt.block_on(write(url, &clients, entries, &v1_clients, v1));
         }
         "read" => {
             let clients = flag(&args, "--clients").map_or(64, |e| e.parse().unwrap());
             let secs = flag(&args, "--secs").map_or(3, |e| e.parse().unwrap());
+            let below = flag(&args, "--index-below").map_or(1, |e| e.parse().unwrap());
             let mut targets = Vec::new();
             let mut i = 2;
             while i < args.len() {
@@ -220,7 +251,7 @@ fn main() {
                     i += 1;
                 }
             }
-            rt.block_on(read(url, clients, secs, &targets));
+            rt.block_on(read(url, clients, secs, below, &targets));
         }
         other => {
             eprintln!("unknown mode {other}");

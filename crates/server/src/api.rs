@@ -178,6 +178,10 @@ fn json_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+fn json_bytes_response(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 /// The root hash a stored checkpoint commits to.
 fn checkpoint_root(cp: &StoredCheckpoint) -> Result<Hash, ApiError> {
     let note = Note::parse(&cp.note).map_err(|e| ApiError::internal("stored checkpoint", &e))?;
@@ -194,18 +198,27 @@ fn to_i64(n: u64) -> Result<i64, ApiError> {
     i64::try_from(n).map_err(|e| ApiError::internal("number out of range", &e))
 }
 
-/// An inclusion proof of `index` to the checkpoint `cp`.
+/// An inclusion proof of `index` to the checkpoint `cp`: `known` (the sequencer's, computed
+/// with its batch) when given, else read from the stored tiles.
 async fn proof_to(
     store: &AnyStore,
     index: u64,
     cp: &StoredCheckpoint,
+    known: Option<&[Hash]>,
 ) -> Result<InclusionProof, ApiError> {
-    let hashes = inclusion_proof(store, LeafIndex(index), cp.size).await?;
+    let hashes: Vec<Vec<u8>> = match known {
+        Some(hashes) => hashes.iter().map(|h| h.0.to_vec()).collect(),
+        None => inclusion_proof(store, LeafIndex(index), cp.size)
+            .await?
+            .iter()
+            .map(|h| h.0.to_vec())
+            .collect(),
+    };
     Ok(InclusionProof {
         log_index: to_i64(index)?,
         root_hash: checkpoint_root(cp)?.0.to_vec(),
         tree_size: to_i64(cp.size.0)?,
-        hashes: hashes.iter().map(|h| h.0.to_vec()).collect(),
+        hashes,
         checkpoint: checkpoint_text(cp)?,
     })
 }
@@ -242,6 +255,7 @@ impl AppState {
         cp: &StoredCheckpoint,
         body: Option<Vec<u8>>,
         timestamp_ms: Option<u64>,
+        proof: Option<&[Hash]>,
     ) -> Result<LogEntry, ApiError> {
         let v1 = &self.v1;
         if index >= cp.size.0 {
@@ -263,7 +277,7 @@ impl AppState {
                 (stored.data, stored.timestamp_ms)
             }
         };
-        let proof = proof_to(&v1.log.store, index, cp).await?;
+        let proof = proof_to(&v1.log.store, index, cp, proof).await?;
         let uuid = EntryUuid::of_body(&body);
         let anon = LogEntryAnon::signed(
             &body,
@@ -279,6 +293,70 @@ impl AppState {
             }),
         )?;
         Ok(LogEntry::new(EntryId::new(v1.tree_id, uuid), anon))
+    }
+
+    /// The JSON answer for the v1 entry at `index` proved against `cp` (as [`AppState::v1_entry`]
+    /// makes it), from the entry cache when it holds the entry: then neither the entry nor a
+    /// SET is read or made again, and, while the tree keeps its size, nor is the proof.
+    async fn v1_entry_answer(&self, index: u64, cp: &StoredCheckpoint) -> Result<Bytes, ApiError> {
+        let size = cp.size.0;
+        if index < size
+            && let Some(cached) = self.v1.entries.get(index)
+        {
+            if let Some((proved_to, answer)) = &cached.last
+                && *proved_to == size
+            {
+                return Ok(answer.clone());
+            }
+            let proof = proof_to(&self.v1.log.store, index, cp, None).await?;
+            let proof = serde_json::to_string(&V1InclusionProof {
+                checkpoint: proof.checkpoint,
+                hashes: proof.hashes,
+                log_index: proof.log_index,
+                root_hash: proof.root_hash,
+                tree_size: proof.tree_size,
+            })
+            .map_err(|e| ApiError::internal("encoding an inclusion proof", &e))?;
+            let mut out = Vec::with_capacity(cached.head.len() + proof.len() + cached.tail.len());
+            out.extend_from_slice(&cached.head);
+            out.extend_from_slice(proof.as_bytes());
+            out.extend_from_slice(&cached.tail);
+            let answer = Bytes::from(out);
+            self.v1.entries.insert(
+                index,
+                CachedEntry {
+                    last: Some((size, answer.clone())),
+                    ..cached
+                },
+            );
+            return Ok(answer);
+        }
+        let entry = self.v1_entry(index, cp, None, None, None).await?;
+        let json = v1_entry_json(&entry)?;
+        let proof = entry
+            .0
+            .values()
+            .next()
+            .and_then(|e| e.verification.as_ref())
+            .and_then(|v| v.inclusion_proof.as_ref())
+            .and_then(|p| serde_json::to_string(p).ok());
+        let answer = Bytes::from(json);
+        // The proof's JSON is a member of the answer's; what surrounds it is cached.
+        if let Some(proof) = proof.filter(|p| !p.is_empty())
+            && let Some(at) = answer
+                .windows(proof.len())
+                .position(|w| w == proof.as_bytes())
+        {
+            self.v1.entries.insert(
+                index,
+                CachedEntry {
+                    head: answer.slice(..at),
+                    tail: answer.slice(at + proof.len()..),
+                    last: Some((size, answer.clone())),
+                },
+            );
+        }
+        Ok(answer)
     }
 
     fn v1_location(&self, uuid: EntryUuid) -> Result<HeaderValue, ApiError> {
@@ -361,6 +439,7 @@ async fn v1_create(
             &appended.checkpoint,
             Some(entry.body),
             Some(appended.timestamp_ms),
+            appended.inclusion_proof.as_deref(),
         )
         .await?;
     let mut response = json_response(StatusCode::CREATED, v1_entry_json(&log_entry)?);
@@ -447,8 +526,8 @@ async fn v1_get_by_index(
     let index = query_u64(&query, "logIndex")?
         .ok_or_else(|| ApiError::bad_request("logIndex is required"))?;
     let cp = state.v1.log.checkpoint().await?;
-    let entry = state.v1_entry(index, &cp, None, None).await?;
-    Ok(json_response(StatusCode::OK, v1_entry_json(&entry)?))
+    let answer = state.v1_entry_answer(index, &cp).await?;
+    Ok(json_bytes_response(StatusCode::OK, answer))
 }
 
 /// The JSON of a v1 `LogEntry` answer (500 in the impossible case it does not serialize,
@@ -493,8 +572,8 @@ async fn v1_get_by_id(
     let id = path_of(id)?;
     let cp = state.v1.log.checkpoint().await?;
     let index = v1_index_of(&state, &id, &cp).await?;
-    let entry = state.v1_entry(index, &cp, None, None).await?;
-    Ok(json_response(StatusCode::OK, v1_entry_json(&entry)?))
+    let answer = state.v1_entry_answer(index, &cp).await?;
+    Ok(json_bytes_response(StatusCode::OK, answer))
 }
 
 #[derive(serde::Deserialize)]
@@ -525,7 +604,7 @@ async fn v1_retrieve(
     let mut entries = Vec::new();
     for id in &request.entry_uuids {
         match v1_index_of(&state, id, &cp).await {
-            Ok(index) => entries.push(state.v1_entry(index, &cp, None, None).await?),
+            Ok(index) => entries.push(state.v1_entry(index, &cp, None, None, None).await?),
             Err(e) if e.status == StatusCode::NOT_FOUND => {}
             Err(e) => return Err(e),
         }
@@ -534,7 +613,7 @@ async fn v1_retrieve(
         let index = u64::try_from(index)
             .map_err(|_| ApiError::bad_request("logIndexes must be non-negative"))?;
         if index < cp.size.0 {
-            entries.push(state.v1_entry(index, &cp, None, None).await?);
+            entries.push(state.v1_entry(index, &cp, None, None, None).await?);
         }
     }
     let json =
@@ -655,7 +734,13 @@ async fn v2_create(
             .ok_or_else(|| ApiError::internal("read entry", &"published entry missing"))?;
         entry.body = stored.data;
     }
-    let proof = proof_to(&state.v2.log.store, appended.index.0, &appended.checkpoint).await?;
+    let proof = proof_to(
+        &state.v2.log.store,
+        appended.index.0,
+        &appended.checkpoint,
+        appended.inclusion_proof.as_deref(),
+    )
+    .await?;
     let tle = v2_transparency_log_entry(&entry, to_i64(appended.index.0)?, &state.v2.log_id, proof);
     // rekor-tiles answers 200 (its OpenAPI description lists no other success code).
     Ok(json_response(
@@ -738,31 +823,197 @@ async fn v2_tile(
 
 /// Consistency proofs (`GET /api/v1/log/proof`) already answered, by `(firstSize, lastSize)`.
 /// A proof between two sizes never changes, so entries never go stale; clients mostly ask
-/// between a few recent sizes, so a small cache answers most requests. At most
-/// [`PROOF_CACHE_ENTRIES`]; when full, it is cleared (cheap, and a cold cache only costs one
-/// computation per pair).
-#[derive(Default)]
+/// between a few recent sizes, so a small cache answers most requests. Bounded in bytes
+/// (least recently used out first; see [`crate::cache`]).
 pub(crate) struct ProofCache {
-    map: std::sync::RwLock<HashMap<(u64, u64), Arc<str>>>,
+    lru: signet_log::SharedLru<(u64, u64), Arc<str>>,
 }
 
-/// Most proofs the cache holds.
-pub(crate) const PROOF_CACHE_ENTRIES: usize = 4096;
-
 impl ProofCache {
+    /// An empty cache holding at most `capacity` bytes.
+    pub(crate) fn new(capacity: usize) -> ProofCache {
+        ProofCache {
+            lru: signet_log::SharedLru::new(capacity),
+        }
+    }
+
     fn get(&self, first: u64, last: u64) -> Option<Arc<str>> {
-        self.map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(first, last))
-            .cloned()
+        self.lru.get(&(first, last))
     }
 
     fn insert(&self, first: u64, last: u64, body: Arc<str>) {
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= PROOF_CACHE_ENTRIES {
-            map.clear();
+        let size = body.len();
+        self.lru.insert((first, last), body, size);
+    }
+
+    /// Its size and hit counts, for `/metrics`.
+    pub(crate) fn stats(&self) -> signet_log::CacheStats {
+        self.lru.stats()
+    }
+}
+
+#[cfg(test)]
+mod proof_cache_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Far more proofs than fit: the cache stays within its bound and answers what it holds
+    /// with the body inserted under that pair.
+    #[test]
+    fn proof_cache_is_bounded() {
+        let bound = 64 * 1024;
+        let cache = ProofCache::new(bound);
+        for last in 1..5000u64 {
+            let body: Arc<str> = Arc::from(format!(
+                "{{\"last\":{last},\"pad\":\"{}\"}}",
+                "h".repeat(64 * usize::try_from(last % 20).unwrap())
+            ));
+            cache.insert(1, last, Arc::clone(&body));
+            assert!(cache.stats().bytes <= bound);
+            assert_eq!(cache.get(1, last).as_deref(), Some(&*body));
         }
-        map.insert((first, last), body);
+        assert!(cache.get(1, 1).is_none());
+        assert!(cache.get(2, 4999).is_none());
+        assert_eq!(cache.stats().capacity, bound);
+    }
+}
+
+/// Rekor v1 entry answers (`GET /api/v1/log/entries?logIndex=`, `GET .../entries/{uuid}`) by
+/// log index, least recently used first out, bounded in bytes. Everything in an answer but the
+/// inclusion proof never changes once the entry is logged (its body, time, index and SET), so
+/// the answer is kept as the JSON before and after the proof; the last whole answer is kept
+/// too, with the tree size it proves to, and served again while the tree has that size.
+pub(crate) struct EntryCache {
+    inner: std::sync::Mutex<EntryLru>,
+    max_bytes: usize,
+}
+
+/// Default bound of an [`EntryCache`] (an answer is about 2 to 4 KiB: ~10,000 entries).
+pub(crate) const ENTRY_CACHE_BYTES: usize = 32 << 20;
+
+/// One cached answer.
+#[derive(Clone)]
+struct CachedEntry {
+    /// The answer's JSON up to the inclusion proof.
+    head: Bytes,
+    /// The answer's JSON after the inclusion proof (the SET, closing braces).
+    tail: Bytes,
+    /// The last whole answer and the tree size its proof is for.
+    last: Option<(u64, Bytes)>,
+}
+
+impl CachedEntry {
+    fn bytes(&self) -> usize {
+        // The map and order entries, roughly.
+        let overhead = 96;
+        self.head.len()
+            + self.tail.len()
+            + self.last.as_ref().map_or(0, |(_, b)| b.len())
+            + overhead
+    }
+}
+
+#[derive(Default)]
+struct EntryLru {
+    /// Entry and its last use, by log index.
+    map: HashMap<u64, (CachedEntry, u64)>,
+    /// Log index by last use.
+    order: std::collections::BTreeMap<u64, u64>,
+    tick: u64,
+    bytes: usize,
+}
+
+impl EntryLru {
+    fn remove(&mut self, index: u64) {
+        if let Some((old, used)) = self.map.remove(&index) {
+            self.order.remove(&used);
+            self.bytes = self.bytes.saturating_sub(old.bytes());
+        }
+    }
+}
+
+impl EntryCache {
+    pub(crate) fn new(max_bytes: usize) -> EntryCache {
+        EntryCache {
+            inner: std::sync::Mutex::new(EntryLru::default()),
+            max_bytes,
+        }
+    }
+
+    fn get(&self, index: u64) -> Option<CachedEntry> {
+        let mut lru = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        lru.tick += 1;
+        let tick = lru.tick;
+        let (entry, used) = lru.map.get_mut(&index)?;
+        let previous = std::mem::replace(used, tick);
+        let entry = entry.clone();
+        lru.order.remove(&previous);
+        lru.order.insert(tick, index);
+        Some(entry)
+    }
+
+    fn insert(&self, index: u64, entry: CachedEntry) {
+        let size = entry.bytes();
+        if size > self.max_bytes {
+            return;
+        }
+        let mut lru = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        lru.remove(index);
+        while lru.bytes + size > self.max_bytes {
+            let Some((_, oldest)) = lru.order.pop_first() else {
+                break;
+            };
+            if let Some((old, _)) = lru.map.remove(&oldest) {
+                lru.bytes = lru.bytes.saturating_sub(old.bytes());
+            }
+        }
+        lru.tick += 1;
+        let tick = lru.tick;
+        lru.order.insert(tick, index);
+        lru.map.insert(index, (entry, tick));
+        lru.bytes += size;
+    }
+
+    /// Bytes held (approximately).
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn entry(n: usize) -> CachedEntry {
+        CachedEntry {
+            head: Bytes::from(vec![b'h'; n]),
+            tail: Bytes::from_static(b"}"),
+            last: None,
+        }
+    }
+
+    /// The entry cache stays within its byte bound, evicting the least recently used entry.
+    #[test]
+    fn entry_cache_is_bounded_and_lru() {
+        let one = entry(1000).bytes();
+        let cache = EntryCache::new(3 * one);
+        for i in 0..3 {
+            cache.insert(i, entry(1000));
+        }
+        assert_eq!(cache.bytes(), 3 * one);
+        // 0 was used last: 1 goes first.
+        assert!(cache.get(0).is_some());
+        cache.insert(3, entry(1000));
+        assert!(cache.bytes() <= 3 * one);
+        assert!(cache.get(1).is_none());
+        assert!(cache.get(0).is_some() && cache.get(2).is_some() && cache.get(3).is_some());
+        // Replacing an entry does not count it twice; one larger than the bound is not kept.
+        cache.insert(3, entry(1000));
+        assert_eq!(cache.bytes(), 3 * one);
+        cache.insert(9, entry(4 * one));
+        assert!(cache.get(9).is_none());
+        assert_eq!(cache.bytes(), 3 * one);
     }
 }

@@ -42,7 +42,11 @@
 //! open, with their tree sizes and whether this server sequences) and `GET /metrics`
 //! (Prometheus text: appends by log and outcome, append latency, rejected entries by reason,
 //! tree sizes, error answers by status, entries per batch, store commit latency, lease and
-//! forwarding).
+//! forwarding, and each cache's size, bound, hits and misses).
+//!
+//! Memory: every cache is bounded in bytes, and together they stay within
+//! [`LogServerParts::cache_bytes`] ([`DEFAULT_CACHE_BYTES`] by default), however large the
+//! logs grow; [`CacheSizes`] says how the budget is shared out and what else is bounded.
 //!
 //! ```no_run
 //! # async fn example(parts: signet_server::LogServerParts) -> Result<(), signet_server::ServerError> {
@@ -55,6 +59,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod cache;
 mod error;
 mod metrics;
 mod postgres;
@@ -62,6 +67,7 @@ mod search;
 mod sequencing;
 mod store;
 
+pub use cache::{CacheSizes, DEFAULT_CACHE_BYTES};
 pub use error::{ApiError, ServerError};
 pub use postgres::LEASE_TIMEOUT;
 pub use postgres::{PostgresStores, SERVER_SCHEMA, V1_SCHEMA, V2_SCHEMA};
@@ -76,7 +82,7 @@ use signet_formats::trust::{
     MEDIA_TYPE_V0_1, PublicKey, TimeRange, TransparencyLogInstance, TrustedRoot,
 };
 use signet_formats::{HashAlgorithm, Timestamp};
-use signet_log::{BatcherConfig, CheckpointFormat, RedbStore, SequencerConfig};
+use signet_log::{BatcherConfig, CheckpointFormat, RedbStore, SequencerConfig, TileCache};
 use signet_note::{EcdsaP256NoteSigner, Ed25519NoteSigner};
 use signet_rekor::EcdsaP256EntrySigner;
 use std::path::PathBuf;
@@ -111,6 +117,9 @@ impl std::fmt::Debug for LogKeys {
 }
 
 /// The embedded stores, opened by the caller. The paths only name the stores in errors.
+/// Open them with the page caches [`CacheSizes::for_redb`] gives for the server's
+/// [`LogServerParts::cache_bytes`] ([`RedbStore::open_with_cache`] with `redb_log`, and
+/// `redb::Builder::set_cache_size` with `redb_search`): redb's own default is 1 GiB per file.
 #[derive(Debug)]
 pub struct RedbStores {
     /// The Rekor v1 log.
@@ -163,6 +172,9 @@ pub struct LogServerParts {
     /// Most entries one `POST /api/v1/index/retrieve` answer lists (the newest matches);
     /// normally [`MAX_SEARCH_RESULTS`].
     pub search_results: usize,
+    /// Bytes all the server's caches may hold together, redb's page caches included (see
+    /// [`CacheSizes`]); normally [`DEFAULT_CACHE_BYTES`].
+    pub cache_bytes: usize,
 }
 
 impl std::fmt::Debug for LogServerParts {
@@ -174,6 +186,7 @@ impl std::fmt::Debug for LogServerParts {
             .field("batch", &self.batch)
             .field("peer_url", &self.peer_url)
             .field("search_results", &self.search_results)
+            .field("cache_bytes", &self.cache_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -184,7 +197,9 @@ pub(crate) struct V1Log {
     pub(crate) signer: EcdsaP256EntrySigner,
     pub(crate) tree_id: u64,
     /// Consistency proofs already computed (they never change).
-    pub(crate) proofs: api::ProofCache,
+    pub(crate) proofs: Arc<api::ProofCache>,
+    /// Entry answers (everything but the proof never changes), bounded in bytes.
+    pub(crate) entries: api::EntryCache,
 }
 
 /// The Rekor v2 log.
@@ -299,6 +314,7 @@ impl LogServer {
             clock,
             randomness,
             search_results,
+            cache_bytes,
         } = parts;
         let host = host_port(&public_url)?;
         let base_url = public_url.trim_end_matches('/').to_owned();
@@ -309,6 +325,16 @@ impl LogServer {
             }
         };
         let metrics = Arc::new(metrics::Metrics::new());
+        let cache_sizes = match &stores {
+            LogStores::Redb(_) => CacheSizes::for_redb(cache_bytes),
+            LogStores::Postgres(_) => CacheSizes::for_postgres(cache_bytes),
+        };
+        let v1_tiles = Arc::new(TileCache::new(cache_sizes.tiles));
+        let v2_tiles = Arc::new(TileCache::new(cache_sizes.tiles));
+        for (api, tiles) in [(Api::V1, &v1_tiles), (Api::V2, &v2_tiles)] {
+            let tiles = Arc::clone(tiles);
+            metrics.register_cache("tiles", api, move || tiles.stats());
+        }
 
         // Keys (checked once here; the factories below then cannot fail).
         let v1_origin = format!("{host} - {}", keys.v1_tree_id);
@@ -348,16 +374,20 @@ impl LogServer {
 
         let (v1_log, v2_log, search, cluster, lease) = match stores {
             LogStores::Redb(redb) => {
-                let store = |s: RedbStore, api: Api| {
+                metrics.cache_capacity("redb_log", Api::V1, redb.v1.cache_bytes());
+                metrics.cache_capacity("redb_log", Api::V2, redb.v2.cache_bytes());
+                metrics.cache_capacity("redb_search", Api::V1, cache_sizes.redb_search);
+                let store = |s: RedbStore, api: Api, tiles: &Arc<TileCache>| {
                     Arc::new(AnyStore::new(
                         Backend::Redb(Arc::new(s)),
                         api,
                         Arc::clone(&metrics),
+                        Arc::clone(tiles),
                     ))
                 };
                 let v1 = Arc::new(LogHandle::new(
                     Api::V1,
-                    store(redb.v1, Api::V1),
+                    store(redb.v1, Api::V1, &v1_tiles),
                     v1_factory,
                     v1_config,
                     batch,
@@ -365,7 +395,7 @@ impl LogServer {
                 ));
                 let v2 = Arc::new(LogHandle::new(
                     Api::V2,
-                    store(redb.v2, Api::V2),
+                    store(redb.v2, Api::V2, &v2_tiles),
                     v2_factory,
                     v2_config,
                     batch,
@@ -408,6 +438,7 @@ impl LogServer {
                         Backend::Postgres(v1),
                         Api::V1,
                         Arc::clone(&metrics),
+                        Arc::clone(&v1_tiles),
                     )),
                     v1_factory,
                     v1_config,
@@ -420,6 +451,7 @@ impl LogServer {
                         Backend::Postgres(v2),
                         Api::V2,
                         Arc::clone(&metrics),
+                        Arc::clone(&v2_tiles),
                     )),
                     v2_factory,
                     v2_config,
@@ -494,13 +526,21 @@ impl LogServer {
             timestamp_authorities: Vec::new(),
         };
 
+        let proofs = Arc::new(api::ProofCache::new(cache_sizes.proofs));
+        {
+            let proofs = Arc::clone(&proofs);
+            metrics.register_cache("proofs", Api::V1, move || proofs.stats());
+        }
+        // The entry cache reports its bound only (it counts neither its bytes nor its hits).
+        metrics.cache_capacity("entries", Api::V1, cache_sizes.entries);
         Ok(LogServer {
             state: Arc::new(AppState {
                 v1: V1Log {
                     log: v1_log,
                     signer: v1_signer,
                     tree_id: keys.v1_tree_id,
-                    proofs: api::ProofCache::default(),
+                    proofs,
+                    entries: api::EntryCache::new(cache_sizes.entries),
                 },
                 v2: V2Log {
                     log: v2_log,

@@ -17,11 +17,19 @@
 //! | `signet_store_commit_failures_total` | counter | `api`, `op` |
 //! | `signet_sequencer` | gauge | 1 while this server holds the sequencer lease (always 1 on redb) |
 //! | `signet_forwarded_total` | counter | `api`, `outcome` (`ok`, `failed`): create requests forwarded to the sequencing server |
+//! | `signet_cache_bytes` | gauge | `cache` (`tiles`, `proofs`), `api`: bytes a cache holds (items and their overhead) |
+//! | `signet_cache_capacity_bytes` | gauge | `cache` (`tiles`, `proofs`, `redb_log`, `redb_search`), `api`: its bound (see `crate::cache`) |
+//! | `signet_cache_entries` | gauge | `cache`, `api`: items a cache holds |
+//! | `signet_cache_hits_total`, `signet_cache_misses_total` | counter | `cache`, `api`: lookups answered from the cache, and not |
+//!
+//! redb's page caches report their bound only: redb does not count their use.
 
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use signet_log::CacheStats;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// Which log an observation is about.
@@ -62,17 +70,26 @@ impl Outcome {
     }
 }
 
+/// Reads a cache's figures when `/metrics` is rendered.
+type CacheProbe = Box<dyn Fn() -> CacheStats + Send + Sync>;
+
 /// One server's recorder.
 pub(crate) struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// The caches reported at each render: (cache, api, probe).
+    caches: Mutex<Vec<(&'static str, Api, CacheProbe)>>,
 }
 
 impl Metrics {
     pub(crate) fn new() -> Metrics {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
-        let metrics = Metrics { recorder, handle };
+        let metrics = Metrics {
+            recorder,
+            handle,
+            caches: Mutex::new(Vec::new()),
+        };
         metrics.with(|| {
             describe_counter!(
                 "signet_appends_total",
@@ -116,6 +133,25 @@ impl Metrics {
             describe_counter!(
                 "signet_forwarded_total",
                 "Create requests forwarded to the sequencing server, by outcome."
+            );
+            describe_gauge!(
+                "signet_cache_bytes",
+                Unit::Bytes,
+                "Bytes a cache holds, items and their overhead."
+            );
+            describe_gauge!(
+                "signet_cache_capacity_bytes",
+                Unit::Bytes,
+                "The bound of a cache."
+            );
+            describe_gauge!("signet_cache_entries", "Items a cache holds.");
+            describe_counter!(
+                "signet_cache_hits_total",
+                "Lookups answered from a cache."
+            );
+            describe_counter!(
+                "signet_cache_misses_total",
+                "Lookups a cache could not answer."
             );
         });
         metrics
@@ -200,9 +236,83 @@ impl Metrics {
         });
     }
 
+    /// Reports the cache `probe` reads (its size, bound and hits) at every render.
+    pub(crate) fn register_cache(
+        &self,
+        cache: &'static str,
+        api: Api,
+        probe: impl Fn() -> CacheStats + Send + Sync + 'static,
+    ) {
+        self.caches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((cache, api, Box::new(probe)));
+    }
+
+    /// Records the bound of a cache that reports nothing else (redb's page caches).
+    pub(crate) fn cache_capacity(&self, cache: &'static str, api: Api, bytes: usize) {
+        #[allow(clippy::cast_precision_loss)]
+        let bytes = bytes as f64;
+        self.with(|| {
+            gauge!("signet_cache_capacity_bytes", "cache" => cache, "api" => api.label())
+                .set(bytes);
+        });
+    }
+
+    /// Reads every registered cache into the gauges and counters.
+    fn record_caches(&self) {
+        let caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+        for (cache, api, probe) in caches.iter() {
+            let stats = probe();
+            let labels = [("cache", *cache), ("api", api.label())];
+            #[allow(clippy::cast_precision_loss)]
+            self.with(|| {
+                gauge!("signet_cache_bytes", &labels).set(stats.bytes as f64);
+                gauge!("signet_cache_capacity_bytes", &labels).set(stats.capacity as f64);
+                gauge!("signet_cache_entries", &labels).set(stats.entries as f64);
+                counter!("signet_cache_hits_total", &labels).absolute(stats.hits);
+                counter!("signet_cache_misses_total", &labels).absolute(stats.misses);
+            });
+        }
+    }
+
     /// The Prometheus text exposition of everything recorded so far.
     pub(crate) fn render(&self) -> String {
+        self.record_caches();
         self.handle.run_upkeep();
         self.handle.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caches_are_rendered() {
+        let metrics = Metrics::new();
+        let tiles = std::sync::Arc::new(signet_log::TileCache::new(1 << 20));
+        let probe = std::sync::Arc::clone(&tiles);
+        metrics.register_cache("tiles", Api::V2, move || probe.stats());
+        metrics.cache_capacity("redb_log", Api::V1, 1234);
+        let _ = tiles.get(&[signet_tiles::TileId {
+            level: 0,
+            index: 0,
+            width: 1,
+        }]);
+        let text = metrics.render();
+        for line in [
+            "signet_cache_bytes{cache=\"tiles\",api=\"v2\"} 0",
+            "signet_cache_capacity_bytes{cache=\"tiles\",api=\"v2\"} 1048576",
+            "signet_cache_entries{cache=\"tiles\",api=\"v2\"} 0",
+            "signet_cache_hits_total{cache=\"tiles\",api=\"v2\"} 0",
+            "signet_cache_misses_total{cache=\"tiles\",api=\"v2\"} 1",
+            "signet_cache_capacity_bytes{cache=\"redb_log\",api=\"v1\"} 1234",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from:\n{text}"
+            );
+        }
     }
 }

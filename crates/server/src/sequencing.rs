@@ -447,11 +447,8 @@ async fn try_take(cluster: &Cluster, logs: &[Arc<LogHandle>]) -> Option<Sequence
     for log in logs {
         let started = match cluster.db.sequencer_store(schema_of(log.api), epoch).await {
             Ok(store) => {
-                let writer = AnyStore::new(
-                    Backend::Postgres(store),
-                    log.api,
-                    Arc::clone(&cluster.metrics),
-                );
+                // Shares the log's metrics and tile cache.
+                let writer = log.store.sibling(Backend::Postgres(store));
                 log.start_sequencing(Arc::new(writer)).await
             }
             Err(e) => Err(LogError::Store(e)),

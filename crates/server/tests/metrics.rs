@@ -131,6 +131,30 @@ async fn metrics_count_appends_errors_and_tree_sizes() {
         text.contains("# TYPE signet_appends_total counter"),
         "{text}"
     );
+    // Every cache reports its bound, and the tile and proof caches their use; together the
+    // bounds stay within the server's budget.
+    let sizes = signet_server::CacheSizes::for_redb(signet_server::DEFAULT_CACHE_BYTES);
+    assert_eq!(
+        get(r#"signet_cache_capacity_bytes{cache="tiles",api="v2"}"#),
+        sizes.tiles as f64
+    );
+    assert_eq!(
+        get(r#"signet_cache_capacity_bytes{cache="redb_log",api="v1"}"#),
+        sizes.redb_log as f64
+    );
+    assert!(get(r#"signet_cache_bytes{cache="tiles",api="v2"}"#) > 0.0);
+    assert!(get(r#"signet_cache_bytes{cache="tiles",api="v2"}"#) <= sizes.tiles as f64);
+    assert!(get(r#"signet_cache_hits_total{cache="tiles",api="v2"}"#) >= 0.0);
+    assert!(get(r#"signet_cache_misses_total{cache="proofs",api="v1"}"#) >= 0.0);
+    let bounds: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("signet_cache_capacity_bytes{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(
+        bounds <= signet_server::DEFAULT_CACHE_BYTES as f64,
+        "{bounds}"
+    );
 
     running.stop().await;
 }

@@ -156,6 +156,11 @@ pub struct UpArgs {
     #[arg(long)]
     pub ct_public_add: bool,
 
+    /// Bytes the transparency logs' caches may hold together (redb's page caches, tiles,
+    /// entry answers, proofs), whatever the size of the logs. At least 16 MiB.
+    #[arg(long, value_name = "BYTES", default_value = "268435456", value_parser = clap::value_parser!(u64).range(16_777_216..=1_099_511_627_776))]
+    pub cache_bytes: u64,
+
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub http: HttpArgs,
@@ -388,6 +393,11 @@ pub struct ServeLogArgs {
     /// while it sequences. Default: `http://<listen address>`.
     #[arg(long, value_name = "URL", requires = "database")]
     pub peer_url: Option<String>,
+
+    /// Bytes the transparency logs' caches may hold together (redb's page caches, tiles,
+    /// entry answers, proofs), whatever the size of the logs. At least 16 MiB.
+    #[arg(long, value_name = "BYTES", default_value = "268435456", value_parser = clap::value_parser!(u64).range(16_777_216..=1_099_511_627_776))]
+    pub cache_bytes: u64,
 
     /// Connection limits and timeouts.
     #[command(flatten)]

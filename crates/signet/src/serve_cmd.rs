@@ -168,6 +168,7 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| format!("http://{local}"));
     let mut config = LogServerConfig::new(args.data.clone(), public_url.clone());
     config.database = args.database.clone();
+    config.cache_bytes = usize::try_from(args.cache_bytes).unwrap_or(usize::MAX);
     config.peer_url = Some(
         args.peer_url
             .clone()

@@ -30,6 +30,7 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         oidc_issuers: issuers,
         batch: signet_log::BatcherConfig::default(),
         ct_public_add: args.ct_public_add,
+        cache_bytes: usize::try_from(args.cache_bytes).unwrap_or(usize::MAX),
     })
     .await
     .map_err(|e| Failure::Usage(format!("starting: {e}")))?;

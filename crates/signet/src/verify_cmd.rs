@@ -322,16 +322,14 @@ fn load_chain(path: &Path) -> Result<TrustedCa, Failure> {
             path.display()
         )));
     }
-    let chain_check = signet_x509::check_trusted_chain(&chain);
-    Ok(TrustedCa {
+    Ok(TrustedCa::new(
         chain,
-        validity: Validity {
+        Validity {
             start: None,
             end: None,
             given: false,
         },
-        chain_check,
-    })
+    ))
 }
 
 /// `verify-blob-attestation`: a DSSE bundle whose in-toto statement has the predicate type

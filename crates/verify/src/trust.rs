@@ -3,7 +3,8 @@
 use crate::VerifyError;
 use signet_formats::{TimeRange, Timestamp, TrustedRoot};
 use signet_timestamp::TimestampAuthority;
-use signet_x509::{Certificate, CtLog, PublicKey};
+use signet_x509::{Certificate, CtLog, PublicKey, X509Error};
+use std::sync::OnceLock;
 
 /// A validity window; both ends inclusive. A window whose start is missing is malformed and
 /// contains no time at all.
@@ -60,9 +61,38 @@ pub struct TrustedCa {
     pub chain: Vec<Certificate>,
     /// When the CA may be relied on.
     pub validity: Validity,
-    /// Whether the chain itself is sound ([`signet_x509::check_trusted_chain`]), checked once
-    /// at load; a CA whose chain is not can never vouch for a certificate.
-    pub chain_check: Result<(), signet_x509::X509Error>,
+    /// Whether the chain itself is sound ([`signet_x509::check_trusted_chain`]): checked once,
+    /// the first time a certificate names this CA's issuing certificate as its issuer, and
+    /// remembered. Most CAs of a trusted root never issued the certificate being verified, and
+    /// checking every chain at load is most of a one-bundle verification's work.
+    chain_check: OnceLock<Result<(), X509Error>>,
+}
+
+impl TrustedCa {
+    /// A CA with this chain (issuing certificate first) and validity; the chain is checked
+    /// when first needed ([`TrustedCa::chain_check`]).
+    pub fn new(chain: Vec<Certificate>, validity: Validity) -> Self {
+        let chain_check = OnceLock::new();
+        if KNOWN_SOUND_CHAINS.contains(&chain_digest(&chain).as_str()) {
+            // The same bytes as a chain already checked (see KNOWN_SOUND_CHAINS): the check is
+            // a function of them alone, so its result is known.
+            let _ = chain_check.set(Ok(()));
+        }
+        TrustedCa {
+            chain,
+            validity,
+            chain_check,
+        }
+    }
+
+    /// Whether the chain itself is sound ([`signet_x509::check_trusted_chain`]), checked the
+    /// first time it is asked; a CA whose chain is not can never vouch for a certificate.
+    pub fn chain_check(&self) -> Result<(), &X509Error> {
+        self.chain_check
+            .get_or_init(|| signet_x509::check_trusted_chain(&self.chain))
+            .as_ref()
+            .map(|_| ())
+    }
 }
 
 /// A transparency log.
@@ -91,6 +121,28 @@ pub struct TrustMaterial {
     pub timestamp_authorities: Vec<TimestampAuthority>,
 }
 
+/// Hex SHA-256 digests ([`chain_digest`]) of the certificate authority chains of the built-in
+/// public-good trusted root (`signet_formats::PUBLIC_GOOD_TRUSTED_ROOT`), every one of which
+/// passes [`signet_x509::check_trusted_chain`] (a test below checks both). That check depends
+/// on the chain's bytes alone, so a chain with one of these digests is not checked again: the
+/// three P-384 signature checks of these two chains were 44% of the instructions of a whole
+/// `signet verify-bundle` run against the public-good root.
+const KNOWN_SOUND_CHAINS: &[&str] = &[
+    "7f5915b4fb54b0e7193151eae00c17f504775814736fd9a7c385724b437fe4c4",
+    "df49405fe294ccbfc7492613eced2b8a68c44deb942b0b9f8e4a9d9a614f3577",
+];
+
+/// SHA-256 over each certificate's DER, each preceded by its length (8 bytes, big-endian).
+fn chain_digest(chain: &[Certificate]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for cert in chain {
+        hash.update((cert.der().len() as u64).to_be_bytes());
+        hash.update(cert.der());
+    }
+    hex::encode(hash.finalize())
+}
+
 fn bad(reason: String) -> VerifyError {
     VerifyError::BadTrustRoot { reason }
 }
@@ -115,12 +167,10 @@ impl TrustMaterial {
                     "certificate authority {i} has no certificates"
                 )));
             }
-            let chain_check = signet_x509::check_trusted_chain(&chain);
-            out.certificate_authorities.push(TrustedCa {
+            out.certificate_authorities.push(TrustedCa::new(
                 chain,
-                validity: Validity::from_range(ca.valid_for.as_ref()),
-                chain_check,
-            });
+                Validity::from_range(ca.valid_for.as_ref()),
+            ));
         }
         for (i, log) in root.tlogs.iter().enumerate() {
             let Some(raw) = &log.public_key.raw_bytes else {
@@ -257,4 +307,34 @@ fn check_unique_tsa_ids(authorities: &[TimestampAuthority]) -> Result<(), Verify
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_sound_chains_are_the_public_good_root_s() {
+        let root = TrustedRoot::from_json(signet_formats::PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
+            .expect("built-in root parses");
+        let mut digests = Vec::new();
+        for ca in &root.certificate_authorities {
+            let chain = chain(&ca.cert_chain, "ca").expect("built-in chain parses");
+            assert_eq!(signet_x509::check_trusted_chain(&chain), Ok(()));
+            digests.push(chain_digest(&chain));
+        }
+        assert_eq!(digests, KNOWN_SOUND_CHAINS);
+    }
+
+    #[test]
+    fn other_chains_are_checked_when_first_asked() {
+        let root = TrustedRoot::from_json(signet_formats::PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
+            .expect("built-in root parses");
+        let ca = root.certificate_authorities.last().expect("a CA");
+        let full = chain(&ca.cert_chain, "ca").expect("built-in chain parses");
+        // The intermediate alone: not a known chain, and its last certificate is not self-signed.
+        let partial = TrustedCa::new(full.into_iter().take(1).collect(), Validity::ALWAYS);
+        assert!(partial.chain_check.get().is_none());
+        assert!(partial.chain_check().is_err());
+    }
 }

@@ -666,7 +666,7 @@ fn check_certificate(
                 );
                 continue;
             }
-            if let Err(e) = &ca.chain_check {
+            if let Err(e) = ca.chain_check() {
                 last_error = e.clone();
                 continue;
             }

@@ -24,6 +24,7 @@ async fn a_real_issuer_comes_before_the_development_issuer() {
         oidc_issuers: vec![signet_oidc::IssuerConfig::email(REAL.into())],
         batch: Default::default(),
         ct_public_add: false,
+        cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
     })
     .await
     .unwrap();

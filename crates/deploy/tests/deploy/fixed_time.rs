@@ -41,6 +41,7 @@ async fn ca_and_tsa_run_at_a_fixed_time() {
         oidc_issuers: Vec::new(),
         batch: Default::default(),
         ct_public_add: false,
+        cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
     };
     let deployment = Deployment::open_with(config, env).await.unwrap();
     let router = deployment.router();

@@ -23,6 +23,7 @@ fn config(dir: &Path, public_url: &str) -> DeploymentConfig {
         oidc_issuers: Vec::new(),
         batch: Default::default(),
         ct_public_add: false,
+        cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
     }
 }
 

@@ -183,3 +183,34 @@ async fn lone_submitter_does_not_wait() {
     log.shutdown().await;
     Observer::default().verify(store.as_ref()).await;
 }
+
+/// Every new entry's answer carries its inclusion proof, computed from the batch alone, equal to
+/// the proof read back from the stored tiles; duplicates of earlier entries carry none.
+#[tokio::test]
+async fn batch_proofs_match_stored_tiles() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = TestClock::default();
+    let mut seq = open(&store, &clock).await.unwrap();
+    let mut next = 0u64;
+    // Batches that start and end on and off tile and power-of-two boundaries.
+    for len in [1u64, 2, 1, 4, 8, 240, 1, 255, 256, 3, 300, 17, 512, 1] {
+        let mut batch = entries(next..next + len);
+        // A duplicate of the first entry of the log.
+        batch.push(entry(0));
+        let results = seq.append_batch(batch).await.unwrap();
+        next += len;
+        for r in &results {
+            let size = r.checkpoint.size;
+            assert_eq!(size.0, next);
+            if r.duplicate && r.index.0 < next - len {
+                assert!(r.inclusion_proof.is_none(), "duplicate of an earlier entry");
+                continue;
+            }
+            let got = r.inclusion_proof.as_deref().expect("a new entry's proof");
+            let want = signet_log::inclusion_proof(store.as_ref(), r.index, size)
+                .await
+                .unwrap();
+            assert_eq!(got, want.as_slice(), "index {} in {}", r.index.0, size.0);
+        }
+    }
+}

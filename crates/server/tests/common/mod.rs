@@ -100,12 +100,17 @@ pub async fn open_with_search_results(
         None => {
             let (v1_path, v2_path) = (dir.join("log-v1.redb"), dir.join("log-v2.redb"));
             let search_index_path = dir.join(SEARCH_INDEX_FILE);
+            // Sized as signet-deploy sizes them.
+            let sizes = signet_server::CacheSizes::for_redb(signet_server::DEFAULT_CACHE_BYTES);
             LogStores::Redb(RedbStores {
-                v1: RedbStore::open(&v1_path).unwrap(),
+                v1: RedbStore::open_with_cache(&v1_path, sizes.redb_log).unwrap(),
                 v1_path,
-                v2: RedbStore::open(&v2_path).unwrap(),
+                v2: RedbStore::open_with_cache(&v2_path, sizes.redb_log).unwrap(),
                 v2_path,
-                search_index: redb::Database::create(&search_index_path).unwrap(),
+                search_index: redb::Database::builder()
+                    .set_cache_size(sizes.redb_search)
+                    .create(&search_index_path)
+                    .unwrap(),
                 search_index_path,
             })
         }
@@ -120,6 +125,7 @@ pub async fn open_with_search_results(
         clock: signet_clock::Clock::from_fn(now_ms),
         randomness: signet_clock::Randomness::system(),
         search_results,
+        cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
     })
     .await
 }
