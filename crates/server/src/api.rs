@@ -884,12 +884,8 @@ mod proof_cache_tests {
 /// the answer is kept as the JSON before and after the proof; the last whole answer is kept
 /// too, with the tree size it proves to, and served again while the tree has that size.
 pub(crate) struct EntryCache {
-    inner: std::sync::Mutex<EntryLru>,
-    max_bytes: usize,
+    lru: signet_log::SharedLru<u64, CachedEntry>,
 }
-
-/// Default bound of an [`EntryCache`] (an answer is about 2 to 4 KiB: ~10,000 entries).
-pub(crate) const ENTRY_CACHE_BYTES: usize = 32 << 20;
 
 /// One cached answer.
 #[derive(Clone)]
@@ -903,81 +899,38 @@ struct CachedEntry {
 }
 
 impl CachedEntry {
-    fn bytes(&self) -> usize {
-        // The map and order entries, roughly.
-        let overhead = 96;
-        self.head.len()
-            + self.tail.len()
-            + self.last.as_ref().map_or(0, |(_, b)| b.len())
-            + overhead
+    /// The bytes of its answers.
+    fn payload(&self) -> usize {
+        self.head.len() + self.tail.len() + self.last.as_ref().map_or(0, |(_, b)| b.len())
     }
-}
 
-#[derive(Default)]
-struct EntryLru {
-    /// Entry and its last use, by log index.
-    map: HashMap<u64, (CachedEntry, u64)>,
-    /// Log index by last use.
-    order: std::collections::BTreeMap<u64, u64>,
-    tick: u64,
-    bytes: usize,
-}
-
-impl EntryLru {
-    fn remove(&mut self, index: u64) {
-        if let Some((old, used)) = self.map.remove(&index) {
-            self.order.remove(&used);
-            self.bytes = self.bytes.saturating_sub(old.bytes());
-        }
+    /// What it is charged in the cache: its answers and the cache's per-entry overhead.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.payload() + signet_log::ENTRY_OVERHEAD
     }
 }
 
 impl EntryCache {
     pub(crate) fn new(max_bytes: usize) -> EntryCache {
         EntryCache {
-            inner: std::sync::Mutex::new(EntryLru::default()),
-            max_bytes,
+            lru: signet_log::SharedLru::new(max_bytes),
         }
     }
 
     fn get(&self, index: u64) -> Option<CachedEntry> {
-        let mut lru = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        lru.tick += 1;
-        let tick = lru.tick;
-        let (entry, used) = lru.map.get_mut(&index)?;
-        let previous = std::mem::replace(used, tick);
-        let entry = entry.clone();
-        lru.order.remove(&previous);
-        lru.order.insert(tick, index);
-        Some(entry)
+        self.lru.get(&index)
     }
 
     fn insert(&self, index: u64, entry: CachedEntry) {
-        let size = entry.bytes();
-        if size > self.max_bytes {
-            return;
-        }
-        let mut lru = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        lru.remove(index);
-        while lru.bytes + size > self.max_bytes {
-            let Some((_, oldest)) = lru.order.pop_first() else {
-                break;
-            };
-            if let Some((old, _)) = lru.map.remove(&oldest) {
-                lru.bytes = lru.bytes.saturating_sub(old.bytes());
-            }
-        }
-        lru.tick += 1;
-        let tick = lru.tick;
-        lru.order.insert(tick, index);
-        lru.map.insert(index, (entry, tick));
-        lru.bytes += size;
+        let size = entry.payload();
+        self.lru.insert(index, entry, size);
     }
 
     /// Bytes held (approximately).
     #[cfg(test)]
     fn bytes(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
+        self.lru.stats().bytes
     }
 }
 

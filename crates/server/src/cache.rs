@@ -38,10 +38,6 @@ pub struct CacheSizes {
     pub proofs: usize,
 }
 
-// The entry cache's own default bound is its share of the default budget.
-const _: () =
-    assert!(CacheSizes::for_redb(DEFAULT_CACHE_BYTES).entries == crate::api::ENTRY_CACHE_BYTES);
-
 impl CacheSizes {
     /// The bounds for logs in redb files, within `total` bytes.
     pub const fn for_redb(total: usize) -> CacheSizes {
