@@ -15,7 +15,7 @@
 use crate::{LogState, LogStore, StagedBatch, StoreError, StoredCheckpoint, StoredEntry};
 use hashlink::LinkedHashMap;
 use signet_merkle::{Hash, LeafIndex, TreeSize};
-use signet_tiles::{EntryBundleId, TILE_WIDTH, TileId};
+use signet_tiles::{EntryBundleId, TILE_WIDTH, TileId, TileNodes};
 use std::collections::hash_map::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -212,6 +212,10 @@ impl<K: std::hash::Hash + Eq, V: Clone> SharedLru<K, V> {
 /// half of the bound: the upper levels of a log are 1/255 the size of its level 0, and every
 /// proof crosses them, so they are worth keeping, while level 0 keeps at least half the room
 /// for the tiles in use (the right edge of the tree, recent entries).
+///
+/// Beside the tiles it keeps, under the same bound, the nodes of full tiles that proofs have
+/// computed ([`TileNodes`], 511 hashes each), so that a proof through a kept tile needs no
+/// hashing; they take at most half of the bound and are evicted last.
 pub struct TileCache {
     inner: Mutex<Tiles>,
     hits: AtomicU64,
@@ -223,6 +227,9 @@ struct Tiles {
     leaves: ByteLru<u64, Arc<[u8]>>,
     /// Tiles of level 1 and up by (level, index).
     upper: ByteLru<(u8, u64), Arc<[u8]>>,
+    /// The nodes of full tiles that proofs have read, by (level, index); at most half the
+    /// bound on its own (see [`TileCache`]).
+    nodes: ByteLru<(u8, u64), Arc<TileNodes>>,
     capacity: usize,
 }
 
@@ -242,6 +249,12 @@ impl Tiles {
         } else {
             self.upper.insert((level, index), data, size);
         }
+        self.evict();
+    }
+
+    /// Keeps the total within the bound: tiles go first, as the type's docs say; tile nodes
+    /// only once no tile is left.
+    fn evict(&mut self) {
         while self.bytes() > self.capacity {
             let upper_first = self.upper.bytes() > self.capacity / 2 || self.leaves.is_empty();
             let evicted = if upper_first {
@@ -249,14 +262,17 @@ impl Tiles {
             } else {
                 self.leaves.pop_lru().is_some()
             };
-            if !evicted {
+            if !evicted && self.nodes.pop_lru().is_none() {
                 break;
             }
         }
     }
 
     fn bytes(&self) -> usize {
-        self.leaves.bytes().saturating_add(self.upper.bytes())
+        self.leaves
+            .bytes()
+            .saturating_add(self.upper.bytes())
+            .saturating_add(self.nodes.bytes())
     }
 }
 
@@ -281,6 +297,7 @@ impl TileCache {
                 // Each list may use the whole bound; `Tiles::insert` keeps their sum within it.
                 leaves: ByteLru::new(capacity),
                 upper: ByteLru::new(capacity),
+                nodes: ByteLru::new(capacity / 2),
                 capacity,
             }),
             hits: AtomicU64::new(0),
@@ -332,6 +349,40 @@ impl TileCache {
             return;
         }
         inner.insert(tile.level, tile.index, Arc::from(data));
+    }
+
+    /// The kept nodes of the full tile `tile` (see [`LogStore::kept_tile_nodes`]); counted as
+    /// a hit or a miss.
+    pub fn nodes(&self, tile: TileId) -> Option<Arc<TileNodes>> {
+        let found = if u64::from(tile.width) == TILE_WIDTH {
+            lock(&self.inner)
+                .nodes
+                .get(&(tile.level, tile.index))
+                .cloned()
+        } else {
+            None
+        };
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Keeps the nodes of the full tile `tile` (anything else is not kept).
+    pub fn keep_nodes(&self, tile: TileId, nodes: &Arc<TileNodes>) {
+        if u64::from(tile.width) != TILE_WIDTH || nodes.width() != usize::from(tile.width) {
+            return;
+        }
+        let mut inner = lock(&self.inner);
+        inner.nodes.insert(
+            (tile.level, tile.index),
+            Arc::clone(nodes),
+            nodes.memory_bytes(),
+        );
+        inner.evict();
     }
 
     /// Records the tiles of a batch the store has just staged (full contents at their width).
@@ -388,7 +439,7 @@ impl TileCache {
         CacheStats {
             bytes: inner.bytes(),
             capacity: inner.capacity,
-            entries: inner.leaves.len() + inner.upper.len(),
+            entries: inner.leaves.len() + inner.upper.len() + inner.nodes.len(),
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
         }
@@ -462,6 +513,14 @@ impl<S: LogStore> LogStore for CachedStore<S> {
         leaf_hashes: &[Hash],
     ) -> Result<Vec<Option<LeafIndex>>, StoreError> {
         self.store.find_leaves(leaf_hashes).await
+    }
+
+    fn kept_tile_nodes(&self, tile: TileId) -> Option<Arc<TileNodes>> {
+        self.tiles.nodes(tile)
+    }
+
+    fn keep_tile_nodes(&self, tile: TileId, nodes: &Arc<TileNodes>) {
+        self.tiles.keep_nodes(tile, nodes);
     }
 }
 
@@ -690,5 +749,87 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    /// Proofs through a cache that keeps tile nodes: the first proof computes and keeps the
+    /// nodes of the full tiles it crosses, later ones read them (hits, no tile reads), and
+    /// every proof verifies against the tree's root, with partial tiles at the right edge.
+    /// The nodes count against the bound and are never kept for partial tiles.
+    #[tokio::test]
+    async fn proofs_read_kept_tile_nodes() {
+        use signet_merkle::{CompactRange, LeafIndex, hash_leaf, verify_inclusion};
+        let total: u64 = 256 * 3 + 77;
+        let leaves: Vec<Hash> = (0..total).map(|i| hash_leaf(&i.to_be_bytes())).collect();
+        let mut range = CompactRange::new();
+        let integrated =
+            signet_tiles::integrate(&mut range, &leaves, |_| Err::<Vec<u8>, ()>(())).unwrap();
+        let store = CachedStore::new(crate::MemoryStore::new(), Arc::new(TileCache::new(1 << 20)));
+        store
+            .stage_batch(StagedBatch {
+                expected_size: TreeSize(0),
+                entries: (0..total)
+                    .map(|i| crate::StagedEntry {
+                        leaf_hash: leaves[usize::try_from(i).unwrap()],
+                        data: i.to_be_bytes().to_vec(),
+                        timestamp_ms: 1,
+                    })
+                    .collect(),
+                tiles: integrated.tiles.clone(),
+                bundles: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let size = TreeSize(total);
+        let (leaves, root) = (&leaves, integrated.root);
+        let prove = |i: u64| {
+            let store = &store;
+            async move {
+                let proof = crate::inclusion_proof(store, LeafIndex(i), size)
+                    .await
+                    .unwrap();
+                verify_inclusion(
+                    &leaves[usize::try_from(i).unwrap()],
+                    LeafIndex(i),
+                    size,
+                    &proof,
+                    &root.0,
+                )
+                .unwrap();
+            }
+        };
+        prove(5).await;
+        let kept = store.tiles().nodes(tile(0, 0, 256));
+        assert!(
+            kept.is_some(),
+            "the nodes of the full tile crossed are kept"
+        );
+        assert_eq!(
+            store.tiles().nodes(tile(0, 3, 77)),
+            None,
+            "partial tiles have no kept nodes"
+        );
+        let before = store.tiles().stats();
+        for i in [0, 1, 100, 255, 256, 600, total - 1] {
+            prove(i).await;
+        }
+        let after = store.tiles().stats();
+        assert!(after.hits > before.hits);
+        assert!(after.bytes <= after.capacity);
+        // A store without a cache gives the same proofs.
+        for i in [0, 300, total - 1] {
+            assert_eq!(
+                crate::inclusion_proof(&store, LeafIndex(i), size)
+                    .await
+                    .unwrap(),
+                crate::inclusion_proof(store.inner(), LeafIndex(i), size)
+                    .await
+                    .unwrap()
+            );
+        }
+        // Bounded: a cache too small for a tile's nodes keeps none.
+        let tiny = TileCache::new(1000);
+        tiny.keep_nodes(tile(0, 0, 256), kept.as_ref().unwrap());
+        assert_eq!(tiny.nodes(tile(0, 0, 256)), None);
+        assert!(tiny.stats().bytes <= 1000);
     }
 }

@@ -8,18 +8,43 @@
 
 use crate::{LogError, LogStore};
 use signet_merkle::{Hash, LeafIndex, NodeId, NodeReader, ProveError, TreeSize};
-use signet_tiles::{TileId, TileNodeReader, TileReadError};
+use signet_tiles::{TILE_WIDTH, TileData, TileId, TileNodeReader, TileNodes, TileReadError};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Tiles were missing from the cache; they are listed in [`CachedTiles::missing`].
 #[derive(Debug)]
 pub(crate) struct NeedTiles;
 
+/// A fetched tile: a full one with its nodes computed (or kept by the store), or the row of a
+/// partial one, hashed only where a proof needs it.
+#[derive(Clone)]
+pub(crate) enum Fetched {
+    Nodes(Arc<TileNodes>),
+    Row(Arc<Vec<u8>>),
+}
+
+impl TileData for Fetched {
+    fn byte_len(&self) -> usize {
+        match self {
+            Fetched::Nodes(n) => n.byte_len(),
+            Fetched::Row(r) => r.byte_len(),
+        }
+    }
+
+    fn subtree_root(&self, offset: usize, count: usize) -> Option<Hash> {
+        match self {
+            Fetched::Nodes(n) => n.subtree_root(offset, count),
+            Fetched::Row(r) => r.subtree_root(offset, count),
+        }
+    }
+}
+
 /// A [`NodeReader`] over the tree of one size, answering from fetched tiles.
 pub(crate) struct CachedTiles {
     size: TreeSize,
-    tiles: HashMap<TileId, Vec<u8>>,
+    tiles: HashMap<TileId, Fetched>,
     missing: RefCell<BTreeSet<TileId>>,
 }
 
@@ -88,15 +113,39 @@ pub(crate) async fn with_tiles<S: LogStore, T, E>(
         if out.is_ok() || missing.is_empty() {
             return Ok(out);
         }
-        let fetched = store.read_tiles(&missing).await?;
-        if fetched.len() != missing.len() {
+        // Full tiles whose nodes the store kept need no read and no hashing.
+        let mut to_read = Vec::with_capacity(missing.len());
+        for tile in missing {
+            match store.kept_tile_nodes(tile) {
+                Some(nodes) if nodes.width() == usize::from(tile.width) => {
+                    cache.tiles.insert(tile, Fetched::Nodes(nodes));
+                }
+                _ => to_read.push(tile),
+            }
+        }
+        if to_read.is_empty() {
+            continue;
+        }
+        let fetched = store.read_tiles(&to_read).await?;
+        if fetched.len() != to_read.len() {
             return Err(LogError::Internal {
                 what: "store returned the wrong number of tiles",
             });
         }
-        for (tile, data) in missing.into_iter().zip(fetched) {
+        for (tile, data) in to_read.into_iter().zip(fetched) {
             let data = data.ok_or(LogError::MissingTile { tile })?;
-            cache.tiles.insert(tile, data);
+            let entry = if u64::from(tile.width) == TILE_WIDTH {
+                let nodes = Arc::new(TileNodes::from_row(&data).ok_or(LogError::BadTile {
+                    tile,
+                    got: data.len(),
+                    want: tile.byte_len(),
+                })?);
+                store.keep_tile_nodes(tile, &nodes);
+                Fetched::Nodes(nodes)
+            } else {
+                Fetched::Row(Arc::new(data))
+            };
+            cache.tiles.insert(tile, entry);
         }
     }
     Err(LogError::Internal {

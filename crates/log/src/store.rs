@@ -2,8 +2,9 @@
 
 use crate::StoreError;
 use signet_merkle::{Hash, LeafIndex, TreeSize};
-use signet_tiles::{EntryBundleId, TileId};
+use signet_tiles::{EntryBundleId, TileId, TileNodes};
 use std::future::Future;
+use std::sync::Arc;
 
 /// One new entry, at the index implied by its position in its [`StagedBatch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +182,17 @@ pub trait LogStore: Send + Sync + 'static {
         &self,
         leaf_hashes: &[Hash],
     ) -> impl Future<Output = Result<Vec<Option<LeafIndex>>, StoreError>> + Send;
+
+    /// The nodes of a full tile (256 hashes) kept from an earlier proof, when this store keeps
+    /// them (a cache in front of a store does); proofs then need no hashing inside that tile.
+    /// A full tile never changes, so kept nodes are never stale. Default: none kept.
+    fn kept_tile_nodes(&self, _tile: TileId) -> Option<Arc<TileNodes>> {
+        None
+    }
+
+    /// Offers the nodes of the full tile `tile` for keeping (see [`LogStore::kept_tile_nodes`]).
+    /// Default: not kept.
+    fn keep_tile_nodes(&self, _tile: TileId, _nodes: &Arc<TileNodes>) {}
 }
 
 /// The first `width` entries of an encoded entry bundle, or `None` if it has fewer or the

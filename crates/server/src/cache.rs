@@ -7,7 +7,7 @@
 //! |---|---|---|---|
 //! | redb page cache, each log | pages of the log's file (entries, leaf index, tiles, bundles) | the rest, halved | — |
 //! | redb page cache, search index | pages of the v1 search index | 1/16 | — |
-//! | tiles, each log | the widest version read or staged of each tile, upper levels first ([`signet_log::TileCache`]) | 1/8 | the rest, halved |
+//! | tiles, each log | the widest version read or staged of each tile, upper levels first, and the inner nodes of full tiles that proofs crossed ([`signet_log::TileCache`]) | 1/8 | the rest, halved |
 //! | v1 entry answers | `GET /api/v1/log/entries` answers by log index (all but the proof never changes) | 1/8 | 1/8 |
 //! | v1 consistency proofs | answers of `GET /api/v1/log/proof` by (first, last) size | 1/64 | 1/64 |
 //!

@@ -16,7 +16,7 @@ use signet_log::{
     StoredCheckpoint, StoredEntry, TileCache,
 };
 use signet_merkle::{Hash, LeafIndex, TreeSize};
-use signet_tiles::{EntryBundleId, TileId};
+use signet_tiles::{EntryBundleId, TileId, TileNodes};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -195,6 +195,14 @@ impl LogStore for AnyStore {
         leaf_hashes: &[Hash],
     ) -> Result<Vec<Option<LeafIndex>>, StoreError> {
         self.backend.find_leaves(leaf_hashes).await
+    }
+
+    fn kept_tile_nodes(&self, tile: TileId) -> Option<Arc<TileNodes>> {
+        self.tiles.nodes(tile)
+    }
+
+    fn keep_tile_nodes(&self, tile: TileId, nodes: &Arc<TileNodes>) {
+        self.tiles.keep_nodes(tile, nodes);
     }
 }
 

@@ -26,7 +26,7 @@ mod reader;
 pub use bundle::{BundleError, MAX_ENTRY_SIZE, decode_entry_bundle, encode_entry_bundle};
 pub use integrate::{IntegrateError, Integrated, integrate};
 pub use path::{EntryBundleId, PathError, TileId, encode_index, parse_index};
-pub use reader::{TileNodeReader, TileReadError};
+pub use reader::{TileData, TileNodeReader, TileNodes, TileReadError};
 
 use signet_merkle::TreeSize;
 

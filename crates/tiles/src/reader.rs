@@ -39,19 +39,120 @@ pub enum TileReadError<E> {
     },
 }
 
+/// A tile's contents as a [`TileNodeReader`] reads them: its bytes (a row of hashes), from
+/// which the root of any perfect subtree inside the tile can be had.
+pub trait TileData {
+    /// The tile's length in bytes (32 per hash).
+    fn byte_len(&self) -> usize;
+
+    /// The root of the perfect subtree over the `count` hashes (a power of two) starting at
+    /// hash `offset` of the tile; `None` if they are not all in the tile or `count` is not a
+    /// power of two.
+    fn subtree_root(&self, offset: usize, count: usize) -> Option<Hash>;
+}
+
+impl TileData for Vec<u8> {
+    fn byte_len(&self) -> usize {
+        self.len()
+    }
+
+    fn subtree_root(&self, offset: usize, count: usize) -> Option<Hash> {
+        self.get(offset.checked_mul(32)?..offset.checked_add(count)?.checked_mul(32)?)
+            .and_then(perfect_root)
+    }
+}
+
+impl<T: TileData + ?Sized> TileData for std::sync::Arc<T> {
+    fn byte_len(&self) -> usize {
+        (**self).byte_len()
+    }
+
+    fn subtree_root(&self, offset: usize, count: usize) -> Option<Hash> {
+        (**self).subtree_root(offset, count)
+    }
+}
+
+/// Every node inside one tile, computed once: the row of hashes and each level above it up to
+/// the tile's root (511 hashes for a full tile). A proof then reads the nodes it needs from a
+/// tile without hashing; a full tile never changes, so its nodes can be kept (e.g. in a cache)
+/// and shared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileNodes {
+    /// `levels[r]` holds the nodes `r` levels above the row (`levels[0]` is the row).
+    levels: Vec<Vec<Hash>>,
+}
+
+impl TileNodes {
+    /// The nodes of the tile whose contents are `row` (1 to 256 whole hashes); `None` for
+    /// another length. Nodes that would need hashes past the row's end are not made: only
+    /// complete subtrees have a node.
+    pub fn from_row(row: &[u8]) -> Option<TileNodes> {
+        if row.is_empty() || !row.len().is_multiple_of(32) || row.len() > crate::FULL_TILE_BYTES {
+            return None;
+        }
+        let first: Vec<Hash> = row
+            .chunks(32)
+            .map(Hash::from_slice)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let mut levels = vec![first];
+        loop {
+            let next: Vec<Hash> = match levels.last() {
+                Some(below) if below.len() >= 2 => below
+                    .chunks_exact(2)
+                    .filter_map(|p| match p {
+                        [l, r] => Some(hash_children(l, r)),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => break,
+            };
+            levels.push(next);
+        }
+        Some(TileNodes { levels })
+    }
+
+    /// The number of hashes in the row.
+    pub fn width(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+    }
+
+    /// Bytes of memory the nodes take (32 per hash), for caches that count.
+    pub fn memory_bytes(&self) -> usize {
+        self.levels.iter().map(|l| l.len() * 32).sum()
+    }
+}
+
+impl TileData for TileNodes {
+    fn byte_len(&self) -> usize {
+        self.width() * 32
+    }
+
+    fn subtree_root(&self, offset: usize, count: usize) -> Option<Hash> {
+        if !count.is_power_of_two() || !offset.is_multiple_of(count) {
+            return None;
+        }
+        let rise = usize::try_from(count.trailing_zeros()).ok()?;
+        self.levels.get(rise)?.get(offset / count).copied()
+    }
+}
+
 /// A [`NodeReader`] over the tiles of a tree of a given size.
 ///
 /// `fetch` receives every distinct tile needed by one `read_nodes` call at once (so it can fetch
-/// them in parallel) and must return their contents in the same order. The width of each tile
-/// is the one the tree size implies, so a partial tile is asked for by its exact width.
+/// them in parallel) and must return their contents in the same order: as bytes (`Vec<u8>`), or
+/// as anything else that is [`TileData`], such as the precomputed [`TileNodes`]. The width of
+/// each tile is the one the tree size implies, so a partial tile is asked for by its exact
+/// width.
 pub struct TileNodeReader<F> {
     size: TreeSize,
     fetch: F,
 }
 
-impl<F, E> TileNodeReader<F>
+impl<F, T, E> TileNodeReader<F>
 where
-    F: Fn(&[TileId]) -> Result<Vec<Vec<u8>>, E>,
+    F: Fn(&[TileId]) -> Result<Vec<T>, E>,
+    T: TileData,
 {
     /// A reader for the tree of `size` leaves.
     pub fn new(size: TreeSize, fetch: F) -> Self {
@@ -116,9 +217,10 @@ fn perfect_root(row: &[u8]) -> Option<Hash> {
     level.first().copied()
 }
 
-impl<F, E> NodeReader for TileNodeReader<F>
+impl<F, T, E> NodeReader for TileNodeReader<F>
 where
-    F: Fn(&[TileId]) -> Result<Vec<Vec<u8>>, E>,
+    F: Fn(&[TileId]) -> Result<Vec<T>, E>,
+    T: TileData,
 {
     type Error = TileReadError<E>;
 
@@ -158,10 +260,10 @@ where
             });
         }
         for (tile, data) in ids.iter().zip(&contents) {
-            if data.len() != tile.byte_len() {
+            if data.byte_len() != tile.byte_len() {
                 return Err(TileReadError::TileLength {
                     tile: *tile,
-                    got: data.len(),
+                    got: data.byte_len(),
                     want: tile.byte_len(),
                 });
             }
@@ -181,8 +283,7 @@ where
                 };
                 contents
                     .get(slot)
-                    .and_then(|data| data.get(loc.offset * 32..(loc.offset + loc.count) * 32))
-                    .and_then(perfect_root)
+                    .and_then(|data| data.subtree_root(loc.offset, loc.count))
                     .ok_or(missing)
             })
             .collect()
@@ -207,5 +308,42 @@ mod tests {
         let mut ragged = row(&[a, b]);
         ragged.pop();
         assert_eq!(perfect_root(&ragged), None);
+    }
+
+    /// Every subtree root read from precomputed nodes equals the one hashed from the row, for
+    /// full and partial tiles; subtrees not wholly in the row, misaligned or not a power of two
+    /// have none.
+    #[test]
+    fn tile_nodes_answer_as_the_row_does() {
+        for width in [1usize, 2, 3, 7, 8, 100, 255, 256] {
+            let row: Vec<u8> = (0..width)
+                .flat_map(|i| {
+                    let mut h = [0u8; 32];
+                    h[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                    h
+                })
+                .collect();
+            let nodes = TileNodes::from_row(&row).expect("a row of whole hashes");
+            assert_eq!(nodes.width(), width);
+            assert_eq!(TileData::byte_len(&nodes), row.len());
+            for rise in 0..=9u32 {
+                let count = 1usize << rise;
+                for offset in (0..=width + 1).step_by(count.max(1)) {
+                    assert_eq!(
+                        nodes.subtree_root(offset, count),
+                        row.subtree_root(offset, count),
+                        "width {width} offset {offset} count {count}"
+                    );
+                }
+            }
+            assert_eq!(nodes.subtree_root(1, 2), None, "misaligned");
+            assert_eq!(nodes.subtree_root(0, 3), None, "not a power of two");
+            assert_eq!(nodes.subtree_root(0, 0), None);
+        }
+        let full = TileNodes::from_row(&vec![7u8; 256 * 32]).unwrap();
+        assert_eq!(full.memory_bytes(), 511 * 32);
+        assert_eq!(TileNodes::from_row(&[]), None);
+        assert_eq!(TileNodes::from_row(&[0u8; 33]), None);
+        assert_eq!(TileNodes::from_row(&vec![0u8; 257 * 32]), None);
     }
 }

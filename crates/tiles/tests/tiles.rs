@@ -249,7 +249,7 @@ fn tile_reader_rejects_bad_tiles() {
         }]),
         Err(TileReadError::NodeOutOfRange { .. })
     ));
-    let missing = TileNodeReader::new(size, |_: &[TileId]| Ok::<_, ()>(vec![]));
+    let missing = TileNodeReader::new(size, |_: &[TileId]| Ok::<Vec<Vec<u8>>, ()>(vec![]));
     assert!(matches!(
         missing.read_nodes(&[NodeId::leaf(0)]),
         Err(TileReadError::TileCount { .. })
