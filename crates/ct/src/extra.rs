@@ -224,10 +224,15 @@ impl RedbExtraDataStore {
         Self::open_with(path, GroupCommit::default())
     }
 
+    /// The bound of the file's page cache: 16 MiB. redb's default (1 GiB) would let the
+    /// cache grow with the log; extra data is read only by `get-entries` and the replay check.
+    pub const CACHE_BYTES: usize = 16 << 20;
+
     /// Opens or creates the file at `path`, grouping `put`s as `group` says.
     pub fn open_with(path: impl AsRef<Path>, group: GroupCommit) -> Result<Self, CtError> {
         let db = Database::builder()
             .create_with_file_format_v3(true)
+            .set_cache_size(Self::CACHE_BYTES)
             .create(path)
             .map_err(|e| backend("open")(e.into()))?;
         let txn = db.begin_write().map_err(|e| backend("open")(e.into()))?;

@@ -932,6 +932,11 @@ impl EntryCache {
     fn bytes(&self) -> usize {
         self.lru.stats().bytes
     }
+
+    /// Its size and hit counts, for `/metrics`.
+    pub(crate) fn stats(&self) -> signet_log::CacheStats {
+        self.lru.stats()
+    }
 }
 
 #[cfg(test)]

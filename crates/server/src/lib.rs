@@ -199,7 +199,7 @@ pub(crate) struct V1Log {
     /// Consistency proofs already computed (they never change).
     pub(crate) proofs: Arc<api::ProofCache>,
     /// Entry answers (everything but the proof never changes), bounded in bytes.
-    pub(crate) entries: api::EntryCache,
+    pub(crate) entries: Arc<api::EntryCache>,
 }
 
 /// The Rekor v2 log.
@@ -531,8 +531,11 @@ impl LogServer {
             let proofs = Arc::clone(&proofs);
             metrics.register_cache("proofs", Api::V1, move || proofs.stats());
         }
-        // The entry cache reports its bound only (it counts neither its bytes nor its hits).
-        metrics.cache_capacity("entries", Api::V1, cache_sizes.entries);
+        let entries = Arc::new(api::EntryCache::new(cache_sizes.entries));
+        {
+            let entries = Arc::clone(&entries);
+            metrics.register_cache("entries", Api::V1, move || entries.stats());
+        }
         Ok(LogServer {
             state: Arc::new(AppState {
                 v1: V1Log {
@@ -540,7 +543,7 @@ impl LogServer {
                     signer: v1_signer,
                     tree_id: keys.v1_tree_id,
                     proofs,
-                    entries: api::EntryCache::new(cache_sizes.entries),
+                    entries,
                 },
                 v2: V2Log {
                     log: v2_log,

@@ -58,6 +58,15 @@ async fn metrics_count_appends_errors_and_tree_sizes() {
     }
     let r = client.get(running.url("/nowhere")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    // The v1 entry read twice: the first answer is made and kept, the second one is kept.
+    for _ in 0..2 {
+        let r = client
+            .get(running.url("/api/v1/log/entries?logIndex=0"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
 
     let response = client.get(running.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -146,6 +155,17 @@ async fn metrics_count_appends_errors_and_tree_sizes() {
     assert!(get(r#"signet_cache_bytes{cache="tiles",api="v2"}"#) <= sizes.tiles as f64);
     assert!(get(r#"signet_cache_hits_total{cache="tiles",api="v2"}"#) >= 0.0);
     assert!(get(r#"signet_cache_misses_total{cache="proofs",api="v1"}"#) >= 0.0);
+    assert_eq!(
+        get(r#"signet_cache_capacity_bytes{cache="entries",api="v1"}"#),
+        sizes.entries as f64
+    );
+    assert!(get(r#"signet_cache_bytes{cache="entries",api="v1"}"#) > 0.0);
+    assert_eq!(
+        get(r#"signet_cache_entries{cache="entries",api="v1"}"#),
+        1.0
+    );
+    assert!(get(r#"signet_cache_hits_total{cache="entries",api="v1"}"#) >= 1.0);
+    assert!(get(r#"signet_cache_misses_total{cache="entries",api="v1"}"#) >= 1.0);
     let bounds: f64 = text
         .lines()
         .filter(|l| l.starts_with("signet_cache_capacity_bytes{"))
