@@ -213,9 +213,10 @@ impl<K: std::hash::Hash + Eq, V: Clone> SharedLru<K, V> {
 /// proof crosses them, so they are worth keeping, while level 0 keeps at least half the room
 /// for the tiles in use (the right edge of the tree, recent entries).
 ///
-/// Beside the tiles it keeps, under the same bound, the nodes of full tiles that proofs have
-/// computed ([`TileNodes`], 511 hashes each), so that a proof through a kept tile needs no
-/// hashing; they take at most half of the bound and are evicted last.
+/// Beside the tiles it keeps, under the same bound, the nodes of tiles that proofs have
+/// computed ([`TileNodes`], 511 hashes for a full tile), the widest version of each, so that a
+/// proof through a kept tile needs no hashing; they take at most half of the bound and are
+/// evicted last.
 pub struct TileCache {
     inner: Mutex<Tiles>,
     hits: AtomicU64,
@@ -227,8 +228,8 @@ struct Tiles {
     leaves: ByteLru<u64, Arc<[u8]>>,
     /// Tiles of level 1 and up by (level, index).
     upper: ByteLru<(u8, u64), Arc<[u8]>>,
-    /// The nodes of full tiles that proofs have read, by (level, index); at most half the
-    /// bound on its own (see [`TileCache`]).
+    /// The nodes of tiles that proofs have read, the widest version of each, by (level,
+    /// index); at most half the bound on its own (see [`TileCache`]).
     nodes: ByteLru<(u8, u64), Arc<TileNodes>>,
     capacity: usize,
 }
@@ -351,13 +352,14 @@ impl TileCache {
         inner.insert(tile.level, tile.index, Arc::from(data));
     }
 
-    /// The kept nodes of the full tile `tile` (see [`LogStore::kept_tile_nodes`]); counted as
-    /// a hit or a miss.
+    /// The kept nodes of tile `tile`'s level and index, at its width or wider (see
+    /// [`LogStore::kept_tile_nodes`]); counted as a hit or a miss.
     pub fn nodes(&self, tile: TileId) -> Option<Arc<TileNodes>> {
-        let found = if u64::from(tile.width) == TILE_WIDTH {
+        let found = if valid_width(tile) {
             lock(&self.inner)
                 .nodes
                 .get(&(tile.level, tile.index))
+                .filter(|n| n.width() >= usize::from(tile.width))
                 .cloned()
         } else {
             None
@@ -371,12 +373,21 @@ impl TileCache {
         found
     }
 
-    /// Keeps the nodes of the full tile `tile` (anything else is not kept).
+    /// Keeps the nodes of `tile` unless nodes at least as wide are kept. A tile only ever
+    /// grows by appending hashes, so the nodes of a wider version answer for every narrower
+    /// one (the complete subtrees of the prefix are the same).
     pub fn keep_nodes(&self, tile: TileId, nodes: &Arc<TileNodes>) {
-        if u64::from(tile.width) != TILE_WIDTH || nodes.width() != usize::from(tile.width) {
+        if !valid_width(tile) || nodes.width() != usize::from(tile.width) {
             return;
         }
         let mut inner = lock(&self.inner);
+        if inner
+            .nodes
+            .peek(&(tile.level, tile.index))
+            .is_some_and(|old| old.width() >= nodes.width())
+        {
+            return;
+        }
         inner.nodes.insert(
             (tile.level, tile.index),
             Arc::clone(nodes),
@@ -752,9 +763,10 @@ mod tests {
     }
 
     /// Proofs through a cache that keeps tile nodes: the first proof computes and keeps the
-    /// nodes of the full tiles it crosses, later ones read them (hits, no tile reads), and
-    /// every proof verifies against the tree's root, with partial tiles at the right edge.
-    /// The nodes count against the bound and are never kept for partial tiles.
+    /// nodes of the tiles it crosses, later ones read them (hits, no tile reads), and every
+    /// proof verifies against the tree's root, with partial tiles at the right edge. A wider
+    /// version's nodes answer for a narrower one, never the reverse; the nodes count against
+    /// the bound.
     #[tokio::test]
     async fn proofs_read_kept_tile_nodes() {
         use signet_merkle::{CompactRange, LeafIndex, hash_leaf, verify_inclusion};
@@ -803,11 +815,23 @@ mod tests {
             kept.is_some(),
             "the nodes of the full tile crossed are kept"
         );
-        assert_eq!(
-            store.tiles().nodes(tile(0, 3, 77)),
-            None,
-            "partial tiles have no kept nodes"
+        let edge = store
+            .tiles()
+            .nodes(tile(0, 3, 77))
+            .expect("the right edge's nodes are kept");
+        assert_eq!(edge.width(), 77);
+        assert!(
+            store.tiles().nodes(tile(0, 3, 60)).is_some(),
+            "wider nodes answer narrower"
         );
+        assert!(
+            store.tiles().nodes(tile(0, 3, 78)).is_none(),
+            "never narrower for wider"
+        );
+        // Narrower nodes never replace wider ones.
+        let narrow = Arc::new(TileNodes::from_row(&contents(tile(0, 3, 10))).unwrap());
+        store.tiles().keep_nodes(tile(0, 3, 10), &narrow);
+        assert_eq!(store.tiles().nodes(tile(0, 3, 1)).unwrap().width(), 77);
         let before = store.tiles().stats();
         for i in [0, 1, 100, 255, 256, 600, total - 1] {
             prove(i).await;

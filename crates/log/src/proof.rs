@@ -8,7 +8,7 @@
 
 use crate::{LogError, LogStore};
 use signet_merkle::{Hash, LeafIndex, NodeId, NodeReader, ProveError, TreeSize};
-use signet_tiles::{TILE_WIDTH, TileData, TileId, TileNodeReader, TileNodes, TileReadError};
+use signet_tiles::{TileData, TileId, TileNodeReader, TileNodes, TileReadError};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -17,27 +17,25 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub(crate) struct NeedTiles;
 
-/// A fetched tile: a full one with its nodes computed (or kept by the store), or the row of a
-/// partial one, hashed only where a proof needs it.
+/// A fetched tile: its nodes, computed here or kept by the store, possibly those of a wider
+/// version of the tile (whose first `width` hashes are this one's).
 #[derive(Clone)]
-pub(crate) enum Fetched {
-    Nodes(Arc<TileNodes>),
-    Row(Arc<Vec<u8>>),
+pub(crate) struct Fetched {
+    nodes: Arc<TileNodes>,
+    width: usize,
 }
 
 impl TileData for Fetched {
     fn byte_len(&self) -> usize {
-        match self {
-            Fetched::Nodes(n) => n.byte_len(),
-            Fetched::Row(r) => r.byte_len(),
-        }
+        self.width.saturating_mul(32)
     }
 
     fn subtree_root(&self, offset: usize, count: usize) -> Option<Hash> {
-        match self {
-            Fetched::Nodes(n) => n.subtree_root(offset, count),
-            Fetched::Row(r) => r.subtree_root(offset, count),
+        // Only subtrees inside this version's width: the wider version has more.
+        if offset.checked_add(count)? > self.width {
+            return None;
         }
+        self.nodes.subtree_root(offset, count)
     }
 }
 
@@ -113,12 +111,14 @@ pub(crate) async fn with_tiles<S: LogStore, T, E>(
         if out.is_ok() || missing.is_empty() {
             return Ok(out);
         }
-        // Full tiles whose nodes the store kept need no read and no hashing.
+        // Tiles whose nodes the store kept (at this width or wider) need no read and no
+        // hashing.
         let mut to_read = Vec::with_capacity(missing.len());
         for tile in missing {
+            let width = usize::from(tile.width);
             match store.kept_tile_nodes(tile) {
-                Some(nodes) if nodes.width() == usize::from(tile.width) => {
-                    cache.tiles.insert(tile, Fetched::Nodes(nodes));
+                Some(nodes) if nodes.width() >= width => {
+                    cache.tiles.insert(tile, Fetched { nodes, width });
                 }
                 _ => to_read.push(tile),
             }
@@ -134,18 +134,21 @@ pub(crate) async fn with_tiles<S: LogStore, T, E>(
         }
         for (tile, data) in to_read.into_iter().zip(fetched) {
             let data = data.ok_or(LogError::MissingTile { tile })?;
-            let entry = if u64::from(tile.width) == TILE_WIDTH {
-                let nodes = Arc::new(TileNodes::from_row(&data).ok_or(LogError::BadTile {
+            if data.len() != tile.byte_len() {
+                return Err(LogError::BadTile {
                     tile,
                     got: data.len(),
                     want: tile.byte_len(),
-                })?);
-                store.keep_tile_nodes(tile, &nodes);
-                Fetched::Nodes(nodes)
-            } else {
-                Fetched::Row(Arc::new(data))
-            };
-            cache.tiles.insert(tile, entry);
+                });
+            }
+            let nodes = Arc::new(TileNodes::from_row(&data).ok_or(LogError::BadTile {
+                tile,
+                got: data.len(),
+                want: tile.byte_len(),
+            })?);
+            store.keep_tile_nodes(tile, &nodes);
+            let width = usize::from(tile.width);
+            cache.tiles.insert(tile, Fetched { nodes, width });
         }
     }
     Err(LogError::Internal {

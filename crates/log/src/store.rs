@@ -183,15 +183,16 @@ pub trait LogStore: Send + Sync + 'static {
         leaf_hashes: &[Hash],
     ) -> impl Future<Output = Result<Vec<Option<LeafIndex>>, StoreError>> + Send;
 
-    /// The nodes of a full tile (256 hashes) kept from an earlier proof, when this store keeps
-    /// them (a cache in front of a store does); proofs then need no hashing inside that tile.
-    /// A full tile never changes, so kept nodes are never stale. Default: none kept.
+    /// The nodes of `tile` kept from an earlier proof, at its width or wider, when this store
+    /// keeps them (a cache in front of a store does); proofs then need no hashing inside that
+    /// tile. A tile only grows by appending, so the complete subtrees of a narrower version are
+    /// those of any wider one, and kept nodes are never stale. Default: none kept.
     fn kept_tile_nodes(&self, _tile: TileId) -> Option<Arc<TileNodes>> {
         None
     }
 
-    /// Offers the nodes of the full tile `tile` for keeping (see [`LogStore::kept_tile_nodes`]).
-    /// Default: not kept.
+    /// Offers the nodes of `tile` at its width for keeping (see
+    /// [`LogStore::kept_tile_nodes`]). Default: not kept.
     fn keep_tile_nodes(&self, _tile: TileId, _nodes: &Arc<TileNodes>) {}
 }
 
