@@ -62,7 +62,7 @@ pub use common::{HashAlgorithm, HashOutput};
 pub use dsse::{DsseSignature, Envelope, pae};
 pub use error::FormatError;
 pub use intoto::{Statement, Subject};
-pub use json::MAX_JSON_DEPTH;
+pub use json::{MAX_JSON_DEPTH, UniqueJsonError, parse_unique_json};
 pub use rekor::{RekorBody, Verifier};
 pub use signing_config::{Selector, Service, ServiceConfiguration, SigningConfig};
 pub use timestamp::Timestamp;

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
+use signet_formats::{UniqueJsonError, parse_unique_json};
 
 use crate::{IssuerConfig, IssuerType, OidcError};
 
@@ -43,107 +44,11 @@ fn decode_json_object(
     let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed(what))?;
     match parse_unique_json(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) | Err(UniqueJsonError::Malformed) => Err(malformed(what)),
         Err(UniqueJsonError::Duplicate(name)) => Err(OidcError::DuplicateMember {
             part: which,
             name: name.chars().take(64).collect(),
         }),
-    }
-}
-
-/// Why [`parse_unique_json`] refused its input.
-#[derive(Debug, PartialEq, Eq)]
-enum UniqueJsonError {
-    /// Not one JSON value.
-    Malformed,
-    /// An object names this member twice (names compared after unescaping).
-    Duplicate(String),
-}
-
-/// Parses JSON into a [`Value`], refusing any object that repeats a member name.
-fn parse_unique_json(bytes: &[u8]) -> Result<Value, UniqueJsonError> {
-    use serde::de::DeserializeSeed as _;
-    let duplicate = std::cell::RefCell::new(None);
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = UniqueMembers(&duplicate)
-        .deserialize(&mut deserializer)
-        .and_then(|v| deserializer.end().map(|()| v));
-    match (value, duplicate.into_inner()) {
-        (_, Some(name)) => Err(UniqueJsonError::Duplicate(name)),
-        (Ok(value), None) => Ok(value),
-        (Err(_), None) => Err(UniqueJsonError::Malformed),
-    }
-}
-
-/// A serde visitor building a [`Value`] that stops at the first repeated member name, which it
-/// records in the cell. (serde_json bounds the nesting depth it recurses through.)
-#[derive(Clone, Copy)]
-struct UniqueMembers<'a>(&'a std::cell::RefCell<Option<String>>);
-
-impl<'de> serde::de::DeserializeSeed<'de> for UniqueMembers<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for UniqueMembers<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("not a finite number"))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut members = Map::new();
-        while let Some(name) = map.next_key::<String>()? {
-            if members.contains_key(&name) {
-                *self.0.borrow_mut() = Some(name);
-                return Err(serde::de::Error::custom("repeated member name"));
-            }
-            let value = map.next_value_seed(self)?;
-            members.insert(name, value);
-        }
-        Ok(Value::Object(members))
+        Ok(_) | Err(_) => Err(malformed(what)),
     }
 }
 
@@ -601,26 +506,6 @@ mod tests {
         assert_eq!(
             parse_token(&trailing).unwrap_err().kind(),
             "malformed_token"
-        );
-    }
-
-    #[test]
-    fn unique_json_reads_every_value_kind() {
-        let text = r#"{"n":null,"t":true,"i":-3,"u":18446744073709551615,"f":1.5,"s":"\u00e9","a":[1,[2]],"o":{}}"#;
-        assert_eq!(
-            parse_unique_json(text.as_bytes()).unwrap(),
-            serde_json::from_str::<Value>(text).unwrap()
-        );
-        assert_eq!(
-            parse_unique_json(b"{\"a\":1,\"a\":1}"),
-            Err(UniqueJsonError::Duplicate("a".into()))
-        );
-        assert_eq!(parse_unique_json(b"{"), Err(UniqueJsonError::Malformed));
-        assert_eq!(parse_unique_json(b""), Err(UniqueJsonError::Malformed));
-        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-        assert_eq!(
-            parse_unique_json(deep.as_bytes()),
-            Err(UniqueJsonError::Malformed)
         );
     }
 

@@ -26,11 +26,15 @@ pub struct CanonicalEntry {
     /// What to index the entry by, sorted and without duplicates. For DSSE and in-toto
     /// entries this includes the in-toto subjects' digests, which the body itself lacks.
     pub search_keys: Vec<SearchKey>,
-    /// Leaf hashes of the other bodies that record the same signature: for a `hashedrekord`
-    /// entry with an ECDSA key, the body with the signature's other valid encoding (`s`
-    /// replaced by `n - s`). A log treats the entry as a duplicate of any of them already
-    /// logged, so one signature cannot be logged twice. The body itself keeps the signature
-    /// as sent, byte for byte what Rekor would store.
+    /// Leaf hashes of the other bodies that record the same signatures: the bodies with one or
+    /// more ECDSA signatures in their other valid encoding (`s` replaced by `n - s`), for
+    /// every kind (`hashedrekord`, `dsse`, `intoto`). A log treats the entry as a duplicate of
+    /// any of them already logged, so one signature cannot be logged twice by re-encoding it.
+    /// The body itself keeps the signatures as sent, byte for byte what Rekor would store.
+    ///
+    /// At most [`MAX_EQUIVALENT_BODIES`]: with up to [`MAX_TWINS_COMBINED`] ECDSA signatures,
+    /// every combination of them re-encoded; with more (an envelope may carry up to
+    /// [`crate::MAX_SIGNATURES`]), each one alone and all of them together.
     pub equivalent_leaf_hashes: Vec<[u8; 32]>,
 }
 
@@ -91,12 +95,68 @@ impl CanonicalEntry {
     }
 
     /// Records `body` (canonical, if given) as recording the same signature as this entry.
-    pub(crate) fn with_equivalent_body(mut self, body: Option<String>) -> Self {
-        if let Some(body) = body {
-            self.equivalent_leaf_hashes
-                .push(signet_merkle::hash_leaf(body.as_bytes()).0);
+    pub(crate) fn with_equivalent_body(self, body: Option<String>) -> Self {
+        self.with_equivalent_bodies(body)
+    }
+
+    /// Records each of `bodies` (canonical) as recording the same signatures as this entry.
+    pub(crate) fn with_equivalent_bodies(
+        mut self,
+        bodies: impl IntoIterator<Item = String>,
+    ) -> Self {
+        for body in bodies {
+            let hash = signet_merkle::hash_leaf(body.as_bytes()).0;
+            if hash != self.leaf_hash() && !self.equivalent_leaf_hashes.contains(&hash) {
+                self.equivalent_leaf_hashes.push(hash);
+            }
         }
         self
+    }
+}
+
+/// With up to this many ECDSA signatures in one entry, every combination of them in their
+/// other encoding is an equivalent body (at most 2^4 - 1 = 15); with more, each one alone and
+/// all of them together.
+pub const MAX_TWINS_COMBINED: usize = 4;
+
+/// The most equivalent bodies one entry names: 15 combinations of four signatures, or
+/// [`crate::MAX_SIGNATURES`] single ones and all of them together.
+pub const MAX_EQUIVALENT_BODIES: usize = 15;
+
+/// Which signatures to re-encode for each equivalent body, given which of an entry's
+/// signatures have an ECDSA twin: one mask per body, `true` where the twin replaces the
+/// signature. Empty when none has a twin.
+///
+/// Every mask is sound (a body with any of the signatures re-encoded records the same
+/// signatures); covering every combination would cost 2^k bodies for k signatures, so past
+/// [`MAX_TWINS_COMBINED`] only the k single flips and the all-flipped body are named, which
+/// still catches the common replays (one signature re-encoded, or all of them).
+pub(crate) fn twin_flips(has_twin: &[bool]) -> Vec<Vec<bool>> {
+    let positions: Vec<usize> = has_twin
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &t)| t.then_some(i))
+        .collect();
+    let mask_of = |chosen: &[usize]| -> Vec<bool> {
+        (0..has_twin.len()).map(|i| chosen.contains(&i)).collect()
+    };
+    if positions.len() <= MAX_TWINS_COMBINED {
+        // Every non-empty subset of the positions (at most 2^4 - 1).
+        (1usize..(1 << positions.len()))
+            .map(|bits| {
+                let chosen: Vec<usize> = positions
+                    .iter()
+                    .enumerate()
+                    .filter(|(bit, _)| bits & (1 << bit) != 0)
+                    .map(|(_, &i)| i)
+                    .collect();
+                mask_of(&chosen)
+            })
+            .collect()
+    } else {
+        let mut masks: Vec<Vec<bool>> = positions.iter().map(|&i| mask_of(&[i])).collect();
+        masks.push(mask_of(&positions));
+        masks
     }
 }
 
@@ -221,5 +281,39 @@ mod tests {
             EntryUuid::of_body(b"").to_string(),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
         );
+    }
+
+    #[test]
+    fn twin_flips_cover_every_combination_up_to_four_and_stay_bounded() {
+        assert!(twin_flips(&[]).is_empty());
+        assert!(twin_flips(&[false, false]).is_empty());
+        assert_eq!(twin_flips(&[true]), [[true]]);
+        // Signatures without a twin are never flipped.
+        assert_eq!(
+            twin_flips(&[false, true, true]),
+            [
+                [false, true, false],
+                [false, false, true],
+                [false, true, true]
+            ]
+        );
+        let four = twin_flips(&[true; 4]);
+        assert_eq!(four.len(), 15);
+        let mut distinct = four.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 15);
+        assert!(four.iter().all(|m| m.iter().any(|&f| f)));
+        // Past four: each alone, then all together.
+        for k in 5..=crate::MAX_SIGNATURES {
+            let masks = twin_flips(&vec![true; k]);
+            assert_eq!(masks.len(), k + 1);
+            assert!(masks.len() <= MAX_EQUIVALENT_BODIES);
+            for (i, m) in masks.iter().take(k).enumerate() {
+                assert_eq!(m.iter().filter(|&&f| f).count(), 1);
+                assert!(m[i]);
+            }
+            assert!(masks[k].iter().all(|&f| f));
+        }
     }
 }

@@ -53,10 +53,14 @@
 //! - A `hashedrekord` digest must be the one its key signs with (P-256: SHA-256, P-384:
 //!   SHA-384, P-521: SHA-512, RSA-2048/3072/4096: SHA-256), as in Rekor's default algorithm
 //!   registry, so one ECDSA signature cannot be replayed over a longer "digest".
-//! - An ECDSA signature `(r, s)` and its twin `(r, n - s)`, which verify alike, are one entry:
-//!   the body keeps the encoding sent, and names the twin's leaf hash in
-//!   [`CanonicalEntry::equivalent_leaf_hashes`] so that the log answers the second as a
-//!   duplicate (Rekor logs both).
+//! - An ECDSA signature `(r, s)` and its twin `(r, n - s)`, which verify alike, are one entry,
+//!   in every kind (`hashedrekord`, `dsse`, `intoto`): the body keeps the encoding sent, and
+//!   names the twins' leaf hashes in [`CanonicalEntry::equivalent_leaf_hashes`] so that the
+//!   log answers the second as a duplicate (Rekor logs both). For an envelope with several
+//!   ECDSA signatures the set is bounded ([`MAX_EQUIVALENT_BODIES`]). This closes re-encoding
+//!   only: a `dsse` 0.0.1 body hashes the envelope text as sent and an `intoto` 0.0.2 body
+//!   keeps the client's envelope hash, so another spelling of the same envelope (whitespace,
+//!   member order) or another claimed hash is still another entry, as in Rekor.
 //! - A v2 verifier's `keyDetails` must describe its key exactly (rekor-tiles only checks that
 //!   the key type and the hash are an allowed pair).
 //! - v2 DSSE verifiers are tried in request order; rekor-tiles walks a Go map, so when two
@@ -91,7 +95,10 @@ mod set;
 mod v1;
 mod v2;
 
-pub use entry::{CanonicalEntry, EntryId, EntryUuid, MAX_CANONICAL_BODY_SIZE};
+pub use entry::{
+    CanonicalEntry, EntryId, EntryUuid, MAX_CANONICAL_BODY_SIZE, MAX_EQUIVALENT_BODIES,
+    MAX_TWINS_COMBINED,
+};
 pub use error::RekorError;
 pub use jcs::canonical_json;
 pub use key::MAX_PEM_SIZE;

@@ -267,59 +267,99 @@ fn dsse_v001(spec: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
             });
         }
     }
-    let mut signatures = Vec::with_capacity(envelope.signatures.len());
-    for (slot, (text, _, field)) in verified_by.iter().zip(&envelope.signatures) {
+    let mut signatures: Vec<(&str, &[u8], &KeyMaterial)> =
+        Vec::with_capacity(envelope.signatures.len());
+    for (slot, (text, raw, field)) in verified_by.iter().zip(&envelope.signatures) {
         let key =
             slot.and_then(|v| verifiers.get(v))
                 .ok_or_else(|| RekorError::UnverifiedSignature {
                     field: field.clone(),
                 })?;
-        signatures.push((text.as_str(), &key.0));
+        signatures.push((text.as_str(), raw.as_slice(), &key.0));
     }
     // Rekor keys signatures by their text: sort, and keep one of each.
     signatures.sort_by(|a, b| a.0.cmp(b.0));
     signatures.dedup_by(|a, b| a.0 == b.0);
 
-    let sha256 =
-        |algorithm_value: String| obj([("algorithm", s("sha256")), ("value", s(algorithm_value))]);
-    let body = obj([
-        ("apiVersion", s("0.0.1")),
-        ("kind", s("dsse")),
-        (
-            "spec",
-            obj([
-                ("envelopeHash", sha256(sha256_hex(envelope_text.as_bytes()))),
-                ("payloadHash", sha256(sha256_hex(&envelope.payload))),
-                (
-                    "signatures",
-                    Value::Array(
-                        signatures
-                            .iter()
-                            .map(|(text, key)| {
-                                obj([
-                                    ("signature", s(*text)),
-                                    ("verifier", s(encode_base64(key.canonical_pem().as_bytes()))),
-                                ])
-                            })
-                            .collect(),
+    let body_with = |envelope_text: &str, signatures: &[(&str, &KeyMaterial)]| {
+        let sha256 = |algorithm_value: String| {
+            obj([("algorithm", s("sha256")), ("value", s(algorithm_value))])
+        };
+        let body = obj([
+            ("apiVersion", s("0.0.1")),
+            ("kind", s("dsse")),
+            (
+                "spec",
+                obj([
+                    ("envelopeHash", sha256(sha256_hex(envelope_text.as_bytes()))),
+                    ("payloadHash", sha256(sha256_hex(&envelope.payload))),
+                    (
+                        "signatures",
+                        Value::Array(
+                            signatures
+                                .iter()
+                                .map(|(text, key)| {
+                                    obj([
+                                        ("signature", s(*text)),
+                                        (
+                                            "verifier",
+                                            s(encode_base64(key.canonical_pem().as_bytes())),
+                                        ),
+                                    ])
+                                })
+                                .collect(),
+                        ),
                     ),
-                ),
-            ]),
-        ),
-    ]);
+                ]),
+            ),
+        ]);
+        canonical_json(&body)
+    };
+    let as_sent: Vec<(&str, &KeyMaterial)> = signatures
+        .iter()
+        .map(|(text, _, key)| (*text, *key))
+        .collect();
+    let body = body_with(envelope_text, &as_sent)?;
+
+    // 4. Equivalent bodies: the same envelope text with ECDSA signatures in their other
+    //    encoding (each `sig` string replaced where it appears; a body whose text would not
+    //    parse to those signatures can match no logged entry, so a stray replacement is
+    //    harmless).
+    let twins: Vec<Option<String>> = signatures
+        .iter()
+        .map(|(_, raw, key)| key.ecdsa_twin(raw).map(|t| encode_base64(&t)))
+        .collect();
+    let has_twin: Vec<bool> = twins.iter().map(Option::is_some).collect();
+    let mut equivalents = Vec::new();
+    for flips in crate::entry::twin_flips(&has_twin) {
+        let mut text = envelope_text.to_owned();
+        let mut list: Vec<(&str, &KeyMaterial)> = Vec::with_capacity(signatures.len());
+        for (((sent, _, key), twin), flip) in signatures.iter().zip(&twins).zip(flips) {
+            match twin {
+                Some(twin) if flip => {
+                    text = text.replace(&format!("\"{sent}\""), &format!("\"{twin}\""));
+                    list.push((twin.as_str(), *key));
+                }
+                _ => list.push((*sent, *key)),
+            }
+        }
+        list.sort_by(|a, b| a.0.cmp(b.0));
+        list.dedup_by(|a, b| a.0 == b.0);
+        equivalents.push(body_with(&text, &list)?);
+    }
 
     let mut keys = vec![
         sha256_key(&envelope.payload),
         sha256_key(envelope_text.as_bytes()),
     ];
-    for (_, key) in &signatures {
+    for (_, _, key) in &signatures {
         keys.extend(key_keys(key));
     }
     keys.extend(in_toto_subject_keys(
         &envelope.payload_type,
         &envelope.payload,
     ));
-    CanonicalEntry::new("dsse", "0.0.1", canonical_json(&body)?, keys)
+    Ok(CanonicalEntry::new("dsse", "0.0.1", body, keys)?.with_equivalent_bodies(equivalents))
 }
 
 /// One signature of an `intoto` 0.0.2 envelope.
@@ -399,16 +439,17 @@ fn intoto_v002(spec: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
 
     // 3. Every key must verify some signature and every signature must be verified (Rekor
     //    tries each key against every signature, with SHA-256).
+    //    Which key verified each signature is kept for its ECDSA twin (step 5).
     let message = pae(payload_type, &payload);
-    let mut verified = vec![false; signatures.len()];
+    let mut verified_by: Vec<Option<&KeyMaterial>> = vec![None; signatures.len()];
     for signer in &signatures {
         let mut any = false;
-        for (done, signature) in verified.iter_mut().zip(&signatures) {
+        for (slot, signature) in verified_by.iter_mut().zip(&signatures) {
             if signer
                 .key
                 .verifies(&message, &signature.raw, HashAlgorithm::Sha256)
             {
-                *done = true;
+                slot.get_or_insert(&signer.key);
                 any = true;
             }
         }
@@ -418,28 +459,82 @@ fn intoto_v002(spec: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
             });
         }
     }
-    if let Some((_, unverified)) = verified.iter().zip(&signatures).find(|(ok, _)| !**ok) {
+    if let Some((_, unverified)) = verified_by
+        .iter()
+        .zip(&signatures)
+        .find(|(by, _)| by.is_none())
+    {
         return Err(RekorError::UnverifiedSignature {
             field: unverified.sig_field.clone(),
         });
     }
 
     // 4. The canonical body keeps the signatures as sent, in order, without the payload.
-    let signature_values = signatures
+    let body_with = |sig_texts: &[&[u8]]| {
+        let signature_values = signatures
+            .iter()
+            .zip(sig_texts)
+            .map(|(sig, sig_text)| {
+                let mut o = obj([
+                    ("publicKey", s(encode_base64(&sig.pem))),
+                    ("sig", s(encode_base64(sig_text))),
+                ]);
+                if !sig.keyid.is_empty()
+                    && let Value::Object(map) = &mut o
+                {
+                    map.insert("keyid".into(), s(sig.keyid.as_str()));
+                }
+                o
+            })
+            .collect();
+        intoto_body(payload_type, signature_values, hash_value, &payload)
+    };
+    let as_sent: Vec<&[u8]> = signatures
         .iter()
-        .map(|sig| {
-            let mut o = obj([
-                ("publicKey", s(encode_base64(&sig.pem))),
-                ("sig", s(encode_base64(&sig.sig_text))),
-            ]);
-            if !sig.keyid.is_empty()
-                && let Value::Object(map) = &mut o
-            {
-                map.insert("keyid".into(), s(sig.keyid.as_str()));
-            }
-            o
+        .map(|sig| sig.sig_text.as_slice())
+        .collect();
+    let body = body_with(&as_sent)?;
+
+    // 5. Equivalent bodies: ECDSA signatures in their other encoding (as base64 text, the
+    //    only spelling accepted here).
+    let twins: Vec<Option<Vec<u8>>> = signatures
+        .iter()
+        .zip(&verified_by)
+        .map(|(sig, by)| {
+            by.and_then(|key| key.ecdsa_twin(&sig.raw))
+                .map(|t| encode_base64(&t).into_bytes())
         })
         .collect();
+    let has_twin: Vec<bool> = twins.iter().map(Option::is_some).collect();
+    let mut equivalents = Vec::new();
+    for flips in crate::entry::twin_flips(&has_twin) {
+        let texts: Vec<&[u8]> = as_sent
+            .iter()
+            .zip(&twins)
+            .zip(flips)
+            .map(|((sent, twin), flip)| match twin {
+                Some(twin) if flip => twin.as_slice(),
+                _ => sent,
+            })
+            .collect();
+        equivalents.push(body_with(&texts)?);
+    }
+
+    let mut keys = vec![sha256_key(&payload)];
+    for sig in &signatures {
+        keys.extend(key_keys(&sig.key));
+    }
+    keys.extend(in_toto_subject_keys(payload_type, &payload));
+    Ok(CanonicalEntry::new("intoto", "0.0.2", body, keys)?.with_equivalent_bodies(equivalents))
+}
+
+/// The canonical `intoto` 0.0.2 body.
+fn intoto_body(
+    payload_type: &str,
+    signature_values: Vec<Value>,
+    hash_value: &str,
+    payload: &[u8],
+) -> Result<String, RekorError> {
     let body = obj([
         ("apiVersion", s("0.0.2")),
         ("kind", s("intoto")),
@@ -463,17 +558,12 @@ fn intoto_v002(spec: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
                         "payloadHash",
                         obj([
                             ("algorithm", s("sha256")),
-                            ("value", s(sha256_hex(&payload))),
+                            ("value", s(sha256_hex(payload))),
                         ]),
                     ),
                 ]),
             )]),
         ),
     ]);
-    let mut keys = vec![sha256_key(&payload)];
-    for sig in &signatures {
-        keys.extend(key_keys(&sig.key));
-    }
-    keys.extend(in_toto_subject_keys(payload_type, &payload));
-    CanonicalEntry::new("intoto", "0.0.2", canonical_json(&body)?, keys)
+    canonical_json(&body)
 }

@@ -333,45 +333,73 @@ fn dsse_v002(request: Obj<'_>) -> Result<CanonicalEntry, RekorError> {
     canonical.sort_by(|a, b| a.0.cmp(b.0));
     canonical.dedup_by(|a, b| a.0 == b.0);
 
-    let body = obj([
-        ("apiVersion", s("0.0.2")),
-        ("kind", s("dsse")),
-        (
-            "spec",
-            obj([(
-                "dsseV002",
-                obj([
-                    (
-                        "payloadHash",
-                        obj([
-                            ("algorithm", s("SHA2_256")),
-                            ("digest", s(encode_base64(&sha256(&payload)))),
-                        ]),
-                    ),
-                    (
-                        "signatures",
-                        Value::Array(
-                            canonical
-                                .iter()
-                                .map(|(sig, v)| {
-                                    obj([
-                                        ("content", s(encode_base64(sig))),
-                                        ("verifier", v.value.clone()),
-                                    ])
-                                })
-                                .collect(),
+    let body_with = |canonical: &[(&[u8], &Verifier)]| {
+        let body = obj([
+            ("apiVersion", s("0.0.2")),
+            ("kind", s("dsse")),
+            (
+                "spec",
+                obj([(
+                    "dsseV002",
+                    obj([
+                        (
+                            "payloadHash",
+                            obj([
+                                ("algorithm", s("SHA2_256")),
+                                ("digest", s(encode_base64(&sha256(&payload)))),
+                            ]),
                         ),
-                    ),
-                ]),
-            )]),
-        ),
-    ]);
+                        (
+                            "signatures",
+                            Value::Array(
+                                canonical
+                                    .iter()
+                                    .map(|(sig, v)| {
+                                        obj([
+                                            ("content", s(encode_base64(sig))),
+                                            ("verifier", v.value.clone()),
+                                        ])
+                                    })
+                                    .collect(),
+                            ),
+                        ),
+                    ]),
+                )]),
+            ),
+        ]);
+        canonical_json(&body)
+    };
+    let body = body_with(&canonical)?;
+
+    // 4. Equivalent bodies: ECDSA signatures in their other encoding, sorted and deduplicated
+    //    again as rekor-tiles would.
+    let twins: Vec<Option<Vec<u8>>> = canonical
+        .iter()
+        .map(|(sig, v)| v.key.ecdsa_twin(sig))
+        .collect();
+    let has_twin: Vec<bool> = twins.iter().map(Option::is_some).collect();
+    let mut equivalents = Vec::new();
+    for flips in crate::entry::twin_flips(&has_twin) {
+        let mut list: Vec<(&[u8], &Verifier)> = canonical
+            .iter()
+            .zip(&twins)
+            .zip(flips)
+            .map(|((&(sig, v), twin), flip)| match twin {
+                Some(twin) if flip => (twin.as_slice(), v),
+                _ => (sig, v),
+            })
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(b.0));
+        list.dedup_by(|a, b| a.0 == b.0);
+        equivalents.push(body_with(&list)?);
+    }
+
     let mut keys = vec![sha256_key(&payload)];
     for (_, v) in &canonical {
         keys.extend(verifier_keys(v));
     }
     keys.extend(in_toto_subject_keys(payload_type, &payload));
-    CanonicalEntry::new("dsse", "0.0.2", canonical_json(&body)?, keys)
+    Ok(CanonicalEntry::new("dsse", "0.0.2", body, keys)?.with_equivalent_bodies(equivalents))
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {

@@ -905,3 +905,167 @@ fn dsse_v002() {
         "dsseRequestV002.verifiers",
     );
 }
+
+// ---- ECDSA twins inside envelopes ----
+
+/// A dsse 0.0.2 request with these signatures, each verified by the verifier at the same place.
+fn dsse_v2_request(payload: &[u8], sigs: &[Vec<u8>], keys: &[&Key]) -> Value {
+    json!({"dsseRequestV002": {
+        "envelope": {
+            "payload": STANDARD.encode(payload),
+            "payloadType": PAYLOAD_TYPE,
+            "signatures": sigs.iter().map(|s| json!({"sig": STANDARD.encode(s), "keyid": ""})).collect::<Vec<_>>(),
+        },
+        "verifiers": keys.iter().map(|k| v2_verifier(k, "PKIX_ECDSA_P256_SHA_256")).collect::<Vec<_>>(),
+    }})
+}
+
+/// An envelope whose ECDSA signature is replaced by its twin records the same signature: for
+/// dsse 0.0.1, intoto 0.0.2 and dsse 0.0.2 each body names the other's leaf hash, while an
+/// envelope of another payload (the valid twin of the rule: a different statement) does not.
+#[test]
+fn ecdsa_twins_in_envelopes_are_equivalent_entries() {
+    let key = Key::p256();
+    let payload = statement();
+    let sig = key.sign(&pae(PAYLOAD_TYPE, &payload));
+    let twin = p256_twin(&sig);
+    let other_payload = br#"{"another":"statement"}"#.to_vec();
+    let other_sig = key.sign(&pae(PAYLOAD_TYPE, &other_payload));
+
+    // dsse 0.0.1: the twin changes the envelope text too; the equivalent body hashes the same
+    // text with the signature replaced.
+    let a = v1(&dsse(
+        &envelope_text(&payload, std::slice::from_ref(&sig)),
+        &[&key],
+    ))
+    .unwrap();
+    let b = v1(&dsse(
+        &envelope_text(&payload, std::slice::from_ref(&twin)),
+        &[&key],
+    ))
+    .unwrap();
+    let c = v1(&dsse(
+        &envelope_text(&other_payload, std::slice::from_ref(&other_sig)),
+        &[&key],
+    ))
+    .unwrap();
+    assert_ne!(a.body, b.body);
+    assert_eq!(a.equivalent_leaf_hashes, [b.leaf_hash()]);
+    assert_eq!(b.equivalent_leaf_hashes, [a.leaf_hash()]);
+    assert!(!c.equivalent_leaf_hashes.contains(&a.leaf_hash()));
+    assert!(!a.equivalent_leaf_hashes.contains(&c.leaf_hash()));
+
+    // intoto 0.0.2.
+    let a = v1(&intoto(&payload, &sig, &key, "k")).unwrap();
+    let b = v1(&intoto(&payload, &twin, &key, "k")).unwrap();
+    let c = v1(&intoto(&other_payload, &other_sig, &key, "k")).unwrap();
+    assert_ne!(a.body, b.body);
+    assert_eq!(a.equivalent_leaf_hashes, [b.leaf_hash()]);
+    assert_eq!(b.equivalent_leaf_hashes, [a.leaf_hash()]);
+    assert!(!c.equivalent_leaf_hashes.contains(&a.leaf_hash()));
+
+    // dsse 0.0.2 (the deprecated Rekor v2 form).
+    let a = v2(&dsse_v2_request(
+        &payload,
+        std::slice::from_ref(&sig),
+        &[&key],
+    ))
+    .unwrap();
+    let b = v2(&dsse_v2_request(
+        &payload,
+        std::slice::from_ref(&twin),
+        &[&key],
+    ))
+    .unwrap();
+    let c = v2(&dsse_v2_request(
+        &other_payload,
+        std::slice::from_ref(&other_sig),
+        &[&key],
+    ))
+    .unwrap();
+    assert_ne!(a.body, b.body);
+    assert_eq!(a.equivalent_leaf_hashes, [b.leaf_hash()]);
+    assert_eq!(b.equivalent_leaf_hashes, [a.leaf_hash()]);
+    assert!(!c.equivalent_leaf_hashes.contains(&a.leaf_hash()));
+
+    // Ed25519 signatures have one encoding: an Ed25519-only envelope names nothing.
+    let ed = Key::ed25519();
+    let ed_sig = ed.sign(&pae(PAYLOAD_TYPE, &payload));
+    let e = v1(&dsse(
+        &envelope_text(&payload, std::slice::from_ref(&ed_sig)),
+        &[&ed],
+    ))
+    .unwrap();
+    assert!(e.equivalent_leaf_hashes.is_empty());
+}
+
+/// Several ECDSA signatures: with up to four, every combination of twins is named (so any
+/// re-encoding of an envelope is a duplicate); with more, each alone and all together, at
+/// most `MAX_EQUIVALENT_BODIES` either way.
+#[test]
+fn multi_signature_envelopes_name_a_bounded_set_of_twins() {
+    let payload = statement();
+    let message = pae(PAYLOAD_TYPE, &payload);
+    let keys: Vec<Key> = (0..6).map(|_| Key::p256()).collect();
+    let sigs: Vec<Vec<u8>> = keys.iter().map(|k| k.sign(&message)).collect();
+    let twins: Vec<Vec<u8>> = sigs.iter().map(|s| p256_twin(s)).collect();
+    let with = |n: usize, flipped: &[usize]| -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|i| {
+                if flipped.contains(&i) {
+                    twins[i].clone()
+                } else {
+                    sigs[i].clone()
+                }
+            })
+            .collect()
+    };
+
+    // Three signatures: all 7 re-encodings are named, in each entry type.
+    let three: Vec<&Key> = keys.iter().take(3).collect();
+    let v1_dsse =
+        |flipped: &[usize]| v1(&dsse(&envelope_text(&payload, &with(3, flipped)), &three)).unwrap();
+    let v2_dsse =
+        |flipped: &[usize]| v2(&dsse_v2_request(&payload, &with(3, flipped), &three)).unwrap();
+    let subsets: [&[usize]; 7] = [&[0], &[1], &[2], &[0, 1], &[0, 2], &[1, 2], &[0, 1, 2]];
+    for entry in [&v1_dsse as &dyn Fn(&[usize]) -> CanonicalEntry, &v2_dsse] {
+        let original = entry(&[]);
+        assert_eq!(original.equivalent_leaf_hashes.len(), 7);
+        for flipped in subsets {
+            let replay = entry(flipped);
+            assert!(
+                original
+                    .equivalent_leaf_hashes
+                    .contains(&replay.leaf_hash()),
+                "{flipped:?}"
+            );
+            assert!(
+                replay
+                    .equivalent_leaf_hashes
+                    .contains(&original.leaf_hash()),
+                "{flipped:?}"
+            );
+        }
+    }
+
+    // Six signatures: 6 single flips and all six flipped, nothing else.
+    let six: Vec<&Key> = keys.iter().collect();
+    let entry =
+        |flipped: &[usize]| v2(&dsse_v2_request(&payload, &with(6, flipped), &six)).unwrap();
+    let original = entry(&[]);
+    assert_eq!(original.equivalent_leaf_hashes.len(), 7);
+    assert!(original.equivalent_leaf_hashes.len() <= signet_rekor::MAX_EQUIVALENT_BODIES);
+    for flipped in [&[0][..], &[3], &[5], &[0, 1, 2, 3, 4, 5]] {
+        assert!(
+            original
+                .equivalent_leaf_hashes
+                .contains(&entry(flipped).leaf_hash()),
+            "{flipped:?}"
+        );
+    }
+    assert!(
+        !original
+            .equivalent_leaf_hashes
+            .contains(&entry(&[0, 1]).leaf_hash())
+    );
+}

@@ -329,6 +329,113 @@ async fn one_signature_is_one_entry() {
     s.stop().await;
 }
 
+/// The same for envelopes: a dsse 0.0.1 or intoto 0.0.2 entry (v1) and a dsse 0.0.2 entry (v2)
+/// whose ECDSA signature is replaced by its twin is the logged entry (409 in v1, the same index
+/// in v2), while an envelope of another statement signed by the same key is a new entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_envelope_signature_is_one_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path(), None).await;
+    let signer = Signer::new();
+    let payload_type = "application/vnd.in-toto+json";
+    let statement = || {
+        serde_json::to_vec(&json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "a.txt", "digest": {"sha256": hex::encode(digest(&SHA256, &artifact()))}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {},
+        }))
+        .unwrap()
+    };
+    let envelope = |payload: &[u8], sig: &[u8]| {
+        json!({
+            "payload": STANDARD.encode(payload),
+            "payloadType": payload_type,
+            "signatures": [{"keyid": "", "sig": STANDARD.encode(sig)}],
+        })
+    };
+    let dsse_v1 = |payload: &[u8], sig: &[u8]| {
+        json!({"apiVersion": "0.0.1", "kind": "dsse", "spec": {"proposedContent": {
+            "envelope": envelope(payload, sig).to_string(),
+            "verifiers": [STANDARD.encode(signer.pem())]}}})
+    };
+    let intoto = |payload: &[u8], sig: &[u8]| {
+        json!({"apiVersion": "0.0.2", "kind": "intoto", "spec": {"content": {
+            "envelope": {
+                "payload": STANDARD.encode(STANDARD.encode(payload)),
+                "payloadType": payload_type,
+                "signatures": [{
+                    "sig": STANDARD.encode(STANDARD.encode(sig)),
+                    "publicKey": STANDARD.encode(signer.pem()),
+                }],
+            },
+            "hash": {"algorithm": "sha256", "value": hex::encode(digest(&SHA256, payload))},
+        }}})
+    };
+    let dsse_v2 = |payload: &[u8], sig: &[u8]| {
+        json!({"dsseRequestV002": {
+            "envelope": envelope(payload, sig),
+            "verifiers": [{"publicKey": {"rawBytes": STANDARD.encode(signer.spki())},
+                           "keyDetails": "PKIX_ECDSA_P256_SHA_256"}],
+        }})
+    };
+
+    let v1_url = s.url("/api/v1/log/entries");
+    let mut v1_size = 0;
+    for request in [&dsse_v1 as &dyn Fn(&[u8], &[u8]) -> Value, &intoto] {
+        let payload = statement();
+        let sig = signer.sign(&signet_formats::pae(payload_type, &payload));
+        let twin = signet_testkit::ecdsa_p256_twin(&sig);
+        let created = post_json(&v1_url, &request(&payload, &sig)).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        v1_size += 1;
+        let location = created.headers()["location"].to_str().unwrap().to_owned();
+        let again = post_json(&v1_url, &request(&payload, &twin)).await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        assert_eq!(again.headers()["location"].to_str().unwrap(), location);
+        // The valid twin of the rule: another statement is another entry.
+        let other = statement();
+        let other_sig = signer.sign(&signet_formats::pae(payload_type, &other));
+        let created = post_json(&v1_url, &request(&other, &other_sig)).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        v1_size += 1;
+    }
+    let info: Value = get(&s.url("/api/v1/log")).await.json().await.unwrap();
+    assert_eq!(info["treeSize"], v1_size);
+
+    let v2_url = s.url("/api/v2/log/entries");
+    let payload = statement();
+    let sig = signer.sign(&signet_formats::pae(payload_type, &payload));
+    let first = post_json(&v2_url, &dsse_v2(&payload, &sig)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: Value = first.json().await.unwrap();
+    let twin = signet_testkit::ecdsa_p256_twin(&sig);
+    let second = post_json(&v2_url, &dsse_v2(&payload, &twin)).await;
+    assert_eq!(second.status(), StatusCode::OK);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second["logIndex"], first["logIndex"]);
+    assert_eq!(second["canonicalizedBody"], first["canonicalizedBody"]);
+    let other = statement();
+    let third = post_json(
+        &v2_url,
+        &dsse_v2(
+            &other,
+            &signer.sign(&signet_formats::pae(payload_type, &other)),
+        ),
+    )
+    .await;
+    assert_eq!(third.status(), StatusCode::OK);
+    let third: Value = third.json().await.unwrap();
+    assert_ne!(third["logIndex"], first["logIndex"]);
+    let checkpoint = get(&s.url("/api/v2/checkpoint"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(checkpoint.lines().nth(1), Some("2"), "{checkpoint}");
+    s.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v1_bad_requests_get_4xx() {
     let dir = tempfile::tempdir().unwrap();

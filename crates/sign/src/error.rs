@@ -82,6 +82,10 @@ pub enum TokenError {
     /// The token's payload is not a JSON object.
     #[error("JWT payload is not a JSON object")]
     PayloadNotObject,
+    /// The token's claims (at any depth) name a member twice, e.g. two `sub`: which one counts
+    /// would depend on the reader, so the token is refused (the CA refuses it too).
+    #[error("JWT claims name {0:?} twice")]
+    DuplicateClaim(String),
     /// The token names no identity.
     #[error("the token has neither an email nor a sub claim")]
     NoIdentityClaim,

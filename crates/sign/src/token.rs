@@ -52,8 +52,13 @@ pub fn unverified_claims(token: &str) -> Result<Map<String, Value>, SignError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .map_err(TokenError::PayloadNotBase64)?;
-    match serde_json::from_slice(&bytes) {
+    // A member named twice is refused, whatever the order: serde_json alone would keep the
+    // last, and show an identity the CA (which refuses the token) never sees.
+    match signet_formats::parse_unique_json(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
+        Err(signet_formats::UniqueJsonError::Duplicate(name)) => {
+            Err(TokenError::DuplicateClaim(name.chars().take(64).collect()).into())
+        }
         _ => Err(TokenError::PayloadNotObject.into()),
     }
 }
@@ -574,6 +579,42 @@ mod tests {
             token_identity(&no_identity),
             Err(SignError::Token(TokenError::NoIdentityClaim))
         ));
+    }
+
+    #[test]
+    fn claims_naming_a_member_twice_are_refused_whatever_the_order() {
+        let token = |claims: &str| format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims));
+        // The valid twin: each name once (equal names in different objects are fine).
+        let once = token(r#"{"iss":"i","sub":"s","email":"a@b.test","x":{"sub":"t"}}"#);
+        assert_eq!(token_identity(&once).unwrap(), "a@b.test");
+        for (claims, name) in [
+            (
+                r#"{"iss":"i","sub":"s","email":"a@b.test","email":"m@b.test"}"#,
+                "email",
+            ),
+            (
+                r#"{"email":"m@b.test","iss":"i","email":"a@b.test"}"#,
+                "email",
+            ),
+            (r#"{"sub":"alice","iss":"i","sub":"mallory"}"#, "sub"),
+            (r#"{"iss":"i","iss":"j","sub":"s"}"#, "iss"),
+            (r#"{"aud":"sigstore","sub":"s","aud":"other"}"#, "aud"),
+            // Names are compared after unescaping.
+            (r#"{"sub":"alice","s\u0075b":"mallory"}"#, "sub"),
+            // Nested objects too.
+            (r#"{"sub":"s","x":{"a":1,"a":2}}"#, "a"),
+        ] {
+            let t = token(claims);
+            for result in [
+                unverified_claims(&t).map(|_| ()),
+                token_identity(&t).map(|_| ()),
+            ] {
+                assert!(
+                    matches!(&result, Err(SignError::Token(TokenError::DuplicateClaim(n))) if n == name),
+                    "{claims}: {result:?}"
+                );
+            }
+        }
     }
 
     #[test]

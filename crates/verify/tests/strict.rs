@@ -796,6 +796,60 @@ fn rekor_v1_line_with_the_logs_key_id_under_another_name_is_not_the_logs() {
     verify_case(&extra, &root).unwrap();
 }
 
+/// Rewrites the key ID (the first four bytes of the base64 signature) of every signature line
+/// named `rekor.sigstore.dev` to `key_id`; the ECDSA signature after it does not cover it.
+fn with_key_id(text: &str, key_id: u32) -> String {
+    let (body, sigs) = text.split_once("\n\n").unwrap();
+    let lines: Vec<String> = sigs
+        .lines()
+        .map(
+            |line| match line.strip_prefix("\u{2014} rekor.sigstore.dev ") {
+                Some(b64) => {
+                    let mut raw = STANDARD.decode(b64).unwrap();
+                    raw[..4].copy_from_slice(&key_id.to_be_bytes());
+                    format!("\u{2014} rekor.sigstore.dev {}", STANDARD.encode(raw))
+                }
+                None => line.to_owned(),
+            },
+        )
+        .collect();
+    format!("{body}\n\n{}\n", lines.join("\n"))
+}
+
+#[test]
+fn rekor_v1_line_with_the_logs_name_under_another_key_id_is_not_the_logs() {
+    let (bundle, root) = case("happy-path-v0.3");
+    verify_case(&bundle, &root).unwrap();
+    // The valid twin: rewriting the key ID to the log's own changes nothing.
+    verify_case(
+        &edit_checkpoint(&bundle, |t| with_key_id(t, 0xc0d23d6a)),
+        &root,
+    )
+    .unwrap();
+    // Right key name, wrong key ID: the signature bytes would verify under the log's key, but
+    // the line is not the log's signature.
+    let rekeyed = edit_checkpoint(&bundle, |t| with_key_id(t, 0xc0d23d6b));
+    let err = verify_case(&rekeyed, &root).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            VerifyError::BadCheckpoint {
+                source: LogCheckpointError::NoLogSignature { name, key_id: 0xc0d23d6a, signatures },
+                ..
+            } if name == "rekor.sigstore.dev"
+                && signatures[..] == [("rekor.sigstore.dev".to_owned(), 0xc0d23d6b)]
+        ),
+        "{err}"
+    );
+    // Next to the log's own line, such a line is just not the log's: ignored.
+    let extra = edit_checkpoint(&bundle, |t| {
+        let line = t.lines().last().unwrap();
+        let other = with_key_id(&format!("x\n\n{line}\n"), 0xc0d23d6b);
+        format!("{t}{}\n", other.lines().last().unwrap())
+    });
+    verify_case(&extra, &root).unwrap();
+}
+
 #[test]
 fn rekor_v1_key_name_is_the_origins_host() {
     let s = Sigstore::new();

@@ -19,3 +19,86 @@ pub fn signet(args: &[&str]) -> std::process::Output {
         .output()
         .expect("run signet")
 }
+
+/// Asserts how a DSSE bundle's (first) log entry records its envelope: in a Rekor v2 log
+/// (`rekor_v2`) as a `hashedrekord` 0.0.2 whose digest is `Hash(PAE(payloadType, payload))`
+/// with the hash its algorithm names and whose signature is the envelope's one signature; in
+/// a Rekor v1 log as a `dsse` 0.0.1 over the same payload and signature.
+#[track_caller]
+pub fn assert_dsse_entry_form(bundle: &[u8], rekor_v2: bool) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let b: serde_json::Value = serde_json::from_slice(bundle).unwrap();
+    let entry = &b["verificationMaterial"]["tlogEntries"][0];
+    let body: serde_json::Value = serde_json::from_slice(
+        &STANDARD
+            .decode(entry["canonicalizedBody"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let envelope = &b["dsseEnvelope"];
+    let payload = STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    let payload_type = envelope["payloadType"].as_str().unwrap();
+    let signatures = envelope["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 1, "{envelope}");
+    let sig = signatures[0]["sig"].as_str().unwrap();
+    let kind = (
+        entry["kindVersion"]["kind"].as_str().unwrap(),
+        entry["kindVersion"]["version"].as_str().unwrap(),
+    );
+    assert_eq!(
+        (
+            body["kind"].as_str().unwrap(),
+            body["apiVersion"].as_str().unwrap()
+        ),
+        kind
+    );
+    if rekor_v2 {
+        assert_eq!(kind, ("hashedrekord", "0.0.2"), "{body}");
+        let pae: Vec<u8> = format!(
+            "DSSEv1 {} {} {} ",
+            payload_type.len(),
+            payload_type,
+            payload.len()
+        )
+        .into_bytes()
+        .into_iter()
+        .chain(payload.iter().copied())
+        .collect();
+        let data = &body["spec"]["hashedRekordV002"]["data"];
+        let hash = match data["algorithm"].as_str().unwrap() {
+            "SHA2_256" => &aws_lc_rs::digest::SHA256,
+            "SHA2_384" => &aws_lc_rs::digest::SHA384,
+            "SHA2_512" => &aws_lc_rs::digest::SHA512,
+            other => panic!("unexpected digest algorithm {other}"),
+        };
+        assert_eq!(
+            data["digest"],
+            STANDARD.encode(aws_lc_rs::digest::digest(hash, &pae)),
+            "the digest is not Hash(PAE)"
+        );
+        // Not the payload's own hash.
+        assert_ne!(
+            data["digest"],
+            STANDARD.encode(aws_lc_rs::digest::digest(hash, &payload))
+        );
+        assert_eq!(
+            body["spec"]["hashedRekordV002"]["signature"]["content"],
+            sig
+        );
+    } else {
+        assert_eq!(kind, ("dsse", "0.0.1"), "{body}");
+        assert_eq!(
+            body["spec"]["payloadHash"],
+            serde_json::json!({
+                "algorithm": "sha256",
+                "value": hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &payload)),
+            })
+        );
+        let logged = body["spec"]["signatures"].as_array().unwrap();
+        assert_eq!(logged.len(), 1, "{body}");
+        assert_eq!(logged[0]["signature"], sig);
+    }
+}

@@ -681,3 +681,375 @@ fn verify_blob_attestation_checks_type_and_claims() {
     assert_eq!(t["source"], "rfc3161Timestamp");
     assert!(t["date"].as_str().unwrap().ends_with('Z'), "{report}");
 }
+
+/// A Rekor v1 log that lies: it answers every index search with one UUID and every entry
+/// retrieval with the entry it was given (raw `LogEntry` JSON), whatever was asked. Plain
+/// HTTP/1.1 on loopback, one request per connection.
+struct LyingLog {
+    url: String,
+    answer: std::sync::Arc<std::sync::Mutex<(String, Value)>>,
+}
+
+impl LyingLog {
+    fn start() -> LyingLog {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let answer = std::sync::Arc::new(std::sync::Mutex::new((String::new(), json!({}))));
+        let shared = answer.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then as much body as Content-Length says.
+                let (head, body_start) = loop {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break (String::new(), 0);
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (String::from_utf8_lossy(&request[..at]).into_owned(), at + 4);
+                    }
+                };
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                while request.len() < body_start + length {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let (uuid, entry) = shared.lock().unwrap().clone();
+                let path = head.split_whitespace().nth(1).unwrap_or("");
+                let (status, body) = match path {
+                    "/api/v1/index/retrieve" => ("200 OK", json!([uuid]).to_string()),
+                    "/api/v1/log/entries/retrieve" => ("200 OK", json!([entry]).to_string()),
+                    _ => ("404 Not Found", "{}".to_owned()),
+                };
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        LyingLog { url, answer }
+    }
+
+    /// From now on, answer with this entry (found under its UUID).
+    fn answer_with(&self, (uuid, entry): (String, Value)) {
+        *self.answer.lock().unwrap() = (uuid, entry);
+    }
+}
+
+/// The Rekor v1 `LogEntry` (UUID and JSON) a v0.3 bundle's entry came from, read back from the
+/// log at `url`.
+fn logged_entry(url: &str, bundle: &Value) -> (String, Value) {
+    let body = STANDARD
+        .decode(
+            bundle["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let uuid = hex::encode(signet_merkle::hash_leaf(&body).0);
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args([
+            "--data-binary",
+            &json!({"entryUUIDs": [uuid]}).to_string(),
+            &format!("{url}/api/v1/log/entries/retrieve"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1);
+    (uuid, list[0].clone())
+}
+
+fn write_signature(path: &Path, bundle: &Value) -> PathBuf {
+    std::fs::write(
+        path,
+        bundle["messageSignature"]["signature"].as_str().unwrap(),
+    )
+    .unwrap();
+    path.to_owned()
+}
+
+/// A detached signature is only as good as the log entry found for it: an entry from a log the
+/// trusted root does not know, an entry whose body records another signature or another
+/// artifact, and a key other than the one logged are each refused, next to the valid twin
+/// (the same signature, key or answer that does match) that verifies.
+#[test]
+fn detached_signatures_with_an_untrusted_or_lying_log_or_the_wrong_key_are_rejected() {
+    let f = Fixture::new();
+    let url = f.up.url.clone();
+    let key_sig = write_signature(&f.path("key.sig"), &f.keyed);
+    let with_log = |sig: &Path, log: &str, public: &Path, file: &Path| {
+        f.verify_key(&["--signature", s(sig), "--rekor-url", log], public, file)
+    };
+    // The valid twin: the logged signature, the right key, the deployment's own log.
+    ok(
+        &with_log(&key_sig, &url, &f.public, &f.file),
+        "detached key signature",
+    );
+
+    // 1. A wrong --key for a logged signature.
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let other_key = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let other_key =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, other_key.as_ref()).unwrap();
+    let other_public = f.path("other.pub");
+    std::fs::write(
+        &other_public,
+        pem(
+            "PUBLIC KEY",
+            other_key.public_key().as_der().unwrap().as_ref(),
+        ),
+    )
+    .unwrap();
+    rejected(
+        &with_log(&key_sig, &url, &other_public, &f.file),
+        "a logged signature with another key",
+        "signature over the artifact does not verify",
+    );
+
+    // 2. The lookup answered by another signet up, whose log key the trusted root lacks: the
+    //    same signature logged there is refused, and verifies once it is in the trusted log.
+    let other_up = Up::start(SIGNET);
+    let elsewhere = sign_v1(
+        &other_up.rekor_v1_trust_config(),
+        &["--key", s(&f.key)],
+        &f.file,
+        f.dir.path(),
+        "elsewhere",
+    );
+    let elsewhere_sig = write_signature(&f.path("elsewhere.sig"), &elsewhere);
+    rejected(
+        &with_log(&elsewhere_sig, &other_up.url, &f.public, &f.file),
+        "an entry from an untrusted log",
+        "is not in the trusted root",
+    );
+    // The same hashedrekord body is a valid proposed entry for the trusted log.
+    let body = STANDARD
+        .decode(
+            elsewhere["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-H",
+            "content-type: application/json",
+        ])
+        .arg("--data-binary")
+        .arg(String::from_utf8(body).unwrap())
+        .arg(format!("{url}/api/v1/log/entries"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    ok(
+        &with_log(&elsewhere_sig, &url, &f.public, &f.file),
+        "the same signature from the trusted log",
+    );
+    drop(other_up);
+
+    // 3. A log that answers with a real entry of the trusted log, but not this signature's.
+    let liar = LyingLog::start();
+    liar.answer_with(logged_entry(&url, &f.keyed));
+    ok(
+        &with_log(&key_sig, &liar.url, &f.public, &f.file),
+        "the right entry, from any server",
+    );
+    // 3a. The entry of another artifact (signed by the same key).
+    let other_bundle = sign_v1(
+        &f.up.rekor_v1_trust_config(),
+        &["--key", s(&f.key)],
+        &f.other,
+        f.dir.path(),
+        "other-artifact",
+    );
+    liar.answer_with(logged_entry(&url, &other_bundle));
+    rejected(
+        &with_log(&key_sig, &liar.url, &f.public, &f.file),
+        "another artifact's entry",
+        "the logged artifact digest does not match the bundle",
+    );
+    // 3b. The entry of another signature of the same artifact (keyless, alice's).
+    liar.answer_with(logged_entry(&url, &f.keyless));
+    rejected(
+        &with_log(&key_sig, &liar.url, &f.public, &f.file),
+        "another signature's entry",
+        "the logged signature does not match the bundle",
+    );
+    // 3c. The right entry with its body swapped for another artifact's: the SET and the
+    //     inclusion proof no longer cover it.
+    let (uuid, mut entry) = logged_entry(&url, &f.keyed);
+    let (_, other_entry) = logged_entry(&url, &other_bundle);
+    let id = entry.as_object().unwrap().keys().next().unwrap().clone();
+    let other_id = other_entry
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    entry[&id]["body"] = other_entry[&other_id]["body"].clone();
+    liar.answer_with((uuid, entry));
+    rejected(
+        &with_log(&key_sig, &liar.url, &f.public, &f.file),
+        "an entry with another body",
+        "signed entry timestamp does not verify",
+    );
+}
+
+/// `--offline` with a bundle (new or legacy, keyless or with a key) verifies: a bundle needs no
+/// lookup, and no log is asked (the --rekor-url given answers nothing). With a detached
+/// signature it refuses the lookup (see `detached_signatures_are_looked_up_in_the_rekor_v1_log`).
+#[test]
+fn offline_verification_of_bundles_needs_no_log() {
+    let f = Fixture::new();
+    let nowhere = "http://127.0.0.1:9";
+    let keyless = f.path("keyless.sigstore.json");
+    let keyed = f.path("keyed.sigstore.json");
+    let legacy = write_json(&f.path("legacy.json"), &legacy_bundle(&f.keyless));
+    for (bundle, mismatch) in [
+        (
+            &keyless,
+            "the bundle's message digest is not the artifact's",
+        ),
+        (&legacy, "signature over the artifact does not verify"),
+    ] {
+        let text = ok(
+            &f.verify_identity(
+                &["--bundle", s(bundle), "--offline", "--rekor-url", nowhere],
+                &f.file,
+            ),
+            "offline keyless bundle",
+        );
+        assert!(text.contains("Verified OK"), "{text}");
+        rejected(
+            &f.verify_identity(&["--bundle", s(bundle), "--offline"], &f.other),
+            "offline bundle, other file",
+            mismatch,
+        );
+    }
+    ok(
+        &f.verify_key(
+            &["--bundle", s(&keyed), "--offline", "--rekor-url", nowhere],
+            &f.public,
+            &f.file,
+        ),
+        "offline key bundle",
+    );
+    // The same inputs as a detached signature need the log: refused offline.
+    let sig = write_signature(&f.path("key.sig"), &f.keyed);
+    rejected(
+        &f.verify_key(&["--signature", s(&sig), "--offline"], &f.public, &f.file),
+        "offline detached",
+        "--offline",
+    );
+}
+
+/// `verify-blob-attestation --key K`: an attestation signed with `attest-blob --key` verifies
+/// with that key (by cosign's short name `link` or its URI), not with another key, and not as
+/// another predicate type.
+#[test]
+fn verify_blob_attestation_with_a_key() {
+    let f = Fixture::new();
+    let predicate = f.path("link.json");
+    std::fs::write(
+        &predicate,
+        br#"{"name": "build", "command": ["make"], "materials": {}, "products": {}}"#,
+    )
+    .unwrap();
+    let trust = f.trust();
+    for (config, name) in [(trust.clone(), "v2"), (f.up.rekor_v1_trust_config(), "v1")] {
+        let bundle = f.path(&format!("link-{name}.sigstore.json"));
+        ok(
+            &signet(&[
+                "attest-blob",
+                "--trust-config",
+                s(&config),
+                "--key",
+                s(&f.key),
+                "--type",
+                "link",
+                "--predicate",
+                s(&predicate),
+                "--bundle",
+                s(&bundle),
+                s(&f.file),
+            ]),
+            "attest-blob --key",
+        );
+        let statement: Value = serde_json::from_slice(
+            &STANDARD
+                .decode(
+                    read_json(&bundle)["dsseEnvelope"]["payload"]
+                        .as_str()
+                        .unwrap(),
+                )
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(statement["predicateType"], "https://in-toto.io/Link/v1");
+        let verify = |public: &Path, ty: &str| {
+            signet(&[
+                "verify-blob-attestation",
+                "--trust-config",
+                s(&trust),
+                "--bundle",
+                s(&bundle),
+                "--key",
+                s(public),
+                "--type",
+                ty,
+                s(&f.file),
+            ])
+        };
+        let text = ok(&verify(&f.public, "link"), "verify-blob-attestation --key");
+        assert!(
+            text.contains("predicate type: https://in-toto.io/Link/v1"),
+            "{text}"
+        );
+        ok(&verify(&f.public, "https://in-toto.io/Link/v1"), "by URI");
+        let other = f.path("other.pub");
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+        std::fs::write(
+            &other,
+            pem("PUBLIC KEY", pair.public_key().as_der().unwrap().as_ref()),
+        )
+        .unwrap();
+        let out = verify(&other, "link");
+        assert_eq!(out.status.code(), Some(1), "wrong key: {out:?}");
+        rejected(
+            &verify(&f.public, "slsaprovenance1"),
+            "wrong type",
+            "https://slsa.dev/provenance/v1",
+        );
+    }
+}

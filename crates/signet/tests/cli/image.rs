@@ -862,3 +862,116 @@ fn keyless_sign_and_verify() {
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
 }
+
+/// Image `sign` and `attest` sign in-toto statements (DSSE): against Rekor v2 the log entry is
+/// a hashedrekord 0.0.2 over the envelope's PAE, against Rekor v1 a dsse 0.0.1; keyless and
+/// with a key, every stored bundle says so, and each still verifies (and another key does not).
+#[test]
+fn image_signatures_and_attestations_log_dsse_in_each_log_version_s_form() {
+    let Some(bin) = registry_bin() else { return };
+    let registry = Registry::start(&bin, None);
+    let up = Up::start(SIGNET);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    ok(&signet(dir, &["generate-key-pair"]));
+    ok(&signet(
+        dir,
+        &["generate-key-pair", "--output-key-prefix", "other"],
+    ));
+    std::fs::write(
+        dir.join("predicate.json"),
+        r#"{"buildType": "test", "builder": {"id": "signet-tests"}}"#,
+    )
+    .unwrap();
+    let issuer = up.issuer();
+    for (trust, rekor_v2) in [
+        (up.trust_config(), true),
+        (up.rekor_v1_trust_config(), false),
+    ] {
+        let trust = trust.to_str().unwrap();
+        let app = registry.image(&format!("forms-{rekor_v2}:v1"));
+        let digest = push_image(&app, &format!("image for rekor v2 = {rekor_v2}"));
+        let token = up.dev_token("alice@example.test");
+        ok(&sign_key(dir, Path::new(trust), &app, "cosign.key", &[]));
+        ok(&signet(
+            dir,
+            &[
+                "sign",
+                "--trust-config",
+                trust,
+                "--identity-token",
+                &token,
+                &app,
+            ],
+        ));
+        for how in [
+            ["--key", "cosign.key"],
+            ["--identity-token", token.as_str()],
+        ] {
+            ok(&signet(
+                dir,
+                &[
+                    "attest",
+                    "--trust-config",
+                    trust,
+                    how[0],
+                    how[1],
+                    "--predicate",
+                    "predicate.json",
+                    "--type",
+                    "slsaprovenance1",
+                    &app,
+                ],
+            ));
+        }
+        let bundles = stored_bundles(&app, &digest);
+        assert_eq!(bundles.len(), 4, "two signatures and two attestations");
+        for bundle in &bundles {
+            crate::common::assert_dsse_entry_form(bundle, rekor_v2);
+        }
+
+        // Each verifies: the key signature and attestation with the key, the keyless ones with
+        // the identity; another key finds none.
+        let v = ok(&verify_key(dir, Path::new(trust), &app, "cosign.pub"));
+        assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+        invalid(&verify_key(dir, Path::new(trust), &app, "other.pub"));
+        let v = ok(&signet(
+            dir,
+            &[
+                "verify",
+                "--trust-config",
+                trust,
+                "--certificate-identity",
+                "alice@example.test",
+                "--certificate-oidc-issuer",
+                &issuer,
+                "--output",
+                "json",
+                &app,
+            ],
+        ));
+        assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+        for how in [
+            ["--key", "cosign.pub"],
+            ["--certificate-identity", "alice@example.test"],
+        ] {
+            let mut args = vec![
+                "verify-attestation",
+                "--trust-config",
+                trust,
+                how[0],
+                how[1],
+                "--type",
+                "https://slsa.dev/provenance/v1",
+                "--output",
+                "json",
+            ];
+            if how[0] == "--certificate-identity" {
+                args.extend_from_slice(&["--certificate-oidc-issuer", &issuer]);
+            }
+            args.push(&app);
+            let v = ok(&signet(dir, &args));
+            assert_eq!(v["signatures"].as_array().unwrap().len(), 1, "{v}");
+        }
+    }
+}

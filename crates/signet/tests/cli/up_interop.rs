@@ -14,6 +14,8 @@
 )]
 
 use crate::common::{SIGNET, free_port, runtime};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as STANDARD_B64;
 use signet_testkit::oidc::MockProvider;
 use signet_testkit::signet::Up;
 use signet_testkit::tools::sigstore_python as python;
@@ -599,23 +601,12 @@ fn rekor_v2_dsse_as_hashedrekord_and_the_deprecated_dsse_form() {
         let payload = STANDARD
             .decode(envelope["payload"].as_str().unwrap())
             .unwrap();
-        let payload_type = envelope["payloadType"].as_str().unwrap();
-        let pae = format!(
-            "DSSEv1 {} {} {} ",
-            payload_type.len(),
-            payload_type,
-            payload.len()
-        )
-        .into_bytes()
-        .into_iter()
-        .chain(payload.iter().copied())
-        .collect::<Vec<u8>>();
-        let data = &body["spec"]["hashedRekordV002"]["data"];
-        assert_eq!(data["algorithm"], *hash_name);
+        // The key's own hash, over the PAE.
         assert_eq!(
-            data["digest"],
-            STANDARD.encode(aws_lc_rs::digest::digest(hash, &pae))
+            body["spec"]["hashedRekordV002"]["data"]["algorithm"],
+            *hash_name
         );
+        crate::common::assert_dsse_entry_form(&std::fs::read(&bundle).unwrap(), true);
         ok(&verify(&bundle, &public), "verify hashedrekord DSSE");
 
         // The same envelope in the deprecated dsse 0.0.2 form: still accepted by the log and
@@ -671,4 +662,133 @@ fn deprecated_count(up: &Up) -> f64 {
             .ok()
         })
         .unwrap_or(0.0)
+}
+
+/// `sign-bundle --in-toto` (the conformance protocol's DSSE signing): the file is an in-toto
+/// statement, signed as a DSSE envelope and logged in Rekor v2 as a hashedrekord 0.0.2 over
+/// the PAE, or in Rekor v1 as dsse 0.0.1. signet (verify-bundle and verify-blob, against the
+/// statement's subject) and, when available, sigstore-python verify it; another artifact and a
+/// wrong identity are refused.
+#[test]
+fn sign_bundle_in_toto_against_rekor_v2_and_v1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let up = Up::start_with(SIGNET, Some(&dir.join("data")), Some(free_port()), &[]);
+    let trust = dir.join("data/trust_config.json");
+    let root = dir.join("data/trusted_root.json");
+    let issuer = format!("{}/oidc", up.url);
+    let file = dir.join("artifact.txt");
+    std::fs::write(&file, b"the subject\n").unwrap();
+    let other = dir.join("other.txt");
+    std::fs::write(&other, b"not the subject\n").unwrap();
+    let digest = hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        b"the subject\n",
+    ));
+    let statement = dir.join("statement.json");
+    std::fs::write(
+        &statement,
+        serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "artifact.txt", "digest": {"sha256": digest}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {"buildDefinition": {"buildType": "https://example.test/build"}},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    // The signing config alone, as the conformance protocol passes it: Rekor v2 (+ TSA) as
+    // signet up writes it, and a copy that offers only Rekor v1.
+    let signing_v2 = dir.join("data/signing_config.json");
+    let v1_trust = rekor_v1_only(&trust, dir);
+    let signing_v1 = dir.join("signing_config_v1.json");
+    let v1_config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&v1_trust).unwrap()).unwrap();
+    std::fs::write(
+        &signing_v1,
+        serde_json::to_vec(&v1_config["signingConfig"]).unwrap(),
+    )
+    .unwrap();
+    let py = python();
+    if py.is_none() {
+        eprintln!("sigstore-python not available (set SIGNET_SIGSTORE_PYTHON): signet checks only");
+    }
+
+    let token = up.dev_token("intoto@example.test");
+    for (signing, rekor_v2) in [(&signing_v2, true), (&signing_v1, false)] {
+        let bundle = dir.join(format!("in-toto-{rekor_v2}.sigstore.json"));
+        let sign = |input: &Path, out: &Path| {
+            run(Command::new(SIGNET)
+                .args(["sign-bundle", "--in-toto", "--identity-token", &token])
+                .arg("--bundle")
+                .arg(out)
+                .arg("--trusted-root")
+                .arg(&root)
+                .arg("--signing-config")
+                .arg(signing)
+                .arg(input))
+        };
+        ok(&sign(&statement, &bundle), "sign-bundle --in-toto");
+        let raw = std::fs::read(&bundle).unwrap();
+        crate::common::assert_dsse_entry_form(&raw, rekor_v2);
+        let b: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        assert_eq!(
+            b["dsseEnvelope"]["payloadType"],
+            "application/vnd.in-toto+json"
+        );
+        assert_eq!(
+            STANDARD_B64
+                .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+                .unwrap(),
+            std::fs::read(&statement).unwrap(),
+            "the statement is signed as given"
+        );
+
+        let verify_bundle = |identity: &str, artifact: &Path| {
+            run(Command::new(SIGNET)
+                .arg("verify-bundle")
+                .arg("--bundle")
+                .arg(&bundle)
+                .args([
+                    "--certificate-identity",
+                    identity,
+                    "--certificate-oidc-issuer",
+                    &issuer,
+                ])
+                .arg("--trusted-root")
+                .arg(&root)
+                .arg(artifact))
+        };
+        ok(
+            &verify_bundle("intoto@example.test", &file),
+            "verify-bundle in-toto",
+        );
+        fails(
+            &verify_bundle("intoto@example.test", &other),
+            "verify-bundle in-toto, another artifact",
+        );
+        fails(
+            &verify_bundle("eve@example.test", &file),
+            "verify-bundle in-toto, wrong identity",
+        );
+        ok(
+            &signet_verify(&trust, &bundle, "intoto@example.test", &issuer, &file),
+            "verify-blob in-toto",
+        );
+        if let Some(py) = &py {
+            ok(
+                &py_verify(py, &trust, &bundle, "intoto@example.test", &issuer, &file),
+                "sigstore-python verify sign-bundle --in-toto",
+            );
+            fails(
+                &py_verify(py, &trust, &bundle, "intoto@example.test", &issuer, &other),
+                "sigstore-python, another artifact",
+            );
+            fails(
+                &py_verify(py, &trust, &bundle, "eve@example.test", &issuer, &file),
+                "sigstore-python, wrong identity",
+            );
+        }
+    }
+    drop(up);
 }
