@@ -51,6 +51,11 @@ pub struct CtLogConfig {
     pub roots: Vec<Vec<u8>>,
     /// Where each entry's `extra_data` (precertificate + chain) is kept.
     pub extra_data: Arc<dyn ExtraDataStore>,
+    /// The signing key was replaced on purpose (a key rotation): a stored tree head signed by
+    /// an earlier key of this log (same origin) is accepted, and re-signed with this key when
+    /// the log opens. Off (the default), a tree head of another key refuses the open: a key
+    /// replaced by mistake must not take over the log.
+    pub key_rotated: bool,
 }
 
 impl std::fmt::Debug for CtLogConfig {
@@ -59,6 +64,7 @@ impl std::fmt::Debug for CtLogConfig {
             .field("origin", &self.origin)
             .field("batch", &self.batch)
             .field("roots", &self.roots.len())
+            .field("key_rotated", &self.key_rotated)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +84,7 @@ impl CtLogConfig {
             randomness,
             roots: Vec::new(),
             extra_data,
+            key_rotated: false,
         }
     }
 }
@@ -219,7 +226,7 @@ impl CtLog {
 
         // 2.
         let reads = StoreReads(Arc::clone(&store));
-        let last = latest_timestamp(&reads, &config.origin, sth_key_id).await?;
+        let last = latest_timestamp(&reads, &config.origin, sth_key_id, config.key_rotated).await?;
         let timestamps = Arc::new(Timestamps::new(config.clock.clone(), last));
 
         // 3.
@@ -583,10 +590,41 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
+/// The tree head timestamp in a stored checkpoint after the log's key was rotated
+/// ([`CtLogConfig::key_rotated`]): from this key's signature or else from the signature of a
+/// key before it (every `RFC6962NoteSignature` starts with its timestamp). The opened
+/// sequencer then re-signs the tree head with the current key.
+fn tree_head_timestamp(note: &[u8], origin: &str, key_id: KeyId) -> Result<u64, CtError> {
+    let current = sth_from_checkpoint(note, origin, key_id);
+    if let Ok(sth) = &current {
+        return Ok(sth.timestamp_ms);
+    }
+    let earlier = signet_note::Note::parse(note).ok().and_then(|note| {
+        note.signatures()
+            .iter()
+            .filter(|s| s.name == origin)
+            .filter_map(|s| {
+                s.signature
+                    .first_chunk::<8>()
+                    .map(|t| u64::from_be_bytes(*t))
+            })
+            .max()
+    });
+    match earlier {
+        Some(timestamp_ms) => Ok(timestamp_ms),
+        None => current.map(|sth| sth.timestamp_ms),
+    }
+}
+
 /// The latest timestamp the log handed out before this open: the stored tree head's, and
 /// that of every entry staged after it (a crash may have cut them off before their tree
 /// head), and the last entry's.
-async fn latest_timestamp(reads: &dyn Reads, origin: &str, key_id: KeyId) -> Result<u64, CtError> {
+async fn latest_timestamp(
+    reads: &dyn Reads,
+    origin: &str,
+    key_id: KeyId,
+    key_rotated: bool,
+) -> Result<u64, CtError> {
     let state = reads.state().await?;
     let staged = state.staged_size.0;
     let mut last = 0u64;
@@ -594,7 +632,12 @@ async fn latest_timestamp(reads: &dyn Reads, origin: &str, key_id: KeyId) -> Res
     if let Some(checkpoint) = &state.checkpoint {
         last = last.max(checkpoint.timestamp_ms);
         from = checkpoint.size.0;
-        last = last.max(sth_from_checkpoint(&checkpoint.note, origin, key_id)?.timestamp_ms);
+        let timestamp_ms = if key_rotated {
+            tree_head_timestamp(&checkpoint.note, origin, key_id)?
+        } else {
+            sth_from_checkpoint(&checkpoint.note, origin, key_id)?.timestamp_ms
+        };
+        last = last.max(timestamp_ms);
     }
     let from = from.max(staged.saturating_sub(MAX_TIMESTAMP_SCAN));
     let scan = (from..staged).chain(staged.checked_sub(1));

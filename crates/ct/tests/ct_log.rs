@@ -450,10 +450,25 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
     let (_, other) = key();
     let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
     let extra = Arc::new(MemoryExtraDataStore::new());
-    let e = CtLog::open(store, &other, config(clock, extra))
-        .await
-        .unwrap_err();
+    let e = CtLog::open(
+        Arc::clone(&store),
+        &other,
+        config(clock.clone(), extra.clone()),
+    )
+    .await
+    .unwrap_err();
     assert!(!e.is_client_fault(), "{e:?}");
+
+    // Unless the key was rotated on purpose: the new key signs the same tree at once, with a
+    // later timestamp, under its own log ID.
+    let mut rotated = config(clock, extra);
+    rotated.key_rotated = true;
+    let log = CtLog::open(store, &other, rotated).await.unwrap();
+    assert_ne!(log.log_id(), log_id);
+    let head = log.latest_sth().unwrap();
+    assert_eq!((head.tree_size, head.root_hash), (5, sth.root_hash));
+    assert!(head.timestamp_ms > sth.timestamp_ms);
+    log.shutdown().await;
 }
 
 /// A precertificate already logged gets the SCT it got the first time, byte for byte, and is

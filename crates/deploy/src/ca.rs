@@ -86,6 +86,18 @@ pub(crate) fn host_of(url: &str) -> String {
     rest.split('/').next().unwrap_or(rest).to_owned()
 }
 
+/// The CT log's signing key file in `ct/`: PKCS#8 DER ECDSA P-256, mode 0600.
+pub(crate) const CT_KEY_FILE: &str = "ct-signing.key";
+
+/// A new CT log key (PKCS#8 DER ECDSA P-256).
+pub(crate) fn generate_ct_key(rng: &dyn SecureRandom) -> Result<Vec<u8>, DeployError> {
+    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng)
+        .map(|doc| doc.as_ref().to_vec())
+        .map_err(|_| DeployError::KeyGeneration {
+            what: "the CT log key",
+        })
+}
+
 /// The CT log's signing key and creation time, created on first start. A CT store without
 /// its key refuses to start.
 fn ct_identity(
@@ -94,7 +106,7 @@ fn ct_identity(
     rng: &dyn SecureRandom,
 ) -> Result<(Vec<u8>, i64), DeployError> {
     signet_durable::create_dir_all(dir).map_err(DeployError::io(dir))?;
-    let key_path = dir.join("ct-signing.key");
+    let key_path = dir.join(CT_KEY_FILE);
     let created_path = dir.join("created");
     let store = dir.join("ct-log.redb");
     for needed in [&key_path, &created_path] {
@@ -108,13 +120,9 @@ fn ct_identity(
     let key = match read_optional(&key_path)? {
         Some(data) => data,
         None => {
-            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng).map_err(
-                |_| DeployError::KeyGeneration {
-                    what: "the CT log key",
-                },
-            )?;
-            write_secret(&key_path, doc.as_ref())?;
-            doc.as_ref().to_vec()
+            let key = generate_ct_key(rng)?;
+            write_secret(&key_path, &key)?;
+            key
         }
     };
     let created = match read_optional(&created_path)? {
@@ -180,6 +188,18 @@ impl CaDeployment {
         config: CaDeploymentConfig,
         env: Environment,
     ) -> Result<CaDeployment, DeployError> {
+        CaDeployment::open_rotated(config, env, false).await
+    }
+
+    /// [`CaDeployment::open_with`]; `ct_key_rotated`: the CT log's key was just replaced
+    /// (`signet up --rotate ct`), so its log opens over the tree signed by the earlier key
+    /// ([`signet_ct::CtLogConfig::key_rotated`]). Otherwise a CT key that does not match the
+    /// log refuses to start.
+    pub(crate) async fn open_rotated(
+        config: CaDeploymentConfig,
+        env: Environment,
+        ct_key_rotated: bool,
+    ) -> Result<CaDeployment, DeployError> {
         let now = env.now_unix();
         let base = config.public_url.trim_end_matches('/').to_owned();
         let dir = config.data_dir;
@@ -214,6 +234,7 @@ impl CaDeployment {
             extra,
         );
         ct_config.batch = config.batch;
+        ct_config.key_rotated = ct_key_rotated;
         ct_config.roots = ca_chain.last().cloned().into_iter().collect();
         let ct = Arc::new(
             signet_ct::CtLog::open(ct_store, &ct_key, ct_config)

@@ -66,16 +66,70 @@ pub enum DeployError {
         reason: String,
     },
     /// The trust files computed from the keys differ from those already written: a key was
-    /// replaced or lost, or the public URL changed. Clients trust the old files, so the
-    /// deployment refuses to sign with a new identity.
+    /// replaced or lost, or the public URL changed (with `--rotate`: something besides the
+    /// rotated keys changed). Clients trust the old files, so the deployment refuses to sign
+    /// with a new identity.
     #[error(
         "{path} differs from what the current keys and public URL give: a key was replaced or \
-         lost, or the public URL changed; restore the old keys (or URL), or move the data \
-         directory away to start a new deployment"
+         lost, or the public URL changed; restore the old keys (or URL), replace a key with \
+         --rotate SERVICE, or move the data directory away to start a new deployment"
     )]
     TrustChanged {
         /// The trust file.
         path: PathBuf,
+    },
+    /// A trust file in the data directory does not parse (edited by hand, or damaged).
+    #[error("{path}: {reason}")]
+    BadTrustFile {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A rotation of this service was begun (its key is recorded as retired) but did not
+    /// finish, and this start does not ask for it: the key in place is one clients are about
+    /// to stop trusting. Start again with `--rotate` for it to finish.
+    #[error(
+        "a rotation of the {service} key was interrupted: its old key is recorded as retired \
+         but still in place; start with --rotate {service} to finish it"
+    )]
+    RotationInterrupted {
+        /// The service.
+        service: crate::RotateService,
+    },
+    /// `--rotate` on a data directory whose trusted root lists no current key of the service
+    /// (a first start, or a trusted root lost): there is no old key to retire.
+    #[error("nothing to rotate for {service}: {path} lists no current key of it (first start?)")]
+    NothingToRotate {
+        /// The service.
+        service: crate::RotateService,
+        /// The trusted root.
+        path: PathBuf,
+    },
+    /// This service's key cannot rotate in this configuration.
+    #[error("the {service} key cannot be rotated here: {reason}")]
+    RotationUnsupported {
+        /// The service.
+        service: crate::RotateService,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The service's key was already rotated in this very second (its retired files would
+    /// share a directory). Wait a second.
+    #[error("the {service} key was already rotated this second ({path} exists); try again")]
+    RotatedTooSoon {
+        /// The service.
+        service: crate::RotateService,
+        /// The retired file already there.
+        path: PathBuf,
+    },
+    /// The TUF repository could not be opened, signed or written.
+    #[error("{what}: {source}")]
+    Tuf {
+        /// What failed.
+        what: &'static str,
+        /// Why.
+        source: signet_tuf::TufError,
     },
 }
 

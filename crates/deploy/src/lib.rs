@@ -9,7 +9,9 @@
 //! - [`CaDeployment`]: the CA with its CT log and the development issuer (`signet serve ca`).
 //! - [`open_tsa`] and [`tsa_router`]: the timestamp authority (`signet serve tsa`).
 //! - [`Deployment`]: all of them on one base URL with `trusted_root.json`,
-//!   `signing_config.json` and `trust_config.json` (`signet up`).
+//!   `signing_config.json` and `trust_config.json` (`signet up`); [`rotation`] replaces a
+//!   service's key at start (`signet up --rotate`), keeping the old one trusted for what it
+//!   signed.
 //! - [`CtPrecertLogger`]: the CA's precertificates logged in signet-ct's log.
 //! - [`http_server::serve`]: serves any of their routers with bounded connections (timeouts, a
 //!   connection cap, a budget for request bodies in memory).
@@ -34,6 +36,8 @@
 //!     batch: Default::default(),
 //!     ct_public_add: false,
 //!     cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+//!     rotate: Vec::new(),
+//!     tuf_expiries: Default::default(),
 //! })
 //! .await?;
 //! let app: axum::Router = deployment.router();
@@ -51,6 +55,8 @@ mod files;
 pub mod http_server;
 pub mod log;
 mod log_keys;
+pub mod rotation;
+pub mod tuf;
 mod up;
 
 pub use ca::{CaDeployment, CaDeploymentConfig, open_tsa, tsa_router};
@@ -62,6 +68,7 @@ pub use log::{
     V1_TREE_ID_FILE, V2_KEY_FILE, open_log_server, open_log_server_with, trusted_root_path,
 };
 pub use log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
+pub use rotation::{RETIRED_DIR, RETIRED_TRUST_JSON, RotateService, Rotation};
 pub use up::{
     Deployment, DeploymentConfig, DevOidcDefault, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON,
     TRUSTED_ROOT_JSON, TrustFiles, is_loopback_url,

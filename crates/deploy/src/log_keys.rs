@@ -36,6 +36,25 @@ fn parse_number<T: std::str::FromStr>(path: &Path, data: &[u8]) -> Result<T, Dep
         .ok_or_else(|| bad(path, "not a decimal number"))
 }
 
+/// A new Rekor v1 key (PKCS#8 DER ECDSA P-256).
+pub(crate) fn generate_v1_key(rng: &dyn SecureRandom) -> Result<Vec<u8>, DeployError> {
+    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng)
+        .map(|doc| doc.as_ref().to_vec())
+        .map_err(|_| DeployError::KeyGeneration {
+            what: "the Rekor v1 key",
+        })
+}
+
+/// A new Rekor v2 key (an Ed25519 seed).
+pub(crate) fn generate_v2_seed(rng: &dyn SecureRandom) -> Result<[u8; 32], DeployError> {
+    let mut seed = [0u8; 32];
+    rng.fill(&mut seed)
+        .map_err(|_| DeployError::KeyGeneration {
+            what: "the Rekor v2 key",
+        })?;
+    Ok(seed)
+}
+
 /// Loads the log keys from `dir`, creating whatever is missing (new keys made at `now`, Unix
 /// seconds, with randomness from `rng`), unless a store already exists whose key is missing
 /// ([`DeployError::MissingKey`]).
@@ -91,12 +110,7 @@ pub fn load_or_create_log_keys(
             data
         }
         None => {
-            let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, rng).map_err(
-                |_| DeployError::KeyGeneration {
-                    what: "the Rekor v1 key",
-                },
-            )?;
-            let data = doc.as_ref().to_vec();
+            let data = generate_v1_key(rng)?;
             write_secret(&v1_path, &data)?;
             data
         }
@@ -129,11 +143,7 @@ pub fn load_or_create_log_keys(
         Some(data) => <[u8; 32]>::try_from(data.as_slice())
             .map_err(|_| bad(&v2_path, "not a 32-byte Ed25519 seed"))?,
         None => {
-            let mut seed = [0u8; 32];
-            rng.fill(&mut seed)
-                .map_err(|_| DeployError::KeyGeneration {
-                    what: "the Rekor v2 key",
-                })?;
+            let seed = generate_v2_seed(rng)?;
             write_secret(&v2_path, &seed)?;
             seed
         }

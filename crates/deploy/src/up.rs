@@ -13,12 +13,16 @@
 //! | `tsa/` | the TSA's key and certificate chain |
 //! | `oidc/` | the development issuer's key |
 //! | `trusted_root.json`, `signing_config.json`, `trust_config.json` | the trust files |
+//! | `retired_trust.json` | the trusted-root entries of rotated keys (see [`crate::rotation`]) |
+//! | `log/retired/`, `ct/retired/`, `tsa/retired/`, `ca/retired/` | rotated key files, one `<unix-seconds>/` directory per rotation |
 //!
-//! The trust files are recomputed from the keys on every start. When they differ from the
-//! ones already on disk (a key was replaced or lost and regenerated, or the public URL
-//! changed), the deployment refuses to start rather than sign with an identity clients do not
-//! trust. They are also served at `/trusted_root.json`, `/signing_config.json` and
-//! `/trust_config.json`.
+//! The trust files are recomputed from the keys (and the retired entries) on every start.
+//! When they differ from the ones already on disk (a key was replaced or lost and regenerated,
+//! or the public URL changed), the deployment refuses to start rather than sign with an
+//! identity clients do not trust. The one accepted change is a rotation asked for with
+//! [`DeploymentConfig::rotate`]: the rotated services' old entries end, new ones start, and
+//! nothing else may differ. The trust files are also served at `/trusted_root.json`,
+//! `/signing_config.json` and `/trust_config.json`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +36,9 @@ use signet_formats::client_trust_config::{
 use signet_formats::signing_config::{
     MEDIA_TYPE_V0_2 as SIGNING_CONFIG_V0_2, Selector, Service, ServiceConfiguration, SigningConfig,
 };
-use signet_formats::trust::{CertificateAuthority as TrustedCa, DistinguishedName, TrustedRoot};
+use signet_formats::trust::{
+    CertificateAuthority as TrustedCa, DistinguishedName, TimeRange, TrustedRoot,
+};
 use signet_log::BatcherConfig;
 
 use crate::DeployError;
@@ -40,6 +46,7 @@ use crate::ca::{CaDeployment, CaDeploymentConfig, host_of, since};
 use crate::environment::Environment;
 use crate::files::{read_optional, write_public};
 use crate::log::{LogServerConfig, open_log_server_with};
+use crate::rotation::{RotateService, Rotation};
 use signet_server::LogServer;
 
 /// The trusted root's file name.
@@ -73,6 +80,12 @@ pub struct DeploymentConfig {
     /// Bytes the transparency logs' caches may hold together (see
     /// [`LogServerConfig::cache_bytes`]); normally [`signet_server::DEFAULT_CACHE_BYTES`].
     pub cache_bytes: usize,
+    /// Replace these services' signing keys at this start (`signet up --rotate`; see
+    /// [`crate::rotation`]). Empty: keys as they are.
+    pub rotate: Vec<RotateService>,
+    /// How long the TUF metadata served under `/tuf/` is valid once signed (see
+    /// [`crate::tuf`]).
+    pub tuf_expiries: signet_tuf::repo::Expiries,
 }
 
 /// Whether the development OIDC issuer runs when neither `--dev-oidc` nor `--no-dev-oidc` is
@@ -144,11 +157,13 @@ pub struct Deployment {
     log: LogServer,
     ca: CaDeployment,
     tsa: Arc<signet_tsa::TimestampAuthority>,
+    tuf: crate::tuf::TufService,
     /// The clock and randomness the TSA's routes are served on.
     env: Environment,
     files: Arc<TrustFiles>,
     data_dir: PathBuf,
     public_url: String,
+    rotations: Vec<Rotation>,
 }
 
 impl std::fmt::Debug for Deployment {
@@ -173,9 +188,11 @@ impl Deployment {
     /// [`Deployment::open`] with the clock and randomness of `env`, which every service gets.
     ///
     /// # Errors
-    /// [`DeployError::TrustChanged`] if a trust file on disk differs from the computed one;
-    /// whatever opening the log server ([`crate::open_log_server`]), the CA
-    /// ([`CaDeployment::open`]) or the TSA ([`crate::open_tsa`]) returns.
+    /// [`DeployError::TrustChanged`] if a trust file on disk differs from the computed one
+    /// (other than by the rotations asked for); the rotation errors of
+    /// [`crate::rotation`] ([`DeployError::RotationInterrupted`] and others); whatever
+    /// opening the log server ([`crate::open_log_server`]), the CA ([`CaDeployment::open`]) or
+    /// the TSA ([`crate::open_tsa`]) returns.
     pub async fn open_with(
         config: DeploymentConfig,
         env: Environment,
@@ -185,6 +202,16 @@ impl Deployment {
         let dir = config.data_dir.clone();
         signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
 
+        // Rotations (steps 1–3 of `crate::rotation`) before any service opens its keys.
+        let retired = crate::rotation::prepare(
+            &dir,
+            &base,
+            &config.rotate,
+            now,
+            config.database.is_some(),
+            env.rng().as_ref(),
+        )?;
+
         // Transparency logs.
         let mut log_config = LogServerConfig::new(dir.join("log"), base.clone());
         log_config.database = config.database.clone();
@@ -193,7 +220,7 @@ impl Deployment {
         let log = open_log_server_with(log_config, env.clone()).await?;
 
         // CA, its CT log and the development issuer.
-        let ca = CaDeployment::open_with(
+        let ca = CaDeployment::open_rotated(
             CaDeploymentConfig {
                 data_dir: dir.clone(),
                 public_url: base.clone(),
@@ -203,18 +230,92 @@ impl Deployment {
                 ct_public_add: config.ct_public_add,
             },
             env.clone(),
+            retired
+                .rotations
+                .iter()
+                .any(|r| r.service == RotateService::Ct),
         )
-        .await?;
+        .await;
+        let ca = match ca {
+            Ok(ca) => ca,
+            Err(e) => {
+                log.shutdown().await;
+                return Err(e);
+            }
+        };
+        // The rest opens nothing that needs stopping; on an error the logs stop before it is
+        // returned, so that the data directory can be opened again at once.
+        let finished = (|| {
+            let (tsa, files) =
+                Deployment::finish_trust_files(&dir, &base, now, &env, &log, &ca, &retired)?;
+            if retired.rotations.is_empty() {
+                check_trust_files(&dir, &files.files)?;
+            } else {
+                rewrite_rotated_trust_files(&dir, &files.files, &files.root, &retired.rotations)?;
+            }
+            Ok((tsa, files.files))
+        })();
+        let (tsa, files) = match finished {
+            Ok(done) => done,
+            Err(e) => {
+                ca.shutdown().await;
+                log.shutdown().await;
+                return Err(e);
+            }
+        };
+        // The TUF repository publishes the trust files just written (a new targets version
+        // when they changed, as after a rotation).
+        let tuf = crate::tuf::TufService::open(
+            &dir,
+            files.trusted_root.as_bytes(),
+            files.signing_config.as_bytes(),
+            config.tuf_expiries,
+            &env,
+        )
+        .await;
+        let tuf = match tuf {
+            Ok(tuf) => tuf,
+            Err(e) => {
+                ca.shutdown().await;
+                log.shutdown().await;
+                return Err(e);
+            }
+        };
+        Ok(Deployment {
+            log,
+            ca,
+            tsa,
+            tuf,
+            env,
+            files: Arc::new(files),
+            data_dir: dir,
+            public_url: base,
+            rotations: retired.rotations,
+        })
+    }
+
+    /// Opens the TSA and computes the trust files of the opened services (the retired
+    /// entries included).
+    fn finish_trust_files(
+        dir: &Path,
+        base: &str,
+        now: i64,
+        env: &Environment,
+        log: &LogServer,
+        ca: &CaDeployment,
+        retired: &crate::rotation::Retired,
+    ) -> Result<(Arc<signet_tsa::TimestampAuthority>, ComputedTrust), DeployError> {
+        let base = base.to_owned();
         let ca_start = ca.ca_start();
         let issuers = ca.issuers();
 
         // TSA.
-        let tsa = Arc::new(crate::ca::open_tsa(&dir.join("tsa"), &env)?);
+        let tsa = Arc::new(crate::ca::open_tsa(&dir.join("tsa"), env)?);
 
         // Trust files.
-        let mut root: TrustedRoot = log.trusted_root().clone();
-        root.certificate_authorities = vec![ca.certificate_authority().clone()];
-        root.ctlogs = vec![ca.ctlog().clone()];
+        let mut current: TrustedRoot = log.trusted_root().clone();
+        current.certificate_authorities = vec![ca.certificate_authority().clone()];
+        current.ctlogs = vec![ca.ctlog().clone()];
         let tsa_chain: Vec<Vec<u8>> = tsa
             .keys()
             .chain()
@@ -222,7 +323,7 @@ impl Deployment {
             .map(|c| c.der().to_vec())
             .collect();
         let tsa_start = tsa.keys().chain().first().map_or(now, |c| c.not_before());
-        root.timestamp_authorities = vec![TrustedCa {
+        current.timestamp_authorities = vec![TrustedCa {
             subject: Some(DistinguishedName {
                 organization: "signet".into(),
                 common_name: "signet TSA".into(),
@@ -231,13 +332,24 @@ impl Deployment {
             cert_chain: tsa_chain,
             valid_for: since(tsa_start),
         }];
-        let log_start = root
-            .tlogs
-            .iter()
-            .filter_map(|t| t.public_key.valid_for.and_then(|v| v.start))
-            .map(|t| t.seconds)
-            .min()
-            .unwrap_or(now);
+        let root = crate::rotation::with_retired(&current, retired);
+        // A service is valid from its first key on: a rotation changes keys, not services.
+        let first_start = |ranges: &mut dyn Iterator<Item = Option<TimeRange>>, or: i64| {
+            ranges
+                .filter_map(|v| v.and_then(|v| v.start))
+                .map(|t| t.seconds)
+                .min()
+                .unwrap_or(or)
+        };
+        let log_start = first_start(&mut root.tlogs.iter().map(|t| t.public_key.valid_for), now);
+        let ca_start = first_start(
+            &mut root.certificate_authorities.iter().map(|c| c.valid_for),
+            ca_start,
+        );
+        let tsa_start = first_start(
+            &mut root.timestamp_authorities.iter().map(|c| c.valid_for),
+            tsa_start,
+        );
         let operator = host_of(&base);
         let service = |url: String, version: u32, start: i64| Service {
             url,
@@ -281,29 +393,7 @@ impl Deployment {
             signing_config: signing.to_json_pretty() + "\n",
             trust_config: trust_config.to_json_pretty() + "\n",
         };
-        for (name, content) in [
-            (TRUSTED_ROOT_JSON, &files.trusted_root),
-            (SIGNING_CONFIG_JSON, &files.signing_config),
-            (TRUST_CONFIG_JSON, &files.trust_config),
-        ] {
-            let path = dir.join(name);
-            match read_optional(&path)? {
-                Some(existing) if existing != content.as_bytes() => {
-                    return Err(DeployError::TrustChanged { path });
-                }
-                Some(_) => {}
-                None => write_public(&path, content.as_bytes())?,
-            }
-        }
-        Ok(Deployment {
-            log,
-            ca,
-            tsa,
-            env,
-            files: Arc::new(files),
-            data_dir: dir,
-            public_url: base,
-        })
+        Ok((tsa, ComputedTrust { files, root }))
     }
 
     /// Every API of the deployment on one router.
@@ -335,13 +425,20 @@ impl Deployment {
                 }),
             )
             .merge(self.ca.router())
-            .merge(crate::ca::tsa_router(self.tsa.clone(), &self.env));
+            .merge(crate::ca::tsa_router(self.tsa.clone(), &self.env))
+            .merge(self.tuf.router());
         router.merge(self.log.router())
     }
 
     /// The trust files.
     pub fn trust_files(&self) -> &TrustFiles {
         &self.files
+    }
+
+    /// The keys replaced at this start ([`DeploymentConfig::rotate`]), in the order of
+    /// [`RotateService::ALL`].
+    pub fn rotations(&self) -> &[Rotation] {
+        &self.rotations
     }
 
     /// Where the trust files are.
@@ -359,11 +456,84 @@ impl Deployment {
         self.ca.dev_issuer_url()
     }
 
+    /// The TUF repository's base URL: `<public URL>/tuf`.
+    pub fn tuf_url(&self) -> String {
+        format!("{}/tuf", self.public_url)
+    }
+
     /// Stops the logs' batchers after the last answer.
     pub async fn shutdown(self) {
+        self.tuf.shutdown();
         self.ca.shutdown().await;
         self.log.shutdown().await;
     }
+}
+
+/// The trust files computed at a start, and the trusted root they hold.
+struct ComputedTrust {
+    files: TrustFiles,
+    root: TrustedRoot,
+}
+
+/// The trust files in the order they are written: the trusted root last, so that until it is
+/// written a rotation counts as unfinished (see [`crate::rotation`]).
+fn in_write_order(files: &TrustFiles) -> [(&'static str, &String); 3] {
+    [
+        (TRUST_CONFIG_JSON, &files.trust_config),
+        (SIGNING_CONFIG_JSON, &files.signing_config),
+        (TRUSTED_ROOT_JSON, &files.trusted_root),
+    ]
+}
+
+/// Without a rotation: writes the trust files that are missing, and refuses if one on disk
+/// differs.
+fn check_trust_files(dir: &Path, files: &TrustFiles) -> Result<(), DeployError> {
+    // Checked in the reverse order: a change is reported on the trusted root first.
+    for (name, content) in in_write_order(files).into_iter().rev() {
+        let path = dir.join(name);
+        if read_optional(&path)?.is_some_and(|existing| existing != content.as_bytes()) {
+            return Err(DeployError::TrustChanged { path });
+        }
+    }
+    for (name, content) in in_write_order(files) {
+        let path = dir.join(name);
+        if read_optional(&path)?.is_none() {
+            write_public(&path, content.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// After a rotation (step 4 of [`crate::rotation`]): checks that the trusted root differs from
+/// the one on disk by the rotations only and that the signing config is the same, then
+/// rewrites the trust files.
+fn rewrite_rotated_trust_files(
+    dir: &Path,
+    files: &TrustFiles,
+    root: &TrustedRoot,
+    rotations: &[Rotation],
+) -> Result<(), DeployError> {
+    let root_path = dir.join(TRUSTED_ROOT_JSON);
+    let old = read_optional(&root_path)?
+        .map(|data| TrustedRoot::from_json(&data))
+        .transpose()
+        .map_err(|e| DeployError::BadTrustFile {
+            path: root_path.clone(),
+            reason: e.to_string(),
+        })?;
+    if !old.is_some_and(|old| crate::rotation::only_rotated(&old, root, rotations)) {
+        return Err(DeployError::TrustChanged { path: root_path });
+    }
+    let signing_path = dir.join(SIGNING_CONFIG_JSON);
+    if read_optional(&signing_path)?
+        .is_some_and(|existing| existing != files.signing_config.as_bytes())
+    {
+        return Err(DeployError::TrustChanged { path: signing_path });
+    }
+    for (name, content) in in_write_order(files) {
+        write_public(&dir.join(name), content.as_bytes())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //! A crash at any point leaves the old file or the new one, whole; at worst an orphaned
 //! temporary file (`.<name>.<unique>.tmp`), which later writes ignore. [`create_new`] is the
 //! same but refuses to replace an existing target (cosign key files without `--force`).
+//! [`move_file`] moves a file to a new name durably, never replacing one; [`remove_file`]
+//! removes one durably.
 //! [`create_dir_all`] creates directories and makes their entries durable.
 //!
 //! This crate does I/O and nothing else: no clock (temporary names use the process ID, a
@@ -124,6 +126,32 @@ pub fn write_with(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Moves the file `from` to `to` (same file system) durably, never replacing anything at
+/// `to`: a hard link at `to`, removal of `from`, then `fsync` of both directories. A crash
+/// leaves the file under its old name, under both names (one file), or under the new one.
+/// Retired keys are moved this way.
+///
+/// # Errors
+/// [`io::ErrorKind::AlreadyExists`] if `to` exists (also as a symlink), without touching
+/// either; otherwise the I/O error of the step that failed.
+pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::hard_link(from, to)?;
+    let to_dir = parent(to);
+    sync_dir(&to_dir)?;
+    std::fs::remove_file(from)?;
+    let from_dir = parent(from);
+    sync_dir(&from_dir)
+}
+
+/// Removes the file `path` durably (`unlink`, then `fsync` of its directory).
+///
+/// # Errors
+/// The I/O error of the step that failed.
+pub fn remove_file(path: &Path) -> io::Result<()> {
+    std::fs::remove_file(path)?;
+    sync_dir(&parent(path))
 }
 
 /// Creates `path` and its missing parents, each durably (its entry synced in its parent).
@@ -326,6 +354,31 @@ mod tests {
                 assert_eq!(std::fs::read(&path).unwrap(), b"after");
             }
         }
+    }
+
+    #[test]
+    fn files_move_without_replacing_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        write(&key, b"old key", Mode::Secret).unwrap();
+        let retired = dir.path().join("retired/1");
+        create_dir_all(&retired).unwrap();
+        move_file(&key, &retired.join("key")).unwrap();
+        assert!(!key.exists());
+        assert_eq!(std::fs::read(retired.join("key")).unwrap(), b"old key");
+        assert_eq!(mode_of(&retired.join("key")), 0o600);
+        // An existing target is never replaced, and the source stays.
+        write(&key, b"new key", Mode::Secret).unwrap();
+        let err = move_file(&key, &retired.join("key")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&key).unwrap(), b"new key");
+        assert_eq!(std::fs::read(retired.join("key")).unwrap(), b"old key");
+        remove_file(&key).unwrap();
+        assert!(!key.exists());
+        assert_eq!(
+            remove_file(&key).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
     }
 
     #[test]

@@ -207,6 +207,8 @@ impl<S: LogStore> Sequencer<S> {
     ///    last stored entries hash to the leaf hashes in the last level-0 tile.
     /// 4. If entries are staged beyond the checkpoint (a crash between the two steps of an
     ///    append), or there is no checkpoint yet, signs and publishes one for the staged size.
+    ///    So it does when the checkpoint carries no signature by this signer's key (the log's
+    ///    key was rotated): the tree is the same, the new key signs it from now on.
     ///
     /// `clock` returns milliseconds since the Unix epoch; it is read for checkpoint timestamps
     /// only, which are kept strictly increasing even if it goes backwards.
@@ -303,7 +305,7 @@ impl<S: LogStore> Sequencer<S> {
         let last_entry_ts = self.check_last_bundle(staged).await?;
         // 4.
         let checkpoint = match state.checkpoint {
-            Some(stored) if stored.size == staged => stored,
+            Some(stored) if stored.size == staged && self.signed_by_signer(&stored) => stored,
             previous => {
                 let timestamp = next_timestamp(
                     (self.clock)(),
@@ -320,6 +322,17 @@ impl<S: LogStore> Sequencer<S> {
         Ok(Tree {
             range,
             checkpoint: Arc::new(checkpoint),
+        })
+    }
+
+    /// Whether a stored checkpoint carries a signature by this sequencer's key (name and key
+    /// ID; the signature itself was checked when it was made). An unparsable note was refused
+    /// in step 2.
+    fn signed_by_signer(&self, stored: &StoredCheckpoint) -> bool {
+        Note::parse(&stored.note).is_ok_and(|note| {
+            note.signatures()
+                .iter()
+                .any(|s| s.name == self.signer.name() && s.key_id == self.signer.key_id())
         })
     }
 

@@ -76,6 +76,45 @@ pub enum Command {
     /// Print signet's man page (roff), e.g. `signet man > /usr/local/share/man/man1/signet.1`,
     /// or a command's: `signet man verify-blob > .../signet-verify-blob.1`.
     Man(ManArgs),
+    /// Trust a Sigstore instance through its TUF repository, starting from its TUF root (the
+    /// `tuf-root.json` of `signet up`); afterwards `--instance URL` works on the signing and
+    /// verifying commands.
+    TrustInstance(TrustInstanceArgs),
+    /// Trust files of the Sigstore public-good instance, over TUF.
+    Trust {
+        /// What to do.
+        #[command(subcommand)]
+        command: TrustCommand,
+    },
+}
+
+/// `signet trust-instance`
+#[derive(Debug, Args)]
+pub struct TrustInstanceArgs {
+    /// The instance's TUF repository URL, e.g. `http://127.0.0.1:3000/tuf` for `signet up`.
+    #[arg(long, value_name = "URL")]
+    pub instance: String,
+
+    /// The instance's TUF root metadata (`root.json`; `signet up` writes `tuf-root.json`).
+    #[arg(long, value_name = "FILE")]
+    pub root: PathBuf,
+}
+
+/// `signet trust ...`
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Refresh the public-good (or staging) trusted root and signing config over TUF, from
+    /// the built-in TUF root. Without a refresh (or without network) the built-in trusted
+    /// root stays the default.
+    Update(TrustUpdateArgs),
+}
+
+/// `signet trust update`
+#[derive(Debug, Args)]
+pub struct TrustUpdateArgs {
+    /// The Sigstore staging instance instead of public-good.
+    #[arg(long)]
+    pub staging: bool,
 }
 
 /// `signet completions`
@@ -161,9 +200,82 @@ pub struct UpArgs {
     #[arg(long, value_name = "BYTES", default_value = "268435456", value_parser = clap::value_parser!(u64).range(16_777_216..=1_099_511_627_776))]
     pub cache_bytes: u64,
 
+    /// Replace this service's signing key at start (repeatable). The old key stays in
+    /// trusted_root.json, valid until now, so what it signed still verifies; the new one signs
+    /// from now on. Clients must fetch the new trusted_root.json.
+    #[arg(long = "rotate", value_name = "SERVICE")]
+    pub rotate: Vec<RotateArg>,
+
+    /// How long the TUF metadata under `/tuf/` is valid once signed.
+    #[command(flatten)]
+    pub tuf: TufExpiryArgs,
+
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// How long each TUF role's metadata is valid once signed. The server re-signs the timestamp,
+/// snapshot and targets when half of that has passed; the root at a start after half has
+/// passed. Periods are a number with a unit: `30s`, `90m`, `12h`, `7d`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "TUF repository")]
+pub struct TufExpiryArgs {
+    /// The timestamp role's period (clients see a key change within it).
+    #[arg(long = "tuf-timestamp-expiry", value_name = "PERIOD", default_value = "1d", value_parser = parse_period)]
+    pub timestamp: std::time::Duration,
+
+    /// The snapshot role's period.
+    #[arg(long = "tuf-snapshot-expiry", value_name = "PERIOD", default_value = "7d", value_parser = parse_period)]
+    pub snapshot: std::time::Duration,
+
+    /// The targets role's period.
+    #[arg(long = "tuf-targets-expiry", value_name = "PERIOD", default_value = "90d", value_parser = parse_period)]
+    pub targets: std::time::Duration,
+
+    /// The root role's period.
+    #[arg(long = "tuf-root-expiry", value_name = "PERIOD", default_value = "365d", value_parser = parse_period)]
+    pub root: std::time::Duration,
+}
+
+/// A period with a unit (`s`, `m`, `h`, `d`): at least 2 seconds, at most 10 years.
+fn parse_period(text: &str) -> Result<std::time::Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?}: give a unit (s, m, h or d), e.g. 12h"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a period (e.g. 30s, 90m, 12h, 7d)"))?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
+    };
+    let seconds = number
+        .checked_mul(scale)
+        .filter(|s| (2..=10 * 366 * 86_400).contains(s))
+        .ok_or_else(|| format!("{text:?}: must be from 2 seconds to 10 years"))?;
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+/// A service whose key `signet up --rotate` replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RotateArg {
+    /// The Rekor v1 log's key (checkpoints, SETs); same tree and tree ID.
+    #[value(name = "rekor-v1")]
+    RekorV1,
+    /// The Rekor v2 log's key (checkpoints); same tree.
+    #[value(name = "rekor-v2")]
+    RekorV2,
+    /// The CT log's key (SCTs, tree heads); same tree.
+    Ct,
+    /// The timestamp authority's key and certificate chain.
+    Tsa,
+    /// The CA: a new root and intermediate.
+    Ca,
 }
 
 /// Connection limits and timeouts of every server (`signet up`, `signet serve …`). Durations
@@ -239,8 +351,18 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Args)]
 pub struct DevTokenArgs {
     /// The `signet up` base URL (or its `/oidc` issuer URL).
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "instance",
+        conflicts_with = "instance"
+    )]
+    pub server: Option<String>,
+
+    /// Find the development issuer in this instance's signing config (an instance trusted
+    /// with `signet trust-instance`).
     #[arg(long, value_name = "URL")]
-    pub server: String,
+    pub instance: Option<String>,
 
     /// The identity to put in the token, e.g. `alice@example.test`.
     #[arg(long, value_name = "IDENTITY")]
@@ -277,16 +399,23 @@ pub struct SigningArgs {
 
     /// Client trust configuration (trusted root + signing config), e.g. the
     /// `trust_config.json` of `signet up`.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["trusted_root", "signing_config"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trusted_root", "signing_config", "instance"])]
     pub trust_config: Option<PathBuf>,
 
-    /// Trusted root; default: the built-in public-good root.
-    #[arg(long, value_name = "FILE")]
+    /// Trusted root; default: the public-good root of the last `signet trust update`, else
+    /// the built-in one.
+    #[arg(long, value_name = "FILE", conflicts_with = "instance")]
     pub trusted_root: Option<PathBuf>,
 
-    /// Signing config v0.2; default: the built-in public-good config.
-    #[arg(long, value_name = "FILE")]
+    /// Signing config v0.2; default: the public-good config of the last `signet trust
+    /// update`, else the built-in one.
+    #[arg(long, value_name = "FILE", conflicts_with = "instance")]
     pub signing_config: Option<PathBuf>,
+
+    /// A Sigstore instance trusted with `signet trust-instance`: its trusted root and signing
+    /// config, refreshed over TUF (the last verified ones when it cannot be reached).
+    #[arg(long, value_name = "URL")]
+    pub instance: Option<String>,
 
     /// Output format of the summary on stdout.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
@@ -317,7 +446,7 @@ pub struct AttestBlobArgs {
     pub predicate: PathBuf,
 
     /// The predicate type URI (e.g. `https://slsa.dev/provenance/v1`) or one of cosign's
-    /// names (slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, …).
+    /// names (slsaprovenance1, spdxjson, cyclonedx, link, vuln, openvex, custom, …).
     #[arg(long = "type", value_name = "URI")]
     pub predicate_type: String,
 
@@ -511,13 +640,19 @@ pub struct PolicyArgs {
 /// Where the trusted root comes from (shared by the verify commands).
 #[derive(Debug, Args)]
 pub struct TrustRootArgs {
-    /// Trusted root (trusted_root.json); default: the embedded Sigstore public-good root.
-    #[arg(long, value_name = "FILE", conflicts_with = "trust_config")]
+    /// Trusted root (trusted_root.json); default: the public-good root of the last
+    /// `signet trust update`, else the embedded one.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trust_config", "instance"])]
     pub trusted_root: Option<PathBuf>,
 
     /// Client trust configuration (ClientTrustConfig JSON) whose trusted root to use.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "instance")]
     pub trust_config: Option<PathBuf>,
+
+    /// A Sigstore instance trusted with `signet trust-instance`: its trusted root, refreshed
+    /// over TUF (the last verified one when its repository cannot be reached).
+    #[arg(long, value_name = "URL")]
+    pub instance: Option<String>,
 }
 
 /// The flags every blob verify command shares: the policy, the trust root, the instance and
@@ -627,8 +762,8 @@ pub struct VerifyBlobAttestationArgs {
     pub bundle: PathBuf,
 
     /// The predicate type the statement must have: a URI, or one of cosign's names
-    /// (slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, vuln,
-    /// openvex, custom).
+    /// (slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link,
+    /// vuln, openvex, custom).
     #[arg(long = "type", value_name = "TYPE")]
     pub predicate_type: String,
 
@@ -768,7 +903,7 @@ pub struct ImageAttestArgs {
     pub predicate: PathBuf,
 
     /// The predicate type URI (or cosign's short names: slsaprovenance, slsaprovenance1,
-    /// spdxjson, cyclonedx, vuln, openvex, custom).
+    /// spdxjson, cyclonedx, link, vuln, openvex, custom).
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     pub predicate_type: String,
 
@@ -1274,6 +1409,46 @@ mod tests {
         .unwrap();
         assert_eq!(a.oidc_issuers, ["https://a.example", "https://b.example"]);
         assert_eq!(a.oidc_config, Some(PathBuf::from("f.json")));
+    }
+
+    #[test]
+    fn flag_up_tuf_expiries() {
+        let a = up_args(&[]).unwrap();
+        assert_eq!(a.tuf.timestamp, std::time::Duration::from_secs(86_400));
+        assert_eq!(a.tuf.snapshot, std::time::Duration::from_secs(7 * 86_400));
+        assert_eq!(a.tuf.targets, std::time::Duration::from_secs(90 * 86_400));
+        assert_eq!(a.tuf.root, std::time::Duration::from_secs(365 * 86_400));
+        let a = up_args(&["--tuf-timestamp-expiry", "4s", "--tuf-root-expiry", "2d"]).unwrap();
+        assert_eq!(a.tuf.timestamp, std::time::Duration::from_secs(4));
+        assert_eq!(a.tuf.root, std::time::Duration::from_secs(2 * 86_400));
+        assert_eq!(
+            up_args(&["--tuf-snapshot-expiry", "90m"])
+                .unwrap()
+                .tuf
+                .snapshot,
+            std::time::Duration::from_secs(5400)
+        );
+        for bad in ["1s", "12", "h", "5x", "-1d", "99999999999999d", "1.5h", ""] {
+            assert!(up_args(&["--tuf-timestamp-expiry", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flag_up_rotate() {
+        assert!(up_args(&[]).unwrap().rotate.is_empty());
+        let a = up_args(&["--rotate", "rekor-v2", "--rotate", "tsa"]).unwrap();
+        assert_eq!(a.rotate, [RotateArg::RekorV2, RotateArg::Tsa]);
+        for (name, want) in [
+            ("rekor-v1", RotateArg::RekorV1),
+            ("rekor-v2", RotateArg::RekorV2),
+            ("ct", RotateArg::Ct),
+            ("tsa", RotateArg::Tsa),
+            ("ca", RotateArg::Ca),
+        ] {
+            assert_eq!(up_args(&["--rotate", name]).unwrap().rotate, [want]);
+        }
+        assert!(up_args(&["--rotate", "oidc"]).is_err());
+        assert!(up_args(&["--rotate"]).is_err());
     }
 
     #[test]

@@ -92,8 +92,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// The built-in public-good trusted root.
+/// The public-good trusted root: the one the last `signet trust update` verified over TUF,
+/// else the built-in one.
 pub fn public_good_root() -> Result<TrustedRoot, Failure> {
+    if let Some(updated) = crate::trust_cmd::updated_public_good() {
+        return Ok(updated.trusted_root);
+    }
     TrustedRoot::from_json(PUBLIC_GOOD_TRUSTED_ROOT.as_bytes())
         .map_err(|e| Failure::Usage(format!("built-in trusted root: {e}")))
 }
@@ -110,21 +114,58 @@ pub fn read_trust_config(path: &Path) -> Result<ClientTrustConfig, Failure> {
         .map_err(|e| Failure::Usage(format!("trust config {}: {e}", path.display())))
 }
 
-/// The trust material to verify against: `--trusted-root`, the root of `--trust-config`, or the
-/// built-in public-good root (refused with `staging`, whose root is not built in).
+/// The trust material to verify against: `--trusted-root`, the root of `--trust-config`, the
+/// root of `--instance` (refreshed over TUF), or the public-good root (that of the last
+/// `signet trust update`, else the built-in one; refused with `staging`, whose root is not
+/// built in). Not for async code: see [`load_trust_async`].
 pub fn load_trust(args: &TrustRootArgs, staging: bool) -> Result<TrustMaterial, Failure> {
-    let root = if let Some(path) = &args.trusted_root {
-        read_trusted_root(path)?
-    } else if let Some(path) = &args.trust_config {
-        read_trust_config(path)?.trusted_root
-    } else if staging {
-        return Err(Failure::Usage(
-            "--staging needs --trusted-root or --trust-config: only the public-good trusted root is built in".into(),
-        ));
-    } else {
-        public_good_root()?
+    let root = match &args.instance {
+        Some(url) => {
+            refuse_staging_with_instance(staging)?;
+            crate::trust_cmd::instance_trust_blocking(url)?.trusted_root
+        }
+        None => local_root(args, staging)?,
     };
     TrustMaterial::from_trusted_root(&root).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// [`load_trust`] for async code.
+pub async fn load_trust_async(
+    args: &TrustRootArgs,
+    staging: bool,
+) -> Result<TrustMaterial, Failure> {
+    let root = match &args.instance {
+        Some(url) => {
+            refuse_staging_with_instance(staging)?;
+            crate::trust_cmd::instance_trust(url).await?.trusted_root
+        }
+        None => local_root(args, staging)?,
+    };
+    TrustMaterial::from_trusted_root(&root).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn refuse_staging_with_instance(staging: bool) -> Result<(), Failure> {
+    if staging {
+        return Err(Failure::Usage(
+            "--staging and --instance name two instances; give one".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The trusted root named by local files, or the public-good one.
+fn local_root(args: &TrustRootArgs, staging: bool) -> Result<TrustedRoot, Failure> {
+    if let Some(path) = &args.trusted_root {
+        read_trusted_root(path)
+    } else if let Some(path) = &args.trust_config {
+        Ok(read_trust_config(path)?.trusted_root)
+    } else if staging {
+        Err(Failure::Usage(
+            "--staging needs --trusted-root or --trust-config: only the public-good trusted root is built in".into(),
+        ))
+    } else {
+        public_good_root()
+    }
 }
 
 fn matcher(
@@ -201,7 +242,9 @@ pub fn signer_text(verified: &VerifiedBundle) -> (String, Option<String>) {
     }
 }
 
-/// cosign's short names for predicate types.
+/// cosign's short names for predicate types (cosign's `PredicateTypeMap`, as of cosign 2.5:
+/// `custom`, `slsaprovenance`, `slsaprovenance02`, `slsaprovenance1`, `spdx`, `spdxjson`,
+/// `cyclonedx`, `link`, `vuln`, `openvex`); anything else is taken as a URI.
 pub fn predicate_type_uri(name: &str) -> String {
     match name {
         "slsaprovenance" | "slsaprovenance02" => "https://slsa.dev/provenance/v0.2",
@@ -209,10 +252,38 @@ pub fn predicate_type_uri(name: &str) -> String {
         "spdx" => "https://spdx.dev/Document",
         "spdxjson" => "https://spdx.dev/Document",
         "cyclonedx" => "https://cyclonedx.org/bom",
+        "link" => "https://in-toto.io/Link/v1",
         "vuln" => "https://cosign.sigstore.dev/attestation/vuln/v1",
         "openvex" => "https://openvex.dev/ns",
         "custom" => "https://cosign.sigstore.dev/attestation/v1",
         other => other,
     }
     .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::predicate_type_uri;
+
+    #[test]
+    fn predicate_type_short_names_are_cosigns() {
+        for (name, uri) in [
+            ("custom", "https://cosign.sigstore.dev/attestation/v1"),
+            ("slsaprovenance", "https://slsa.dev/provenance/v0.2"),
+            ("slsaprovenance02", "https://slsa.dev/provenance/v0.2"),
+            ("slsaprovenance1", "https://slsa.dev/provenance/v1"),
+            ("spdx", "https://spdx.dev/Document"),
+            ("spdxjson", "https://spdx.dev/Document"),
+            ("cyclonedx", "https://cyclonedx.org/bom"),
+            ("link", "https://in-toto.io/Link/v1"),
+            ("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"),
+            ("openvex", "https://openvex.dev/ns"),
+        ] {
+            assert_eq!(predicate_type_uri(name), uri, "{name}");
+        }
+        // Anything else is a URI, kept as given (names are case-sensitive, as in cosign).
+        for other in ["https://example.test/predicate/v1", "Link", "cyclonedxxml"] {
+            assert_eq!(predicate_type_uri(other), other);
+        }
+    }
 }

@@ -31,7 +31,7 @@ use crate::cli::{
     ImageAttestArgs, ImageSignArgs, ImageVerifyArgs, ImageVerifyAttestationArgs, OutputFormat,
 };
 use crate::common::{
-    MAX_INPUT_FILE, load_policy, load_trust, now, read_limited, runtime, signer_text,
+    MAX_INPUT_FILE, load_policy, load_trust_async, now, read_limited, runtime, signer_text,
 };
 use crate::sign_cmd::SignSetup;
 use signet_formats::{Bundle, Timestamp};
@@ -439,7 +439,7 @@ struct Findings {
 }
 
 async fn find_verified(args: &ImageVerifyArgs, predicate_type: &str) -> Result<Findings, Failure> {
-    let trust = load_trust(&args.trust, false)?;
+    let trust = load_trust_async(&args.trust, false).await?;
     let policy = load_policy(&args.policy)?;
     let image = parse_image(&args.image)?;
     let client = registry(&image, args.allow_insecure_registry)?;

@@ -19,6 +19,7 @@ mod keyfile;
 mod note_cmd;
 mod serve_cmd;
 mod sign_cmd;
+mod trust_cmd;
 mod up_cmd;
 mod verify_cmd;
 
@@ -66,6 +67,10 @@ fn main() -> ExitCode {
         cli::Command::SignBundle(args) => sign_cmd::sign_bundle(&args),
         cli::Command::Completions(args) => completions_cmd::completions(&args),
         cli::Command::Man(args) => completions_cmd::man(&args),
+        cli::Command::TrustInstance(args) => trust_cmd::trust_instance(&args),
+        cli::Command::Trust {
+            command: cli::TrustCommand::Update(args),
+        } => trust_cmd::trust_update(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

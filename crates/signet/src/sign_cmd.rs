@@ -20,28 +20,38 @@ const MAX_ARTIFACT: u64 = 1 << 30;
 /// Largest signing config read.
 const MAX_SIGNING_CONFIG: u64 = 1 << 20;
 
-/// The trusted root and signing config to use: `--trust-config`, or `--trusted-root` and
-/// `--signing-config` (each defaulting to the built-in public-good one).
-pub fn load_config(
-    trust_config: Option<&Path>,
-    trusted_root: Option<&Path>,
-    signing_config: Option<&Path>,
-) -> Result<(TrustedRoot, SigningConfig), Failure> {
-    if let Some(path) = trust_config {
+/// The trusted root and signing config to use: `--instance` (refreshed over TUF),
+/// `--trust-config`, or `--trusted-root` and `--signing-config` (each defaulting to the
+/// public-good one of the last `signet trust update`, else the built-in one).
+pub async fn load_config(args: &SigningArgs) -> Result<(TrustedRoot, SigningConfig), Failure> {
+    if let Some(url) = &args.instance {
+        let trust = crate::trust_cmd::instance_trust(url).await?;
+        let signing = trust.signing_config.ok_or_else(|| {
+            Failure::Usage(format!(
+                "instance {url} publishes no {}: it cannot be signed with",
+                signet_tuf::SIGNING_CONFIG_TARGET
+            ))
+        })?;
+        return Ok((trust.trusted_root, signing));
+    }
+    if let Some(path) = &args.trust_config {
         let c = read_trust_config(path)?;
         return Ok((c.trusted_root, c.signing_config));
     }
-    let root = match trusted_root {
+    let root = match &args.trusted_root {
         Some(path) => read_trusted_root(path)?,
         None => public_good_root()?,
     };
-    let signing = match signing_config {
+    let signing = match &args.signing_config {
         Some(path) => {
             SigningConfig::from_json(&read_limited(path, "signing config", MAX_SIGNING_CONFIG)?)
                 .map_err(|e| Failure::Usage(format!("signing config {}: {e}", path.display())))?
         }
-        None => SigningConfig::from_json(PUBLIC_GOOD_SIGNING_CONFIG.as_bytes())
-            .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
+        None => match crate::trust_cmd::updated_public_good().and_then(|t| t.signing_config) {
+            Some(updated) => updated,
+            None => SigningConfig::from_json(PUBLIC_GOOD_SIGNING_CONFIG.as_bytes())
+                .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
+        },
     };
     Ok((root, signing))
 }
@@ -63,11 +73,7 @@ impl SignSetup {
     /// Loads the trust files, selects the services valid at `now`, and obtains the credentials
     /// (which may mean an interactive login).
     pub async fn prepare(args: &SigningArgs, now: i64) -> Result<Self, Failure> {
-        let (root, signing) = load_config(
-            args.trust_config.as_deref(),
-            args.trusted_root.as_deref(),
-            args.signing_config.as_deref(),
-        )?;
+        let (root, signing) = load_config(args).await?;
         let keyless = args.key.is_none();
         let services =
             signet_sign::select_services(&signing, Timestamp::from_unix_seconds(now), keyless)
@@ -316,6 +322,7 @@ pub fn sign_bundle(args: &SignBundleArgs) -> Result<(), Failure> {
         trust_config: None,
         trusted_root: args.trusted_root.clone(),
         signing_config: args.signing_config.clone(),
+        instance: None,
         output: OutputFormat::Text,
     };
     let what = if args.in_toto {

@@ -1,11 +1,11 @@
 //! `signet up` and `signet dev-token`.
 
 use crate::Failure;
-use crate::cli::{DevTokenArgs, UpArgs};
+use crate::cli::{DevTokenArgs, RotateArg, UpArgs};
 use crate::serve_cmd::{bind, load_issuers, serve, server_runtime};
 use signet_deploy::{
-    Deployment, DeploymentConfig, DevOidcDefault, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON,
-    TRUSTED_ROOT_JSON,
+    Deployment, DeploymentConfig, DevOidcDefault, RETIRED_TRUST_JSON, RotateService,
+    SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON, TRUSTED_ROOT_JSON,
 };
 
 /// Runs the whole deployment until SIGTERM or ctrl-c.
@@ -31,6 +31,13 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         batch: signet_log::BatcherConfig::default(),
         ct_public_add: args.ct_public_add,
         cache_bytes: usize::try_from(args.cache_bytes).unwrap_or(usize::MAX),
+        rotate: args.rotate.iter().map(|r| rotate_service(*r)).collect(),
+        tuf_expiries: signet_tuf::repo::Expiries {
+            root: args.tuf.root,
+            targets: args.tuf.targets,
+            snapshot: args.tuf.snapshot,
+            timestamp: args.tuf.timestamp,
+        },
     })
     .await
     .map_err(|e| Failure::Usage(format!("starting: {e}")))?;
@@ -40,7 +47,37 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
     println!(
         "signet: trust files in {dir}/: {TRUSTED_ROOT_JSON}, {SIGNING_CONFIG_JSON}, {TRUST_CONFIG_JSON}"
     );
+    for rotation in deployment.rotations() {
+        let how = if rotation.resumed {
+            "finished an interrupted rotation of"
+        } else {
+            "rotated"
+        };
+        println!(
+            "signet: {how} the {} key: the old one stays in {TRUSTED_ROOT_JSON}, valid until {} \
+             (kept in {RETIRED_TRUST_JSON}); the new one signs from then on. Clients that trust \
+             the instance over TUF see it at their next refresh; others must fetch the new \
+             {TRUSTED_ROOT_JSON}",
+            rotation.service,
+            signet_formats::Timestamp::from_unix_seconds(rotation.at)
+        );
+    }
     let signet = invocation();
+    let tuf = deployment.tuf_url();
+    println!(
+        "signet: TUF repository at {tuf}/ (targets {} and {}); hand out {dir}/{}, then:",
+        signet_tuf::TRUSTED_ROOT_TARGET,
+        signet_tuf::SIGNING_CONFIG_TARGET,
+        signet_deploy::tuf::TUF_ROOT_FILE
+    );
+    println!(
+        "  {signet} trust-instance --instance {tuf} --root {dir}/{}",
+        signet_deploy::tuf::TUF_ROOT_FILE
+    );
+    println!(
+        "  sigstore --instance {tuf} trust-instance {dir}/{}",
+        signet_deploy::tuf::TUF_ROOT_FILE
+    );
     for issuer in &real_issuers {
         println!("signet: accepting tokens from {issuer}");
     }
@@ -76,6 +113,17 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
     let result = serve(listener, deployment.router(), &args.http).await;
     deployment.shutdown().await;
     result
+}
+
+/// The deployment's name for a `--rotate` value.
+fn rotate_service(arg: RotateArg) -> RotateService {
+    match arg {
+        RotateArg::RekorV1 => RotateService::RekorV1,
+        RotateArg::RekorV2 => RotateService::RekorV2,
+        RotateArg::Ct => RotateService::Ct,
+        RotateArg::Tsa => RotateService::Tsa,
+        RotateArg::Ca => RotateService::Ca,
+    }
 }
 
 /// Whether `signet up` runs the development OIDC issuer, and why, for the banner.
@@ -164,12 +212,32 @@ pub fn dev_token(args: &DevTokenArgs) -> Result<(), Failure> {
     crate::common::runtime()?.block_on(async {
         let http = signet_sign::SigningClient::default_http()
             .map_err(|e| Failure::Usage(e.to_string()))?;
-        let token = signet_sign::token::dev_token(&http, &args.server, &args.subject, args.ttl)
+        let server = match (&args.server, &args.instance) {
+            (Some(server), _) => server.clone(),
+            (None, Some(url)) => dev_issuer_of(url).await?,
+            (None, None) => return Err(Failure::Usage("--server or --instance is needed".into())),
+        };
+        let token = signet_sign::token::dev_token(&http, &server, &args.subject, args.ttl)
             .await
             .map_err(|e| Failure::Usage(e.to_string()))?;
         println!("{token}");
         Ok(())
     })
+}
+
+/// The identity provider an instance's signing config names (the development issuer of a
+/// `signet up` that runs one).
+async fn dev_issuer_of(instance: &str) -> Result<String, Failure> {
+    let trust = crate::trust_cmd::instance_trust(instance).await?;
+    trust
+        .signing_config
+        .and_then(|s| s.oidc_urls.into_iter().next())
+        .map(|service| service.url)
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "instance {instance}'s signing config names no identity provider"
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ async fn ca_and_tsa_run_at_a_fixed_time() {
         batch: Default::default(),
         ct_public_add: false,
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+        rotate: Vec::new(),
+        tuf_expiries: Default::default(),
     };
     let deployment = Deployment::open_with(config, env).await.unwrap();
     let router = deployment.router();

@@ -17,4 +17,5 @@ mod ct_public_add;
 mod dev_oidc;
 mod fixed_time;
 mod log_data_dir;
+mod rotation;
 mod up;

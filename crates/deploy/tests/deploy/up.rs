@@ -24,6 +24,8 @@ fn config(dir: &Path, public_url: &str) -> DeploymentConfig {
         batch: Default::default(),
         ct_public_add: false,
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+        rotate: Vec::new(),
+        tuf_expiries: Default::default(),
     }
 }
 

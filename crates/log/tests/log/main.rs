@@ -16,3 +16,4 @@ mod failures;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod redb;
+mod rotated_key;

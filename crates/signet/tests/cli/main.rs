@@ -25,6 +25,7 @@ mod serve_ca_tsa;
 mod serve_crash;
 mod serve_log;
 mod sigstore_js;
+mod tuf;
 mod up_dev_oidc;
 mod up_interop;
 mod verify_blob;
