@@ -2,16 +2,21 @@
 // A small command line over the sigstore-js libraries (npm `@sigstore/verify`, `@sigstore/sign`,
 // `@sigstore/bundle`, `@sigstore/protobuf-specs`, installed by scripts/ensure-sigstore-js), so
 // the interop test can have sigstore-js verify signet's bundles and sign bundles for signet to
-// verify. Everything comes from the files named on the command line: no TUF, and no network
-// except the services of the signing config when signing.
+// verify. Trust comes from the files named on the command line, or (verify only) from a TUF
+// repository through sigstore-js's own TUF client (@sigstore/tuf); no other network except the
+// services of the signing config when signing.
 //
 // Usage:
-//   node scripts/sigstore-js.mjs verify --trusted-root TR.json --bundle B.json
+//   node scripts/sigstore-js.mjs verify (--trusted-root TR.json |
+//        --tuf-mirror URL --tuf-root ROOT.json --tuf-cache DIR) --bundle B.json
 //        (--identity ID --issuer URL | --key PUB.pem) FILE
 //   node scripts/sigstore-js.mjs sign --signing-config SC.json --trusted-root TR.json --token JWT
 //        [--dsse [--payload-type T]] [--rekor-v1] --bundle OUT FILE
 //
-// verify: `toTrustMaterial` + `Verifier` of @sigstore/verify over the bundle (`bundleFromJSON`,
+// verify: the trusted root from --trusted-root, or `getTrustedRoot` of @sigstore/tuf (the
+//   `trusted_root.json` target of the TUF repository at --tuf-mirror, bootstrapped from
+//   --tuf-root, its state in --tuf-cache); then
+//   `toTrustMaterial` + `Verifier` of @sigstore/verify over the bundle (`bundleFromJSON`,
 //   `toSignedEntity`). --identity is matched exactly against the certificate's
 //   subjectAlternativeName and --issuer exactly against its OIDC issuer extension. --key takes a
 //   PEM public key and needs a bundle that carries a public-key hint. sigstore-js checks a DSSE
@@ -49,7 +54,7 @@ const { bundleBuilderFromSigningConfig } = require('@sigstore/sign');
 const IN_TOTO = 'application/vnd.in-toto+json';
 
 const usage = `usage:
-  sigstore-js.mjs verify --trusted-root TR.json --bundle B.json (--identity ID --issuer URL | --key PUB.pem) FILE
+  sigstore-js.mjs verify (--trusted-root TR.json | --tuf-mirror URL --tuf-root ROOT.json --tuf-cache DIR) --bundle B.json (--identity ID --issuer URL | --key PUB.pem) FILE
   sigstore-js.mjs sign --signing-config SC.json --trusted-root TR.json --token JWT [--dsse [--payload-type T]] [--rekor-v1] --bundle OUT FILE`;
 
 class UsageError extends Error {}
@@ -126,16 +131,32 @@ function checkDSSEArtifact(envelope, artifact) {
   }
 }
 
-function verify(argv) {
-  const { opts, file } = parseArgs(argv, ['trusted-root', 'bundle', 'identity', 'issuer', 'key'], []);
-  required(opts, 'trusted-root', 'bundle');
+async function verify(argv) {
+  const { opts, file } = parseArgs(
+    argv,
+    ['trusted-root', 'tuf-mirror', 'tuf-root', 'tuf-cache', 'bundle', 'identity', 'issuer', 'key'],
+    [],
+  );
+  required(opts, 'bundle');
+  const byTUF = opts['tuf-mirror'] !== undefined;
+  if (byTUF === (opts['trusted-root'] !== undefined)) {
+    throw new UsageError('give either --trusted-root, or --tuf-mirror with --tuf-root and --tuf-cache');
+  }
+  if (byTUF) required(opts, 'tuf-root', 'tuf-cache');
   const byKey = opts.key !== undefined;
   if (byKey === (opts.identity !== undefined || opts.issuer !== undefined)) {
     throw new UsageError('give either --identity and --issuer, or --key');
   }
   if (!byKey) required(opts, 'identity', 'issuer');
 
-  const root = loadTrustedRoot(opts['trusted-root']);
+  const root = byTUF
+    ? await require('@sigstore/tuf').getTrustedRoot({
+        mirrorURL: opts['tuf-mirror'],
+        rootPath: opts['tuf-root'],
+        cachePath: opts['tuf-cache'],
+        retry: false,
+      })
+    : loadTrustedRoot(opts['trusted-root']);
   let keys;
   if (byKey) {
     const publicKey = createPublicKey(readFileSync(opts.key));
@@ -228,7 +249,7 @@ function describe(err) {
 const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'verify') {
-    verify(rest);
+    await verify(rest);
   } else if (command === 'sign') {
     await sign(rest);
   } else {

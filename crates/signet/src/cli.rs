@@ -202,7 +202,8 @@ pub struct UpArgs {
 
     /// Replace this service's signing key at start (repeatable). The old key stays in
     /// trusted_root.json, valid until now, so what it signed still verifies; the new one signs
-    /// from now on. Clients must fetch the new trusted_root.json.
+    /// from now on. Clients trusting the instance over TUF see it at their next refresh.
+    /// Give it for one start only: every start with it rotates again.
     #[arg(long = "rotate", value_name = "SERVICE")]
     pub rotate: Vec<RotateArg>,
 
@@ -215,9 +216,9 @@ pub struct UpArgs {
     pub http: HttpArgs,
 }
 
-/// How long each TUF role's metadata is valid once signed. The server re-signs the timestamp,
-/// snapshot and targets when half of that has passed; the root at a start after half has
-/// passed. Periods are a number with a unit: `30s`, `90m`, `12h`, `7d`.
+/// How long each TUF role's metadata is valid once signed. The running server re-signs each
+/// role (the root too: its key is online, in the data directory) when half of that has passed.
+/// Periods are a number with a unit: `30s`, `90m`, `12h`, `7d`.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "TUF repository")]
 pub struct TufExpiryArgs {

@@ -98,11 +98,42 @@ pub async fn instance_trust(url: &str) -> Result<InstanceTrust, Failure> {
     let targets = store
         .refresh(url, Transport::new(http()?))
         .await
-        .map_err(|e| Failure::Usage(format!("instance {url}: TUF: {e}")))?;
+        .map_err(|e| Failure::Usage(format!("instance {url}: TUF: {}", with_causes(&e))))?;
     if targets.offline {
         eprintln!(
             "signet: offline: {url} cannot be reached; using the trust files verified at its last refresh"
         );
+    }
+    parse_targets(url, &targets)
+}
+
+/// An error and its chain of causes, on one line.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Refreshes the instance at `url` through TUF, online: for `trust-instance` and
+/// `trust update`, which must not report success from files verified earlier.
+async fn refresh_online(url: &str) -> Result<InstanceTrust, Failure> {
+    let store = store_for(url)?;
+    let targets = store
+        .refresh(url, Transport::new(http()?))
+        .await
+        .map_err(|e| Failure::Usage(format!("instance {url}: TUF: {}", with_causes(&e))))?;
+    if targets.offline {
+        return Err(Failure::Usage(format!(
+            "instance {url}: TUF: the repository cannot be reached; nothing was refreshed"
+        )));
     }
     parse_targets(url, &targets)
 }
@@ -128,7 +159,7 @@ pub fn trust_instance(args: &TrustInstanceArgs) -> Result<(), Failure> {
     store
         .bootstrap(&root)
         .map_err(|e| Failure::Usage(format!("TUF root {}: {e}", args.root.display())))?;
-    let trust = instance_trust_blocking(url)?;
+    let trust = runtime()?.block_on(refresh_online(url))?;
     report(url, &trust);
     Ok(())
 }
@@ -149,7 +180,7 @@ pub fn trust_update(args: &TrustUpdateArgs) -> Result<(), Failure> {
             .bootstrap(root.as_bytes())
             .map_err(|e| Failure::Usage(format!("built-in TUF root of {url}: {e}")))?;
     }
-    let trust = instance_trust_blocking(url)?;
+    let trust = runtime()?.block_on(refresh_online(url))?;
     report(url, &trust);
     Ok(())
 }

@@ -105,7 +105,9 @@ impl InstanceStore {
     }
 
     /// trust-instance: checks that `root_json` is a TUF root signed by its own threshold of root
-    /// keys, then stores it durably as the trusted root.
+    /// keys, then stores it durably as the trusted root. When another root was trusted before,
+    /// what was verified under it (the last verified targets, tough's datastore) is dropped
+    /// first, so that nothing verified under the old root is ever handed back.
     ///
     /// # Errors
     /// [`TufError::Malformed`] for something that is not TUF root metadata,
@@ -125,8 +127,31 @@ impl InstanceStore {
         }
         signet_durable::create_dir_all(&self.dir)
             .map_err(|e| TufError::io("creating", &self.dir, e))?;
+        let same = read_bounded(&self.root_path(), MAX_ROOT_SIZE)
+            .ok()
+            .is_some_and(|old| old == root_json);
+        if !same {
+            self.forget_verified()?;
+        }
         signet_durable::write(&self.root_path(), root_json, signet_durable::Mode::Public)
             .map_err(|e| TufError::io("writing", self.root_path(), e))
+    }
+
+    /// Removes the last verified targets and tough's datastore (what a previous root vouched
+    /// for). The targets file goes first: without it nothing can fall back to old trust.
+    fn forget_verified(&self) -> Result<(), TufError> {
+        let targets = self.targets_path();
+        match std::fs::remove_file(&targets) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(TufError::io("removing", targets, e)),
+        }
+        let datastore = self.dir.join("datastore");
+        match std::fs::remove_dir_all(&datastore) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(TufError::io("removing", datastore, e)),
+        }
     }
 
     /// Refreshes through TUF from `url` (the metadata base URL; targets at `url/targets/`) and

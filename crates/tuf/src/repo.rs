@@ -350,7 +350,15 @@ impl Repository {
         let timestamp_bytes = match read_bounded(&dir.join("timestamp.json"), MAX_METADATA_SIZE) {
             Ok(bytes) => Bytes::from(bytes),
             Err(TufError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                // A crash during the first open, after the root: start the other roles.
+                // A crash during the first open, after the root: start the other roles. Not
+                // when later versions exist: clients that saw them would refuse version 1 as a
+                // rollback, for ever.
+                if dir.join("2.targets.json").exists() || dir.join("2.snapshot.json").exists() {
+                    return Err(TufError::BadRepositoryState {
+                        dir: dir.to_path_buf(),
+                        reason: "timestamp.json is missing but later versions of the other roles exist; restore it from a backup".to_owned(),
+                    });
+                }
                 let mut repo = Repository {
                     dir: dir.to_path_buf(),
                     keys,

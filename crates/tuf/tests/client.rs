@@ -407,3 +407,33 @@ fn sigstore_public_tuf_roots_bootstrap() {
         assert!(store.is_bootstrapped());
     }
 }
+
+/// Trusting another root (another instance at the same URL, or a re-keyed one) drops what was
+/// verified under the old one: with the repository gone, nothing old comes back as an offline
+/// fallback. Bootstrapping the same root again keeps it.
+#[tokio::test]
+async fn another_root_forgets_what_the_old_one_verified() {
+    let served = Served::start(now()).await;
+    let (_tmp, store) = client(&served).await;
+    let url = served.url.clone();
+    store.refresh(&url, transport()).await.unwrap();
+    let same = served.repo.read().await.initial_root().to_vec();
+    store.bootstrap(&same).unwrap();
+    assert!(
+        store.cached().is_ok(),
+        "the same root keeps its verified targets"
+    );
+
+    let other = Served::start(now()).await;
+    let other_root = other.repo.read().await.initial_root().to_vec();
+    assert_ne!(other_root, same);
+    store.bootstrap(&other_root).unwrap();
+    assert!(matches!(
+        store.cached(),
+        Err(signet_tuf::TufError::NoCachedTargets(_))
+    ));
+    let _dir = served.stop().await;
+    let _other = other.stop().await;
+    let err = store.refresh(&url, transport()).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err:?}");
+}

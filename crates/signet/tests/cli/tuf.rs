@@ -2,15 +2,18 @@
 //! repository under `/tuf/`; python-tuf's ngclient, sigstore-python 4.5.1 (`--instance`) and
 //! signet (`trust-instance`, `--instance`) bootstrap from `DATA/tuf-root.json` alone, sign and
 //! verify; after `signet up --rotate rekor-v2` old bundles still verify and new ones use the
-//! new key, with nothing handed out again. A mirror in the test that serves a modified target,
-//! an older timestamp or expired metadata is refused by all three.
+//! new key, with nothing handed out again; sigstore-js (its own TUF client, @sigstore/tuf)
+//! verifies them with its trusted root from the same repository. A mirror in the test that
+//! serves a modified target, an older timestamp or expired metadata is refused by python-tuf,
+//! sigstore-python and signet.
 //!
 //! sigstore-python and python-tuf come from `SIGNET_SIGSTORE_PYTHON` (the venv python that
-//! `scripts/ensure-sigstore-python` prints); without it the tests say they were skipped,
-//! unless `SIGNET_REQUIRE_DIFFERENTIAL=1`.
+//! `scripts/ensure-sigstore-python` prints), sigstore-js from `SIGNET_SIGSTORE_JS`; without
+//! them the tests say they were skipped, unless `SIGNET_REQUIRE_DIFFERENTIAL=1` /
+//! `SIGNET_REQUIRE_SIGSTORE_JS=1`.
 
 use crate::common::{SIGNET, Up, free_port};
-use signet_testkit::tools::sigstore_python as python;
+use signet_testkit::tools::{sigstore_js, sigstore_python as python};
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -227,6 +230,25 @@ fn get(host: &str, path: &str) -> std::io::Result<(String, Vec<u8>)> {
     Ok((status, raw[split + 4..].to_vec()))
 }
 
+/// sigstore-js (`scripts/sigstore-js.mjs verify`) with its trusted root from the TUF
+/// repository at `tuf`, through @sigstore/tuf, bootstrapped from `root`, its state in `cache`.
+fn js_verify_over_tuf(
+    launcher: &Path,
+    tuf: &str,
+    root: &Path,
+    cache: &Path,
+    bundle: &Path,
+    issuer: &str,
+    file: &Path,
+) -> Output {
+    Command::new(launcher)
+        .args(["verify", "--tuf-mirror", tuf, "--tuf-root", path(root)])
+        .args(["--tuf-cache", path(cache), "--bundle", path(bundle)])
+        .args(["--identity", ALICE, "--issuer", issuer, path(file)])
+        .output()
+        .unwrap()
+}
+
 fn bundle_log_key(bundle: &Path) -> String {
     let b: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle).unwrap()).unwrap();
     b["verificationMaterial"]["tlogEntries"][0]["logId"]["keyId"]
@@ -368,6 +390,17 @@ fn one_tuf_root_is_all_clients_need_and_a_rotation_breaks_nobody() {
         &py_verify(&signet_bundle),
         "sigstore-python verifies signet's",
     );
+    // sigstore-js's own TUF client (@sigstore/tuf), where it is installed.
+    let js = sigstore_js();
+    let js_cache = homes.file("sigstore-js-tuf");
+    if let Some(js) = &js {
+        for bundle in [&py_bundle, &signet_bundle] {
+            ok(
+                &js_verify_over_tuf(js, &tuf, &root, &js_cache, bundle, &issuer, &file),
+                "sigstore-js verify over TUF",
+            );
+        }
+    }
     let token_out = ok(
         &signet(
             &homes,
@@ -435,6 +468,12 @@ fn one_tuf_root_is_all_clients_need_and_a_rotation_breaks_nobody() {
     ] {
         ok(&py_verify(bundle), "sigstore verify after the rotation");
         ok(&signet_verify(bundle), "signet verify after the rotation");
+        if let Some(js) = &js {
+            ok(
+                &js_verify_over_tuf(js, &tuf, &root, &js_cache, bundle, &issuer, &file),
+                "sigstore-js verify over TUF after the rotation",
+            );
+        }
     }
     // The new bundles' Rekor v2 entries are signed with the new key.
     if bundle_kind_version(&py_bundle) == 1 && bundle_kind_version(&new_py_bundle) == 1 {
@@ -606,4 +645,61 @@ fn a_mirror_serving_a_modified_target_or_expired_metadata_is_refused() {
     );
     assert!(err.to_lowercase().contains("expired"), "{err}");
     up.stop();
+}
+
+/// `signet trust update` where the public repositories cannot be reached (this suite runs with
+/// no network but loopback): a clean usage error naming the repository, no trust files stored,
+/// and the built-in public-good trusted root stays the default.
+#[test]
+fn trust_update_without_a_network_keeps_the_built_in_root() {
+    let homes = Homes::new();
+    for (args, host) in [
+        (&["trust", "update"][..], "tuf-repo-cdn.sigstore.dev"),
+        (
+            &["trust", "update", "--staging"][..],
+            "tuf-repo-cdn.sigstage.dev",
+        ),
+    ] {
+        let out = signet(&homes, args);
+        let err = refused(&out, "trust update without a network");
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(host) && err.contains("TUF"), "{err}");
+    }
+    let bundle = signet_testdata::path("sigstore-python/bundle_v3_github.whl.sigstore");
+    let out = signet(
+        &homes,
+        &[
+            "verify-blob",
+            "--bundle",
+            path(&bundle),
+            "--certificate-identity",
+            "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2",
+            "--certificate-oidc-issuer",
+            "https://token.actions.githubusercontent.com",
+            "sha256:c4e92e9ecc828bef2aa7dba1de8ac983511f7532a0df11c770d39099a25cf201",
+        ],
+    );
+    ok(
+        &out,
+        "verify-blob with the built-in root after a failed trust update",
+    );
+    // An instance nobody trusted yet is a usage error that says what to run.
+    let out = signet(
+        &homes,
+        &[
+            "verify-blob",
+            "--instance",
+            "http://127.0.0.1:9/tuf",
+            "--bundle",
+            path(&bundle),
+            "--certificate-identity",
+            "x",
+            "--certificate-oidc-issuer",
+            "y",
+            "sha256:c4e92e9ecc828bef2aa7dba1de8ac983511f7532a0df11c770d39099a25cf201",
+        ],
+    );
+    let err = refused(&out, "an instance not trusted yet");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("signet trust-instance"), "{err}");
 }

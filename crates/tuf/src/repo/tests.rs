@@ -331,3 +331,32 @@ fn key_files_are_reused_and_bad_ones_refused() {
     let r = RoleKeys::load_or_create(&tmp.path().join("keys"), &SystemRandom::new());
     assert!(matches!(r, Err(TufError::BadKeyFile { .. })), "{r:?}");
 }
+
+/// A missing timestamp.json after later versions were published is a damaged repository, not
+/// a first start: making version 1 again would look like a rollback to every client.
+#[tokio::test]
+async fn a_lost_timestamp_after_publishing_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut repo = open(tmp.path(), NOW).await;
+    assert!(
+        repo.publish(&[("trusted_root.json", b"{}")], NOW)
+            .await
+            .unwrap()
+    );
+    drop(repo);
+    std::fs::remove_file(tmp.path().join("repo").join("timestamp.json")).unwrap();
+    let Err(err) = Repository::open(
+        &tmp.path().join("repo"),
+        keys(tmp.path()),
+        Expiries::default(),
+        NOW,
+    )
+    .await
+    else {
+        panic!("a repository without its timestamp opened");
+    };
+    assert!(
+        matches!(err, TufError::BadRepositoryState { .. }),
+        "{err:?}"
+    );
+}
