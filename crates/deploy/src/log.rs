@@ -20,7 +20,9 @@ use crate::environment::Environment;
 use crate::files::write_public;
 use crate::log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
 use signet_log::{BatcherConfig, RedbStore};
-use signet_server::{LogServer, LogServerParts, LogStores, PostgresStores, RedbStores};
+use signet_server::{
+    LogServer, LogServerParts, LogStores, PostgresStores, RedbStores, RetiredV1Key,
+};
 use std::path::{Path, PathBuf};
 
 pub use crate::log_keys::{CREATED_FILE, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE};
@@ -53,6 +55,9 @@ pub struct LogServerConfig {
     /// Bytes all the server's caches may hold together, redb's page caches included (see
     /// [`signet_server::CacheSizes`]). Default [`signet_server::DEFAULT_CACHE_BYTES`].
     pub cache_bytes: usize,
+    /// The retired Rekor v1 keys ([`LogKeys::retired_v1`](signet_server::LogKeys::retired_v1)),
+    /// which a [`crate::Deployment`] loads after a rotation. Default: none.
+    pub retired_v1: Vec<RetiredV1Key>,
 }
 
 impl LogServerConfig {
@@ -65,6 +70,7 @@ impl LogServerConfig {
             database: None,
             peer_url: None,
             cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+            retired_v1: Vec::new(),
         }
     }
 }
@@ -96,7 +102,8 @@ pub async fn open_log_server_with(
     env: Environment,
 ) -> Result<LogServer, DeployError> {
     let dir = config.data_dir.as_path();
-    let keys = load_or_create_log_keys(dir, env.now_unix(), env.rng().as_ref())?;
+    let mut keys = load_or_create_log_keys(dir, env.now_unix(), env.rng().as_ref())?;
+    keys.retired_v1 = config.retired_v1;
     let stores = match &config.database {
         None => {
             let sizes = signet_server::CacheSizes::for_redb(config.cache_bytes);

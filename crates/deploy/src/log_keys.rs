@@ -1,6 +1,7 @@
 //! The log server's keys in its data directory: signing keys, the v1 tree ID and when they
 //! were made. Created once (mode 0600, written durably by [`signet_durable::write`]), then
-//! only read.
+//! only read. The retired Rekor v1 keys of a deployment are loaded by
+//! [`crate::rotation`], not here.
 
 use crate::DeployError;
 use crate::files::{read_optional, write_secret};
@@ -154,5 +155,6 @@ pub fn load_or_create_log_keys(
         v1_tree_id,
         v2_seed,
         created,
+        retired_v1: Vec::new(),
     })
 }

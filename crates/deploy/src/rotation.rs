@@ -39,6 +39,15 @@
 //! The logs' trees stay: each log re-signs its latest checkpoint with the new key when it
 //! opens. With `--database`, the logs' keys are recorded in the shared database, so rotating
 //! `rekor-v1` or `rekor-v2` is refused there.
+//!
+//! Verifiers pick a Rekor v1 log by an entry's log ID and check its integrated time against
+//! that log's validity, so an entry integrated before a `rekor-v1` rotation and read from the
+//! log afterwards must be answered in the retired key's name. Each start loads the retired
+//! Rekor v1 keys (the files of `log/retired/<T>/`, with their entries' windows from
+//! [`RETIRED_TRUST_JSON`]) and hands them to the log server
+//! ([`signet_server::RetiredV1Key`]), which signs those entries' SETs and proofs'
+//! checkpoints with them. A retired key file deleted by hand is no longer used. Rekor v2 and
+//! the CT log answer no read with a signature over an old entry, so only Rekor v1 needs this.
 
 use std::path::Path;
 
@@ -301,6 +310,79 @@ fn names_public_url(root: &TrustedRoot, base: &str) -> bool {
             .timestamp_authorities
             .iter()
             .all(|c| c.uri == format!("{base}/api/v1/timestamp"))
+}
+
+/// The retired Rekor v1 keys the log server still signs with (see
+/// [`signet_server::RetiredV1Key`]): for each retired `rekor-v1` entry of `retired`, its key
+/// file in `log/retired/<end>/` with the entry's validity `[start, end)` (an entry without a
+/// start, which signet never writes, is taken as valid from the epoch). A retired key whose
+/// file is gone (deleted by the operator, e.g. after a compromise) is left out: its entries
+/// are then answered with the current key, as before the rotation, and only the bundles made
+/// before the rotation (which carry their own SETs) verify.
+///
+/// # Errors
+/// [`DeployError::BadKeyFile`] for a file that is not a PKCS#8 ECDSA P-256 key or not the
+/// retired entry's key, [`DeployError::BadTrustFile`] for a retired entry without an end,
+/// and [`DeployError::Io`].
+pub(crate) fn retired_v1_keys(
+    dir: &Path,
+    retired: &Retired,
+) -> Result<Vec<signet_server::RetiredV1Key>, DeployError> {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    let (sub, files) = RotateService::RekorV1.key_files();
+    let mut keys = Vec::new();
+    for entry in entries_of(&retired.root, RotateService::RekorV1) {
+        let Entry::Log(log) = &entry else {
+            continue;
+        };
+        let Some(end) = entry.end() else {
+            return Err(DeployError::BadTrustFile {
+                path: dir.join(RETIRED_TRUST_JSON),
+                reason: format!(
+                    "the retired Rekor v1 entry {} has no validFor.end",
+                    hex_of(&log.log_id)
+                ),
+            });
+        };
+        let start = entry
+            .valid_for()
+            .and_then(|v| v.start)
+            .map_or(0, |t| t.seconds);
+        for name in files {
+            let path = dir
+                .join(sub)
+                .join(RETIRED_DIR)
+                .join(end.to_string())
+                .join(name);
+            let Some(pkcs8) = read_optional(&path)? else {
+                continue;
+            };
+            let bad = |reason: String| DeployError::BadKeyFile {
+                path: path.clone(),
+                reason,
+            };
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8)
+                .map_err(|_| bad("not a PKCS#8 ECDSA P-256 key".into()))?;
+            let spki = pair
+                .public_key()
+                .as_der()
+                .map_err(|_| bad("its public key does not encode".into()))?;
+            if log.public_key.raw_bytes.as_deref() != Some(spki.as_ref()) {
+                return Err(bad(format!(
+                    "not the key of the retired Rekor v1 log {} in {RETIRED_TRUST_JSON}",
+                    hex_of(&log.log_id)
+                )));
+            }
+            keys.push(signet_server::RetiredV1Key { pkcs8, start, end });
+        }
+    }
+    Ok(keys)
+}
+
+/// Lowercase hex, for messages.
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Steps 1 to 3 of the module docs, before any service opens: records the retired entries,

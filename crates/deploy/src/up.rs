@@ -217,6 +217,7 @@ impl Deployment {
         log_config.database = config.database.clone();
         log_config.batch = config.batch;
         log_config.cache_bytes = config.cache_bytes;
+        log_config.retired_v1 = crate::rotation::retired_v1_keys(&dir, &retired)?;
         let log = open_log_server_with(log_config, env.clone()).await?;
 
         // CA, its CT log and the development issuer.

@@ -3,7 +3,7 @@
 
 use crate::metrics::{Api, Outcome};
 use crate::store::AnyStore;
-use crate::{ApiError, AppState, MAX_REQUEST_BODY};
+use crate::{ApiError, AppState, MAX_REQUEST_BODY, RetiredV1Key, ServerError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -14,11 +14,11 @@ use axum::routing::{get, post};
 use signet_formats::bundle::InclusionProof;
 use signet_log::{LogStore, StoredCheckpoint, inclusion_proof};
 use signet_merkle::{Hash, LeafIndex, TreeSize};
-use signet_note::{Checkpoint, Note};
+use signet_note::{Checkpoint, EcdsaP256NoteSigner, Note};
 use signet_rekor::{
-    EntryId, EntryUuid, LogEntry, LogEntryAnon, MAX_LOG_ENTRIES, SearchKey, V1InclusionProof,
-    canonicalize_create_entry_request, canonicalize_proposed_entry, transparency_log_entry_json,
-    v2_transparency_log_entry,
+    EcdsaP256EntrySigner, EntryId, EntrySigner, EntryUuid, LogEntry, LogEntryAnon, MAX_LOG_ENTRIES,
+    SearchKey, V1InclusionProof, canonicalize_create_entry_request, canonicalize_proposed_entry,
+    transparency_log_entry_json, v2_transparency_log_entry,
 };
 use signet_tiles::{EntryBundleId, TILE_WIDTH, TileId, hashes_at_tile_level};
 use std::collections::HashMap;
@@ -246,9 +246,105 @@ fn query_of(
 // ---------------------------------------------------------------------------------------------
 // Rekor v1
 
+/// A retired Rekor v1 key ([`RetiredV1Key`]): it signs the SETs and the checkpoints of the
+/// answers for the entries integrated while it was the log's key.
+pub(crate) struct RetiredV1Signer {
+    start: i64,
+    end: i64,
+    entries: EcdsaP256EntrySigner,
+    checkpoints: EcdsaP256NoteSigner,
+    /// The last checkpoint it signed: the log's note and the same checkpoint signed by this
+    /// key (so the reads of old entries between two checkpoints sign it once).
+    last: std::sync::Mutex<Option<(String, String)>>,
+}
+
+impl RetiredV1Signer {
+    /// The signers of `key`, whose checkpoint signatures name `host` (the log's key name).
+    pub(crate) fn new(
+        host: &str,
+        key: &RetiredV1Key,
+        randomness: &signet_clock::Randomness,
+    ) -> Result<RetiredV1Signer, ServerError> {
+        let bad = |reason: String| ServerError::BadKey {
+            log: "retired Rekor v1",
+            reason,
+        };
+        if key.start >= key.end {
+            return Err(bad(format!(
+                "its validity [{}, {}) is empty",
+                key.start, key.end
+            )));
+        }
+        let entries = EcdsaP256EntrySigner::from_pkcs8(&key.pkcs8, randomness.rng())
+            .map_err(|e| bad(e.to_string()))?;
+        let checkpoints = EcdsaP256NoteSigner::from_pkcs8(host, &key.pkcs8, randomness.rng())
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(RetiredV1Signer {
+            start: key.start,
+            end: key.end,
+            entries,
+            checkpoints,
+            last: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Whether the key was the log's key at `integrated_time` (Unix seconds).
+    fn covers(&self, integrated_time: i64) -> bool {
+        self.start <= integrated_time && integrated_time < self.end
+    }
+
+    /// The checkpoint `note` (signed by the log's current key) signed by this key instead.
+    fn checkpoint(&self, note: &str) -> Result<String, ApiError> {
+        if let Ok(last) = self.last.lock()
+            && let Some((of, signed)) = last.as_ref()
+            && of == note
+        {
+            return Ok(signed.clone());
+        }
+        let parsed = Note::parse(note.as_bytes())
+            .map_err(|e| ApiError::internal("stored checkpoint", &e))?;
+        let signed = signet_note::sign_note(parsed.text(), &[&self.checkpoints])
+            .map_err(|e| ApiError::internal("signing a checkpoint with a retired key", &e))?;
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((note.to_owned(), signed.clone()));
+        }
+        Ok(signed)
+    }
+}
+
+impl crate::V1Log {
+    /// The retired key that was the log's key at `integrated_time` (Unix seconds), if any:
+    /// the entries integrated then are answered in its name.
+    fn retired_at(&self, integrated_time: i64) -> Option<&RetiredV1Signer> {
+        self.retired.iter().find(|r| r.covers(integrated_time))
+    }
+
+    /// `proof` as the answer for an entry integrated at `integrated_time` carries it: its
+    /// checkpoint signed by the key of that time.
+    fn v1_proof(
+        &self,
+        proof: InclusionProof,
+        integrated_time: i64,
+    ) -> Result<V1InclusionProof, ApiError> {
+        let checkpoint = match self.retired_at(integrated_time) {
+            Some(retired) => retired.checkpoint(&proof.checkpoint)?,
+            None => proof.checkpoint,
+        };
+        Ok(V1InclusionProof {
+            checkpoint,
+            hashes: proof.hashes,
+            log_index: proof.log_index,
+            root_hash: proof.root_hash,
+            tree_size: proof.tree_size,
+        })
+    }
+}
+
 impl AppState {
     /// The v1 `LogEntry` for `index`, proved against `cp`, with a freshly signed SET (ECDSA is
-    /// randomised, so two reads of one entry carry different, equally valid SETs).
+    /// randomised, so two reads of one entry carry different, equally valid SETs), in the name
+    /// of the key that was the log's when the entry was integrated (a retired key's, see
+    /// [`RetiredV1Key`]; else the current one's).
     async fn v1_entry(
         &self,
         index: u64,
@@ -277,21 +373,16 @@ impl AppState {
                 (stored.data, stored.timestamp_ms)
             }
         };
+        let integrated_time = to_i64(timestamp_ms / 1000)?;
         let proof = proof_to(&v1.log.store, index, cp, proof).await?;
+        let proof = v1.v1_proof(proof, integrated_time)?;
+        let signer: &dyn EntrySigner = match v1.retired_at(integrated_time) {
+            Some(retired) => &retired.entries,
+            None => &v1.signer,
+        };
         let uuid = EntryUuid::of_body(&body);
-        let anon = LogEntryAnon::signed(
-            &body,
-            to_i64(timestamp_ms / 1000)?,
-            to_i64(index)?,
-            &v1.signer,
-            Some(V1InclusionProof {
-                checkpoint: proof.checkpoint,
-                hashes: proof.hashes,
-                log_index: proof.log_index,
-                root_hash: proof.root_hash,
-                tree_size: proof.tree_size,
-            }),
-        )?;
+        let anon =
+            LogEntryAnon::signed(&body, integrated_time, to_i64(index)?, signer, Some(proof))?;
         Ok(LogEntry::new(EntryId::new(v1.tree_id, uuid), anon))
     }
 
@@ -309,14 +400,9 @@ impl AppState {
                 return Ok(answer.clone());
             }
             let proof = proof_to(&self.v1.log.store, index, cp, None).await?;
-            let proof = serde_json::to_string(&V1InclusionProof {
-                checkpoint: proof.checkpoint,
-                hashes: proof.hashes,
-                log_index: proof.log_index,
-                root_hash: proof.root_hash,
-                tree_size: proof.tree_size,
-            })
-            .map_err(|e| ApiError::internal("encoding an inclusion proof", &e))?;
+            let proof = self.v1.v1_proof(proof, cached.integrated_time)?;
+            let proof = serde_json::to_string(&proof)
+                .map_err(|e| ApiError::internal("encoding an inclusion proof", &e))?;
             let mut out = Vec::with_capacity(cached.head.len() + proof.len() + cached.tail.len());
             out.extend_from_slice(&cached.head);
             out.extend_from_slice(proof.as_bytes());
@@ -333,16 +419,15 @@ impl AppState {
         }
         let entry = self.v1_entry(index, cp, None, None, None).await?;
         let json = v1_entry_json(&entry)?;
-        let proof = entry
-            .0
-            .values()
-            .next()
+        let anon = entry.0.values().next();
+        let proof = anon
             .and_then(|e| e.verification.as_ref())
             .and_then(|v| v.inclusion_proof.as_ref())
             .and_then(|p| serde_json::to_string(p).ok());
         let answer = Bytes::from(json);
         // The proof's JSON is a member of the answer's; what surrounds it is cached.
         if let Some(proof) = proof.filter(|p| !p.is_empty())
+            && let Some(integrated_time) = anon.map(|e| e.integrated_time)
             && let Some(at) = answer
                 .windows(proof.len())
                 .position(|w| w == proof.as_bytes())
@@ -352,6 +437,7 @@ impl AppState {
                 CachedEntry {
                     head: answer.slice(..at),
                     tail: answer.slice(at + proof.len()..),
+                    integrated_time,
                     last: Some((size, answer.clone())),
                 },
             );
@@ -880,9 +966,10 @@ mod proof_cache_tests {
 
 /// Rekor v1 entry answers (`GET /api/v1/log/entries?logIndex=`, `GET .../entries/{uuid}`) by
 /// log index, least recently used first out, bounded in bytes. Everything in an answer but the
-/// inclusion proof never changes once the entry is logged (its body, time, index and SET), so
-/// the answer is kept as the JSON before and after the proof; the last whole answer is kept
-/// too, with the tree size it proves to, and served again while the tree has that size.
+/// inclusion proof never changes once the entry is logged (its body, time, index, log ID and
+/// SET), so the answer is kept as the JSON before and after the proof, with the integrated
+/// time that says which key signs the proof's checkpoint; the last whole answer is kept too,
+/// with the tree size it proves to, and served again while the tree has that size.
 pub(crate) struct EntryCache {
     lru: signet_log::SharedLru<u64, CachedEntry>,
 }
@@ -894,6 +981,9 @@ struct CachedEntry {
     head: Bytes,
     /// The answer's JSON after the inclusion proof (the SET, closing braces).
     tail: Bytes,
+    /// The entry's integrated time (Unix seconds): a retired key's entry gets its proofs'
+    /// checkpoints signed by that key.
+    integrated_time: i64,
     /// The last whole answer and the tree size its proof is for.
     last: Option<(u64, Bytes)>,
 }
@@ -948,8 +1038,52 @@ mod tests {
         CachedEntry {
             head: Bytes::from(vec![b'h'; n]),
             tail: Bytes::from_static(b"}"),
+            integrated_time: 0,
             last: None,
         }
+    }
+
+    /// A retired key covers `[start, end)` only, and signs a checkpoint alone: the current
+    /// key's line is replaced by its own, over the same text; the same note is signed once.
+    #[test]
+    fn retired_key_signs_checkpoints_alone_within_its_window() {
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+        use signet_note::{NoteSigner, NoteVerifiers, PkixNoteVerifier, open_note, sign_note};
+        let randomness = signet_clock::Randomness::system();
+        let pkcs8 = || {
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &*randomness.rng())
+                .unwrap()
+                .as_ref()
+                .to_vec()
+        };
+        let (current, old) = (pkcs8(), pkcs8());
+        let key = RetiredV1Key {
+            pkcs8: old,
+            start: 100,
+            end: 200,
+        };
+        let retired = RetiredV1Signer::new("log.test", &key, &randomness).unwrap();
+        assert!(!retired.covers(99) && retired.covers(100) && retired.covers(199));
+        assert!(!retired.covers(200));
+        let empty = RetiredV1Key { end: 100, ..key };
+        assert!(RetiredV1Signer::new("log.test", &empty, &randomness).is_err());
+
+        let signer =
+            EcdsaP256NoteSigner::from_pkcs8("log.test", &current, randomness.rng()).unwrap();
+        let text = "log.test - 7\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let note = sign_note(text, &[&signer]).unwrap();
+        let resigned = retired.checkpoint(&note).unwrap();
+        let parsed = Note::parse(resigned.as_bytes()).unwrap();
+        assert_eq!(parsed.text(), text);
+        assert_eq!(parsed.signatures().len(), 1);
+        assert_eq!(parsed.signatures()[0].key_id, retired.checkpoints.key_id());
+        let mut verifiers = NoteVerifiers::new();
+        verifiers.push(Box::new(
+            PkixNoteVerifier::new("log.test", retired.checkpoints.spki_der()).unwrap(),
+        ));
+        open_note(resigned.as_bytes(), &verifiers).unwrap();
+        // ECDSA is randomised: the same answer again means it was not signed again.
+        assert_eq!(retired.checkpoint(&note).unwrap(), resigned);
     }
 
     /// The entry cache stays within its byte bound, evicting the least recently used entry.

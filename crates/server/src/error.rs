@@ -15,7 +15,7 @@ pub enum ServerError {
     /// an Ed25519 seed).
     #[error("the {log} key: {reason}")]
     BadKey {
-        /// Which log's key (`Rekor v1` or `Rekor v2`).
+        /// Which log's key (`Rekor v1`, `Rekor v2`, or `retired Rekor v1`).
         log: &'static str,
         /// What the crypto library said.
         reason: String,

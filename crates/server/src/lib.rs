@@ -105,6 +105,10 @@ pub struct LogKeys {
     pub v2_seed: [u8; 32],
     /// When the keys were made (Unix seconds): the trusted root's `validFor.start`.
     pub created: i64,
+    /// The Rekor v1 keys rotated out (`signet up --rotate rekor-v1`), still used to answer for
+    /// the entries integrated while they were current (see [`RetiredV1Key`]). Empty when the
+    /// key never rotated.
+    pub retired_v1: Vec<RetiredV1Key>,
 }
 
 impl std::fmt::Debug for LogKeys {
@@ -112,6 +116,38 @@ impl std::fmt::Debug for LogKeys {
         f.debug_struct("LogKeys")
             .field("v1_tree_id", &self.v1_tree_id)
             .field("created", &self.created)
+            .field("retired_v1", &self.retired_v1)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A retired Rekor v1 key and the time it was the log's key: `[start, end)` in Unix seconds,
+/// its trusted-root entry's `validFor`.
+///
+/// Verifiers pick a Rekor v1 log by the entry's log ID and refuse an entry whose integrated
+/// time is outside that log's validity. So an entry read from the log (`GET
+/// /api/v1/log/entries`, `GET /api/v1/log/entries/{uuid}`, `POST
+/// /api/v1/log/entries/retrieve`) whose integrated time falls in a retired key's window is
+/// answered in that key's name: its log ID, a SET signed by it, and an inclusion proof whose
+/// checkpoint (the current one) is signed by it alone, as sigstore-js and sigstore-python
+/// want every signature of the checkpoint to be by the entry's log. Other entries are answered
+/// with the current key. Its `Debug` never prints key material.
+#[derive(Clone)]
+pub struct RetiredV1Key {
+    /// PKCS#8 DER of the retired ECDSA P-256 key.
+    pub pkcs8: Vec<u8>,
+    /// When the key became the log's key (its `validFor.start`), Unix seconds.
+    pub start: i64,
+    /// When it was retired (its `validFor.end`, the rotation's time), Unix seconds; after
+    /// `start`.
+    pub end: i64,
+}
+
+impl std::fmt::Debug for RetiredV1Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetiredV1Key")
+            .field("start", &self.start)
+            .field("end", &self.end)
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +231,8 @@ impl std::fmt::Debug for LogServerParts {
 pub(crate) struct V1Log {
     pub(crate) log: Arc<LogHandle>,
     pub(crate) signer: EcdsaP256EntrySigner,
+    /// The retired keys, for the entries integrated while they were current.
+    pub(crate) retired: Vec<api::RetiredV1Signer>,
     pub(crate) tree_id: u64,
     /// Consistency proofs already computed (they never change).
     pub(crate) proofs: Arc<api::ProofCache>,
@@ -342,6 +380,11 @@ impl LogServer {
             .map_err(|e| bad_key("Rekor v1")(&e))?;
         let v1_signer = EcdsaP256EntrySigner::from_pkcs8(&keys.v1_pkcs8, randomness.rng())
             .map_err(|e| bad_key("Rekor v1")(&e))?;
+        let retired_v1 = keys
+            .retired_v1
+            .iter()
+            .map(|key| api::RetiredV1Signer::new(&host, key, &randomness))
+            .collect::<Result<Vec<_>, _>>()?;
         let v2_note_signer = Ed25519NoteSigner::from_seed(&host, &keys.v2_seed)
             .map_err(|e| bad_key("Rekor v2")(&e))?;
         let v2_public_key = v2_note_signer.public_key();
@@ -541,6 +584,7 @@ impl LogServer {
                 v1: V1Log {
                     log: v1_log,
                     signer: v1_signer,
+                    retired: retired_v1,
                     tree_id: keys.v1_tree_id,
                     proofs,
                     entries,

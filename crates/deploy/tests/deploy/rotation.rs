@@ -348,6 +348,21 @@ async fn rotate_one(service: RotateService) {
         "without the retired {service} entry the old bundle does not verify"
     );
 
+    // The entry logged before a Rekor v1 rotation, read from the log now, names the retired
+    // key and verifies (as a client fetching it online rebuilds its bundle).
+    if service == RotateService::RekorV1 {
+        for read in v1_reads(&base, &old_v1).await {
+            check_v1_read(
+                &read,
+                &old_v1,
+                b"signed before, v1",
+                &root,
+                &base,
+                &after[0].log_id,
+            );
+        }
+    }
+
     // New bundles verify with the new key: the old trusted root refuses the one that uses it.
     let new_v2 = served.sign(b"signed after, v2", false).await;
     let new_v1 = served.sign(b"signed after, v1", true).await;
@@ -363,6 +378,30 @@ async fn rotate_one(service: RotateService) {
         verify(new_bundle, new_artifact, &old_root, &base).is_err(),
         "the {service} key changed"
     );
+    if service == RotateService::RekorV1 {
+        // Read again once the tree grew (the entry answers are cached, their proofs are not),
+        // and the entry logged after the rotation, which names the new key.
+        for read in v1_reads(&base, &old_v1).await {
+            check_v1_read(
+                &read,
+                &old_v1,
+                b"signed before, v1",
+                &root,
+                &base,
+                &after[0].log_id,
+            );
+        }
+        for read in v1_reads(&base, &new_v1).await {
+            check_v1_read(
+                &read,
+                &new_v1,
+                b"signed after, v1",
+                &root,
+                &base,
+                &after[1].log_id,
+            );
+        }
+    }
     match service {
         RotateService::RekorV1 => {
             assert_ne!(log_id(&new_v1), log_id(&old_v1));
@@ -431,6 +470,67 @@ async fn rotate_one(service: RotateService) {
         std::fs::read_to_string(dir.path().join(TRUSTED_ROOT_JSON)).unwrap(),
         files.trusted_root
     );
+}
+
+/// Every answer of the Rekor v1 API for the entry of `bundle`: by index, by UUID, and from
+/// `POST /api/v1/log/entries/retrieve` by index and by UUID.
+async fn v1_reads(base: &str, bundle: &Bundle) -> Vec<signet_rekor::LogEntryAnon> {
+    let entry = &bundle.verification_material.tlog_entries[0];
+    let uuid = signet_rekor::EntryUuid::of_body(&entry.canonicalized_body).to_string();
+    let client = reqwest::Client::new();
+    let mut out = Vec::new();
+    for url in [
+        format!("{base}/api/v1/log/entries?logIndex={}", entry.log_index),
+        format!("{base}/api/v1/log/entries/{uuid}"),
+    ] {
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        let answer = signet_rekor::LogEntry::from_json(&response.bytes().await.unwrap()).unwrap();
+        out.push(answer.single().unwrap().1.clone());
+    }
+    for request in [
+        json!({ "logIndexes": [entry.log_index] }),
+        json!({ "entryUUIDs": [uuid] }),
+    ] {
+        let response = client
+            .post(format!("{base}/api/v1/log/entries/retrieve"))
+            .json(&request)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{request}");
+        let list =
+            signet_rekor::LogEntry::list_from_json(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(list.len(), 1, "{request}");
+        out.push(list[0].single().unwrap().1.clone());
+    }
+    out
+}
+
+/// `bundle` with its log entry replaced by `read` (a Rekor v1 answer for it) verifies against
+/// `root`; the answer names the log `log_id`, and its checkpoint is signed by that log's key
+/// alone (sigstore-js and sigstore-python refuse a checkpoint line by a key not valid at the
+/// entry's time).
+fn check_v1_read(
+    read: &signet_rekor::LogEntryAnon,
+    bundle: &Bundle,
+    artifact: &[u8],
+    root: &TrustedRoot,
+    base: &str,
+    log_id: &[u8],
+) {
+    let entry = read.to_transparency_log_entry().unwrap();
+    assert_eq!(hex::encode(&entry.log_id), hex::encode(log_id));
+    let checkpoint = &entry.inclusion_proof.as_ref().unwrap().checkpoint;
+    let lines: Vec<&str> = checkpoint.lines().filter(|l| l.starts_with('—')).collect();
+    assert!(!lines.is_empty(), "{checkpoint}");
+    for line in lines {
+        let signature = base64_decode(line.rsplit(' ').next().unwrap());
+        assert_eq!(signature[..4], log_id[..4], "{checkpoint}");
+    }
+    let mut rebuilt = bundle.clone();
+    rebuilt.verification_material.tlog_entries = vec![entry];
+    verify(&rebuilt, artifact, root, base).unwrap();
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
@@ -699,6 +799,75 @@ async fn rotating_twice_keeps_both_retired_keys() {
                 .is_file()
         );
     }
+}
+
+/// Rekor v1 rotated twice: each entry read from the log is answered in the name of the key of
+/// its time (the first, the second or the current one) and verifies. A retired key file
+/// deleted by hand is no longer used: its entries are answered with the current key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_rekor_v1_twice_answers_each_entry_with_the_key_of_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let base = format!("http://{addr}");
+    let served = Served::start(open(dir.path(), &base, T0, &[]).await.unwrap(), addr, T0).await;
+    let first = served.sign(b"first key", true).await;
+    served.stop().await;
+    let rotate = [RotateService::RekorV1];
+    let served = Served::start(
+        open(dir.path(), &base, T1, &rotate).await.unwrap(),
+        addr,
+        T1,
+    )
+    .await;
+    let second = served.sign(b"second key", true).await;
+    served.stop().await;
+    let served = Served::start(
+        open(dir.path(), &base, T2, &rotate).await.unwrap(),
+        addr,
+        T2,
+    )
+    .await;
+    let third = served.sign(b"third key", true).await;
+    let root = served.root();
+    let v1 = entries(&root, RotateService::RekorV1);
+    let ranges: Vec<_> = v1.iter().map(|e| (e.start, e.end)).collect();
+    assert_eq!(
+        ranges,
+        [(Some(T0), Some(T1)), (Some(T1), Some(T2)), (Some(T2), None)]
+    );
+    for (bundle, artifact, entry) in [
+        (&first, &b"first key"[..], &v1[0]),
+        (&second, &b"second key"[..], &v1[1]),
+        (&third, &b"third key"[..], &v1[2]),
+    ] {
+        assert_eq!(log_id(bundle), entry.log_id);
+        for read in v1_reads(&base, bundle).await {
+            check_v1_read(&read, bundle, artifact, &root, &base, &entry.log_id);
+        }
+    }
+    served.stop().await;
+
+    // The second key's file (retired at T2) deleted: its entry is answered with the current
+    // key again.
+    std::fs::remove_file(
+        dir.path()
+            .join("log")
+            .join(RETIRED_DIR)
+            .join(T2.to_string())
+            .join("rekor-v1.key"),
+    )
+    .unwrap();
+    let served = Served::start(open(dir.path(), &base, T2, &[]).await.unwrap(), addr, T2).await;
+    for read in v1_reads(&base, &second).await {
+        assert_eq!(read.log_id, v1[2].log_id);
+    }
+    for read in v1_reads(&base, &first).await {
+        check_v1_read(&read, &first, b"first key", &root, &base, &v1[0].log_id);
+    }
+    served.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -48,6 +48,7 @@ pub fn keys_for(dir: &Path) -> LogKeys {
                 v1_tree_id: (u64::from_be_bytes(tree_id) >> 1).max(1),
                 v2_seed,
                 created: (now_ms() / 1000) as i64,
+                retired_v1: Vec::new(),
             }
         })
         .clone()

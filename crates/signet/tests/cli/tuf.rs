@@ -241,8 +241,18 @@ fn js_verify_over_tuf(
     issuer: &str,
     file: &Path,
 ) -> Output {
-    Command::new(launcher)
-        .args(["verify", "--tuf-mirror", tuf, "--tuf-root", path(root)])
+    // The launcher is a node script (scripts/sigstore-js.mjs), or an executable wrapper.
+    let mut cmd = if launcher
+        .extension()
+        .is_some_and(|e| e == "mjs" || e == "js")
+    {
+        let mut cmd = Command::new("node");
+        cmd.arg(launcher);
+        cmd
+    } else {
+        Command::new(launcher)
+    };
+    cmd.args(["verify", "--tuf-mirror", tuf, "--tuf-root", path(root)])
         .args(["--tuf-cache", path(cache), "--bundle", path(bundle)])
         .args(["--identity", ALICE, "--issuer", issuer, path(file)])
         .output()
