@@ -353,7 +353,8 @@ impl TileCache {
     }
 
     /// The kept nodes of tile `tile`'s level and index, at its width or wider (see
-    /// [`LogStore::kept_tile_nodes`]); counted as a hit or a miss.
+    /// [`LogStore::kept_tile_nodes`]); counted as a hit when found. Not counted when not: the
+    /// tile read that follows counts as the hit or the miss.
     pub fn nodes(&self, tile: TileId) -> Option<Arc<TileNodes>> {
         let found = if valid_width(tile) {
             lock(&self.inner)
@@ -364,12 +365,9 @@ impl TileCache {
         } else {
             None
         };
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
         found
     }
 

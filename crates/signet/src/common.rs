@@ -161,7 +161,7 @@ fn local_root(args: &TrustRootArgs, staging: bool) -> Result<TrustedRoot, Failur
         Ok(read_trust_config(path)?.trusted_root)
     } else if staging {
         Err(Failure::Usage(
-            "--staging needs --trusted-root or --trust-config: only the public-good trusted root is built in".into(),
+            "--staging needs --trusted-root or --trust-config (only the public-good trusted root is built in), or use --instance https://tuf-repo-cdn.sigstage.dev after `signet trust update --staging`".into(),
         ))
     } else {
         public_good_root()

@@ -38,20 +38,30 @@ pub async fn load_config(args: &SigningArgs) -> Result<(TrustedRoot, SigningConf
         let c = read_trust_config(path)?;
         return Ok((c.trusted_root, c.signing_config));
     }
-    let root = match &args.trusted_root {
-        Some(path) => read_trusted_root(path)?,
-        None => public_good_root()?,
+    // The last `signet trust update`, read once, so that the root and the signing config come
+    // from the same update.
+    let updated = if args.trusted_root.is_none() || args.signing_config.is_none() {
+        crate::trust_cmd::updated_public_good()
+    } else {
+        None
     };
-    let signing = match &args.signing_config {
-        Some(path) => {
+    let (updated_root, updated_signing) = match updated {
+        Some(u) => (Some(u.trusted_root), u.signing_config),
+        None => (None, None),
+    };
+    let root = match (&args.trusted_root, updated_root) {
+        (Some(path), _) => read_trusted_root(path)?,
+        (None, Some(updated)) => updated,
+        (None, None) => public_good_root()?,
+    };
+    let signing = match (&args.signing_config, updated_signing) {
+        (Some(path), _) => {
             SigningConfig::from_json(&read_limited(path, "signing config", MAX_SIGNING_CONFIG)?)
                 .map_err(|e| Failure::Usage(format!("signing config {}: {e}", path.display())))?
         }
-        None => match crate::trust_cmd::updated_public_good().and_then(|t| t.signing_config) {
-            Some(updated) => updated,
-            None => SigningConfig::from_json(PUBLIC_GOOD_SIGNING_CONFIG.as_bytes())
-                .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
-        },
+        (None, Some(updated)) => updated,
+        (None, None) => SigningConfig::from_json(PUBLIC_GOOD_SIGNING_CONFIG.as_bytes())
+            .map_err(|e| Failure::Usage(format!("built-in signing config: {e}")))?,
     };
     Ok((root, signing))
 }

@@ -145,10 +145,28 @@ pub fn instance_trust_blocking(url: &str) -> Result<InstanceTrust, Failure> {
 
 /// The trusted root and signing config saved by the last `signet trust update` of the
 /// public-good instance, if there was one.
+///
+/// A saved update that cannot be read is reported on stderr and not used (the built-in files
+/// are, then).
 pub fn updated_public_good() -> Option<InstanceTrust> {
     let store = store_for(signet_tuf::PUBLIC_GOOD_TUF_URL).ok()?;
-    let targets = store.cached().ok()?;
-    parse_targets(signet_tuf::PUBLIC_GOOD_TUF_URL, &targets).ok()
+    if !store.is_bootstrapped() {
+        return None;
+    }
+    let parsed = match store.cached() {
+        Ok(targets) => parse_targets(signet_tuf::PUBLIC_GOOD_TUF_URL, &targets),
+        Err(signet_tuf::TufError::NoCachedTargets(_)) => return None,
+        Err(e) => Err(Failure::Usage(e.to_string())),
+    };
+    match parsed {
+        Ok(trust) => Some(trust),
+        Err(Failure::Usage(why) | Failure::Invalid(why)) => {
+            eprintln!(
+                "signet: WARNING: ignoring the trust files of the last `signet trust update` ({why}); using the built-in ones"
+            );
+            None
+        }
+    }
 }
 
 /// `signet trust-instance --instance URL --root ROOT.json`

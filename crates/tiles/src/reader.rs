@@ -96,6 +96,10 @@ impl TileNodes {
             .collect::<Result<_, _>>()
             .ok()?;
         let mut levels = vec![first];
+        // Exact capacities: `memory_bytes` counts lengths, and caches charge what it says.
+        if let Some(row) = levels.first_mut() {
+            row.shrink_to_fit();
+        }
         loop {
             let next: Vec<Hash> = match levels.last() {
                 Some(below) if below.len() >= 2 => below
@@ -107,6 +111,8 @@ impl TileNodes {
                     .collect(),
                 _ => break,
             };
+            let mut next = next;
+            next.shrink_to_fit();
             levels.push(next);
         }
         Some(TileNodes { levels })
