@@ -23,6 +23,7 @@ use tough::{IntoVec as _, RepositoryLoader, TargetName, TransportError, Transpor
 use url::Url;
 
 use crate::error::{Unreachable, classify, signature_error, threshold_of};
+use crate::files::read_bounded;
 use crate::{SIGNING_CONFIG_TARGET, TRUSTED_ROOT_TARGET, TufError};
 
 /// The largest root a client accepts (bootstrap and updates).
@@ -306,23 +307,6 @@ fn parse_root(bytes: &[u8]) -> Result<Signed<Root>, TufError> {
 /// A failed self-signature check of a root.
 fn root_check_error(e: tough::schema::Error) -> TufError {
     signature_error("root".to_owned(), threshold_of(&e), e)
-}
-
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, TufError> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| TufError::io("reading", path, e))?;
-    let mut buf = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|e| TufError::io("reading", path, e))?;
-    if buf.len() as u64 > max {
-        return Err(TufError::TooLarge {
-            what: path.display().to_string(),
-            len: buf.len() as u64,
-            max,
-        });
-    }
-    Ok(buf)
 }
 
 /// How a client fetches repository files: `http(s)://` through the given [`reqwest::Client`],

@@ -38,6 +38,7 @@
 
 pub mod client;
 mod error;
+mod files;
 pub mod repo;
 
 pub use error::TufError;

@@ -38,6 +38,7 @@ use tough::schema::{
 use tough::sign::Sign;
 
 use crate::TufError;
+use crate::files::read_bounded;
 
 /// The TUF specification version written in every role (python-tuf 7 accepts any `1.x.y`).
 pub const SPEC_VERSION: &str = "1.0.31";
@@ -914,23 +915,6 @@ async fn write_files(dir: &Path, files: Vec<(String, Bytes)>) -> Result<(), TufE
             std::io::Error::other(e),
         )
     })?
-}
-
-fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, TufError> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| TufError::io("reading", path, e))?;
-    let mut buf = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|e| TufError::io("reading", path, e))?;
-    if buf.len() as u64 > max {
-        return Err(TufError::TooLarge {
-            what: path.display().to_string(),
-            len: buf.len() as u64,
-            max,
-        });
-    }
-    Ok(buf)
 }
 
 /// Reads a metadata file and checks it against its snapshot/timestamp entry.
