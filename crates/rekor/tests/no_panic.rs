@@ -68,6 +68,13 @@ fn has_float(value: &Value) -> bool {
 }
 
 /// Valid requests of every kind, rebuilt from real entries.
+/// [`seed_requests`], made once: reading the real bodies for every case cost most of the
+/// property test's time.
+fn seeds() -> &'static [Value] {
+    static SEEDS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(seed_requests)
+}
+
 fn seed_requests() -> Vec<Value> {
     let mut out = Vec::new();
     for real in common::real_bodies() {
@@ -152,8 +159,8 @@ proptest! {
         at in any::<prop::sample::Index>(),
         new in arbitrary_json(),
     ) {
-        let seeds = seed_requests();
-        let mut request = seed.get(&seeds).clone();
+        let seeds = seeds();
+        let mut request = seed.get(seeds).clone();
         let mut all = Vec::new();
         paths(&request, &mut Vec::new(), &mut all);
         if !all.is_empty() {
