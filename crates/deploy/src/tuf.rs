@@ -44,7 +44,8 @@ const MAX_WAIT: Duration = Duration::from_secs(3600);
 /// A running TUF repository.
 pub struct TufService {
     repo: Arc<RwLock<Repository>>,
-    refresher: tokio::task::JoinHandle<()>,
+    refresher: Option<tokio::task::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for TufService {
@@ -104,8 +105,13 @@ impl TufService {
         }
 
         let repo = Arc::new(RwLock::new(repo));
-        let refresher = tokio::spawn(refresh_forever(repo.clone(), env.clone()));
-        Ok(TufService { repo, refresher })
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let refresher = tokio::spawn(refresh_forever(repo.clone(), env.clone(), stopped));
+        Ok(TufService {
+            repo,
+            refresher: Some(refresher),
+            stop,
+        })
     }
 
     /// `GET /tuf/{path}`: the repository's files.
@@ -115,15 +121,22 @@ impl TufService {
             .with_state(self.repo.clone())
     }
 
-    /// Stops re-signing.
-    pub fn shutdown(&self) {
-        self.refresher.abort();
+    /// Stops re-signing, after a re-signing in progress has finished writing (so that the
+    /// data directory can be opened again at once).
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(refresher) = self.refresher.take() {
+            let _ = refresher.await;
+        }
     }
 }
 
 impl Drop for TufService {
+    /// Without [`TufService::shutdown`]: stops re-signing at its next await.
     fn drop(&mut self) {
-        self.refresher.abort();
+        if let Some(refresher) = &self.refresher {
+            refresher.abort();
+        }
     }
 }
 
@@ -159,13 +172,21 @@ async fn serve_file(
     }
 }
 
-/// Re-signs whatever is about to expire, for as long as the deployment runs. A failure is
-/// reported and retried at the next look; the metadata served stays the last signed.
-async fn refresh_forever(repo: Arc<RwLock<Repository>>, env: Environment) {
+/// Re-signs whatever is about to expire, for as long as the deployment runs (until `stop`
+/// says true). A failure is reported and retried at the next look; the metadata served stays
+/// the last signed. A re-signing that has begun runs to its end.
+async fn refresh_forever(
+    repo: Arc<RwLock<Repository>>,
+    env: Environment,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let next = repo.read().await.next_refresh();
         let wait = u64::try_from(next.saturating_sub(env.now_unix())).unwrap_or(0);
-        tokio::time::sleep(Duration::from_secs(wait).clamp(MIN_WAIT, MAX_WAIT)).await;
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(wait).clamp(MIN_WAIT, MAX_WAIT)) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
         let now = env.now_unix();
         if let Err(e) = repo.write().await.refresh(now).await {
             eprintln!("signet: re-signing the TUF metadata failed: {e}; retrying later");

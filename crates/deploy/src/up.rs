@@ -464,7 +464,7 @@ impl Deployment {
 
     /// Stops the logs' batchers after the last answer.
     pub async fn shutdown(self) {
-        self.tuf.shutdown();
+        self.tuf.shutdown().await;
         self.ca.shutdown().await;
         self.log.shutdown().await;
     }

@@ -98,3 +98,34 @@ async fn trust_files_are_written_served_and_kept() {
         files.trusted_root
     );
 }
+
+/// The TUF repository is re-signed by the running deployment before its timestamp expires,
+/// and a shutdown waits for a re-signing in progress: the data directory opens again at once
+/// with the same (or a newer) timestamp, never an older one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tuf_timestamp_is_re_signed_while_running_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "http://127.0.0.1:9";
+    let mut config = config(dir.path(), base);
+    config.tuf_expiries.timestamp = std::time::Duration::from_secs(2);
+    let timestamp_version = || {
+        let path = dir.path().join("tuf/repository/timestamp.json");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        json["signed"]["version"].as_u64().unwrap()
+    };
+    let deployment = Deployment::open(config.clone()).await.unwrap();
+    let first = timestamp_version();
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let later = timestamp_version();
+    assert!(later > first, "re-signed while running: {first} -> {later}");
+    deployment.shutdown().await;
+    let again = Deployment::open(config).await.unwrap();
+    assert!(timestamp_version() >= later);
+    assert_eq!(
+        std::fs::read(dir.path().join("tuf-root.json")).unwrap(),
+        std::fs::read(dir.path().join("tuf/repository/1.root.json")).unwrap(),
+        "tuf-root.json is the repository's first root"
+    );
+    again.shutdown().await;
+}
