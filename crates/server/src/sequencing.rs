@@ -238,7 +238,7 @@ impl LogHandle {
 
 /// Closes a sequencer's own PostgreSQL connections (a redb store is closed when dropped).
 async fn close_writer(writer: &AnyStore) {
-    if let Backend::Postgres(store) = &writer.backend {
+    if let Backend::Postgres(store) = writer.backend() {
         let _ = tokio::time::timeout(LEASE_TIMEOUT, store.pool().close()).await;
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::metrics::{Api, Metrics};
 use signet_log::{
-    LogState, LogStore, PostgresStore, RedbStore, StagedBatch, StoreError, StoreOp,
+    CachedStore, LogState, LogStore, PostgresStore, RedbStore, StagedBatch, StoreError, StoreOp,
     StoredCheckpoint, StoredEntry, TileCache,
 };
 use signet_merkle::{Hash, LeafIndex, TreeSize};
@@ -27,19 +27,17 @@ pub(crate) enum Backend {
     Postgres(PostgresStore),
 }
 
-/// One log's store, with its metrics and its tile cache.
+/// One log's store, with its metrics and its tile cache (a [`CachedStore`] over the backend).
 pub(crate) struct AnyStore {
-    pub(crate) backend: Backend,
+    store: CachedStore<Backend>,
     api: Api,
     metrics: Arc<Metrics>,
-    /// The log's tiles, shared by every store on the same log in this server.
-    tiles: Arc<TileCache>,
 }
 
 impl std::fmt::Debug for AnyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnyStore")
-            .field("backend", &self.backend)
+            .field("backend", self.backend())
             .finish_non_exhaustive()
     }
 }
@@ -52,11 +50,15 @@ impl AnyStore {
         tiles: Arc<TileCache>,
     ) -> AnyStore {
         AnyStore {
-            backend,
+            store: CachedStore::new(backend, tiles),
             api,
             metrics,
-            tiles,
         }
+    }
+
+    /// The backend behind the cache.
+    pub(crate) fn backend(&self) -> &Backend {
+        self.store.inner()
     }
 
     /// Another store on the same log (on PostgreSQL, the sequencer's own connections),
@@ -66,7 +68,7 @@ impl AnyStore {
             backend,
             self.api,
             Arc::clone(&self.metrics),
-            Arc::clone(&self.tiles),
+            Arc::clone(self.store.tiles()),
         )
     }
 }
@@ -132,13 +134,13 @@ impl LogStore for Backend {
     }
 }
 
+/// Delegates to the [`CachedStore`] (which keeps staged tiles only once a stage succeeded,
+/// reads tiles through the cache and keeps tile nodes), timing the two durable writes.
 impl LogStore for AnyStore {
     async fn stage_batch(&self, batch: StagedBatch) -> Result<(), StoreError> {
         let entries = batch.entries.len();
-        // Kept once staged: the next batch widens them and the create answers prove from them.
-        let tiles = batch.tiles.clone();
         let start = Instant::now();
-        let result = self.backend.stage_batch(batch).await;
+        let result = self.store.stage_batch(batch).await;
         self.metrics.commit(
             self.api,
             StoreOp::StageBatch,
@@ -147,7 +149,6 @@ impl LogStore for AnyStore {
         );
         if result.is_ok() {
             self.metrics.batch(self.api, entries);
-            self.tiles.insert_staged(&tiles);
         }
         result
     }
@@ -159,7 +160,7 @@ impl LogStore for AnyStore {
     ) -> Result<(), StoreError> {
         let start = Instant::now();
         let result = self
-            .backend
+            .store
             .publish_checkpoint(expected_previous, checkpoint)
             .await;
         self.metrics.commit(
@@ -172,37 +173,37 @@ impl LogStore for AnyStore {
     }
 
     async fn state(&self) -> Result<LogState, StoreError> {
-        self.backend.state().await
+        self.store.state().await
     }
 
     async fn read_tiles(&self, tiles: &[TileId]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.tiles.read_through(&self.backend, tiles).await
+        self.store.read_tiles(tiles).await
     }
 
     async fn read_entry_bundle(
         &self,
         bundle: EntryBundleId,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        self.backend.read_entry_bundle(bundle).await
+        self.store.read_entry_bundle(bundle).await
     }
 
     async fn read_entry(&self, index: LeafIndex) -> Result<Option<StoredEntry>, StoreError> {
-        self.backend.read_entry(index).await
+        self.store.read_entry(index).await
     }
 
     async fn find_leaves(
         &self,
         leaf_hashes: &[Hash],
     ) -> Result<Vec<Option<LeafIndex>>, StoreError> {
-        self.backend.find_leaves(leaf_hashes).await
+        self.store.find_leaves(leaf_hashes).await
     }
 
     fn kept_tile_nodes(&self, tile: TileId) -> Option<Arc<TileNodes>> {
-        self.tiles.nodes(tile)
+        self.store.kept_tile_nodes(tile)
     }
 
     fn keep_tile_nodes(&self, tile: TileId, nodes: &Arc<TileNodes>) {
-        self.tiles.keep_nodes(tile, nodes);
+        self.store.keep_tile_nodes(tile, nodes);
     }
 }
 
@@ -299,7 +300,7 @@ mod tests {
             bundles: Vec::new(),
         };
         store.stage_batch(batch(0, 0, 1)).await.unwrap();
-        assert_eq!(store.tiles.stats().entries, 1);
+        assert_eq!(store.store.tiles().stats().entries, 1);
         // A conflicting stage fails and leaves the cache alone.
         assert!(store.stage_batch(batch(0, 0, 2)).await.is_err());
         let got = store.read_tiles(&[full(0)]).await.unwrap();
@@ -309,16 +310,16 @@ mod tests {
                 .stage_batch(batch(u64::from(i), u64::from(i), i + 1))
                 .await
                 .unwrap();
-            assert!(store.tiles.stats().bytes <= bound);
+            assert!(store.store.tiles().stats().bytes <= bound);
         }
-        assert_eq!(store.tiles.stats().entries, 4);
+        assert_eq!(store.store.tiles().stats().entries, 4);
         // Evicted tiles are read again from the store, whole.
         let got = store.read_tiles(&[full(0), full(19)]).await.unwrap();
         assert_eq!(got[0].as_deref(), Some(&[1u8; 8192][..]));
         assert_eq!(got[1].as_deref(), Some(&[20u8; 8192][..]));
         // A sibling shares the cache.
         let sibling = store.sibling(Backend::Redb(redb));
-        assert!(Arc::ptr_eq(&sibling.tiles, &store.tiles));
+        assert!(Arc::ptr_eq(sibling.store.tiles(), store.store.tiles()));
     }
 
     /// [`AnyStore`] as the `LogStore` conformance suite takes it: over a redb file or a
@@ -383,7 +384,7 @@ mod tests {
             drop(old);
             let last = self.store.take().unwrap();
             assert_eq!(Arc::strong_count(&last), 1, "a store handle is still alive");
-            if let Backend::Postgres(pg) = &last.backend {
+            if let Backend::Postgres(pg) = last.backend() {
                 tokio::task::block_in_place(|| {
                     tokio::runtime::Handle::current().block_on(pg.pool().close())
                 });
