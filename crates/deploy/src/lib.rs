@@ -38,6 +38,7 @@
 //!     cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
 //!     rotate: Vec::new(),
 //!     tuf_expiries: Default::default(),
+//!     log_guards: Default::default(),
 //! })
 //! .await?;
 //! let app: axum::Router = deployment.router();
@@ -48,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 mod ca;
+mod checkpoint_lock;
 mod ct;
 mod environment;
 mod error;
@@ -60,12 +62,14 @@ pub mod tuf;
 mod up;
 
 pub use ca::{CaDeployment, CaDeploymentConfig, open_tsa, tsa_router};
+pub use checkpoint_lock::CheckpointLock;
 pub use ct::CtPrecertLogger;
 pub use environment::Environment;
 pub use error::DeployError;
 pub use log::{
-    CREATED_FILE, LogServerConfig, SEARCH_INDEX_FILE, TRUSTED_ROOT_FILE, V1_KEY_FILE,
-    V1_TREE_ID_FILE, V2_KEY_FILE, open_log_server, open_log_server_with, trusted_root_path,
+    CHECKPOINT_LOCK_V1, CHECKPOINT_LOCK_V2, CREATED_FILE, LogGuardConfig, LogServerConfig,
+    SEARCH_INDEX_FILE, TRUSTED_ROOT_FILE, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE,
+    open_log_server, open_log_server_with, trusted_root_path,
 };
 pub use log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
 pub use rotation::{RETIRED_DIR, RETIRED_TRUST_JSON, RotateService, Rotation};

@@ -16,6 +16,7 @@
 //! first server's).
 
 use crate::DeployError;
+use crate::checkpoint_lock::CheckpointLock;
 use crate::environment::Environment;
 use crate::files::write_public;
 use crate::log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
@@ -24,6 +25,7 @@ use signet_server::{
     LogServer, LogServerParts, LogStores, PostgresStores, RedbStores, RetiredV1Key,
 };
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use crate::log_keys::{CREATED_FILE, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE};
 
@@ -58,6 +60,18 @@ pub struct LogServerConfig {
     /// The retired Rekor v1 keys ([`LogKeys::retired_v1`](signet_server::LogKeys::retired_v1)),
     /// which a [`crate::Deployment`] loads after a rotation. Default: none.
     pub retired_v1: Vec<RetiredV1Key>,
+    /// What must accept the logs' checkpoints before they are published. Default: nothing.
+    pub guards: LogGuardConfig,
+}
+
+/// What must accept the logs' checkpoints before they are published (see
+/// [`signet_log::guard`]).
+#[derive(Debug, Clone, Default)]
+pub struct LogGuardConfig {
+    /// A directory outside the data directory where each log keeps a copy of its latest
+    /// checkpoint ([`crate::CheckpointLock`]: `rekor-v1.checkpoint`, `rekor-v2.checkpoint`);
+    /// the server then refuses to start on a data directory (or database) behind it.
+    pub checkpoint_lock: Option<PathBuf>,
 }
 
 impl LogServerConfig {
@@ -71,8 +85,61 @@ impl LogServerConfig {
             peer_url: None,
             cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
             retired_v1: Vec::new(),
+            guards: LogGuardConfig::default(),
         }
     }
+}
+
+/// The checkpoint lock files of a lock directory, per log.
+pub const CHECKPOINT_LOCK_V1: &str = "rekor-v1.checkpoint";
+/// See [`CHECKPOINT_LOCK_V1`].
+pub const CHECKPOINT_LOCK_V2: &str = "rekor-v2.checkpoint";
+
+/// The checkpoint guards `config` asks for.
+fn log_guards(
+    config: &LogServerConfig,
+    v1_tree_id: u64,
+) -> Result<signet_server::LogGuards, DeployError> {
+    let mut guards = signet_server::LogGuards::default();
+    if let Some(dir) = &config.guards.checkpoint_lock {
+        let (v1_origin, v2_origin) = signet_server::log_origins(&config.public_url, v1_tree_id)?;
+        signet_durable::create_dir_all(dir).map_err(|source| DeployError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        refuse_inside(dir, &config.data_dir)?;
+        guards.v1.push(Arc::new(CheckpointLock::new(
+            dir.join(CHECKPOINT_LOCK_V1),
+            &v1_origin,
+        )));
+        guards.v2.push(Arc::new(CheckpointLock::new(
+            dir.join(CHECKPOINT_LOCK_V2),
+            &v2_origin,
+        )));
+    }
+    Ok(guards)
+}
+
+/// A checkpoint lock inside the data directory would be restored with it, and guard nothing.
+pub(crate) fn refuse_inside(lock: &Path, data_dir: &Path) -> Result<(), DeployError> {
+    let canonical = |p: &Path| {
+        p.canonicalize().map_err(|source| DeployError::Io {
+            path: p.to_owned(),
+            source,
+        })
+    };
+    if canonical(lock)?.starts_with(canonical(data_dir)?) {
+        return Err(DeployError::Component {
+            what: "the checkpoint lock",
+            reason: format!(
+                "{} is inside the data directory {}; keep it elsewhere (another disk or host), \
+                 or a restored backup would restore the lock with it",
+                lock.display(),
+                data_dir.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Where a data directory's trusted root is.
@@ -103,6 +170,7 @@ pub async fn open_log_server_with(
 ) -> Result<LogServer, DeployError> {
     let dir = config.data_dir.as_path();
     let mut keys = load_or_create_log_keys(dir, env.now_unix(), env.rng().as_ref())?;
+    let guards = log_guards(&config, keys.v1_tree_id)?;
     keys.retired_v1 = config.retired_v1;
     let stores = match &config.database {
         None => {
@@ -147,6 +215,7 @@ pub async fn open_log_server_with(
         randomness: env.randomness,
         search_results: signet_server::MAX_SEARCH_RESULTS,
         cache_bytes: config.cache_bytes,
+        guards,
     })
     .await?;
     let path = trusted_root_path(dir);

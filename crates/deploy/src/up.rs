@@ -86,6 +86,9 @@ pub struct DeploymentConfig {
     /// How long the TUF metadata served under `/tuf/` is valid once signed (see
     /// [`crate::tuf`]).
     pub tuf_expiries: signet_tuf::repo::Expiries,
+    /// What must accept the transparency logs' checkpoints before they are published
+    /// (witnesses, a checkpoint lock). Default: nothing.
+    pub log_guards: crate::log::LogGuardConfig,
 }
 
 /// Whether the development OIDC issuer runs when neither `--dev-oidc` nor `--no-dev-oidc` is
@@ -218,6 +221,14 @@ impl Deployment {
         log_config.batch = config.batch;
         log_config.cache_bytes = config.cache_bytes;
         log_config.retired_v1 = crate::rotation::retired_v1_keys(&dir, &retired)?;
+        if let Some(lock) = &config.log_guards.checkpoint_lock {
+            signet_durable::create_dir_all(lock).map_err(|source| DeployError::Io {
+                path: lock.clone(),
+                source,
+            })?;
+            crate::log::refuse_inside(lock, &dir)?;
+        }
+        log_config.guards = config.log_guards.clone();
         let log = open_log_server_with(log_config, env.clone()).await?;
 
         // CA, its CT log and the development issuer.

@@ -112,6 +112,18 @@ pub enum LogError {
     /// sure only one runs, then open a new one.
     #[error("the log was changed by another writer; this sequencer has stopped: {0}")]
     Fenced(StoreError),
+    /// A checkpoint guard (a checkpoint lock, witnesses) refused: the log neither opens nor
+    /// publishes. See [`crate::guard`].
+    #[error("checkpoint guard: {0}")]
+    Guard(#[from] crate::guard::GuardError),
+    /// A size past the staged tree was asked about.
+    #[error("tree size {size} is past the {staged} staged entries")]
+    PastStaged {
+        /// The size asked for.
+        size: u64,
+        /// The staged size.
+        staged: u64,
+    },
     /// An entry is larger than an entry bundle can carry.
     #[error("entry {index} of the batch is {size} bytes, more than {max}")]
     EntryTooLarge {

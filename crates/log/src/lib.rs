@@ -56,6 +56,7 @@ mod cache;
 mod check;
 mod error;
 mod faulty;
+pub mod guard;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres_store;
@@ -69,6 +70,7 @@ pub use cache::{ByteLru, CacheStats, CachedStore, ENTRY_OVERHEAD, SharedLru, Til
 pub use check::{LogCheck, check_log};
 pub use error::{CheckError, FailPoint, LogError, StoreError};
 pub use faulty::FaultyStore;
+pub use guard::{CheckpointGuard, GuardError, TreeView};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres_store::{PostgresStore, SequencerLease};

@@ -1,5 +1,6 @@
 //! The sequencer: the single writer that gives entries their indices and signs checkpoints.
 
+use crate::guard::{CheckpointGuard, StoreTree};
 use crate::proof::{tile_error, tree_root, with_tiles};
 use crate::{LogError, LogStore, StagedBatch, StagedEntry, StoreError, StoredCheckpoint};
 use signet_merkle::{CompactRange, Hash, LeafIndex, NodeId, NodeReader, TreeSize, hash_leaf};
@@ -115,6 +116,8 @@ pub struct Sequencer<S> {
     tree: Option<Tree>,
     /// Set for good after a commit conflict.
     fenced: Option<StoreError>,
+    /// What must accept each checkpoint before it is published, in order.
+    guards: Vec<Arc<dyn CheckpointGuard>>,
 }
 
 impl<S> std::fmt::Debug for Sequencer<S> {
@@ -218,6 +221,22 @@ impl<S: LogStore> Sequencer<S> {
         config: SequencerConfig,
         clock: impl Fn() -> u64 + Send + Sync + 'static,
     ) -> Result<Self, LogError> {
+        Self::open_guarded(store, signer, config, clock, Vec::new()).await
+    }
+
+    /// [`Sequencer::open`] with checkpoint guards (see [`crate::guard`]): each is asked, in
+    /// order, to check the store whenever it is verified ([`CheckpointGuard::check_open`]) and
+    /// to endorse every checkpoint before it is published ([`CheckpointGuard::endorse`]; each
+    /// guard gets the note the previous one returned). A refusal at open fails the open; a
+    /// refusal at an append fails the batch, whose entries stay staged until a later append
+    /// or open publishes a checkpoint the guards accept.
+    pub async fn open_guarded(
+        store: Arc<S>,
+        signer: Box<dyn NoteSigner>,
+        config: SequencerConfig,
+        clock: impl Fn() -> u64 + Send + Sync + 'static,
+        guards: Vec<Arc<dyn CheckpointGuard>>,
+    ) -> Result<Self, LogError> {
         let mut sequencer = Sequencer {
             store,
             signer,
@@ -225,6 +244,7 @@ impl<S: LogStore> Sequencer<S> {
             clock: Box::new(clock),
             tree: None,
             fenced: None,
+            guards,
         };
         sequencer.recover().await?;
         Ok(sequencer)
@@ -303,6 +323,10 @@ impl<S: LogStore> Sequencer<S> {
             .await?
             .map_err(tile_error)?;
         let last_entry_ts = self.check_last_bundle(staged).await?;
+        let view = StoreTree { store, staged };
+        for guard in &self.guards {
+            guard.check_open(&view).await?;
+        }
         // 4.
         let checkpoint = match state.checkpoint {
             Some(stored) if stored.size == staged && self.signed_by_signer(&stored) => stored,
@@ -313,6 +337,7 @@ impl<S: LogStore> Sequencer<S> {
                     last_entry_ts,
                 );
                 let checkpoint = self.sign_checkpoint(staged, range.root(), timestamp)?;
+                let checkpoint = self.endorse(checkpoint, staged).await?;
                 store
                     .publish_checkpoint(previous.map(|p| p.size), checkpoint.clone())
                     .await?;
@@ -421,6 +446,35 @@ impl<S: LogStore> Sequencer<S> {
             timestamp_ms,
             note: note.into_bytes(),
         })
+    }
+
+    /// Has every guard endorse a signed checkpoint whose entries (`staged` of them) are all
+    /// staged; returns it as the last guard left it.
+    async fn endorse(
+        &self,
+        mut checkpoint: StoredCheckpoint,
+        staged: TreeSize,
+    ) -> Result<StoredCheckpoint, LogError> {
+        let view = StoreTree {
+            store: self.store.as_ref(),
+            staged,
+        };
+        let signed = Note::parse(&checkpoint.note).map_err(LogError::StoredNote)?;
+        for guard in &self.guards {
+            checkpoint.note = guard
+                .endorse(std::mem::take(&mut checkpoint.note), checkpoint.size, &view)
+                .await?;
+        }
+        // A guard may add signatures, nothing else: the text and the log's own signature
+        // must come back unchanged.
+        let endorsed = Note::parse(&checkpoint.note).map_err(LogError::StoredNote)?;
+        let kept = |s: &&signet_note::NoteSignature| endorsed.signatures().contains(s);
+        if endorsed.text() != signed.text() || !signed.signatures().iter().all(|s| kept(&s)) {
+            return Err(LogError::Internal {
+                what: "a checkpoint guard changed the checkpoint it was asked to endorse",
+            });
+        }
+        Ok(checkpoint)
     }
 
     /// Appends a batch and returns, in order, what became of each entry, once a checkpoint
@@ -649,6 +703,7 @@ impl<S: LogStore> Sequencer<S> {
         // Step 2. A crash after this is a finished append whose callers were not answered;
         // they find their entries as duplicates if they retry.
         let checkpoint = self.sign_checkpoint(new, integrated.root, timestamp)?;
+        let checkpoint = self.endorse(checkpoint, new).await?;
         store
             .publish_checkpoint(Some(tree.checkpoint.size), checkpoint.clone())
             .await?;

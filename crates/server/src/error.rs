@@ -137,6 +137,15 @@ impl From<LogError> for ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 message: "the log is shutting down".into(),
             },
+            // Witnesses did not cosign (down, no quorum) or a checkpoint lock refused: nothing
+            // was published, so nothing is acknowledged; the client may retry later.
+            LogError::Guard(e) => {
+                eprintln!("signet-server: log: {e}");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: format!("the log cannot publish a checkpoint now: {e}"),
+                }
+            }
             other => ApiError::internal("log", &other),
         }
     }

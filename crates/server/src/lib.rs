@@ -211,6 +211,30 @@ pub struct LogServerParts {
     /// Bytes all the server's caches may hold together, redb's page caches included (see
     /// [`CacheSizes`]); normally [`DEFAULT_CACHE_BYTES`].
     pub cache_bytes: usize,
+    /// What must accept each log's checkpoints before they are published (witnesses, a
+    /// checkpoint lock; see [`signet_log::guard`]). Default: none.
+    pub guards: LogGuards,
+}
+
+/// The checkpoint guards of each log, asked in order.
+#[derive(Clone, Default)]
+pub struct LogGuards {
+    /// The Rekor v1 log's.
+    pub v1: Vec<Arc<dyn signet_log::CheckpointGuard>>,
+    /// The Rekor v2 log's.
+    pub v2: Vec<Arc<dyn signet_log::CheckpointGuard>>,
+}
+
+impl std::fmt::Debug for LogGuards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |g: &[Arc<dyn signet_log::CheckpointGuard>]| {
+            g.iter().map(|g| g.name().to_owned()).collect::<Vec<_>>()
+        };
+        f.debug_struct("LogGuards")
+            .field("v1", &names(&self.v1))
+            .field("v2", &names(&self.v2))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for LogServerParts {
@@ -223,6 +247,7 @@ impl std::fmt::Debug for LogServerParts {
             .field("peer_url", &self.peer_url)
             .field("search_results", &self.search_results)
             .field("cache_bytes", &self.cache_bytes)
+            .field("guards", &self.guards)
             .finish_non_exhaustive()
     }
 }
@@ -278,6 +303,16 @@ impl std::fmt::Debug for LogServer {
             .field("v2_origin", &self.v2_origin)
             .finish_non_exhaustive()
     }
+}
+
+/// The checkpoint origins of the two logs a server at `public_url` runs: Rekor v1's
+/// (`host[:port] - <tree ID>`) and Rekor v2's (`host[:port]`).
+///
+/// # Errors
+/// [`ServerError::BadPublicUrl`] if the URL's host cannot name a log.
+pub fn log_origins(public_url: &str, v1_tree_id: u64) -> Result<(String, String), ServerError> {
+    let host = host_port(public_url)?;
+    Ok((format!("{host} - {v1_tree_id}"), host))
 }
 
 /// `host[:port]` of an `http(s)://` URL.
@@ -353,6 +388,7 @@ impl LogServer {
             randomness,
             search_results,
             cache_bytes,
+            guards,
         } = parts;
         let host = host_port(&public_url)?;
         let base_url = public_url.trim_end_matches('/').to_owned();
@@ -375,7 +411,7 @@ impl LogServer {
         }
 
         // Keys (checked once here; the factories below then cannot fail).
-        let v1_origin = format!("{host} - {}", keys.v1_tree_id);
+        let (v1_origin, _) = log_origins(&public_url, keys.v1_tree_id)?;
         EcdsaP256NoteSigner::from_pkcs8(&host, &keys.v1_pkcs8, randomness.rng())
             .map_err(|e| bad_key("Rekor v1")(&e))?;
         let v1_signer = EcdsaP256EntrySigner::from_pkcs8(&keys.v1_pkcs8, randomness.rng())
@@ -435,6 +471,7 @@ impl LogServer {
                     v1_config,
                     batch,
                     clock.clone(),
+                    guards.v1.clone(),
                 ));
                 let v2 = Arc::new(LogHandle::new(
                     Api::V2,
@@ -443,6 +480,7 @@ impl LogServer {
                     v2_config,
                     batch,
                     clock.clone(),
+                    guards.v2.clone(),
                 ));
                 for (log, path) in [(&v1, &redb.v1_path), (&v2, &redb.v2_path)] {
                     log.start_sequencing(Arc::clone(&log.store))
@@ -487,6 +525,7 @@ impl LogServer {
                     v1_config,
                     batch,
                     clock.clone(),
+                    guards.v1.clone(),
                 ));
                 let v2 = Arc::new(LogHandle::new(
                     Api::V2,
@@ -500,6 +539,7 @@ impl LogServer {
                     v2_config,
                     batch,
                     clock.clone(),
+                    guards.v2.clone(),
                 ));
                 let peer_url = peer_url.unwrap_or_else(|| base_url.clone());
                 let cluster = Arc::new(Cluster::new(db, peer_url, clock, Arc::clone(&metrics))?);

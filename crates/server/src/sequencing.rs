@@ -30,7 +30,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use signet_clock::Clock;
 use signet_log::{
-    Batcher, BatcherConfig, LogError, LogStore, Sequencer, SequencerConfig, StoredCheckpoint,
+    Batcher, BatcherConfig, CheckpointGuard, LogError, LogStore, Sequencer, SequencerConfig,
+    StoredCheckpoint,
 };
 use signet_note::NoteSigner;
 use std::sync::{Arc, Mutex, RwLock};
@@ -70,6 +71,8 @@ pub(crate) struct LogHandle {
     config: SequencerConfig,
     batch: BatcherConfig,
     clock: Clock,
+    /// What must accept each checkpoint before the sequencer publishes it.
+    guards: Vec<Arc<dyn CheckpointGuard>>,
 }
 
 impl LogHandle {
@@ -83,6 +86,7 @@ impl LogHandle {
         config: SequencerConfig,
         batch: BatcherConfig,
         clock: Clock,
+        guards: Vec<Arc<dyn CheckpointGuard>>,
     ) -> LogHandle {
         let placeholder = StoredCheckpoint {
             size: signet_merkle::TreeSize(0),
@@ -100,6 +104,7 @@ impl LogHandle {
             config,
             batch,
             clock,
+            guards,
         }
     }
 
@@ -179,11 +184,12 @@ impl LogHandle {
             what: "the signing key no longer loads",
         })?;
         let clock = self.clock.clone();
-        let opened = Sequencer::open(
+        let opened = Sequencer::open_guarded(
             Arc::clone(&writer),
             signer,
             self.config.clone(),
             move || clock.now_ms(),
+            self.guards.clone(),
         )
         .await;
         let sequencer = match opened {

@@ -86,6 +86,16 @@ pub enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
+    /// Read a transparency log (Rekor v1, Rekor v2 tiles, or CT) and verify what is read:
+    /// tree heads, consistency, entries with their inclusion proofs, Rekor v1 search.
+    Log {
+        /// What to read.
+        #[command(subcommand)]
+        command: crate::log_cmd::LogCommand,
+    },
+    /// Watch a transparency log: prove each new tree head consistent with the last, read
+    /// every new entry, report those of watched identities or keys, and alert on forks.
+    Monitor(crate::monitor_cmd::MonitorArgs),
 }
 
 /// `signet trust-instance`
@@ -210,6 +220,10 @@ pub struct UpArgs {
     /// How long the TUF metadata under `/tuf/` is valid once signed.
     #[command(flatten)]
     pub tuf: TufExpiryArgs,
+
+    /// What must accept the logs' checkpoints before they are published.
+    #[command(flatten)]
+    pub guards: LogGuardArgs,
 
     /// Connection limits and timeouts.
     #[command(flatten)]
@@ -532,6 +546,31 @@ pub struct ServeLogArgs {
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub http: HttpArgs,
+
+    /// What must accept the logs' checkpoints before they are published.
+    #[command(flatten)]
+    pub guards: LogGuardArgs,
+}
+
+/// The checkpoint guards of `signet up` and `signet serve log`.
+#[derive(Debug, Args)]
+pub struct LogGuardArgs {
+    /// Keep a copy of each log's latest checkpoint in this directory (outside the data
+    /// directory: another disk or a mounted share), written before each checkpoint is
+    /// published; refuse to start when the logs' data is behind it (a restored backup).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_lock: Option<PathBuf>,
+
+    /// A C2SP witness that must cosign the Rekor v2 log's checkpoints before they are
+    /// published: its cosignature/v1 verifier key, `@`, its URL (`NAME+HASH+KEY@URL`).
+    /// Repeatable.
+    #[arg(long = "witness", value_name = "VKEY@URL")]
+    pub witnesses: Vec<String>,
+
+    /// How many of the `--witness`es must cosign each checkpoint. Without a quorum the log
+    /// publishes nothing and answers writes with 503. Default: all of them.
+    #[arg(long, value_name = "N", requires = "witnesses", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub witness_quorum: Option<u64>,
 }
 
 /// `signet serve ca`
@@ -676,6 +715,26 @@ pub struct VerifyCommonArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// Witness cosignatures to require.
+    #[command(flatten)]
+    pub witnesses: WitnessPolicyArgs,
+}
+
+/// A witness policy (C2SP tlog-cosignature) the client requires on log checkpoints; the
+/// trusted root cannot express one.
+#[derive(Debug, Args)]
+pub struct WitnessPolicyArgs {
+    /// A witness's verifier key (`name+hash+base64`, cosignature/v1 or Ed25519), or a file of
+    /// them, one per line. Repeatable. With it, the checkpoint of every transparency-log entry
+    /// must carry --witness-quorum valid cosignatures by these witnesses (so a Rekor v1 entry,
+    /// whose checkpoints are not witnessed, fails).
+    #[arg(long = "witness-key", value_name = "VKEY|FILE")]
+    pub witness_keys: Vec<String>,
+
+    /// How many of the --witness-key witnesses must have cosigned. Default: all of them.
+    #[arg(long, value_name = "N", requires = "witness_keys", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub witness_quorum: Option<u64>,
 }
 
 /// `signet verify-bundle` (the conformance protocol's verify).
@@ -818,6 +877,10 @@ pub struct NoteVerifyArgs {
     /// The signed note to check (`-` for standard input).
     #[arg(value_name = "NOTE_FILE")]
     pub note: PathBuf,
+
+    /// Witness cosignatures to require on the checkpoint.
+    #[command(flatten)]
+    pub witnesses: WitnessPolicyArgs,
 }
 
 /// `signet generate-key-pair`

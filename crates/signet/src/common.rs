@@ -287,3 +287,37 @@ mod tests {
         }
     }
 }
+
+/// The witness policy of `--witness-key`/`--witness-quorum`, if any: keys given inline or in
+/// files (one per line); the quorum defaults to every key.
+pub fn witness_policy(
+    args: &crate::cli::WitnessPolicyArgs,
+) -> Result<Option<std::sync::Arc<signet_verify::WitnessPolicy>>, Failure> {
+    if args.witness_keys.is_empty() {
+        return Ok(None);
+    }
+    let mut vkeys = Vec::new();
+    for key in &args.witness_keys {
+        let path = Path::new(key);
+        if path.is_file() {
+            let data = read_limited(path, "witness key file", 1 << 20)?;
+            let text = String::from_utf8(data)
+                .map_err(|_| Failure::Usage(format!("witness key file {key} is not UTF-8")))?;
+            vkeys.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        } else {
+            vkeys.push(key.clone());
+        }
+    }
+    let quorum = match args.witness_quorum {
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        None => vkeys.len(),
+    };
+    signet_verify::WitnessPolicy::new(vkeys.iter().map(String::as_str), quorum)
+        .map(|p| Some(std::sync::Arc::new(p)))
+        .map_err(|e| Failure::Usage(format!("--witness-key/--witness-quorum: {e}")))
+}

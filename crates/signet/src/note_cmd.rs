@@ -69,5 +69,18 @@ pub fn verify(args: &NoteVerifyArgs) -> Result<(), Failure> {
     for sig in opened.verified_signatures() {
         println!("verified: {} {:08x}", sig.name, sig.key_id);
     }
+    if let Some(policy) = crate::common::witness_policy(&args.witnesses)? {
+        let cosigners = policy.cosigners(opened.note());
+        for name in &cosigners {
+            println!("cosigned: {name}");
+        }
+        if cosigners.len() < policy.quorum() {
+            return Err(Failure::Invalid(format!(
+                "the checkpoint carries {} valid cosignatures by the given witnesses, {} required",
+                cosigners.len(),
+                policy.quorum()
+            )));
+        }
+    }
     Ok(())
 }

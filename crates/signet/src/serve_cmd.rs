@@ -169,6 +169,7 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
     let mut config = LogServerConfig::new(args.data.clone(), public_url.clone());
     config.database = args.database.clone();
     config.cache_bytes = usize::try_from(args.cache_bytes).unwrap_or(usize::MAX);
+    config.guards = log_guards(&args.guards)?;
     config.peer_url = Some(
         args.peer_url
             .clone()
@@ -193,6 +194,15 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
     let result = serve(listener, server.router(), &args.http).await;
     server.shutdown().await;
     result
+}
+
+/// The checkpoint guards the flags ask for.
+pub fn log_guards(
+    args: &crate::cli::LogGuardArgs,
+) -> Result<signet_deploy::LogGuardConfig, Failure> {
+    Ok(signet_deploy::LogGuardConfig {
+        checkpoint_lock: args.checkpoint_lock.clone(),
+    })
 }
 
 /// Resolves on SIGTERM or ctrl-c.

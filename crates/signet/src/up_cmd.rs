@@ -38,6 +38,7 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
             snapshot: args.tuf.snapshot,
             timestamp: args.tuf.timestamp,
         },
+        log_guards: crate::serve_cmd::log_guards(&args.guards)?,
     })
     .await
     .map_err(|e| Failure::Usage(format!("starting: {e}")))?;

@@ -65,13 +65,11 @@ pub fn verify(args: &VerifyArgs) -> Result<(), Failure> {
         let policy = load_policy(&args.common.policy)?;
         let artifact = load_artifact(&args.artifact)?;
         let bundle = read_bundle(&args.bundle)?;
-        check(
-            &bundle,
-            &artifact,
-            &trust,
-            &policy,
-            &VerifyOptions::default(),
-        )
+        let options = VerifyOptions {
+            witnesses: crate::common::witness_policy(&args.common.witnesses)?,
+            ..VerifyOptions::default()
+        };
+        check(&bundle, &artifact, &trust, &policy, &options)
     };
     finish(args.common.output, run())
 }
@@ -124,6 +122,7 @@ fn run_blob(args: &VerifyBlobArgs) -> Result<VerifiedBundle, Failure> {
     let policy = load_policy(&args.common.policy)?;
     let artifact = load_artifact(&args.artifact)?;
     let mut options = insecure_options(&args.insecure);
+    options.witnesses = crate::common::witness_policy(&args.common.witnesses)?;
     let certificate = match &args.certificate {
         Some(path) => Some(load_certificate(path)?),
         None => None,
@@ -339,6 +338,7 @@ pub fn verify_blob_attestation(args: &VerifyBlobAttestationArgs) -> Result<(), F
         let trust = load_trust(&args.common.trust, args.common.staging)?;
         let policy = load_policy(&args.common.policy)?;
         let mut options = insecure_options(&args.insecure);
+        options.witnesses = crate::common::witness_policy(&args.common.witnesses)?;
         let artifact = match (&args.artifact, args.check_claims) {
             (Some(text), _) => load_artifact(text)?,
             (None, true) => {

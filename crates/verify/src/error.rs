@@ -66,6 +66,18 @@ pub enum VerifyError {
         /// Why.
         source: InclusionProofError,
     },
+    /// The entry's checkpoint lacks the witness cosignatures the client's policy requires.
+    #[error(
+        "tlog entry {entry}: its checkpoint carries {got} valid cosignatures by the required witnesses, {need} required"
+    )]
+    WitnessQuorum {
+        /// Entry position.
+        entry: usize,
+        /// Valid cosignatures by policy witnesses.
+        got: usize,
+        /// The quorum.
+        need: usize,
+    },
     /// The checkpoint is malformed, not signed by the log, or does not match the proof.
     #[error("tlog entry {entry}: checkpoint: {source}")]
     BadCheckpoint {

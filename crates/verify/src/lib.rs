@@ -30,11 +30,14 @@ mod policy;
 mod tlog;
 mod trust;
 mod verify;
+mod witness;
 
 pub use artifact::Artifact;
 pub use error::{InclusionProofError, LogCheckpointError, VerifyError};
 pub use policy::{IdentityPolicy, Policy, StringMatcher, github};
 pub use trust::{TrustMaterial, TrustedCa, TrustedLog, Validity};
+pub use tlog::{verify_log_checkpoint, verify_log_entry};
+pub use witness::{WitnessPolicy, WitnessPolicyError};
 pub use verify::{
     Signer, TimeSource, VerifiedBundle, VerifiedTime, VerifyOptions, verify_bundle,
     verify_bundle_with,

@@ -203,6 +203,57 @@ fn check_inclusion(
     check_checkpoint_signature(&note, &checkpoint, proof.checkpoint.as_bytes(), log).map_err(bad_cp)
 }
 
+/// The checkpoint of entry `index`'s inclusion proof (already verified against the log) carries
+/// the cosignatures `policy` requires.
+pub(crate) fn check_witnesses(
+    index: usize,
+    entry: &TransparencyLogEntry,
+    policy: &crate::WitnessPolicy,
+) -> Result<(), VerifyError> {
+    let checkpoint = entry
+        .inclusion_proof
+        .as_ref()
+        .map(|p| p.checkpoint.as_bytes())
+        .filter(|c| !c.is_empty());
+    let cosigners = match checkpoint.map(Note::parse) {
+        Some(Ok(note)) => policy.cosigners(&note).len(),
+        _ => 0,
+    };
+    if cosigners < policy.quorum() {
+        return Err(VerifyError::WitnessQuorum {
+            entry: index,
+            got: cosigners,
+            need: policy.quorum(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks one transparency-log entry on its own, as a bundle's entry is checked: its log is
+/// trusted, its signed entry timestamp (if any) verifies, and its inclusion proof verifies up
+/// to a checkpoint signed by that log. Whether the body is what the caller expects is the
+/// caller's to check. Returns the log that holds it.
+pub fn verify_log_entry<'t>(
+    entry: &TransparencyLogEntry,
+    trust: &'t TrustMaterial,
+    now: i64,
+) -> Result<&'t TrustedLog, VerifyError> {
+    check_entry(0, entry, trust, now, true).map(|checked| checked.log)
+}
+
+/// Parses a log's signed checkpoint (a C2SP signed note) and checks that `log` signed it, as
+/// the checkpoint of an inclusion proof is checked (key name, key ID and signature; see
+/// `check_checkpoint_signature`). Returns the checkpoint.
+pub fn verify_log_checkpoint(
+    envelope: &[u8],
+    log: &TrustedLog,
+) -> Result<Checkpoint, LogCheckpointError> {
+    let note = Note::parse(envelope).map_err(LogCheckpointError::Note)?;
+    let checkpoint = Checkpoint::parse(note.text()).map_err(LogCheckpointError::Checkpoint)?;
+    check_checkpoint_signature(&note, &checkpoint, envelope, log)?;
+    Ok(checkpoint)
+}
+
 /// The checkpoint is signed by `log`: a signature line whose key name and key ID are both the
 /// log's, as C2SP signed-note matches them (and Go's `note` package does), verifies. Lines by
 /// other keys (witness cosignatures) are ignored; so is a line that carries the log's key ID

@@ -101,6 +101,10 @@ pub struct VerifyOptions {
     /// For DSSE bundles, do not require an in-toto subject to name the artifact (cosign's
     /// `verify-blob-attestation --check-claims=false`): only the envelope is verified.
     pub ignore_statement_subjects: bool,
+    /// Require this many witness cosignatures on the checkpoint of every transparency-log
+    /// entry (see [`crate::WitnessPolicy`]). Entries without an inclusion proof, and Rekor v1
+    /// entries (whose checkpoints witnesses do not cosign), then fail. Default: none.
+    pub witnesses: Option<std::sync::Arc<crate::WitnessPolicy>>,
 }
 
 /// [`verify_bundle`] with explicit [`VerifyOptions`].
@@ -171,6 +175,11 @@ pub fn verify_bundle_with(
     if entries.is_empty() && !options.insecure_ignore_tlog {
         return Err(structure("no transparency-log entry"));
     }
+    if entries.is_empty() && options.witnesses.is_some() {
+        return Err(structure(
+            "a witness policy needs a transparency-log entry whose checkpoint witnesses cosigned",
+        ));
+    }
     if entries.len() > limits::MAX_TLOG_ENTRIES {
         return Err(structure("too many transparency-log entries"));
     }
@@ -230,6 +239,9 @@ pub fn verify_bundle_with(
     for (i, entry) in entries.iter().enumerate() {
         let checked = check_entry(i, entry, trust, now, require_proof)?;
         check_body(i, entry, &signed, &signing, &signing_key)?;
+        if let Some(policy) = &options.witnesses {
+            crate::tlog::check_witnesses(i, entry, policy)?;
+        }
         if let Some(t) = checked.verified_time {
             times.push(VerifiedTime {
                 source: TimeSource::SignedEntryTimestamp(i),

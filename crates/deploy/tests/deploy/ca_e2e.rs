@@ -145,6 +145,7 @@ async fn certificate_signs_a_bundle_that_verifies() {
             peer_url: Some(base.clone()),
             cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
             retired_v1: Vec::new(),
+            guards: Default::default(),
         })
         .await
         .unwrap();

@@ -27,6 +27,7 @@ async fn a_real_issuer_comes_before_the_development_issuer() {
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
+        log_guards: Default::default(),
     })
     .await
     .unwrap();

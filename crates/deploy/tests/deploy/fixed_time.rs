@@ -44,6 +44,7 @@ async fn ca_and_tsa_run_at_a_fixed_time() {
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
+        log_guards: Default::default(),
     };
     let deployment = Deployment::open_with(config, env).await.unwrap();
     let router = deployment.router();

@@ -49,6 +49,7 @@ fn config(dir: &Path, base: &str, rotate: &[RotateService]) -> DeploymentConfig 
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
         rotate: rotate.to_vec(),
         tuf_expiries: Default::default(),
+        log_guards: Default::default(),
     }
 }
 

@@ -26,6 +26,7 @@ fn config(dir: &Path, public_url: &str) -> DeploymentConfig {
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
+        log_guards: Default::default(),
     }
 }
 

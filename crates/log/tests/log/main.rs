@@ -13,6 +13,7 @@ mod batcher;
 mod conformance;
 mod crash;
 mod failures;
+mod guard;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod redb;

@@ -127,6 +127,7 @@ pub async fn open_with_search_results(
         randomness: signet_clock::Randomness::system(),
         search_results,
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+        guards: Default::default(),
     })
     .await
 }

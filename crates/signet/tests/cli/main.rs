@@ -30,3 +30,4 @@ mod up_dev_oidc;
 mod up_interop;
 mod verify_blob;
 mod verify_limits;
+mod witnessing;
