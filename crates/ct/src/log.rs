@@ -56,6 +56,9 @@ pub struct CtLogConfig {
     /// the log opens. Off (the default), a tree head of another key refuses the open: a key
     /// replaced by mistake must not take over the log.
     pub key_rotated: bool,
+    /// What must accept each tree head before it is published (e.g. a checkpoint lock kept
+    /// outside the data directory; see [`signet_log::guard`]). Default: nothing.
+    pub guards: Vec<Arc<dyn signet_log::CheckpointGuard>>,
 }
 
 impl std::fmt::Debug for CtLogConfig {
@@ -85,6 +88,7 @@ impl CtLogConfig {
             roots: Vec::new(),
             extra_data,
             key_rotated: false,
+            guards: Vec::new(),
         }
     }
 }
@@ -239,7 +243,7 @@ impl CtLog {
             Arc::clone(&timestamps),
         );
         let clock = config.clock.clone();
-        let sequencer = Sequencer::open(
+        let sequencer = Sequencer::open_guarded(
             Arc::clone(&store),
             Box::new(signer),
             SequencerConfig {
@@ -247,6 +251,7 @@ impl CtLog {
                 format: CheckpointFormat::C2sp,
             },
             move || clock.now_ms(),
+            config.guards.clone(),
         )
         .await?;
         let batcher = Batcher::spawn(sequencer, config.batch)?;

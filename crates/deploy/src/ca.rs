@@ -50,7 +50,14 @@ pub struct CaDeploymentConfig {
     /// CA's precertificates anyway, and a replay gets its first SCT back). With it off the
     /// route is not served (404); every read is.
     pub ct_public_add: bool,
+    /// A directory outside the data directory where the CT log keeps a copy of its latest tree
+    /// head ([`crate::CheckpointLock`], `ct.checkpoint`); the CA then refuses to start on a CT
+    /// log behind it. Default: none.
+    pub checkpoint_lock: Option<PathBuf>,
 }
+
+/// The CT log's checkpoint lock file in a lock directory.
+pub const CHECKPOINT_LOCK_CT: &str = "ct.checkpoint";
 
 /// A running CA: keys, CT log, token verifier and (optionally) the development issuer.
 pub struct CaDeployment {
@@ -236,6 +243,17 @@ impl CaDeployment {
         ct_config.batch = config.batch;
         ct_config.key_rotated = ct_key_rotated;
         ct_config.roots = ca_chain.last().cloned().into_iter().collect();
+        if let Some(lock) = &config.checkpoint_lock {
+            signet_durable::create_dir_all(lock).map_err(|source| DeployError::Io {
+                path: lock.clone(),
+                source,
+            })?;
+            crate::log::refuse_inside(lock, &dir)?;
+            ct_config.guards.push(Arc::new(crate::CheckpointLock::new(
+                lock.join(CHECKPOINT_LOCK_CT),
+                &ct_config.origin,
+            )));
+        }
         let ct = Arc::new(
             signet_ct::CtLog::open(ct_store, &ct_key, ct_config)
                 .await

@@ -60,19 +60,22 @@ mod log_keys;
 pub mod rotation;
 pub mod tuf;
 mod up;
+pub mod witness;
 
-pub use ca::{CaDeployment, CaDeploymentConfig, open_tsa, tsa_router};
+pub use ca::{CHECKPOINT_LOCK_CT, CaDeployment, CaDeploymentConfig, open_tsa, tsa_router};
 pub use checkpoint_lock::CheckpointLock;
 pub use ct::CtPrecertLogger;
 pub use environment::Environment;
 pub use error::DeployError;
 pub use log::{
     CHECKPOINT_LOCK_V1, CHECKPOINT_LOCK_V2, CREATED_FILE, LogGuardConfig, LogServerConfig,
-    SEARCH_INDEX_FILE, TRUSTED_ROOT_FILE, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE,
-    open_log_server, open_log_server_with, trusted_root_path,
+    SEARCH_INDEX_FILE, TRUSTED_ROOT_FILE, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE, V2_VKEY_FILE,
+    open_log_server, open_log_server_with, rekor_v2_vkey, trusted_root_path,
 };
 pub use log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
 pub use rotation::{RETIRED_DIR, RETIRED_TRUST_JSON, RotateService, Rotation};
+/// A witness a log asks to cosign (`--witness VKEY@URL`), see [`LogGuardConfig::witnesses`].
+pub use signet_witness::WitnessSpec;
 pub use up::{
     Deployment, DeploymentConfig, DevOidcDefault, SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON,
     TRUSTED_ROOT_JSON, TrustFiles, is_loopback_url,

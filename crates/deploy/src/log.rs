@@ -72,6 +72,12 @@ pub struct LogGuardConfig {
     /// checkpoint ([`crate::CheckpointLock`]: `rekor-v1.checkpoint`, `rekor-v2.checkpoint`);
     /// the server then refuses to start on a data directory (or database) behind it.
     pub checkpoint_lock: Option<PathBuf>,
+    /// C2SP witnesses that must cosign the Rekor v2 log's checkpoints before they are
+    /// published ([`signet_witness::WitnessGuard`]). Rekor v1 checkpoints are ECDSA-signed,
+    /// which witnesses do not verify, so only the v2 log is witnessed.
+    pub witnesses: Vec<signet_witness::WitnessSpec>,
+    /// How many of `witnesses` must cosign; `None`: all of them.
+    pub witness_quorum: Option<usize>,
 }
 
 impl LogServerConfig {
@@ -90,6 +96,24 @@ impl LogServerConfig {
     }
 }
 
+/// The Rekor v2 log's C2SP verifier key (`name+hash+base64`), in the data directory: what a
+/// witness (`signet witness --log`) or `signet note verify --key` takes.
+pub const V2_VKEY_FILE: &str = "rekor-v2.vkey";
+
+/// The C2SP verifier key of `server`'s Rekor v2 log.
+///
+/// # Errors
+/// [`DeployError::Component`] if the origin cannot name a key (the server refused such URLs
+/// already).
+pub fn rekor_v2_vkey(server: &LogServer) -> Result<String, DeployError> {
+    signet_note::Ed25519NoteVerifier::new(server.v2_origin(), server.v2_public_key())
+        .map(|v| v.vkey())
+        .map_err(|e| DeployError::Component {
+            what: "the Rekor v2 verifier key",
+            reason: e.to_string(),
+        })
+}
+
 /// The checkpoint lock files of a lock directory, per log.
 pub const CHECKPOINT_LOCK_V1: &str = "rekor-v1.checkpoint";
 /// See [`CHECKPOINT_LOCK_V1`].
@@ -101,6 +125,28 @@ fn log_guards(
     v1_tree_id: u64,
 ) -> Result<signet_server::LogGuards, DeployError> {
     let mut guards = signet_server::LogGuards::default();
+    let witnesses = &config.guards.witnesses;
+    if !witnesses.is_empty() {
+        let component = |reason: String| DeployError::Component {
+            what: "the witnesses",
+            reason,
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(2))
+            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| component(e.to_string()))?;
+        let clients = witnesses
+            .iter()
+            .map(|spec| signet_witness::WitnessClient::new(http.clone(), spec.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| component(e.to_string()))?;
+        let quorum = config.guards.witness_quorum.unwrap_or(clients.len());
+        let guard = signet_witness::WitnessGuard::new(clients, quorum)
+            .map_err(|e| component(e.to_string()))?;
+        // First, so that the checkpoint lock keeps the cosigned checkpoint.
+        guards.v2.push(Arc::new(guard));
+    }
     if let Some(dir) = &config.guards.checkpoint_lock {
         let (v1_origin, v2_origin) = signet_server::log_origins(&config.public_url, v1_tree_id)?;
         signet_durable::create_dir_all(dir).map_err(|source| DeployError::Io {
@@ -220,5 +266,7 @@ pub async fn open_log_server_with(
     .await?;
     let path = trusted_root_path(dir);
     write_public(&path, server.trusted_root().to_json_pretty().as_bytes())?;
+    let vkey = rekor_v2_vkey(&server)?;
+    write_public(&dir.join(V2_VKEY_FILE), format!("{vkey}\n").as_bytes())?;
     Ok(server)
 }

@@ -240,6 +240,7 @@ impl Deployment {
                 dev_oidc: config.dev_oidc,
                 batch: config.batch,
                 ct_public_add: config.ct_public_add,
+                checkpoint_lock: config.log_guards.checkpoint_lock.clone(),
             },
             env.clone(),
             retired
@@ -466,6 +467,12 @@ impl Deployment {
     /// The development issuer's URL, when it runs.
     pub fn dev_issuer_url(&self) -> Option<String> {
         self.ca.dev_issuer_url()
+    }
+
+    /// The Rekor v2 log's C2SP verifier key (also in `log/rekor-v2.vkey`): what its witnesses
+    /// are configured with.
+    pub fn rekor_v2_vkey(&self) -> Result<String, DeployError> {
+        crate::log::rekor_v2_vkey(&self.log)
     }
 
     /// The TUF repository's base URL: `<public URL>/tuf`.

@@ -43,6 +43,9 @@ pub enum Command {
     Up(UpArgs),
     /// Print a development ID token from a `signet up` development issuer (development only).
     DevToken(DevTokenArgs),
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the logs given by --log once each
+    /// is proven consistent with the last one cosigned (POST /add-checkpoint).
+    Witness(crate::witness_cmd::WitnessArgs),
     /// Sign a file (keyless with an OIDC identity, or with --key) and write a Sigstore bundle.
     SignBlob(SignBlobArgs),
     /// Sign an in-toto attestation about a file (DSSE envelope) and write a Sigstore bundle.
@@ -86,16 +89,6 @@ pub enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
-    /// Read a transparency log (Rekor v1, Rekor v2 tiles, or CT) and verify what is read:
-    /// tree heads, consistency, entries with their inclusion proofs, Rekor v1 search.
-    Log {
-        /// What to read.
-        #[command(subcommand)]
-        command: crate::log_cmd::LogCommand,
-    },
-    /// Watch a transparency log: prove each new tree head consistent with the last, read
-    /// every new entry, report those of watched identities or keys, and alert on forks.
-    Monitor(crate::monitor_cmd::MonitorArgs),
 }
 
 /// `signet trust-instance`
@@ -609,6 +602,11 @@ pub struct ServeCaArgs {
     /// its precertificates itself, in process, and the route then answers 404.
     #[arg(long)]
     pub ct_public_add: bool,
+
+    /// Keep a copy of the CT log's latest tree head in this directory (outside the data
+    /// directory); refuse to start when the CT log's data is behind it (a restored backup).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_lock: Option<PathBuf>,
 
     /// Connection limits and timeouts.
     #[command(flatten)]

@@ -22,6 +22,7 @@ mod sign_cmd;
 mod trust_cmd;
 mod up_cmd;
 mod verify_cmd;
+mod witness_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         cli::Command::VerifyAttestation(args) => image_cmd::verify_attestation(&args),
         cli::Command::Up(args) => up_cmd::up(&args),
         cli::Command::DevToken(args) => up_cmd::dev_token(&args),
+        cli::Command::Witness(args) => witness_cmd::witness(&args),
         cli::Command::SignBlob(args) => sign_cmd::sign_blob(&args),
         cli::Command::AttestBlob(args) => sign_cmd::attest_blob(&args),
         cli::Command::SignBundle(args) => sign_cmd::sign_bundle(&args),

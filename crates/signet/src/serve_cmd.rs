@@ -112,6 +112,7 @@ async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
         dev_oidc: args.dev_oidc,
         batch: signet_log::BatcherConfig::default(),
         ct_public_add: args.ct_public_add,
+        checkpoint_lock: args.checkpoint_lock.clone(),
     })
     .await
     .map_err(|e| Failure::Usage(format!("opening the CA: {e}")))?;
@@ -200,8 +201,31 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
 pub fn log_guards(
     args: &crate::cli::LogGuardArgs,
 ) -> Result<signet_deploy::LogGuardConfig, Failure> {
+    let witnesses = args
+        .witnesses
+        .iter()
+        .map(|w| {
+            w.parse::<signet_deploy::WitnessSpec>()
+                .map_err(|e| Failure::Usage(format!("--witness: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let witness_quorum = match args.witness_quorum {
+        Some(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n > witnesses.len() {
+                return Err(Failure::Usage(format!(
+                    "--witness-quorum {n} with {} --witness",
+                    witnesses.len()
+                )));
+            }
+            Some(n)
+        }
+        None => None,
+    };
     Ok(signet_deploy::LogGuardConfig {
         checkpoint_lock: args.checkpoint_lock.clone(),
+        witnesses,
+        witness_quorum,
     })
 }
 

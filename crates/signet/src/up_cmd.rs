@@ -63,6 +63,12 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
             signet_formats::Timestamp::from_unix_seconds(rotation.at)
         );
     }
+    if let Ok(vkey) = deployment.rekor_v2_vkey() {
+        println!(
+            "signet: Rekor v2 log key (for witnesses, `signet witness --log`; also in {dir}/log/{}): {vkey}",
+            signet_deploy::V2_VKEY_FILE
+        );
+    }
     let signet = invocation();
     let tuf = deployment.tuf_url();
     println!(

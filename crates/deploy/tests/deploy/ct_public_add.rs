@@ -28,6 +28,7 @@ async fn serve(
         dev_oidc: true,
         batch: Default::default(),
         ct_public_add,
+        checkpoint_lock: None,
     })
     .await
     .unwrap();

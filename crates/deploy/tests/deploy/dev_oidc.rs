@@ -58,6 +58,7 @@ async fn the_ca_lists_the_development_issuer_last() {
         dev_oidc: true,
         batch: Default::default(),
         ct_public_add: false,
+        checkpoint_lock: None,
     })
     .await
     .unwrap();
@@ -81,6 +82,7 @@ async fn the_ca_lists_the_development_issuer_last() {
         dev_oidc: true,
         batch: Default::default(),
         ct_public_add: false,
+        checkpoint_lock: None,
     })
     .await
     .unwrap();

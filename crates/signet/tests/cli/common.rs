@@ -6,7 +6,7 @@
 //! it). Without it the tests are skipped with a note, unless `SIGNET_REQUIRE_REGISTRY=1`.
 
 pub use signet_testkit::registry::{Registry, client, push_image, registry_bin};
-pub use signet_testkit::signet::Up;
+pub use signet_testkit::signet::{Launch, Ready, SignetProcess, Up};
 pub use signet_testkit::{free_port, runtime};
 
 /// The binary under test.

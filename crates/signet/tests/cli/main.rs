@@ -30,4 +30,5 @@ mod up_dev_oidc;
 mod up_interop;
 mod verify_blob;
 mod verify_limits;
+mod witness;
 mod witnessing;

@@ -117,6 +117,14 @@ fn the_checkpoint_lock_refuses_a_restored_backup() {
     let locked = std::fs::read_to_string(lock.join("rekor-v2.checkpoint")).unwrap();
     assert_eq!(locked, checkpoint(&up), "the lock holds what is served");
     assert!(lock.join("rekor-v1.checkpoint").exists());
+    let ct_sth = get(&format!("{}/ct/v1/get-sth", up.url)).1;
+    let ct_sth: serde_json::Value = serde_json::from_str(&ct_sth).unwrap();
+    let ct_locked = std::fs::read_to_string(lock.join("ct.checkpoint")).unwrap();
+    assert_eq!(
+        ct_locked.lines().nth(1).unwrap(),
+        ct_sth["tree_size"].to_string(),
+        "the CT log's lock holds its tree head"
+    );
     up.stop();
 
     copy_dir(&data, &backup);
@@ -149,4 +157,215 @@ fn the_checkpoint_lock_refuses_a_restored_backup() {
     let up = Up::start_with(SIGNET, Some(&data), Some(port), &[]);
     assert_ne!(checkpoint(&up), published);
     up.stop();
+}
+
+/// A `signet witness` for the log whose verifier key is `log_vkey`, on `data` and `port`
+/// (fresh ones by default).
+fn witness(
+    data: &Path,
+    port: Option<u16>,
+    name: &str,
+    log_vkey: &str,
+) -> crate::common::SignetProcess {
+    crate::common::SignetProcess::start(
+        SIGNET,
+        crate::common::Launch {
+            data: Some(data),
+            port,
+            extra: &["--log", log_vkey, "--name", name],
+            ready: &[
+                crate::common::Ready::Port,
+                crate::common::Ready::DataFile("witness.vkey"),
+            ],
+            ..crate::common::Launch::new(&["witness"])
+        },
+    )
+}
+
+fn read_trim(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap().trim().to_owned()
+}
+
+/// How many signature lines `note` carries.
+fn signature_lines(note: &str) -> usize {
+    note.lines().filter(|l| l.starts_with('\u{2014}')).count()
+}
+
+#[test]
+fn witnesses_cosign_every_checkpoint_and_a_log_without_its_quorum_publishes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let port = free_port();
+    // A first start makes the log's keys; the witnesses are configured with its key.
+    let up = Up::start_with(SIGNET, Some(&data), Some(port), &[]);
+    let log_vkey = read_trim(&data.join("log").join("rekor-v2.vkey"));
+    up.stop();
+
+    let w1_dir = tmp.path().join("w1");
+    let w2_dir = tmp.path().join("w2");
+    let w1 = witness(&w1_dir, None, "witness.test/w1", &log_vkey);
+    let w2_port = free_port();
+    let w2 = witness(&w2_dir, Some(w2_port), "witness.test/w2", &log_vkey);
+    let w1_vkey = read_trim(&w1_dir.join("witness.vkey"));
+    let w2_vkey = read_trim(&w2_dir.join("witness.vkey"));
+    let spec1 = format!("{w1_vkey}@{}", w1.base);
+    let spec2 = format!("{w2_vkey}@{}", w2.base);
+    let flags = [
+        "--witness",
+        spec1.as_str(),
+        "--witness",
+        spec2.as_str(),
+        "--witness-quorum",
+        "2",
+    ];
+    let up = Up::start_with(SIGNET, Some(&data), Some(port), &flags);
+
+    // Signing: the bundle's checkpoint carries both cosignatures.
+    let bundle = sign(&up, tmp.path(), "one");
+    let file = tmp.path().join("one");
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let cp =
+        b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_eq!(signature_lines(&cp), 3, "{cp}");
+    let served = checkpoint(&up);
+    assert_eq!(signature_lines(&served), 3, "{served}");
+
+    // Clients may require them.
+    let trust = up.trust_config();
+    let issuer = up.issuer();
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify-blob",
+            "--trust-config",
+            s(&trust),
+            "--bundle",
+            s(&bundle),
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            issuer.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(s(&file));
+        signet(&args)
+    };
+    ok(
+        &verify(&["--witness-key", &w1_vkey, "--witness-key", &w2_vkey]),
+        "verify with both witnesses required",
+    );
+    let stranger = signet_note::CosignatureV1Signer::from_seed("witness.test/other", &[5; 32], 0)
+        .unwrap()
+        .verifier_key();
+    let out = verify(&[
+        "--witness-key",
+        &w1_vkey,
+        "--witness-key",
+        &stranger,
+        "--witness-quorum",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cosignatures"),
+        "{out:?}"
+    );
+    // sigstore-python accepts a checkpoint that carries cosignatures.
+    if let Some(py) = signet_testkit::tools::sigstore_python() {
+        let out = Command::new(py)
+            .args(["-m", "sigstore", "--trust-config"])
+            .arg(up.trust_config())
+            .args(["verify", "identity", "--bundle"])
+            .arg(&bundle)
+            .args(["--cert-identity", "alice@example.com", "--cert-oidc-issuer"])
+            .arg(up.issuer())
+            .arg(&file)
+            .output()
+            .unwrap();
+        ok(&out, "sigstore-python verify of a cosigned checkpoint");
+    }
+    // note verify: the log's key, then the witness policy.
+    let note_file = tmp.path().join("checkpoint.note");
+    std::fs::write(&note_file, &served).unwrap();
+    let out = ok(
+        &signet(&[
+            "note",
+            "verify",
+            "--key",
+            &log_vkey,
+            "--witness-key",
+            &w2_vkey,
+            s(&note_file),
+        ]),
+        "note verify with a witness",
+    );
+    assert!(out.contains("cosigned: witness.test/w2"), "{out}");
+
+    // A witness goes down: nothing is published, writes answer 503, and nothing is lost.
+    drop(w2);
+    let before = checkpoint(&up);
+    let token = up.dev_token("alice@example.com");
+    let two = tmp.path().join("two");
+    std::fs::write(&two, b"artifact two\n").unwrap();
+    let out = signet(&[
+        "sign-blob",
+        "--trust-config",
+        s(&up.trust_config()),
+        "--identity-token",
+        &token,
+        "--bundle",
+        s(&tmp.path().join("two.sigstore.json")),
+        s(&two),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("503"),
+        "{out:?}"
+    );
+    assert_eq!(checkpoint(&up), before, "no checkpoint without the quorum");
+
+    // It comes back (same state): the log catches up and publishes again.
+    let w2 = witness(&w2_dir, Some(w2_port), "witness.test/w2", &log_vkey);
+    sign(&up, tmp.path(), "three");
+    let after = checkpoint(&up);
+    assert_ne!(after, before);
+    assert_eq!(signature_lines(&after), 3, "{after}");
+    up.stop();
+
+    // The restore guard: an old copy of the data directory comes back. It starts (no lock),
+    // but the witnesses refuse its diverging tree, so it publishes nothing.
+    let backup = tmp.path().join("backup");
+    copy_dir(&data, &backup);
+    let up = Up::start_with(SIGNET, Some(&data), Some(port), &flags);
+    sign(&up, tmp.path(), "four");
+    let witnessed = checkpoint(&up);
+    up.stop();
+    std::fs::remove_dir_all(&data).unwrap();
+    copy_dir(&backup, &data);
+    let up = Up::start_with(SIGNET, Some(&data), Some(port), &flags);
+    let token = up.dev_token("alice@example.com");
+    let five = tmp.path().join("five");
+    std::fs::write(&five, b"artifact five\n").unwrap();
+    let out = signet(&[
+        "sign-blob",
+        "--trust-config",
+        s(&up.trust_config()),
+        "--identity-token",
+        &token,
+        "--bundle",
+        s(&tmp.path().join("five.sigstore.json")),
+        s(&five),
+    ]);
+    assert!(
+        !out.status.success(),
+        "the restored log published a diverging tree"
+    );
+    let served = checkpoint(&up);
+    assert_ne!(served, witnessed);
+    let size = |note: &str| note.lines().nth(1).unwrap().parse::<u64>().unwrap();
+    assert!(size(&served) < size(&witnessed), "{served}");
+    up.stop();
+    drop((w1, w2));
 }
