@@ -89,6 +89,16 @@ pub enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
+    /// Read a transparency log (Rekor v1, Rekor v2 tiles, or CT) and verify what is read:
+    /// tree heads, consistency, entries with their inclusion proofs, Rekor v1 search.
+    Log {
+        /// What to read.
+        #[command(subcommand)]
+        command: crate::log_cmd::LogCommand,
+    },
+    /// Watch a transparency log: prove each new tree head consistent with the last, read
+    /// every new entry, report those of watched identities or keys, and alert on forks.
+    Monitor(crate::monitor_cmd::MonitorArgs),
 }
 
 /// `signet trust-instance`

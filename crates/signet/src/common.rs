@@ -261,33 +261,6 @@ pub fn predicate_type_uri(name: &str) -> String {
     .to_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::predicate_type_uri;
-
-    #[test]
-    fn predicate_type_short_names_are_cosigns() {
-        for (name, uri) in [
-            ("custom", "https://cosign.sigstore.dev/attestation/v1"),
-            ("slsaprovenance", "https://slsa.dev/provenance/v0.2"),
-            ("slsaprovenance02", "https://slsa.dev/provenance/v0.2"),
-            ("slsaprovenance1", "https://slsa.dev/provenance/v1"),
-            ("spdx", "https://spdx.dev/Document"),
-            ("spdxjson", "https://spdx.dev/Document"),
-            ("cyclonedx", "https://cyclonedx.org/bom"),
-            ("link", "https://in-toto.io/Link/v1"),
-            ("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"),
-            ("openvex", "https://openvex.dev/ns"),
-        ] {
-            assert_eq!(predicate_type_uri(name), uri, "{name}");
-        }
-        // Anything else is a URI, kept as given (names are case-sensitive, as in cosign).
-        for other in ["https://example.test/predicate/v1", "Link", "cyclonedxxml"] {
-            assert_eq!(predicate_type_uri(other), other);
-        }
-    }
-}
-
 /// The witness policy of `--witness-key`/`--witness-quorum`, if any: keys given inline or in
 /// files (one per line); the quorum defaults to every key.
 pub fn witness_policy(
@@ -320,4 +293,31 @@ pub fn witness_policy(
     signet_verify::WitnessPolicy::new(vkeys.iter().map(String::as_str), quorum)
         .map(|p| Some(std::sync::Arc::new(p)))
         .map_err(|e| Failure::Usage(format!("--witness-key/--witness-quorum: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::predicate_type_uri;
+
+    #[test]
+    fn predicate_type_short_names_are_cosigns() {
+        for (name, uri) in [
+            ("custom", "https://cosign.sigstore.dev/attestation/v1"),
+            ("slsaprovenance", "https://slsa.dev/provenance/v0.2"),
+            ("slsaprovenance02", "https://slsa.dev/provenance/v0.2"),
+            ("slsaprovenance1", "https://slsa.dev/provenance/v1"),
+            ("spdx", "https://spdx.dev/Document"),
+            ("spdxjson", "https://spdx.dev/Document"),
+            ("cyclonedx", "https://cyclonedx.org/bom"),
+            ("link", "https://in-toto.io/Link/v1"),
+            ("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"),
+            ("openvex", "https://openvex.dev/ns"),
+        ] {
+            assert_eq!(predicate_type_uri(name), uri, "{name}");
+        }
+        // Anything else is a URI, kept as given (names are case-sensitive, as in cosign).
+        for other in ["https://example.test/predicate/v1", "Link", "cyclonedxxml"] {
+            assert_eq!(predicate_type_uri(other), other);
+        }
+    }
 }

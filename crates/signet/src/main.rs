@@ -16,6 +16,8 @@ mod completions_cmd;
 mod image_cmd;
 mod key_cmd;
 mod keyfile;
+mod log_cmd;
+mod monitor_cmd;
 mod note_cmd;
 mod serve_cmd;
 mod sign_cmd;
@@ -73,6 +75,16 @@ fn main() -> ExitCode {
         cli::Command::Trust {
             command: cli::TrustCommand::Update(args),
         } => trust_cmd::trust_update(&args),
+        cli::Command::Log {
+            command: log_cmd::LogCommand::Info(args),
+        } => log_cmd::info(&args),
+        cli::Command::Log {
+            command: log_cmd::LogCommand::Get(args),
+        } => log_cmd::get(&args),
+        cli::Command::Log {
+            command: log_cmd::LogCommand::Search(args),
+        } => log_cmd::search(&args),
+        cli::Command::Monitor(args) => monitor_cmd::monitor(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@
 
 mod common;
 
+mod audit;
 mod completions;
 mod conformance;
 mod cosign_inputs;
