@@ -31,6 +31,8 @@ pub mod process;
 pub mod registry;
 mod signer;
 pub mod signet;
+#[cfg(feature = "tiles")]
+pub mod tiles;
 pub mod tools;
 
 pub use process::ChildGuard;
