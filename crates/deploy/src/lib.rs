@@ -53,6 +53,7 @@ mod checkpoint_lock;
 mod ct;
 mod environment;
 mod error;
+pub mod explorer;
 mod files;
 pub mod http_server;
 pub mod log;

@@ -439,7 +439,8 @@ impl Deployment {
             )
             .merge(self.ca.router())
             .merge(crate::ca::tsa_router(self.tsa.clone(), &self.env))
-            .merge(self.tuf.router());
+            .merge(self.tuf.router())
+            .merge(crate::explorer::up_router(&self.ca, &self.public_url));
         router.merge(self.log.router())
     }
 

@@ -192,7 +192,13 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
         "signet: trusted root: {}",
         signet_deploy::trusted_root_path(&args.data).display()
     );
-    let result = serve(listener, server.router(), &args.http).await;
+    let app = server
+        .router()
+        .merge(signet_deploy::explorer::log_server_router(
+            &args.data,
+            &public_url,
+        ));
+    let result = serve(listener, app, &args.http).await;
     server.shutdown().await;
     result
 }

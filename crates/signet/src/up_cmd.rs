@@ -45,6 +45,7 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
     let dir = deployment.data_dir().display().to_string();
     println!("signet: private Sigstore at {public_url} (listening on {local})");
     println!("signet:   Rekor v1 + v2 logs, CA (Fulcio API v2) + CT log, timestamp authority");
+    println!("signet: log explorer (proofs verified in your browser): {public_url}/");
     println!(
         "signet: trust files in {dir}/: {TRUSTED_ROOT_JSON}, {SIGNING_CONFIG_JSON}, {TRUST_CONFIG_JSON}"
     );

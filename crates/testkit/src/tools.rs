@@ -37,3 +37,13 @@ pub fn sigstore_js() -> Option<PathBuf> {
         "scripts/ensure-sigstore-js",
     )
 }
+
+/// chromedriver for the log explorer's browser tests (`SIGNET_CHROMEDRIVER`, which
+/// `scripts/ensure-chromium` prints); `None` unless `SIGNET_REQUIRE_BROWSER=1`.
+pub fn chromedriver() -> Option<PathBuf> {
+    configured(
+        "SIGNET_CHROMEDRIVER",
+        "SIGNET_REQUIRE_BROWSER",
+        "scripts/ensure-chromium",
+    )
+}

@@ -17,6 +17,7 @@ mod completions;
 mod conformance;
 mod cosign_inputs;
 mod differential;
+mod explorer;
 mod http_limits;
 mod image;
 mod input_files;
