@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-use common::{SIGNET, Up, free_port};
+use common::{SIGNET, Up, copy_dir, free_port, sign_blob_as};
 use serde_json::Value;
 
 /// Signs a fresh file in `dir` as `subject` with `config` (the v2 trust config or the Rekor
@@ -26,15 +26,12 @@ fn sign(config: &Path, subject: &str, dir: &Path) -> PathBuf {
     let n = std::fs::read_dir(dir).unwrap().count();
     let file = dir.join(format!("artifact-{n}"));
     std::fs::write(&file, format!("artifact {n} by {subject}")).unwrap();
-    let out = Command::new(SIGNET)
-        .arg("sign-blob")
-        .arg("--trust-config")
-        .arg(config)
-        .args(["--dev-subject", subject, "--bundle"])
-        .arg(dir.join(format!("bundle-{n}.json")))
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = sign_blob_as(
+        config,
+        subject,
+        &file,
+        &dir.join(format!("bundle-{n}.json")),
+    );
     assert!(out.status.success(), "sign-blob: {out:?}");
     file
 }
@@ -376,19 +373,6 @@ fn monitor_reports_exactly_the_watched_identity_round_after_round() {
     );
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["match"]["index"], 0);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -102,3 +102,36 @@ pub fn assert_dsse_entry_form(bundle: &[u8], rekor_v2: bool) {
         assert_eq!(logged[0]["signature"], sig);
     }
 }
+
+/// Copies the directory tree `from` to `to` (a data directory's backup, in restore tests).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `signet sign-blob` of `file` into `bundle`, keyless as `subject` through the development
+/// issuer of the instance `trust_config` describes.
+pub fn sign_blob_as(
+    trust_config: &std::path::Path,
+    subject: &str,
+    file: &std::path::Path,
+    bundle: &std::path::Path,
+) -> std::process::Output {
+    std::process::Command::new(SIGNET)
+        .arg("sign-blob")
+        .arg("--trust-config")
+        .arg(trust_config)
+        .args(["--dev-subject", subject, "--bundle"])
+        .arg(bundle)
+        .arg(file)
+        .output()
+        .expect("run signet sign-blob")
+}

@@ -4,7 +4,7 @@
 //! a log without its quorum publishes nothing and answers 503, and clients can require the
 //! cosignatures (`--witness-key`).
 
-use crate::common::{SIGNET, Up, free_port, runtime, signet};
+use crate::common::{SIGNET, Up, copy_dir, free_port, runtime, sign_blob_as, signet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -24,38 +24,19 @@ fn ok(out: &Output, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+/// Tries to sign a new artifact `name` keyless through `up` (into its Rekor v2 log).
+fn try_sign(up: &Up, dir: &Path, name: &str) -> (PathBuf, Output) {
+    let file = dir.join(name);
+    std::fs::write(&file, format!("artifact {name}\n")).unwrap();
+    let bundle = dir.join(format!("{name}.sigstore.json"));
+    let out = sign_blob_as(&up.trust_config(), "alice@example.com", &file, &bundle);
+    (bundle, out)
 }
 
 /// Signs `name` keyless through `up` into its Rekor v2 log; returns the bundle's path.
 fn sign(up: &Up, dir: &Path, name: &str) -> PathBuf {
-    let file = dir.join(name);
-    std::fs::write(&file, format!("artifact {name}\n")).unwrap();
-    let bundle = dir.join(format!("{name}.sigstore.json"));
-    let token = up.dev_token("alice@example.com");
-    ok(
-        &signet(&[
-            "sign-blob",
-            "--trust-config",
-            s(&up.trust_config()),
-            "--identity-token",
-            &token,
-            "--bundle",
-            s(&bundle),
-            s(&file),
-        ]),
-        "sign-blob",
-    );
+    let (bundle, out) = try_sign(up, dir, name);
+    ok(&out, "sign-blob");
     bundle
 }
 
@@ -306,19 +287,7 @@ fn witnesses_cosign_every_checkpoint_and_a_log_without_its_quorum_publishes_noth
     // A witness goes down: nothing is published, writes answer 503, and nothing is lost.
     drop(w2);
     let before = checkpoint(&up);
-    let token = up.dev_token("alice@example.com");
-    let two = tmp.path().join("two");
-    std::fs::write(&two, b"artifact two\n").unwrap();
-    let out = signet(&[
-        "sign-blob",
-        "--trust-config",
-        s(&up.trust_config()),
-        "--identity-token",
-        &token,
-        "--bundle",
-        s(&tmp.path().join("two.sigstore.json")),
-        s(&two),
-    ]);
+    let (_, out) = try_sign(&up, tmp.path(), "two");
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("503"),
@@ -345,19 +314,7 @@ fn witnesses_cosign_every_checkpoint_and_a_log_without_its_quorum_publishes_noth
     std::fs::remove_dir_all(&data).unwrap();
     copy_dir(&backup, &data);
     let up = Up::start_with(SIGNET, Some(&data), Some(port), &flags);
-    let token = up.dev_token("alice@example.com");
-    let five = tmp.path().join("five");
-    std::fs::write(&five, b"artifact five\n").unwrap();
-    let out = signet(&[
-        "sign-blob",
-        "--trust-config",
-        s(&up.trust_config()),
-        "--identity-token",
-        &token,
-        "--bundle",
-        s(&tmp.path().join("five.sigstore.json")),
-        s(&five),
-    ]);
+    let (_, out) = try_sign(&up, tmp.path(), "five");
     assert!(
         !out.status.success(),
         "the restored log published a diverging tree"
