@@ -167,6 +167,8 @@ pub struct Deployment {
     data_dir: PathBuf,
     public_url: String,
     rotations: Vec<Rotation>,
+    /// Other origins whose logs the explorer's pages may read ([`Deployment::explorer_connect`]).
+    explorer_connect: Vec<String>,
 }
 
 impl std::fmt::Debug for Deployment {
@@ -304,6 +306,7 @@ impl Deployment {
             data_dir: dir,
             public_url: base,
             rotations: retired.rotations,
+            explorer_connect: Vec::new(),
         })
     }
 
@@ -437,10 +440,16 @@ impl Deployment {
                     async move { json(body) }
                 }),
             )
+            // Public files: pages of other origins (an explorer elsewhere) may read them.
+            .layer(axum::middleware::from_fn(signet_server::cors))
             .merge(self.ca.router())
             .merge(crate::ca::tsa_router(self.tsa.clone(), &self.env))
             .merge(self.tuf.router())
-            .merge(crate::explorer::up_router(&self.ca, &self.public_url));
+            .merge(crate::explorer::up_router(
+                &self.ca,
+                &self.public_url,
+                &self.explorer_connect,
+            ));
         router.merge(self.log.router())
     }
 
@@ -468,6 +477,15 @@ impl Deployment {
     /// The development issuer's URL, when it runs.
     pub fn dev_issuer_url(&self) -> Option<String> {
         self.ca.dev_issuer_url()
+    }
+
+    /// Lets the explorer's pages read the logs of these other origins (`?log=`), e.g.
+    /// `https://rekor.example.org`: they join the pages' Content-Security-Policy `connect-src`.
+    /// Origins that are not bare `http(s)://host[:port]` are dropped.
+    #[must_use]
+    pub fn explorer_connect(mut self, origins: Vec<String>) -> Self {
+        self.explorer_connect = origins;
+        self
     }
 
     /// The Rekor v2 log's C2SP verifier key (also in `log/rekor-v2.vkey`): what its witnesses

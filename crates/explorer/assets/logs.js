@@ -29,12 +29,14 @@ export async function loadInstance() {
   const other = overrides();
   if (other) {
     const url = new URL(other.log, location.href);
-    if (url.origin !== location.origin) {
+    const allowed = Array.isArray(instance.connectOrigins) ? instance.connectOrigins : [];
+    if (url.origin !== location.origin && !allowed.includes(url.origin)) {
       throw new Error(
-        `${url.origin} is another origin: this page may only connect to its own (Content-Security-Policy connect-src 'self'). Serve the explorer from that log's origin, or put the log behind this one.`,
+        `${url.origin} is another origin: this page may only connect to its own and to the origins its operator allowed (${allowed.join(", ") || "none"}; signet up --explorer-connect ORIGIN). Serve the explorer from that log's origin, or allow it.`,
       );
     }
-    const base = url.pathname.replace(/\/$/, "");
+    const path = url.pathname.replace(/\/$/, "");
+    const base = url.origin === location.origin ? path : url.origin + path;
     instance.logs = [{ id: other.api, api: other.api === "v2" ? "rekor-v2" : "rekor-v1", apiBase: base }];
     instance.trustedRoot = other.root || instance.trustedRoot;
     instance.other = other;

@@ -71,6 +71,43 @@ pub struct Instance {
     pub trusted_root: String,
     /// The TUF repository's base path (e.g. `/tuf/`), if one is served.
     pub tuf: Option<String>,
+    /// Other origins (`scheme://host[:port]`) whose logs the pages may read with `?log=`: the
+    /// operator's allow-list, added to the Content-Security-Policy's `connect-src`. Those logs
+    /// must answer cross-origin reads (CORS), as signet's logs do. Invalid entries are dropped.
+    pub connect_origins: Vec<String>,
+}
+
+/// Whether `origin` is a bare `http(s)://host[:port]` origin, safe to put in a CSP source list.
+pub fn is_connect_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest.len() <= 253
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// The Content-Security-Policy of an instance's pages: [`CONTENT_SECURITY_POLICY`], with the
+/// instance's valid [`Instance::connect_origins`] added to `connect-src`.
+pub fn content_security_policy(instance: &Instance) -> String {
+    let extra: Vec<&str> = instance
+        .connect_origins
+        .iter()
+        .map(String::as_str)
+        .filter(|o| is_connect_origin(o))
+        .collect();
+    if extra.is_empty() {
+        return CONTENT_SECURITY_POLICY.to_owned();
+    }
+    CONTENT_SECURITY_POLICY.replace(
+        "connect-src 'self'",
+        &format!("connect-src 'self' {}", extra.join(" ")),
+    )
 }
 
 /// One trust file the instance serves.
@@ -246,12 +283,9 @@ pub fn shell_html() -> &'static str {
 }
 
 /// Adds the headers every explorer answer carries.
-fn secure(mut response: Response, cache: &'static str) -> Response {
+fn secure(mut response: Response, cache: &'static str, csp: &HeaderValue) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -264,19 +298,21 @@ fn secure(mut response: Response, cache: &'static str) -> Response {
     response
 }
 
-fn page() -> Response {
+fn page(csp: &HeaderValue) -> Response {
     let body: &'static str = shell_html();
     secure(
         ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
         "no-cache",
+        csp,
     )
 }
 
-fn asset(name: &str) -> Response {
+fn asset(name: &str, csp: &HeaderValue) -> Response {
     match ASSETS.assets.iter().find(|a| a.hashed == name) {
         Some(a) => secure(
             ([(header::CONTENT_TYPE, a.content_type)], a.body.to_string()).into_response(),
             IMMUTABLE,
+            csp,
         ),
         None => secure(
             (
@@ -286,6 +322,7 @@ fn asset(name: &str) -> Response {
             )
                 .into_response(),
             "no-cache",
+            csp,
         ),
     }
 }
@@ -294,27 +331,36 @@ fn asset(name: &str) -> Response {
 /// [`INSTANCE_JSON`] describing `instance`. It sets no fallback, so it merges into a router
 /// that has one.
 pub fn router(instance: &Instance) -> Router {
+    let mut instance = instance.clone();
+    instance.connect_origins.retain(|o| is_connect_origin(o));
     // Serializing a struct of strings cannot fail; fail closed with an empty object if it did.
-    let json: Arc<str> = serde_json::to_string(instance)
+    let json: Arc<str> = serde_json::to_string(&instance)
         .unwrap_or_else(|_| "{}".into())
         .into();
+    // Only validated origins go in, so the value is a valid header; fall back to the strict one.
+    let csp = HeaderValue::from_str(&content_security_policy(&instance))
+        .unwrap_or_else(|_| HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     let mut router = Router::new();
     for route in PAGE_ROUTES {
-        router = router.route(route, get(|| async { page() }));
+        let csp = csp.clone();
+        router = router.route(route, get(move || async move { page(&csp) }));
     }
+    let asset_csp = csp.clone();
     router
         .route(
             "/assets/{name}",
-            get(|Path(name): Path<String>| async move { asset(&name) }),
+            get(move |Path(name): Path<String>| async move { asset(&name, &asset_csp) }),
         )
         .route(
             INSTANCE_JSON,
             get(move || {
                 let body = json.to_string();
+                let csp = csp.clone();
                 async move {
                     secure(
                         ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
                         "no-cache",
+                        &csp,
                     )
                 }
             }),

@@ -55,7 +55,48 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             count_errors,
         ))
+        .layer(axum::middleware::from_fn(cors))
         .with_state(state)
+}
+
+/// CORS for public, credential-free reads: lets web pages of other origins (a log explorer
+/// served elsewhere) read the logs and trust files. Every
+/// answer to a request with an `Origin` carries `Access-Control-Allow-Origin: *`, and a CORS
+/// preflight is answered at once. The logs are public and take no credentials (no cookies),
+/// so a wildcard grants a page nothing it could not fetch anyway.
+pub async fn cors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{HeaderValue, Method, header};
+    let any = HeaderValue::from_static("*");
+    if request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return response;
+    }
+    let cross_origin = request.headers().contains_key(header::ORIGIN);
+    let mut response = next.run(request).await;
+    if cross_origin {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, any);
+    }
+    response
 }
 
 /// Counts every 4xx and 5xx answer by status.

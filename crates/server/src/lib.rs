@@ -67,6 +67,7 @@ mod search;
 mod sequencing;
 mod store;
 
+pub use api::cors;
 pub use cache::{CacheSizes, DEFAULT_CACHE_BYTES};
 pub use error::{ApiError, ServerError};
 pub use postgres::LEASE_TIMEOUT;

@@ -228,6 +228,11 @@ pub struct UpArgs {
     #[command(flatten)]
     pub guards: LogGuardArgs,
 
+    /// Another origin (`https://host[:port]`) whose Rekor logs the log explorer's pages may
+    /// read (`/?log=<url>`); added to their Content-Security-Policy. Repeatable.
+    #[arg(long = "explorer-connect", value_name = "ORIGIN")]
+    pub explorer_connect: Vec<String>,
+
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub http: HttpArgs,
@@ -553,6 +558,11 @@ pub struct ServeLogArgs {
     /// What must accept the logs' checkpoints before they are published.
     #[command(flatten)]
     pub guards: LogGuardArgs,
+
+    /// Another origin (`https://host[:port]`) whose Rekor logs the log explorer's pages may
+    /// read (`/?log=<url>`); added to their Content-Security-Policy. Repeatable.
+    #[arg(long = "explorer-connect", value_name = "ORIGIN")]
+    pub explorer_connect: Vec<String>,
 }
 
 /// The checkpoint guards of `signet up` and `signet serve log`.

@@ -162,6 +162,8 @@ pub fn log(args: &ServeLogArgs) -> Result<(), Failure> {
 }
 
 async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
+    signet_deploy::explorer::check_connect_origins(&args.explorer_connect)
+        .map_err(Failure::Usage)?;
     let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
@@ -197,6 +199,7 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
         .merge(signet_deploy::explorer::log_server_router(
             &args.data,
             &public_url,
+            &args.explorer_connect,
         ));
     let result = serve(listener, app, &args.http).await;
     server.shutdown().await;

@@ -15,6 +15,8 @@ pub fn up(args: &UpArgs) -> Result<(), Failure> {
 
 async fn run(args: &UpArgs) -> Result<(), Failure> {
     let issuers = load_issuers(&args.oidc_issuers, args.oidc_config.as_deref())?;
+    signet_deploy::explorer::check_connect_origins(&args.explorer_connect)
+        .map_err(Failure::Usage)?;
     let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
@@ -41,7 +43,8 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         log_guards: crate::serve_cmd::log_guards(&args.guards)?,
     })
     .await
-    .map_err(|e| Failure::Usage(format!("starting: {e}")))?;
+    .map_err(|e| Failure::Usage(format!("starting: {e}")))?
+    .explorer_connect(args.explorer_connect.clone());
     let dir = deployment.data_dir().display().to_string();
     println!("signet: private Sigstore at {public_url} (listening on {local})");
     println!("signet:   Rekor v1 + v2 logs, CA (Fulcio API v2) + CT log, timestamp authority");

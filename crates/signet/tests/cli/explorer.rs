@@ -700,6 +700,60 @@ fn the_checkpoints_page_names_witness_cosignatures() {
     up.stop();
 }
 
+/// A log of another origin, which the operator allowed (`--explorer-connect`): the pages read
+/// it cross-origin (signet's logs and trust files answer CORS) and verify its entries against
+/// its own trusted root; an origin not allowed is refused.
+#[test]
+fn an_allowed_origin_s_log_is_read_and_verified_cross_origin() {
+    let Some(chromedriver) = signet_testkit::tools::chromedriver() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let other = Up::start(SIGNET);
+    sign(
+        &other,
+        &other.trust_config(),
+        tmp.path(),
+        "elsewhere",
+        "grace@example.com",
+    );
+    let here = Up::start_with(SIGNET, None, None, &["--explorer-connect", &other.url]);
+    let csp = runtime().block_on(async {
+        let page = reqwest::get(format!("{}/", here.url)).await.unwrap();
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    });
+    assert!(
+        csp.contains(&format!("connect-src 'self' {}", other.url)),
+        "{csp}"
+    );
+
+    let browser = Browser::start(&chromedriver);
+    let query = format!("?log={0}&api=v2&root={0}/trusted_root.json", other.url);
+    browser.goto(&format!("{}/entry/v2/0{query}", here.url));
+    let (proof, reason) = verdict(&browser);
+    assert_eq!((proof.as_str(), reason.as_str()), ("verified", ""));
+    let text = browser.run("return document.body.innerText", json!([]));
+    assert!(
+        text.as_str().unwrap().contains("grace@example.com"),
+        "{text}"
+    );
+    assert_no_unhandled_error(&browser);
+
+    // An origin the operator did not allow is refused by the page.
+    let third = format!("http://127.0.0.1:{}", free_port());
+    browser.goto(&format!("{}/entry/v2/0?log={third}&api=v2", here.url));
+    browser.wait(
+        "the refusal",
+        "return document.body.innerText.includes('another origin');",
+    );
+    drop(browser);
+    here.stop();
+    other.stop();
+}
+
 /// A vector file as JSON with every number turned into a string (sizes up to 2^64 − 1 do not
 /// fit a JavaScript number) and its name added.
 fn vector(path: &Path) -> Value {
