@@ -101,6 +101,12 @@ impl Browser {
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",
+                // No background traffic: this network is closed, and CI's is too.
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
+                "--no-first-run",
                 "--window-size=1200,1000",
                 "--hide-scrollbars",
                 format!("--user-data-dir={}", profile.path().display()),
