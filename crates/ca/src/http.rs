@@ -233,13 +233,20 @@ async fn trust_bundle(State(server): State<Arc<CaServer>>) -> Response {
     axum::Json(json!({"chains": [{"certificates": server.ca.chain_pem()}]})).into_response()
 }
 
-/// The `configuration` answer for the issuers of `verifier`, in Fulcio's proto JSON.
+/// The `configuration` answer for the issuers of `verifier`, in Fulcio's proto JSON: an exact
+/// issuer under `issuerUrl`, a meta issuer ([`IssuerConfig::is_meta`]) under
+/// `wildcardIssuerUrl` with its pattern.
 pub fn configuration_json(issuers: &[IssuerConfig]) -> serde_json::Value {
     let issuers: Vec<serde_json::Value> = issuers
         .iter()
         .map(|i| {
             let mut o = serde_json::Map::new();
-            o.insert("issuerUrl".into(), i.issuer_url.clone().into());
+            let url_field = if i.is_meta() {
+                "wildcardIssuerUrl"
+            } else {
+                "issuerUrl"
+            };
+            o.insert(url_field.into(), i.issuer_url.clone().into());
             o.insert("audience".into(), i.client_id.clone().into());
             let claim = if i.issuer_type == IssuerType::Email {
                 "email"

@@ -149,6 +149,32 @@ async fn trust_bundle_and_configuration() {
     ca.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_lists_meta_issuers_by_their_pattern() {
+    let issuer = TestIssuer::new();
+    let eks = issuer_config(
+        "https://oidc.eks.*.amazonaws.com/id/*",
+        IssuerType::Kubernetes,
+    );
+    let verifier = TestVerifier::new(&issuer, vec![email_issuer(), eks]);
+    let ca = start_ca(Arc::new(verifier)).await;
+    let config: Value = reqwest::get(ca.url("/api/v2/configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        config,
+        json!({"issuers": [
+            {"issuerUrl": ISSUER, "audience": "sigstore", "challengeClaim": "email"},
+            {"wildcardIssuerUrl": "https://oidc.eks.*.amazonaws.com/id/*", "audience": "sigstore",
+             "challengeClaim": "sub"},
+        ]})
+    );
+    ca.stop();
+}
+
 async fn expect_error(resp: reqwest::Response, status: StatusCode, grpc: u64, needle: &str) {
     assert_eq!(resp.status(), status);
     let body: Value = resp.json().await.unwrap();

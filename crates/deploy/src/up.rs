@@ -374,9 +374,11 @@ impl Deployment {
             operator: operator.clone(),
         };
         // The CA lists the development issuer last: with a real issuer, the real one is the
-        // identity provider clients log in with.
+        // identity provider clients log in with. A meta issuer (a URL pattern) is not a URL a
+        // client can log in at, so it is never offered.
         let oidc_urls: Vec<Service> = issuers
-            .first()
+            .iter()
+            .find(|i| !i.is_meta())
             .map(|i| service(i.issuer_url.clone(), 1, ca_start))
             .into_iter()
             .collect();

@@ -34,12 +34,27 @@
 //!       "ClaimsTemplates": { "BuildSignerURI": "{{.url}}/{{.pipeline}}" },
 //!       "SubjectAlternativeNameTemplate": "{{.url}}/{{.pipeline}}"
 //!     }
+//!   },
+//!   "MetaIssuers": {
+//!     "https://oidc.eks.*.amazonaws.com/id/*": {
+//!       "ClientID": "sigstore",
+//!       "Type": "kubernetes"
+//!     }
 //!   }
 //! }
 //! ```
 //!
 //! - **`OIDCIssuers`** maps each issuer URL to its entry. A token's `iss` must equal the key
-//!   exactly (no trailing-slash or case folding).
+//!   exactly (no trailing-slash or case folding). A key cannot have a `*`.
+//! - **`MetaIssuers`** maps issuer URL patterns to entries of the same form: a token whose
+//!   `iss` is not an `OIDCIssuers` key (exact issuers take precedence) but matches a pattern as
+//!   a whole is checked against that concrete issuer (discovery and keys fetched from its
+//!   `iss`) with the entry's settings. Each `*` matches one run of `[-_a-zA-Z0-9]`, never a
+//!   `.` or `/`; the rules a pattern must follow (http(s), no `*` in the scheme or in the
+//!   host's last two labels, at most 8 `*`s and 512 bytes, …) are in [`crate::meta`]. When
+//!   several patterns match, the first in sorted order is used. A `spiffe` meta issuer is
+//!   rejected ("SPIFFE meta issuers not supported"), as Fulcio does; everything below applies
+//!   to meta entries too, with the pattern's fixed labels standing for the issuer's domain.
 //! - **`IssuerURL`**: optional; when present it must equal the key.
 //! - **`ClientID`**: required, non-empty: the audience tokens must carry (`sigstore` for the
 //!   public instance).
@@ -56,9 +71,8 @@
 //!   `DefaultTemplateValues` entry `k: v` under `default.k` (a template falls back to it when
 //!   the token has no claim `k`).
 //! - **`ChallengeClaim`** is accepted only when it names the type's default (`email` for email
-//!   issuers, `sub` otherwise). **`IssuerClaim`** (Fulcio's federated-issuer mapping) and
-//!   **`MetaIssuers`** (wildcard issuer URLs) are not supported and are rejected, so a
-//!   configuration never means less than it says.
+//!   issuers, `sub` otherwise). **`IssuerClaim`** (Fulcio's federated-issuer mapping) is not
+//!   supported and is rejected, so a configuration never means less than it says.
 //! - Other fields are ignored, as Fulcio ignores them.
 //!
 //! On the command line, `--oidc-issuer URL` is the shorthand [`IssuerConfig::email`].
@@ -67,7 +81,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::{IssuerConfig, IssuerType, OidcError};
+use crate::{IssuerConfig, IssuerPattern, IssuerType, OidcError};
 
 /// The largest configuration file accepted.
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
@@ -77,7 +91,7 @@ struct FulcioConfigFile {
     #[serde(rename = "OIDCIssuers", default)]
     oidc_issuers: BTreeMap<String, FulcioIssuer>,
     #[serde(rename = "MetaIssuers", default)]
-    meta_issuers: BTreeMap<String, serde_json::Value>,
+    meta_issuers: BTreeMap<String, FulcioIssuer>,
     #[serde(rename = "CIIssuerMetadata", default)]
     ci_issuer_metadata: BTreeMap<String, FulcioCiMetadata>,
 }
@@ -117,7 +131,8 @@ fn invalid(reason: String) -> OidcError {
 }
 
 /// Parses a Fulcio-format JSON issuer configuration (see the [module docs](self) for the
-/// format) into one [`IssuerConfig`] per issuer, sorted by issuer URL.
+/// format) into one [`IssuerConfig`] per issuer: the `OIDCIssuers` sorted by issuer URL, then
+/// the `MetaIssuers` sorted by pattern (each with [`IssuerConfig::is_meta`]).
 ///
 /// # Errors
 ///
@@ -132,23 +147,54 @@ pub fn parse_fulcio_config(json: &[u8]) -> Result<Vec<IssuerConfig>, OidcError> 
     }
     let file: FulcioConfigFile = serde_json::from_slice(json)
         .map_err(|e| invalid(format!("not a Fulcio JSON configuration: {e}")))?;
-    if let Some(meta) = file.meta_issuers.keys().next() {
-        return Err(invalid(format!(
-            "MetaIssuers (wildcard issuer URLs such as {meta:?}) are not supported; list each \
-             issuer under OIDCIssuers"
-        )));
+    if file.oidc_issuers.is_empty() && file.meta_issuers.is_empty() {
+        return Err(invalid(
+            "OIDCIssuers and MetaIssuers are both empty or missing".to_owned(),
+        ));
     }
-    if file.oidc_issuers.is_empty() {
-        return Err(invalid("OIDCIssuers is empty or missing".to_owned()));
+    let mut issuers = Vec::with_capacity(file.oidc_issuers.len() + file.meta_issuers.len());
+    for (key, entry) in &file.oidc_issuers {
+        if key.contains('*') {
+            return Err(invalid(format!(
+                "issuer {key:?}: an OIDCIssuers key is an exact issuer URL and cannot have a \
+                 `*`; list wildcard issuers under MetaIssuers"
+            )));
+        }
+        let issuer_url = parse_http_url(key).map_err(|reason| {
+            invalid(format!(
+                "issuer {key:?}: not an http(s) URL without query or fragment: {reason}"
+            ))
+        })?;
+        issuers.push(convert_issuer(
+            key,
+            &issuer_url,
+            entry,
+            &file.ci_issuer_metadata,
+        )?);
     }
-    file.oidc_issuers
-        .iter()
-        .map(|(key, entry)| convert_issuer(key, entry, &file.ci_issuer_metadata))
-        .collect()
+    for (key, entry) in &file.meta_issuers {
+        let pattern = IssuerPattern::parse(key)?;
+        if entry.issuer_type.as_deref() == Some("spiffe") {
+            return Err(invalid(format!(
+                "meta issuer {key:?}: SPIFFE meta issuers not supported (one trust domain \
+                 cannot belong to every issuer a pattern matches)"
+            )));
+        }
+        issuers.push(convert_issuer(
+            key,
+            pattern.example_url(),
+            entry,
+            &file.ci_issuer_metadata,
+        )?);
+    }
+    Ok(issuers)
 }
 
+/// Converts one `OIDCIssuers` or `MetaIssuers` entry; `issuer_url` is the parsed key, or for a
+/// meta issuer its [`IssuerPattern::example_url`], for the checks on scheme and domain.
 fn convert_issuer(
     key: &str,
+    issuer_url: &url::Url,
     entry: &FulcioIssuer,
     ci_metadata: &BTreeMap<String, FulcioCiMetadata>,
 ) -> Result<IssuerConfig, OidcError> {
@@ -160,11 +206,6 @@ fn convert_issuer(
             "issuer {key:?}: IssuerURL {url:?} differs from its key"
         )));
     }
-    let issuer_url = parse_http_url(key).map_err(|reason| {
-        invalid(format!(
-            "issuer {key:?}: not an http(s) URL without query or fragment: {reason}"
-        ))
-    })?;
     let client_id = entry
         .client_id
         .clone()
@@ -199,6 +240,13 @@ fn convert_issuer(
         )));
     }
     let subject_domain = entry.subject_domain.clone().filter(|d| !d.is_empty());
+    if let Some(domain) = subject_domain.as_deref()
+        && domain.contains('*')
+    {
+        return Err(invalid(format!(
+            "issuer {key:?}: SubjectDomain {domain:?} cannot have a `*`"
+        )));
+    }
     let spiffe_trust_domain = entry.spiffe_trust_domain.clone().filter(|d| !d.is_empty());
     let mut claim_mappings = BTreeMap::new();
     match issuer_type {
@@ -228,7 +276,7 @@ fn convert_issuer(
                     "issuer {key:?}: SubjectDomain {domain:?} and the issuer URL have different schemes"
                 )));
             }
-            check_same_registered_domain(key, parsed.host_str().unwrap_or(""), &issuer_url)?;
+            check_same_registered_domain(key, parsed.host_str().unwrap_or(""), issuer_url)?;
         }
         IssuerType::Username => {
             let domain = subject_domain.as_deref().ok_or_else(|| {
@@ -241,7 +289,7 @@ fn convert_issuer(
                     "issuer {key:?}: SubjectDomain {domain:?} for a username issuer must not have a scheme"
                 )));
             }
-            check_same_registered_domain(key, domain, &issuer_url)?;
+            check_same_registered_domain(key, domain, issuer_url)?;
         }
         IssuerType::CiProvider => {
             let provider = entry
@@ -528,7 +576,8 @@ mod tests {
             br#"{}"#,
             br#"{"OIDCIssuers": {"ftp://x.example.com": {"ClientID": "s", "Type": "email"}}}"#,
             br#"{"OIDCIssuers": {"https://x.example.com?q=1": {"ClientID": "s", "Type": "email"}}}"#,
-            br#"{"OIDCIssuers": {"https://a.example.com": {"ClientID": "s", "Type": "email"}}, "MetaIssuers": {"https://*.example.com": {"ClientID": "s", "Type": "email"}}}"#,
+            br#"{"OIDCIssuers": {"https://*.example.com": {"ClientID": "s", "Type": "email"}}}"#,
+            br#"{"MetaIssuers": {}}"#,
         ] {
             assert!(
                 matches!(
@@ -541,6 +590,138 @@ mod tests {
         }
         let big = vec![b' '; MAX_CONFIG_BYTES + 1];
         assert!(parse_fulcio_config(&big).is_err());
+    }
+
+    #[test]
+    fn meta_issuers_follow_the_exact_ones() {
+        let json = br#"{
+          "OIDCIssuers": {
+            "https://oidc.eks.us-west-2.amazonaws.com/id/EXACT": {"ClientID": "exact", "Type": "email"}
+          },
+          "MetaIssuers": {
+            "https://oidc.eks.*.amazonaws.com/id/*": {"ClientID": "sigstore", "Type": "kubernetes"},
+            "https://gitlab.*.example.com": {"ClientID": "sigstore", "Type": "gitlab-pipeline"},
+            "https://*.id.example.org": {"ClientID": "sigstore", "Type": "uri", "SubjectDomain": "https://users.example.org"},
+            "https://*.ci.example.net": {"ClientID": "sigstore", "Type": "ci-provider", "CIProvider": "example-ci"}
+          },
+          "CIIssuerMetadata": {
+            "example-ci": {"ClaimsTemplates": {"BuildSignerURI": "{{.url}}"}}
+          }
+        }"#;
+        let issuers = parse_fulcio_config(json).unwrap();
+        let urls: Vec<&str> = issuers.iter().map(|i| i.issuer_url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://oidc.eks.us-west-2.amazonaws.com/id/EXACT",
+                "https://*.ci.example.net",
+                "https://*.id.example.org",
+                "https://gitlab.*.example.com",
+                "https://oidc.eks.*.amazonaws.com/id/*",
+            ]
+        );
+        assert_eq!(
+            issuers
+                .iter()
+                .map(IssuerConfig::is_meta)
+                .collect::<Vec<_>>(),
+            [false, true, true, true, true]
+        );
+        let eks = issuers.last().unwrap();
+        assert_eq!(eks.issuer_type, IssuerType::Kubernetes);
+        assert_eq!(eks.client_id, "sigstore");
+        assert_eq!(
+            issuers[1]
+                .claim_mappings
+                .get("build-signer-uri")
+                .map(String::as_str),
+            Some("{{.url}}")
+        );
+        // Meta issuers alone are a configuration.
+        let only_meta =
+            br#"{"MetaIssuers": {"https://*.example.com": {"ClientID": "s", "Type": "email"}}}"#;
+        assert_eq!(parse_fulcio_config(only_meta).unwrap().len(), 1);
+    }
+
+    fn meta(pattern: &str, entry: &str) -> Result<Vec<IssuerConfig>, OidcError> {
+        parse_fulcio_config(format!(r#"{{"MetaIssuers": {{"{pattern}": {entry}}}}}"#).as_bytes())
+    }
+
+    #[test]
+    fn rejects_meta_issuers_it_cannot_honour() {
+        for (pattern, entry, needle) in [
+            (
+                "https://*.example.com",
+                r#"{"ClientID": "s", "Type": "spiffe", "SPIFFETrustDomain": "example.com"}"#,
+                "SPIFFE meta issuers not supported",
+            ),
+            ("https://*.example.com", r#"{"Type": "email"}"#, "ClientID"),
+            (
+                "https://*.example.com",
+                r#"{"ClientID": "s"}"#,
+                "Type is missing",
+            ),
+            (
+                "https://*.example.com",
+                r#"{"ClientID": "s", "Type": "email", "ChallengeClaim": "sub"}"#,
+                "ChallengeClaim",
+            ),
+            (
+                "https://*.example.com",
+                r#"{"ClientID": "s", "Type": "email", "IssuerClaim": "$.x"}"#,
+                "IssuerClaim",
+            ),
+            (
+                "https://*.example.com",
+                r#"{"ClientID": "s", "Type": "email", "IssuerURL": "https://a.example.com"}"#,
+                "differs",
+            ),
+            (
+                "https://*.example.com",
+                r#"{"ClientID": "s", "Type": "uri", "SubjectDomain": "https://evil.test"}"#,
+                "last two labels",
+            ),
+            (
+                "https://*.example.com",
+                r#"{"ClientID": "s", "Type": "username", "SubjectDomain": "*.example.com"}"#,
+                "cannot have a `*`",
+            ),
+            (
+                "https://*.com",
+                r#"{"ClientID": "s", "Type": "email"}"#,
+                "last two labels",
+            ),
+            (
+                "*://a.example.com",
+                r#"{"ClientID": "s", "Type": "email"}"#,
+                "scheme",
+            ),
+            (
+                "https://a.example.com",
+                r#"{"ClientID": "s", "Type": "email"}"#,
+                "no `*`",
+            ),
+        ] {
+            let err = meta(pattern, entry).unwrap_err();
+            assert!(
+                matches!(err, OidcError::InvalidConfig { .. }),
+                "{pattern} {entry}: {err}"
+            );
+            assert!(err.to_string().contains(needle), "{pattern} {entry}: {err}");
+            assert!(
+                err.to_string().contains(pattern),
+                "{pattern} {entry}: {err}"
+            );
+        }
+        let err = meta(
+            "https://*.example.com",
+            r#"{"ClientID": "s", "Type": "buildkite-job"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, OidcError::UnsupportedIssuerType { .. }),
+            "{err}"
+        );
     }
 
     #[test]

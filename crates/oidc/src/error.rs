@@ -42,7 +42,8 @@ pub enum OidcError {
         /// The `alg` from the header.
         alg: String,
     },
-    /// The token's `iss` is not one of the configured issuers (exact string comparison).
+    /// The token's `iss` is not one of the configured issuers (exact string comparison) and
+    /// matches no meta issuer pattern as a whole (or is not then an http(s) URL).
     #[error("issuer {issuer:?} is not configured")]
     IssuerNotConfigured {
         /// The `iss` claim as sent.

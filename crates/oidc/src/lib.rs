@@ -2,19 +2,24 @@
 //! token from one of them ([`VerifiedToken`]), and the development issuer that `signet up` can
 //! run.
 //!
-//! The CA never fetches a URL taken from a token: discovery documents and JWKS come only from
-//! the issuer URLs in its configuration.
+//! The CA fetches discovery documents and JWKS only from the issuer URLs in its configuration,
+//! or, for a meta issuer, from the token's issuer URL once it has matched the whole configured
+//! pattern ([`meta`]): the token picks the issuer, the configuration bounds which ones it can
+//! pick.
 //!
-//! - [`parse_fulcio_config`] reads Fulcio's JSON issuer configuration (format in [`config`]);
-//!   [`IssuerConfig::email`] is the `--oidc-issuer URL` shorthand.
-//! - [`OidcVerifier::verify`] checks a token: algorithm allow-list, issuer, signature against
-//!   the issuer's cached JWKS, audience, times, and the email claims of email issuers. Its
+//! - [`parse_fulcio_config`] reads Fulcio's JSON issuer configuration (format in [`config`]),
+//!   `OIDCIssuers` and `MetaIssuers`; [`IssuerConfig::email`] is the `--oidc-issuer URL`
+//!   shorthand. A meta issuer is an [`IssuerConfig`] whose `issuer_url` is a pattern with `*`
+//!   ([`IssuerConfig::is_meta`], [`IssuerPattern`]).
+//! - [`OidcVerifier::verify`] checks a token: algorithm allow-list, issuer (exact issuers
+//!   first, then meta issuer patterns), signature against the issuer's cached JWKS, audience, times, and the email claims of email issuers. Its
 //!   errors say whether the caller ([`OidcError::is_client_fault`]) or the issuer is at fault.
 //! - [`DevIssuer`] is a development-only issuer for `signet up` (see [`dev`]), on the
 //!   [`signet_clock::Clock`] and [`signet_clock::Randomness`] it is given.
 //!
 //! What it must not do: read the system clock (the verifier checks a token at the time it is
-//! given), fetch anything but the configured issuers' discovery documents and JWKS, or touch
+//! given), fetch anything but the discovery documents and JWKS of configured issuers and of
+//! issuers matching a configured meta issuer pattern, or touch
 //! files other than the development issuer's key file (written through `signet-durable`).
 //! Tokens are untrusted input: a bad one is an [`OidcError`], never a panic.
 //!
@@ -35,13 +40,17 @@
 pub mod config;
 pub mod dev;
 mod error;
+pub mod meta;
 pub mod token;
 mod verifier;
 
 pub use config::{issuer_type_from_name, parse_fulcio_config};
 pub use dev::DevIssuer;
 pub use error::OidcError;
-pub use verifier::{MAX_DISCOVERY_BYTES, MAX_JWKS_BYTES, OidcVerifier, VerifierOptions};
+pub use meta::IssuerPattern;
+pub use verifier::{
+    DEFAULT_MAX_META_ISSUERS, MAX_DISCOVERY_BYTES, MAX_JWKS_BYTES, OidcVerifier, VerifierOptions,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -68,12 +77,17 @@ pub enum IssuerType {
     CiProvider,
 }
 
-/// One issuer the CA accepts tokens from.
+/// One issuer the CA accepts tokens from, or, when `issuer_url` has a `*`, a meta issuer: the
+/// settings for every issuer whose URL matches that pattern ([`IssuerConfig::is_meta`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct IssuerConfig {
     /// The issuer URL: the token's `iss` must equal it exactly, and discovery is fetched from
     /// `<url>/.well-known/openid-configuration`.
+    ///
+    /// For a meta issuer, a pattern such as `https://oidc.eks.*.amazonaws.com/id/*` that the
+    /// token's `iss` must match as a whole ([`IssuerPattern`]); discovery is then fetched from
+    /// that `iss`. In [`VerifiedToken::issuer`] it is always the concrete issuer URL.
     pub issuer_url: String,
     /// The audience the token must carry (`aud`); `sigstore` for the public instance.
     #[serde(default = "default_client_id")]
@@ -106,6 +120,15 @@ impl IssuerConfig {
             claim_mappings: std::collections::BTreeMap::new(),
         }
     }
+
+    /// Whether this is a meta issuer: its `issuer_url` has a `*` and is a pattern, not a URL.
+    /// [`parse_fulcio_config`] gives one for each `MetaIssuers` entry, and rejects a `*` in
+    /// an `OIDCIssuers` key, so the two never mix. [`OidcVerifier`] ignores a meta issuer
+    /// whose pattern [`IssuerPattern::parse`] rejects: it accepts no token.
+    #[must_use]
+    pub fn is_meta(&self) -> bool {
+        self.issuer_url.contains('*')
+    }
 }
 
 fn default_client_id() -> String {
@@ -115,7 +138,9 @@ fn default_client_id() -> String {
 /// A token whose signature, issuer, audience and times were checked.
 #[derive(Debug, Clone)]
 pub struct VerifiedToken {
-    /// The configuration of the issuer that signed it.
+    /// The configuration of the issuer that signed it. For an issuer matched by a meta issuer
+    /// pattern, the meta issuer's settings with `issuer_url` set to the token's concrete
+    /// issuer URL (never the pattern).
     pub issuer: IssuerConfig,
     /// The `sub` claim.
     pub subject: String,

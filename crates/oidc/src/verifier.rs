@@ -2,19 +2,23 @@
 //! discovery document and JWKS over HTTP and caching the keys.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::meta::MetaIssuerCache;
 use crate::token::{self, JwksKey};
-use crate::{IssuerConfig, OidcError, VerifiedToken};
+use crate::{IssuerConfig, IssuerPattern, OidcError, VerifiedToken};
 
 /// The largest discovery document read, in bytes.
 pub const MAX_DISCOVERY_BYTES: usize = 64 * 1024;
 /// The largest JWKS read, in bytes.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// The default of [`VerifierOptions::max_meta_issuers`].
+pub const DEFAULT_MAX_META_ISSUERS: usize = 100;
 
 const DISCOVERY: &str = "discovery document";
 const JWKS: &str = "JWKS";
@@ -30,6 +34,10 @@ pub struct VerifierOptions {
     /// Keys older than this many seconds are refreshed before use (default 3600). When that
     /// refresh fails the old keys are still used.
     pub max_key_age_secs: i64,
+    /// How many concrete issuers met through meta issuer patterns keep their keys (default
+    /// [`DEFAULT_MAX_META_ISSUERS`], at least 1); the least recently used is forgotten first,
+    /// so tokens naming many matching issuers cannot grow memory.
+    pub max_meta_issuers: usize,
 }
 
 impl Default for VerifierOptions {
@@ -38,28 +46,52 @@ impl Default for VerifierOptions {
             fetch_timeout: Duration::from_secs(10),
             min_refresh_interval_secs: 60,
             max_key_age_secs: 3600,
+            max_meta_issuers: DEFAULT_MAX_META_ISSUERS,
         }
     }
 }
 
-/// Verifies OIDC ID tokens from a fixed set of issuers.
+/// Verifies OIDC ID tokens from a fixed set of issuers and meta issuer patterns.
 ///
 /// The token's unverified `iss` is read only to pick the configured issuer with exactly that
-/// URL; every URL fetched comes from the configuration (discovery) or from that issuer's own
-/// discovery document (`jwks_uri`), never from the token. Each issuer's keys are cached; the
-/// cache is guarded by one async mutex per issuer, held across a fetch so concurrent requests
-/// do not fetch twice.
+/// URL or, failing that, the first meta issuer whose pattern it matches as a whole
+/// ([`IssuerPattern`]). Discovery is fetched from the configured URL, or for a meta issuer
+/// from the `iss` the pattern admitted; the JWKS from that issuer's own discovery document
+/// (`jwks_uri`). Each issuer's keys are cached; the cache is guarded by one async mutex per
+/// issuer, held across a fetch so concurrent requests do not fetch twice. Issuers met through
+/// patterns live in a bounded LRU ([`VerifierOptions::max_meta_issuers`]) behind a sync mutex
+/// held only for a lookup or an insertion.
 #[derive(Debug)]
 pub struct OidcVerifier {
     issuers: HashMap<String, IssuerState>,
+    /// Meta issuers in configuration order; `pattern` is `None` when it does not parse (such
+    /// an entry matches nothing).
+    meta_issuers: Vec<MetaIssuer>,
+    /// Concrete issuer URL → its state, for issuers matched by `meta_issuers`.
+    meta_states: std::sync::Mutex<MetaIssuerCache<Arc<IssuerState>>>,
     http: reqwest::Client,
     options: VerifierOptions,
+}
+
+#[derive(Debug)]
+struct MetaIssuer {
+    pattern: Option<IssuerPattern>,
+    config: IssuerConfig,
 }
 
 #[derive(Debug)]
 struct IssuerState {
     config: IssuerConfig,
     cache: Mutex<KeyCache>,
+}
+
+impl IssuerState {
+    fn new(config: IssuerConfig) -> Self {
+        Self {
+            config,
+            cache: Mutex::new(KeyCache::default()),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -72,8 +104,10 @@ struct KeyCache {
 }
 
 impl OidcVerifier {
-    /// A verifier for `issuers` (a later duplicate URL replaces an earlier one) that fetches
-    /// with `http`, with default [`VerifierOptions`].
+    /// A verifier for `issuers` (a later duplicate URL or pattern replaces an earlier one) that
+    /// fetches with `http`, with default [`VerifierOptions`]. Meta issuers
+    /// ([`IssuerConfig::is_meta`]) are tried in the order given, after the exact issuers; one
+    /// whose pattern [`IssuerPattern::parse`] rejects accepts no token.
     #[must_use]
     pub fn new(issuers: Vec<IssuerConfig>, http: reqwest::Client) -> Self {
         Self::with_options(issuers, http, VerifierOptions::default())
@@ -86,35 +120,82 @@ impl OidcVerifier {
         http: reqwest::Client,
         options: VerifierOptions,
     ) -> Self {
-        let issuers = issuers
-            .into_iter()
-            .map(|config| {
-                (
-                    config.issuer_url.clone(),
-                    IssuerState {
-                        config,
-                        cache: Mutex::new(KeyCache::default()),
-                    },
-                )
-            })
-            .collect();
+        let mut exact = HashMap::new();
+        let mut meta_issuers: Vec<MetaIssuer> = Vec::new();
+        for config in issuers {
+            if config.is_meta() {
+                let meta = MetaIssuer {
+                    pattern: IssuerPattern::parse(&config.issuer_url).ok(),
+                    config,
+                };
+                match meta_issuers
+                    .iter_mut()
+                    .find(|m| m.config.issuer_url == meta.config.issuer_url)
+                {
+                    Some(earlier) => *earlier = meta,
+                    None => meta_issuers.push(meta),
+                }
+            } else {
+                exact.insert(config.issuer_url.clone(), IssuerState::new(config));
+            }
+        }
+        let meta_states = std::sync::Mutex::new(MetaIssuerCache::new(options.max_meta_issuers));
         Self {
-            issuers,
+            issuers: exact,
+            meta_issuers,
+            meta_states,
             http,
             options,
         }
     }
 
-    /// The configured issuers, in no particular order.
+    /// The configured issuers, in no particular order; meta issuers with their patterns.
     pub fn issuers(&self) -> impl Iterator<Item = &IssuerConfig> {
-        self.issuers.values().map(|s| &s.config)
+        self.issuers
+            .values()
+            .map(|s| &s.config)
+            .chain(self.meta_issuers.iter().map(|m| &m.config))
+    }
+
+    /// The concrete issuer URLs met through meta issuer patterns whose state (keys, refresh
+    /// times) is kept, most recently used first; at most [`VerifierOptions::max_meta_issuers`].
+    #[must_use]
+    pub fn cached_meta_issuers(&self) -> Vec<String> {
+        self.meta_states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .issuers_by_recency()
+    }
+
+    /// The state of an issuer that is not configured exactly: the first meta issuer whose
+    /// pattern `iss` matches, with `iss` as its URL, from the LRU or new.
+    fn meta_state(&self, iss: &str) -> Option<Arc<IssuerState>> {
+        let meta = self
+            .meta_issuers
+            .iter()
+            .find(|m| m.pattern.as_ref().is_some_and(|p| p.matches(iss)))?;
+        // The pattern already fixes scheme and host labels; this refuses what is still not a
+        // URL (e.g. a port of letters) as the token's fault, before anything is fetched.
+        crate::config::parse_http_url(iss).ok()?;
+        let mut states = self
+            .meta_states
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Some(states.get_or_insert_with(iss, || {
+            Arc::new(IssuerState::new(IssuerConfig {
+                issuer_url: iss.to_owned(),
+                ..meta.config.clone()
+            }))
+        }))
     }
 
     /// Verifies `token` at time `now_unix` (seconds since the epoch):
     ///
     /// 1. size (≤ [`token::MAX_TOKEN_BYTES`]), shape, no member named twice in the header or
     ///    the claims, and the algorithm allow-list (RS256, RS384, RS512, ES256, ES384);
-    /// 2. the unverified `iss` picks the configured issuer (exact match);
+    /// 2. the unverified `iss` picks the configured issuer (exact match), else the first meta
+    ///    issuer whose pattern it matches as a whole (that concrete issuer, with the meta
+    ///    issuer's settings);
     /// 3. the issuer's keys come from the cache, or discovery → `jwks_uri` → JWKS; a `kid` not
     ///    in the cached set refreshes it at most once per `min_refresh_interval_secs`;
     /// 4. the signature;
@@ -127,12 +208,18 @@ impl OidcVerifier {
     /// that cannot be reached or serves invalid documents gives one where it is false.
     pub async fn verify(&self, token: &str, now_unix: i64) -> Result<VerifiedToken, OidcError> {
         let unverified = token::parse_token(token)?;
-        let state =
-            self.issuers
-                .get(&unverified.iss)
-                .ok_or_else(|| OidcError::IssuerNotConfigured {
-                    issuer: unverified.iss.chars().take(256).collect(),
+        let meta_state;
+        let state = match self.issuers.get(&unverified.iss) {
+            Some(state) => state,
+            None => {
+                meta_state = self.meta_state(&unverified.iss).ok_or_else(|| {
+                    OidcError::IssuerNotConfigured {
+                        issuer: unverified.iss.chars().take(256).collect(),
+                    }
                 })?;
+                &*meta_state
+            }
+        };
         let keys = self.keys_for(state, &unverified, now_unix).await?;
         let candidates = token::candidate_keys(&keys, &unverified);
         token::verify_signature(&unverified, &candidates)?;

@@ -21,6 +21,11 @@ pub fn load_issuers(
     urls: &[String],
     config: Option<&std::path::Path>,
 ) -> Result<Vec<signet_oidc::IssuerConfig>, Failure> {
+    if let Some(pattern) = urls.iter().find(|u| u.contains('*')) {
+        return Err(Failure::Usage(format!(
+            "--oidc-issuer {pattern:?}: a wildcard issuer is a Fulcio MetaIssuers entry; give it in --oidc-config"
+        )));
+    }
     let mut issuers: Vec<signet_oidc::IssuerConfig> = urls
         .iter()
         .map(|url| signet_oidc::IssuerConfig::email(url.clone()))
