@@ -1,7 +1,7 @@
 //! The CA's key material: a self-signed root and an intermediate that issues the leaves, each
 //! an ECDSA key (P-256 or P-384) with its certificate, stored as PEM (PKCS#8 keys).
 
-use crate::profile::{CaCertParams, SERIAL_LEN, ca_certificate};
+use crate::profile::{CaCertParams, SERIAL_LEN, ca_certificate, parse_subject};
 use crate::signing_key::{CaAlgorithm, SigningKey};
 use crate::{CaError, KeyMaterialError};
 use aws_lc_rs::rand::SecureRandom;
@@ -10,6 +10,12 @@ use x509_cert::name::Name;
 
 /// Lifetime of generated CA certificates: ten years.
 pub const CA_VALIDITY_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
+/// The subject of a generated root.
+pub const DEFAULT_ROOT_SUBJECT: &str = "CN=signet root,O=signet";
+
+/// The subject of a generated intermediate.
+pub const DEFAULT_INTERMEDIATE_SUBJECT: &str = "CN=signet intermediate,O=signet";
 
 /// The PEM texts of a CA's key material, as stored on disk.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,19 +56,19 @@ impl std::fmt::Debug for CaKeys {
     }
 }
 
-fn random_serial(rng: &dyn SecureRandom) -> Result<[u8; SERIAL_LEN], CaError> {
+pub(crate) fn random_serial(rng: &dyn SecureRandom) -> Result<[u8; SERIAL_LEN], CaError> {
     let mut serial = [0u8; SERIAL_LEN];
     rng.fill(&mut serial)
         .map_err(|_| KeyMaterialError::Random)?;
     Ok(serial)
 }
 
-fn pem_cert(der: &[u8]) -> Result<String, CaError> {
+pub(crate) fn pem_cert(der: &[u8]) -> Result<String, CaError> {
     pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, der)
         .map_err(|e| KeyMaterialError::PemEncoding(e).into())
 }
 
-fn pem_key(text: &str) -> Result<SigningKey, CaError> {
+pub(crate) fn pem_key(text: &str) -> Result<SigningKey, CaError> {
     let (label, der) =
         pem_rfc7468::decode_vec(text.trim().as_bytes()).map_err(KeyMaterialError::PrivateKeyPem)?;
     if label != "PRIVATE KEY" {
@@ -86,29 +92,26 @@ impl CaKeys {
         let root_key = SigningKey::generate(algorithm, rng)?;
         let intermediate_key = SigningKey::generate(algorithm, rng)?;
         let not_after = now.saturating_add(CA_VALIDITY_SECONDS);
+        let root_name = parse_subject(DEFAULT_ROOT_SUBJECT)?;
         let root_der = ca_certificate(&CaCertParams {
-            subject: "CN=signet root,O=signet",
+            subject: &root_name,
+            subject_spki: &root_key.spki()?,
             serial: random_serial(rng)?,
             not_before: now,
             not_after,
             path_len: Some(1),
-            subject_key: &root_key,
-            issuer: None,
+            issuer_name: &root_name,
+            issuer_key: &root_key,
         })?;
-        let root =
-            Certificate::from_der(&root_der).map_err(|source| KeyMaterialError::Certificate {
-                what: "generated root",
-                source,
-            })?;
-        let root_name = root.inner().tbs_certificate.subject.clone();
         let intermediate_der = ca_certificate(&CaCertParams {
-            subject: "CN=signet intermediate,O=signet",
+            subject: &parse_subject(DEFAULT_INTERMEDIATE_SUBJECT)?,
+            subject_spki: &intermediate_key.spki()?,
             serial: random_serial(rng)?,
             not_before: now,
             not_after,
             path_len: Some(0),
-            subject_key: &intermediate_key,
-            issuer: Some((&root_name, &root_key)),
+            issuer_name: &root_name,
+            issuer_key: &root_key,
         })?;
         Self::assemble(
             &root_der,

@@ -3,6 +3,10 @@
 //!
 //! - [`CaKeys`]: root + intermediate (ECDSA P-256/P-384), generated or loaded from PEM
 //!   ([`store::load_or_create`] keeps them in a data directory).
+//! - [`offline`]: the root kept off the server: a root made where nothing serves, an
+//!   intermediate key and CSR made on the server, the intermediate certificate issued by the
+//!   offline root, and the chain checked against the key and installed ([`store`] does the
+//!   files). Time and randomness are arguments.
 //! - [`identity_from_token`]: the SAN, Fulcio extensions and proof-of-possession challenge a
 //!   verified OIDC token gives, per issuer type.
 //! - [`build_precertificate`] / [`Precertificate::finish`]: the leaf profile (pure: time,
@@ -44,6 +48,7 @@ pub mod http;
 pub mod identity;
 mod issue;
 mod keys;
+pub mod offline;
 mod profile;
 pub mod request;
 mod sct;
@@ -58,6 +63,7 @@ pub use http::{CaServer, TokenRejection, TokenVerifier, router};
 pub use identity::{ExtensionValue, Identity, SubjectName, identity_from_token};
 pub use issue::{CertificateAuthority, IssuedCertificate};
 pub use keys::{CA_VALIDITY_SECONDS, CaKeys, CaPemFiles};
+pub use offline::{OfflineCaError, RootCa};
 pub use profile::{
     LEAF_VALIDITY_SECONDS, OID_PRECERT_POISON, OID_SCT_LIST, Precertificate, SERIAL_LEN,
     build_precertificate,

@@ -93,33 +93,36 @@ pub(crate) fn sign_tbs(tbs: TbsCertificate, key: &SigningKey) -> Result<Vec<u8>,
 
 /// What a CA certificate needs.
 pub(crate) struct CaCertParams<'a> {
-    pub subject: &'a str,
+    pub subject: &'a Name,
+    pub subject_spki: &'a SubjectPublicKeyInfoOwned,
     pub serial: [u8; SERIAL_LEN],
     pub not_before: i64,
     pub not_after: i64,
     pub path_len: Option<u8>,
-    pub subject_key: &'a SigningKey,
-    /// The issuer's name and key; `None` for a self-signed root.
-    pub issuer: Option<(&'a Name, &'a SigningKey)>,
+    /// The issuer's name and key: for a self-signed root, the subject and its own key.
+    pub issuer_name: &'a Name,
+    pub issuer_key: &'a SigningKey,
+}
+
+/// Parses a CA subject name (RFC 4514, e.g. `CN=signet root,O=signet`).
+pub(crate) fn parse_subject(text: &str) -> Result<Name, CaError> {
+    text.parse().map_err(|source| {
+        KeyMaterialError::Subject {
+            subject: text.to_owned(),
+            source,
+        }
+        .into()
+    })
 }
 
 /// Builds and signs a CA certificate (critical basicConstraints cA with the path length,
 /// critical keyUsage keyCertSign + cRLSign, SKI, AKI, and EKU codeSigning as Fulcio's).
 pub(crate) fn ca_certificate(p: &CaCertParams<'_>) -> Result<Vec<u8>, CaError> {
-    let subject: Name = p
-        .subject
-        .parse()
-        .map_err(|source| KeyMaterialError::Subject {
-            subject: p.subject.to_owned(),
-            source,
-        })?;
-    let spki = p.subject_key.spki()?;
+    let subject = p.subject.clone();
+    let spki = p.subject_spki.clone();
     let ski = key_identifier(&spki);
-    let (issuer_name, issuer_key) = match p.issuer {
-        Some((name, key)) => (name.clone(), key),
-        None => (subject.clone(), p.subject_key),
-    };
-    let aki = key_identifier(&issuer_key.spki()?);
+    let (issuer_name, issuer_key) = (p.issuer_name.clone(), p.issuer_key);
+    let aki = issuer_key.key_id().to_vec();
     let extensions = vec![
         extension(
             const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS,

@@ -1,10 +1,15 @@
-//! The CA's key material on disk: four PEM files in a directory, keys with mode 0600.
+//! The CA's key material on disk: four PEM files in a directory, keys with mode 0600; and
+//! the files of a root kept offline ([`init_root`], [`init_intermediate`],
+//! [`sign_intermediate`], [`install_chain`]; see [`crate::offline`]).
 
-use crate::keys::{CaKeys, CaPemFiles};
+use crate::keys::{CaKeys, CaPemFiles, pem_key};
+use crate::offline::{self, OfflineCaError, RootCa};
 use crate::signing_key::CaAlgorithm;
 use crate::{CaError, KeyMaterialError};
 use aws_lc_rs::rand::SecureRandom;
-use std::path::Path;
+use signet_x509::Certificate;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 /// Root certificate file name.
 pub const ROOT_CERT_FILE: &str = "ca-root.pem";
@@ -14,6 +19,12 @@ pub const ROOT_KEY_FILE: &str = "ca-root-key.pem";
 pub const INTERMEDIATE_CERT_FILE: &str = "ca-intermediate.pem";
 /// Intermediate key file name (PKCS#8 PEM, mode 0600).
 pub const INTERMEDIATE_KEY_FILE: &str = "ca-intermediate-key.pem";
+/// The intermediate's certificate request (PEM `CERTIFICATE REQUEST`), written by
+/// [`init_intermediate`] for the offline root to sign.
+pub const INTERMEDIATE_CSR_FILE: &str = "ca-intermediate.csr";
+
+/// The largest key, certificate, request or chain file read.
+const MAX_FILE_BYTES: u64 = 1 << 20;
 
 fn io(path: &Path, e: std::io::Error) -> CaError {
     KeyMaterialError::Io {
@@ -61,10 +72,8 @@ pub fn load_or_create(
         write_file(&path(INTERMEDIATE_CERT_FILE), &pem.intermediate_cert, false)?;
         return Ok(keys);
     }
-    let read = |name: &str| {
-        let p = path(name);
-        std::fs::read_to_string(&p).map_err(|e| io(&p, e))
-    };
+    let read = |name: &str| read_text(&path(name));
+    check_not_awaiting_chain(dir)?;
     let root_key = if path(ROOT_KEY_FILE).exists() {
         Some(read(ROOT_KEY_FILE)?)
     } else {
@@ -76,4 +85,209 @@ pub fn load_or_create(
         intermediate_cert: read(INTERMEDIATE_CERT_FILE)?,
         intermediate_key: read(INTERMEDIATE_KEY_FILE)?,
     })
+}
+
+/// Fails when the CA directory `dir` holds the intermediate key of [`init_intermediate`]
+/// but no certificate yet: it awaits the chain from the offline root ([`install_chain`]).
+/// What [`load_or_create`] checks first; callers may check it before opening anything else.
+pub fn check_not_awaiting_chain(dir: &Path) -> Result<(), CaError> {
+    let path = |name: &str| dir.join(name);
+    let certificates_missing = [ROOT_KEY_FILE, ROOT_CERT_FILE, INTERMEDIATE_CERT_FILE]
+        .iter()
+        .all(|n| !path(n).exists());
+    if certificates_missing && path(INTERMEDIATE_KEY_FILE).exists() {
+        let why = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "missing: the intermediate key awaits its certificate; sign {} with the offline \
+                 root (`signet ca sign-intermediate`) and start with --ca-chain CHAIN.pem",
+                path(INTERMEDIATE_CSR_FILE).display()
+            ),
+        );
+        return Err(io(&path(INTERMEDIATE_CERT_FILE), why));
+    }
+    Ok(())
+}
+
+/// Reads a text file of at most [`MAX_FILE_BYTES`].
+fn read_text(path: &Path) -> Result<String, CaError> {
+    let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES.saturating_add(1))
+        .read_to_string(&mut text)
+        .map_err(|e| io(path, e))?;
+    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_FILE_BYTES {
+        let why = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_FILE_BYTES} bytes"),
+        );
+        return Err(io(path, why));
+    }
+    Ok(text)
+}
+
+/// Creates `path` durably, refusing to replace an existing file.
+fn create_file(path: &Path, text: &str, private: bool) -> Result<(), OfflineCaError> {
+    let mode = if private {
+        signet_durable::Mode::Secret
+    } else {
+        signet_durable::Mode::Public
+    };
+    signet_durable::create_new(path, text.as_bytes(), mode).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            OfflineCaError::Exists {
+                path: path.to_owned(),
+            }
+        } else {
+            io(path, e).into()
+        }
+    })
+}
+
+fn refuse_existing(paths: &[&Path]) -> Result<(), OfflineCaError> {
+    match paths.iter().find(|p| p.exists()) {
+        Some(path) => Err(OfflineCaError::Exists {
+            path: path.to_path_buf(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `signet ca init-root`, on the offline machine: generates a root
+/// ([`offline::generate_root`]: `algorithm`, `subject`, valid from `now`, randomness from
+/// `rng`) and writes [`ROOT_CERT_FILE`] (0644) and [`ROOT_KEY_FILE`] (0600) into `dir`,
+/// durably. Refuses if either exists. The key is written first: a crash between the two
+/// leaves a key without a certificate, which this refuses to overwrite (delete it and run
+/// again).
+pub fn init_root(
+    dir: &Path,
+    now: i64,
+    algorithm: CaAlgorithm,
+    subject: &str,
+    rng: &dyn SecureRandom,
+) -> Result<RootCa, OfflineCaError> {
+    let (cert_path, key_path) = (dir.join(ROOT_CERT_FILE), dir.join(ROOT_KEY_FILE));
+    refuse_existing(&[&key_path, &cert_path])?;
+    let root = offline::generate_root(now, algorithm, subject, rng)?;
+    signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    create_file(&key_path, &root.key_pem()?, true)?;
+    create_file(&cert_path, &root.certificate_pem()?, false)?;
+    Ok(root)
+}
+
+/// Reads the root of `dir` ([`ROOT_CERT_FILE`] and [`ROOT_KEY_FILE`], as [`init_root`]
+/// writes them) and checks that they belong together.
+pub fn read_root(dir: &Path) -> Result<RootCa, OfflineCaError> {
+    let (cert_path, key_path) = (dir.join(ROOT_CERT_FILE), dir.join(ROOT_KEY_FILE));
+    let certificate = read_text(&cert_path)?;
+    let key = read_text(&key_path)?;
+    RootCa::from_pem(&certificate, &key).map_err(|e| OfflineCaError::from(e).in_file(dir))
+}
+
+/// `signet ca init-intermediate`, on the server: generates the intermediate's key
+/// (`algorithm`, from `rng`) into [`INTERMEDIATE_KEY_FILE`] of the CA directory `dir` (0600,
+/// durably) and its request ([`offline::generate_intermediate_key_and_csr`], subject
+/// `subject`) into [`INTERMEDIATE_CSR_FILE`], and returns the request's path. Refuses when
+/// the CA already has key material (any of its four files). A crash after the key is
+/// written leaves a key without a request: delete the key and run again.
+pub fn init_intermediate(
+    dir: &Path,
+    algorithm: CaAlgorithm,
+    subject: &str,
+    rng: &dyn SecureRandom,
+) -> Result<PathBuf, OfflineCaError> {
+    for name in [
+        ROOT_CERT_FILE,
+        ROOT_KEY_FILE,
+        INTERMEDIATE_CERT_FILE,
+        INTERMEDIATE_KEY_FILE,
+    ] {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(OfflineCaError::KeyMaterialPresent { path });
+        }
+    }
+    let (key, csr) = offline::generate_intermediate_key_and_csr(algorithm, subject, rng)?;
+    signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    create_file(&dir.join(INTERMEDIATE_KEY_FILE), &key.to_pkcs8_pem()?, true)?;
+    let csr_path = dir.join(INTERMEDIATE_CSR_FILE);
+    write_file(&csr_path, &csr, false)?;
+    Ok(csr_path)
+}
+
+/// `signet ca sign-intermediate`, on the offline machine: issues the intermediate for the
+/// request in `csr` with the root of `root_dir` ([`offline::issue_intermediate`], valid from
+/// `now` for `validity_seconds`, serial from `rng`) and writes the chain (intermediate, then
+/// root) to `out`, which must not exist. Returns the intermediate certificate.
+pub fn sign_intermediate(
+    root_dir: &Path,
+    csr: &Path,
+    out: &Path,
+    now: i64,
+    validity_seconds: i64,
+    rng: &dyn SecureRandom,
+) -> Result<Certificate, OfflineCaError> {
+    refuse_existing(&[out])?;
+    let root = read_root(root_dir)?;
+    let request = read_text(csr)?;
+    let intermediate =
+        offline::issue_intermediate(&root, request.as_bytes(), now, validity_seconds, rng)
+            .map_err(|e| match e {
+                OfflineCaError::Ca(_) | OfflineCaError::UnsupportedIntermediateKey { .. } => {
+                    e.in_file(csr)
+                }
+                other => other,
+            })?;
+    let chain = offline::chain_pem(&intermediate, root.certificate())?;
+    create_file(out, &chain, false)?;
+    Ok(intermediate)
+}
+
+/// `signet up --ca-chain`: installs the chain in `chain` (intermediate, then root, as
+/// [`sign_intermediate`] writes it) into the CA directory `dir`, which holds the
+/// intermediate's key ([`init_intermediate`]).
+///
+/// The chain is checked ([`offline::check_chain_for_key`]) against the key. Certificates
+/// already installed must be the chain's: a start given the same chain again changes
+/// nothing, a different chain is refused ([`OfflineCaError::ChainDiffers`]). The root
+/// certificate is written before the intermediate's (durably, 0644); a crash between leaves
+/// the root alone, which the next start with the chain completes. The root's key is never
+/// here: [`load_or_create`] then serves with the intermediate only.
+pub fn install_chain(dir: &Path, chain: &Path) -> Result<(), OfflineCaError> {
+    let key_path = dir.join(INTERMEDIATE_KEY_FILE);
+    if !key_path.exists() {
+        return Err(OfflineCaError::NoIntermediateKey { path: key_path }.in_file(chain));
+    }
+    let key =
+        pem_key(&read_text(&key_path)?).map_err(|e| OfflineCaError::from(e).in_file(&key_path))?;
+    let text = read_text(chain)?;
+    let [intermediate, root] = offline::check_chain_for_key(&text, &key).map_err(|e| match e {
+        OfflineCaError::ChainKeyMismatch { .. } => OfflineCaError::ChainKeyMismatch {
+            key: key_path.clone(),
+        }
+        .in_file(chain),
+        other => other.in_file(chain),
+    })?;
+    let files = [
+        (ROOT_CERT_FILE, &root),
+        (INTERMEDIATE_CERT_FILE, &intermediate),
+    ];
+    let mut missing = Vec::new();
+    for (name, certificate) in files {
+        let path = dir.join(name);
+        if !path.exists() {
+            missing.push((path, certificate));
+            continue;
+        }
+        let installed = signet_x509::decode_pem(&read_text(&path)?, "CERTIFICATE")
+            .ok()
+            .and_then(|blocks| blocks.into_iter().next());
+        if installed.as_deref() != Some(certificate.der()) {
+            return Err(OfflineCaError::ChainDiffers { installed: path }.in_file(chain));
+        }
+    }
+    for (path, certificate) in missing {
+        create_file(&path, &crate::keys::pem_cert(certificate.der())?, false)?;
+    }
+    Ok(())
 }

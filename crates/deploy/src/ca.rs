@@ -6,7 +6,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `ca/` | CA root and intermediate keys and certificates |
+//! | `ca/` | CA root and intermediate keys and certificates; with the root kept offline, no root key (see [`CaDeploymentConfig::ca_chain`]) |
 //! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores |
 //! | `oidc/` | the development issuer's key |
 //!
@@ -54,6 +54,11 @@ pub struct CaDeploymentConfig {
     /// head ([`crate::CheckpointLock`], `ct.checkpoint`); the CA then refuses to start on a CT
     /// log behind it. Default: none.
     pub checkpoint_lock: Option<PathBuf>,
+    /// The CA chain (intermediate, then root, PEM) signed by a root kept offline for the
+    /// intermediate key `signet ca init-intermediate` made in `ca/`: installed there at start
+    /// ([`signet_ca::store::install_chain`]; the same chain again is accepted, another one
+    /// refused). Default: none (the CA's own material, generated with a root on first start).
+    pub ca_chain: Option<PathBuf>,
 }
 
 /// The CT log's checkpoint lock file in a lock directory.
@@ -148,6 +153,20 @@ fn ct_identity(
     Ok((key, created))
 }
 
+/// Installs the CA chain signed by an offline root, when given, into `data_dir/ca`
+/// ([`signet_ca::store::install_chain`]), and fails early when the CA's intermediate key still
+/// awaits one. Idempotent: [`crate::Deployment`] calls it before opening the logs, so a
+/// wrong chain leaves nothing opened, and the CA's opening calls it again.
+pub(crate) fn install_ca_chain(data_dir: &Path, chain: Option<&Path>) -> Result<(), DeployError> {
+    let dir = data_dir.join("ca");
+    if let Some(chain) = chain {
+        signet_ca::store::install_chain(&dir, chain)
+            .map_err(|e| DeployError::component("the CA chain", e))?;
+    }
+    signet_ca::store::check_not_awaiting_chain(&dir)
+        .map_err(|e| DeployError::component("the CA keys", e))
+}
+
 /// Opens (or, on first start, creates) the TSA keys in `dir` (ECDSA P-256, the Sigstore
 /// policy OID): a new certificate starts at `env`'s time, its keys and serial numbers come
 /// from `env`'s randomness. Serve it with [`tsa_router`].
@@ -213,6 +232,7 @@ impl CaDeployment {
         signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
 
         // CA keys first: the CT log only accepts precertificates from this CA.
+        install_ca_chain(&dir, config.ca_chain.as_deref())?;
         let ca_keys = signet_ca::store::load_or_create(
             &dir.join("ca"),
             now,

@@ -39,6 +39,7 @@
 //!     rotate: Vec::new(),
 //!     tuf_expiries: Default::default(),
 //!     log_guards: Default::default(),
+//!     ca_chain: None,
 //! })
 //! .await?;
 //! let app: axum::Router = deployment.router();

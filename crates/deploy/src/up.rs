@@ -8,7 +8,7 @@
 //! | path | what |
 //! |---|---|
 //! | `log/` | the transparency logs (see [`crate::log`]) |
-//! | `ca/` | CA root and intermediate keys and certificates |
+//! | `ca/` | CA root and intermediate keys and certificates; with the root kept offline, no root key (see [`DeploymentConfig::ca_chain`]) |
 //! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores |
 //! | `tsa/` | the TSA's key and certificate chain |
 //! | `oidc/` | the development issuer's key |
@@ -89,6 +89,9 @@ pub struct DeploymentConfig {
     /// What must accept the transparency logs' checkpoints before they are published
     /// (witnesses, a checkpoint lock). Default: nothing.
     pub log_guards: crate::log::LogGuardConfig,
+    /// The CA chain signed by an offline root, installed at start (see
+    /// [`CaDeploymentConfig::ca_chain`]). Default: none.
+    pub ca_chain: Option<PathBuf>,
 }
 
 /// Whether the development OIDC issuer runs when neither `--dev-oidc` nor `--no-dev-oidc` is
@@ -207,6 +210,14 @@ impl Deployment {
         let dir = config.data_dir.clone();
         signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
 
+        // A chain is for the current intermediate key, which a rotation of the CA retires.
+        if config.ca_chain.is_some() && config.rotate.contains(&RotateService::Ca) {
+            return Err(DeployError::RotationUnsupported {
+                service: RotateService::Ca,
+                reason: "--ca-chain installs a chain for the current intermediate key, which the \
+                         rotation would retire; rotate without it",
+            });
+        }
         // Rotations (steps 1–3 of `crate::rotation`) before any service opens its keys.
         let retired = crate::rotation::prepare(
             &dir,
@@ -216,6 +227,9 @@ impl Deployment {
             config.database.is_some(),
             env.rng().as_ref(),
         )?;
+
+        // The CA chain of an offline root, before anything opens.
+        crate::ca::install_ca_chain(&dir, config.ca_chain.as_deref())?;
 
         // Transparency logs.
         let mut log_config = LogServerConfig::new(dir.join("log"), base.clone());
@@ -243,6 +257,7 @@ impl Deployment {
                 batch: config.batch,
                 ct_public_add: config.ct_public_add,
                 checkpoint_lock: config.log_guards.checkpoint_lock.clone(),
+                ca_chain: config.ca_chain.clone(),
             },
             env.clone(),
             retired

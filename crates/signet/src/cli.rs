@@ -99,6 +99,13 @@ pub enum Command {
     /// Watch a transparency log: prove each new tree head consistent with the last, read
     /// every new entry, report those of watched identities or keys, and alert on forks.
     Monitor(crate::monitor_cmd::MonitorArgs),
+    /// Keep the CA's root offline: make the root, the intermediate's key and request, and
+    /// sign the request with the root (then `signet up --ca-chain`).
+    Ca {
+        /// Which step.
+        #[command(subcommand)]
+        command: crate::ca_cmd::CaCommand,
+    },
 }
 
 /// `signet trust-instance`
@@ -232,6 +239,12 @@ pub struct UpArgs {
     /// read (`/?log=<url>`); added to their Content-Security-Policy. Repeatable.
     #[arg(long = "explorer-connect", value_name = "ORIGIN")]
     pub explorer_connect: Vec<String>,
+
+    /// The CA chain (intermediate, then root) signed by a root kept offline for the key of
+    /// `signet ca init-intermediate`: installed into DATA/ca at start, after which the CA
+    /// serves with the intermediate only. The same chain on a later start is accepted.
+    #[arg(long, value_name = "CHAIN.pem")]
+    pub ca_chain: Option<PathBuf>,
 
     /// Connection limits and timeouts.
     #[command(flatten)]
@@ -627,6 +640,10 @@ pub struct ServeCaArgs {
     /// directory); refuse to start when the CT log's data is behind it (a restored backup).
     #[arg(long, value_name = "DIR")]
     pub checkpoint_lock: Option<PathBuf>,
+
+    /// The CA chain signed by a root kept offline (see `signet up --ca-chain`).
+    #[arg(long, value_name = "CHAIN.pem")]
+    pub ca_chain: Option<PathBuf>,
 
     /// Connection limits and timeouts.
     #[command(flatten)]

@@ -10,6 +10,7 @@
 //! Exit codes: 0 success, 1 the thing checked is not valid (bad signature, unknown key,
 //! malformed input), 2 usage errors (bad flags, unreadable files, unusable keys).
 
+mod ca_cmd;
 mod cli;
 mod common;
 mod completions_cmd;
@@ -85,6 +86,7 @@ fn main() -> ExitCode {
             command: log_cmd::LogCommand::Search(args),
         } => log_cmd::search(&args),
         cli::Command::Monitor(args) => monitor_cmd::monitor(&args),
+        cli::Command::Ca { command } => ca_cmd::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

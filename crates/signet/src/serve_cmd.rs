@@ -118,6 +118,7 @@ async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
         batch: signet_log::BatcherConfig::default(),
         ct_public_add: args.ct_public_add,
         checkpoint_lock: args.checkpoint_lock.clone(),
+        ca_chain: args.ca_chain.clone(),
     })
     .await
     .map_err(|e| Failure::Usage(format!("opening the CA: {e}")))?;

@@ -41,6 +41,7 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
             timestamp: args.tuf.timestamp,
         },
         log_guards: crate::serve_cmd::log_guards(&args.guards)?,
+        ca_chain: args.ca_chain.clone(),
     })
     .await
     .map_err(|e| Failure::Usage(format!("starting: {e}")))?

@@ -35,13 +35,13 @@ mod witness;
 pub use artifact::Artifact;
 pub use error::{InclusionProofError, LogCheckpointError, VerifyError};
 pub use policy::{IdentityPolicy, Policy, StringMatcher, github};
-pub use trust::{TrustMaterial, TrustedCa, TrustedLog, Validity};
 pub use tlog::{verify_log_checkpoint, verify_log_entry};
-pub use witness::{WitnessPolicy, WitnessPolicyError};
+pub use trust::{TrustMaterial, TrustedCa, TrustedLog, Validity};
 pub use verify::{
     Signer, TimeSource, VerifiedBundle, VerifiedTime, VerifyOptions, verify_bundle,
     verify_bundle_with,
 };
+pub use witness::{WitnessPolicy, WitnessPolicyError};
 
 /// Limits on what one bundle may carry, beyond the parser's own.
 pub mod limits {

@@ -29,6 +29,7 @@ async fn serve(
         batch: Default::default(),
         ct_public_add,
         checkpoint_lock: None,
+        ca_chain: None,
     })
     .await
     .unwrap();

@@ -28,6 +28,7 @@ async fn a_real_issuer_comes_before_the_development_issuer() {
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
+        ca_chain: None,
     })
     .await
     .unwrap();
@@ -59,6 +60,7 @@ async fn the_ca_lists_the_development_issuer_last() {
         batch: Default::default(),
         ct_public_add: false,
         checkpoint_lock: None,
+        ca_chain: None,
     })
     .await
     .unwrap();
@@ -83,6 +85,7 @@ async fn the_ca_lists_the_development_issuer_last() {
         batch: Default::default(),
         ct_public_add: false,
         checkpoint_lock: None,
+        ca_chain: None,
     })
     .await
     .unwrap();

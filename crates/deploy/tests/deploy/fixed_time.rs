@@ -45,6 +45,7 @@ async fn ca_and_tsa_run_at_a_fixed_time() {
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
+        ca_chain: None,
     };
     let deployment = Deployment::open_with(config, env).await.unwrap();
     let router = deployment.router();

@@ -50,6 +50,7 @@ fn config(dir: &Path, base: &str, rotate: &[RotateService]) -> DeploymentConfig 
         rotate: rotate.to_vec(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
+        ca_chain: None,
     }
 }
 

@@ -27,6 +27,7 @@ fn config(dir: &Path, public_url: &str) -> DeploymentConfig {
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
+        ca_chain: None,
     }
 }
 

@@ -13,6 +13,7 @@
 mod common;
 
 mod audit;
+mod ca_offline;
 mod completions;
 mod conformance;
 mod cosign_inputs;
