@@ -10,12 +10,11 @@
     clippy::panic
 )]
 
-use crate::common::{SIGNET, Up, free_port, sign_blob_as, signet};
+use crate::common::{SIGNET, Up, free_port, sign_blob_as, signet, up_refused};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -29,37 +28,6 @@ fn ok(out: &Output, what: &str) {
 /// The DER of each `CERTIFICATE` block of a PEM file.
 fn certificates(path: &Path) -> Vec<Vec<u8>> {
     signet_x509::decode_pem(&std::fs::read_to_string(path).unwrap(), "CERTIFICATE").unwrap()
-}
-
-/// Runs `signet up` expecting it to refuse to start; returns its stderr.
-fn up_refused(data: &Path, port: u16, extra: &[&str]) -> String {
-    let mut child = Command::new(SIGNET)
-        .args([
-            "up",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data",
-            s(data),
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert_eq!(status.code(), Some(2), "signet up: {err}");
-            return err;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("signet up did not refuse to start");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Every file under `dir`.

@@ -135,3 +135,31 @@ pub fn sign_blob_as(
         .output()
         .expect("run signet sign-blob")
 }
+
+/// Runs `signet up` on `data` and `port` with `extra` flags, expecting it to refuse to start
+/// (exit status 2, within 60 s); returns its stderr.
+pub fn up_refused(data: &std::path::Path, port: u16, extra: &[&str]) -> String {
+    use std::time::{Duration, Instant};
+    let mut child = std::process::Command::new(SIGNET)
+        .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            assert_eq!(status.code(), Some(2), "signet up: {err}");
+            return err;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("signet up did not refuse to start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

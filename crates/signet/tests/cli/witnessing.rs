@@ -4,10 +4,9 @@
 //! a log without its quorum publishes nothing and answers 503, and clients can require the
 //! cosignatures (`--witness-key`).
 
-use crate::common::{SIGNET, Up, copy_dir, free_port, runtime, sign_blob_as, signet};
+use crate::common::{SIGNET, Up, copy_dir, free_port, runtime, sign_blob_as, signet, up_refused};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -51,37 +50,6 @@ fn get(url: &str) -> (u16, String) {
         let r = reqwest::get(url).await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     })
-}
-
-/// Runs `signet up` expecting it to refuse to start; returns its stderr.
-fn up_refused(data: &Path, port: u16, extra: &[&str]) -> String {
-    let mut child = Command::new(SIGNET)
-        .args([
-            "up",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data",
-            s(data),
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut err = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-            assert!(!status.success(), "signet up started: {err}");
-            return err;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("signet up did not refuse to start");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
