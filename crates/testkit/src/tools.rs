@@ -47,3 +47,13 @@ pub fn chromedriver() -> Option<PathBuf> {
         "scripts/ensure-chromium",
     )
 }
+
+/// The SoftHSM2 PKCS#11 module for the PKCS#11 key tests (`SIGNET_SOFTHSM_MODULE`, which
+/// `scripts/ensure-softhsm` prints); `None` unless `SIGNET_REQUIRE_SOFTHSM=1`.
+pub fn softhsm_module() -> Option<PathBuf> {
+    configured(
+        "SIGNET_SOFTHSM_MODULE",
+        "SIGNET_REQUIRE_SOFTHSM",
+        "scripts/ensure-softhsm",
+    )
+}
