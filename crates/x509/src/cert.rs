@@ -368,6 +368,15 @@ impl Certificate {
     pub fn fulcio_identity(&self) -> Result<FulcioIdentity, X509Error> {
         let mut extensions = BTreeMap::new();
         for ext in self.inner.tbs_certificate.extensions.iter().flatten() {
+            // Only Fulcio's arc is read: skip the others before formatting their OIDs, which
+            // was 2% of a whole `verify-bundle` run.
+            if !ext
+                .extn_id
+                .as_bytes()
+                .starts_with(oid::FULCIO_ARC_OID.as_bytes())
+            {
+                continue;
+            }
             let id = ext.extn_id.to_string();
             let Some(arc) = id.strip_prefix(oid::FULCIO_ARC) else {
                 continue;

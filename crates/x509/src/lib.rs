@@ -52,4 +52,8 @@ pub mod oid {
     pub const FULCIO_ISSUER_V2: Oid = Oid::new_unwrap("1.3.6.1.4.1.57264.1.8");
     /// The Fulcio extension arc `1.3.6.1.4.1.57264.1`.
     pub const FULCIO_ARC: &str = "1.3.6.1.4.1.57264.1.";
+    /// The Fulcio extensions' arc, `1.3.6.1.4.1.57264.1`, as an OID: every Fulcio extension's
+    /// DER-encoded OID starts with this one's bytes (an arc's last byte has no continuation
+    /// bit, so no other arc shares the prefix).
+    pub const FULCIO_ARC_OID: Oid = Oid::new_unwrap("1.3.6.1.4.1.57264.1");
 }
