@@ -27,7 +27,6 @@ mod up_cmd;
 mod verify_cmd;
 mod witness_cmd;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 /// How a command failed, which decides the exit code.
@@ -40,7 +39,7 @@ pub enum Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     let result = match cli.command {
         cli::Command::Note {
             command: cli::NoteCommand::Verify(args),
