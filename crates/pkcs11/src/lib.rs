@@ -356,6 +356,39 @@ impl Pkcs11Key {
     }
 }
 
+impl signet_signer::Signer for Pkcs11Key {
+    fn algorithm(&self) -> signet_signer::SignerAlgorithm {
+        match self.algorithm {
+            KeyAlgorithm::EcdsaP256Sha256 => signet_signer::SignerAlgorithm::EcdsaP256Sha256,
+            KeyAlgorithm::EcdsaP384Sha384 => signet_signer::SignerAlgorithm::EcdsaP384Sha384,
+            KeyAlgorithm::Ed25519 => signet_signer::SignerAlgorithm::Ed25519,
+        }
+    }
+
+    fn public_key_spki_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
+        Pkcs11Key::sign(self, message).map_err(|e| signet_signer::SignError {
+            key: signet_signer::Signer::location(self),
+            reason: match e {
+                Pkcs11Error::Sign { reason, .. } => reason,
+                other => other.to_string(),
+            },
+        })
+    }
+
+    fn location(&self) -> String {
+        format!(
+            "PKCS#11 token {:?} key {} ({})",
+            self.token,
+            self.selector,
+            self.module_path.display()
+        )
+    }
+}
+
 fn find_slot(module: &Pkcs11, path: &Path, token: &str) -> Result<Slot, Pkcs11Error> {
     let module_err = |call: &'static str| {
         move |e: CkError| Pkcs11Error::Module {

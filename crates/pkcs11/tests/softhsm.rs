@@ -220,6 +220,19 @@ fn checks(module: &Path, dir: &Path) {
         } else {
             assert_eq!(sig[0], 0x30, "{label}: ECDSA signatures are DER");
         }
+        // The same key through the services' Signer trait.
+        let signer: &dyn signet_signer::Signer = &key;
+        let sig = signer.sign(b"through the trait").unwrap();
+        assert!(signer.algorithm().verify(
+            signer.public_key_spki_der(),
+            b"through the trait",
+            &sig
+        ));
+        assert_eq!(
+            signet_signer::spki_algorithm(signer.public_key_spki_der()),
+            Some(signer.algorithm())
+        );
+        assert!(signer.location().contains(TOKEN), "{}", signer.location());
         eprintln!("{label}: {:?} signs and verifies", key.algorithm());
     }
 
