@@ -130,9 +130,13 @@ async fn main() {
         config.roots = vec![keys.root().der().to_vec()];
         let store = signet_log::RedbStore::open(dir.path().join("ct.redb")).unwrap();
         Arc::new(CtLogger(Arc::new(
-            signet_ct::CtLog::open(Arc::new(store), pkcs8.as_ref(), config)
-                .await
-                .unwrap(),
+            signet_ct::CtLog::open(
+                Arc::new(store),
+                Arc::new(signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap()),
+                config,
+            )
+            .await
+            .unwrap(),
         )))
     } else {
         Arc::new(

@@ -83,6 +83,10 @@ pub enum CaError {
     /// The CT log did not return an SCT for the precertificate.
     #[error("CT log: {0}")]
     CtLog(#[from] CtLogError),
+    /// The CA's issuing key could not sign: the HSM holding it is unavailable (503; nothing
+    /// was issued).
+    #[error("CA signing key: {0}")]
+    SignerUnavailable(#[source] signet_signer::SignError),
 }
 
 /// What is wrong with a request body ([`CaError::MalformedRequest`]).
@@ -340,6 +344,20 @@ pub enum KeyMaterialError {
     /// The root key is not the key of the root certificate.
     #[error("root key does not match the root certificate")]
     RootKeyMismatch,
+    /// A signer of an algorithm the CA cannot use (its keys are ECDSA P-256 or P-384).
+    #[error("CA key {key} is {algorithm}; the CA's keys must be ECDSA P-256 or P-384")]
+    UnsupportedSigner {
+        /// Where the key lives (a `pkcs11:` URI).
+        key: String,
+        /// The key's algorithm.
+        algorithm: &'static str,
+    },
+    /// A key that lives outside this process (in an HSM) has no PKCS#8 form to write.
+    #[error("CA key {key} cannot be exported: it is not a key kept in a file")]
+    NotExportable {
+        /// Where the key lives.
+        key: String,
+    },
     /// A key file or its directory cannot be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -413,6 +431,10 @@ pub enum CtLogError {
     /// The log refused or failed (its own error).
     #[error("{0}")]
     Log(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The log cannot take the precertificate now (its key or its sequencer is unavailable,
+    /// it is shutting down): nothing was issued, the client may retry (503).
+    #[error("{0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl std::fmt::Display for TokenRejection {
@@ -427,6 +449,12 @@ impl CtLogError {
     /// The log's own error, as a [`CtLogError::Log`].
     pub fn log(error: impl std::error::Error + Send + Sync + 'static) -> Self {
         CtLogError::Log(Box::new(error))
+    }
+
+    /// The log's own error when it is temporarily unavailable, as a
+    /// [`CtLogError::Unavailable`] (HTTP 503).
+    pub fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        CtLogError::Unavailable(Box::new(error))
     }
 }
 
@@ -443,7 +471,8 @@ impl CaError {
             CaError::Identity(_) => 403,
             CaError::BodyTooLarge { .. } => 413,
             CaError::UnsupportedMediaType { .. } => 415,
-            CaError::TokenUnavailable(_) => 503,
+            CaError::TokenUnavailable(_) | CaError::SignerUnavailable(_) => 503,
+            CaError::CtLog(CtLogError::Unavailable(_)) => 503,
             CaError::IssuerConfig { .. }
             | CaError::KeyMaterial(_)
             | CaError::Issuance(_)
@@ -485,6 +514,7 @@ impl CaError {
             CaError::KeyMaterial(_) => "key_material",
             CaError::Issuance(_) => "issuance",
             CaError::CtLog(_) => "ct_log",
+            CaError::SignerUnavailable(_) => "signer_unavailable",
         }
     }
 }

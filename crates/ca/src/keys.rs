@@ -68,6 +68,16 @@ pub(crate) fn pem_cert(der: &[u8]) -> Result<String, CaError> {
         .map_err(|e| KeyMaterialError::PemEncoding(e).into())
 }
 
+/// The DER of the first `CERTIFICATE` block of `text`.
+fn first_certificate(what: &'static str, text: &str) -> Result<Vec<u8>, KeyMaterialError> {
+    let blocks = signet_x509::decode_pem(text, "CERTIFICATE")
+        .map_err(|source| KeyMaterialError::Certificate { what, source })?;
+    blocks
+        .into_iter()
+        .next()
+        .ok_or(KeyMaterialError::NoCertificate { what })
+}
+
 pub(crate) fn pem_key(text: &str) -> Result<SigningKey, CaError> {
     let (label, der) =
         pem_rfc7468::decode_vec(text.trim().as_bytes()).map_err(KeyMaterialError::PrivateKeyPem)?;
@@ -158,19 +168,25 @@ impl CaKeys {
     /// Loads key material from its PEM texts, checking that the intermediate is issued by
     /// the root, both are CAs, and each key matches its certificate.
     pub fn from_pem(files: &CaPemFiles) -> Result<Self, CaError> {
-        let cert = |what: &'static str, text: &str| -> Result<Vec<u8>, KeyMaterialError> {
-            let blocks = signet_x509::decode_pem(text, "CERTIFICATE")
-                .map_err(|source| KeyMaterialError::Certificate { what, source })?;
-            blocks
-                .into_iter()
-                .next()
-                .ok_or(KeyMaterialError::NoCertificate { what })
-        };
-        let root_der = cert("root certificate", &files.root_cert)?;
-        let intermediate_der = cert("intermediate certificate", &files.intermediate_cert)?;
+        let root_der = first_certificate("root certificate", &files.root_cert)?;
+        let intermediate_der =
+            first_certificate("intermediate certificate", &files.intermediate_cert)?;
         let root_key = files.root_key.as_deref().map(pem_key).transpose()?;
         let intermediate_key = pem_key(&files.intermediate_key)?;
         Self::assemble(&root_der, root_key, &intermediate_der, intermediate_key)
+    }
+
+    /// Loads a CA whose issuing (intermediate) key lives elsewhere (in an HSM): the root and
+    /// intermediate certificates from their PEM texts, and `intermediate_key`. The checks are
+    /// [`CaKeys::from_pem`]'s; no root key is kept.
+    pub fn from_certificates_and_key(
+        root_cert: &str,
+        intermediate_cert: &str,
+        intermediate_key: SigningKey,
+    ) -> Result<Self, CaError> {
+        let root_der = first_certificate("root certificate", root_cert)?;
+        let intermediate_der = first_certificate("intermediate certificate", intermediate_cert)?;
+        Self::assemble(&root_der, None, &intermediate_der, intermediate_key)
     }
 
     /// The key material as PEM texts.

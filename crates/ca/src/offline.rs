@@ -178,17 +178,18 @@ impl RootCa {
     /// Loads a root from its certificate and key PEM texts, checking that the certificate is
     /// a self-signed CA certificate and the key is its key.
     pub fn from_pem(certificate: &str, key: &str) -> Result<RootCa, CaError> {
-        let what = "root certificate";
-        let der = signet_x509::decode_pem(certificate, "CERTIFICATE")
-            .map_err(|source| KeyMaterialError::Certificate { what, source })?
-            .into_iter()
-            .next()
-            .ok_or(KeyMaterialError::NoCertificate { what })?;
-        let certificate = Certificate::from_der(&der)
-            .map_err(|source| KeyMaterialError::Certificate { what, source })?;
-        signet_x509::check_trusted_chain(std::slice::from_ref(&certificate))
-            .map_err(KeyMaterialError::Chain)?;
+        let certificate = parse_root_certificate(certificate)?;
         let key = pem_key(key)?;
+        if certificate.public_key().spki_der() != key.spki_der()?.as_slice() {
+            return Err(KeyMaterialError::RootKeyMismatch.into());
+        }
+        Ok(RootCa { certificate, key })
+    }
+
+    /// A root from its certificate's PEM text and a key kept elsewhere (in an HSM), with
+    /// [`RootCa::from_pem`]'s checks.
+    pub fn from_certificate_and_key(certificate: &str, key: SigningKey) -> Result<RootCa, CaError> {
+        let certificate = parse_root_certificate(certificate)?;
         if certificate.public_key().spki_der() != key.spki_der()?.as_slice() {
             return Err(KeyMaterialError::RootKeyMismatch.into());
         }
@@ -211,6 +212,21 @@ impl RootCa {
     }
 }
 
+/// The root certificate of a PEM text: the first `CERTIFICATE` block, a self-signed CA.
+fn parse_root_certificate(text: &str) -> Result<Certificate, CaError> {
+    let what = "root certificate";
+    let der = signet_x509::decode_pem(text, "CERTIFICATE")
+        .map_err(|source| KeyMaterialError::Certificate { what, source })?
+        .into_iter()
+        .next()
+        .ok_or(KeyMaterialError::NoCertificate { what })?;
+    let certificate = Certificate::from_der(&der)
+        .map_err(|source| KeyMaterialError::Certificate { what, source })?;
+    signet_x509::check_trusted_chain(std::slice::from_ref(&certificate))
+        .map_err(KeyMaterialError::Chain)?;
+    Ok(certificate)
+}
+
 /// Generates a self-signed root (`algorithm`, subject `subject` in RFC 4514 form) as
 /// [`crate::CaKeys::generate`] makes one: path length 1, valid from `now` for
 /// [`crate::CA_VALIDITY_SECONDS`]. Key and serial come from `rng`.
@@ -220,8 +236,17 @@ pub fn generate_root(
     subject: &str,
     rng: &dyn SecureRandom,
 ) -> Result<RootCa, CaError> {
+    generate_root_with_key(now, SigningKey::generate(algorithm, rng)?, subject, rng)
+}
+
+/// [`generate_root`] with a key made elsewhere (kept in an HSM, say).
+pub fn generate_root_with_key(
+    now: i64,
+    key: SigningKey,
+    subject: &str,
+    rng: &dyn SecureRandom,
+) -> Result<RootCa, CaError> {
     let name = parse_subject(subject)?;
-    let key = SigningKey::generate(algorithm, rng)?;
     let der = ca_certificate(&CaCertParams {
         subject: &name,
         subject_spki: &key.spki()?,
@@ -248,8 +273,16 @@ pub fn generate_intermediate_key_and_csr(
     subject: &str,
     rng: &dyn SecureRandom,
 ) -> Result<(SigningKey, String), CaError> {
-    let enc = |what: &'static str| move |source| IssuanceError::Encoding { what, source };
     let key = SigningKey::generate(algorithm, rng)?;
+    let pem = intermediate_csr(&key, subject)?;
+    Ok((key, pem))
+}
+
+/// A PKCS#10 request (PEM `CERTIFICATE REQUEST`, subject `subject` in RFC 4514 form, no
+/// attributes) for the intermediate key `key` (one kept in an HSM, say), signed by it as
+/// proof of possession.
+pub fn intermediate_csr(key: &SigningKey, subject: &str) -> Result<String, CaError> {
+    let enc = |what: &'static str| move |source| IssuanceError::Encoding { what, source };
     let info = CertReqInfo {
         version: RequestVersion::V1,
         subject: parse_subject(subject)?,
@@ -265,7 +298,7 @@ pub fn generate_intermediate_key_and_csr(
     let der = request.to_der().map_err(enc("CertificationRequest"))?;
     let pem = pem_rfc7468::encode_string("CERTIFICATE REQUEST", pem_rfc7468::LineEnding::LF, &der)
         .map_err(IssuanceError::Pem)?;
-    Ok((key, pem))
+    Ok(pem)
 }
 
 /// Issues the intermediate certificate for the request `csr` (PEM or DER) with `root`: after

@@ -1,17 +1,19 @@
 //! An ECDSA signing key of the CA (P-256 or P-384): generation, PKCS#8, its public key and
 //! key identifier, and signing. Knows nothing of certificates (that is `profile`).
+//!
+//! The key signs through a [`SharedSigner`]: a key generated here or read from a PKCS#8 file
+//! is an in-memory [`MemorySigner`] (and can be written back out), any other signer (a key in
+//! an HSM) is used as it is and never leaves where it lives.
 
-use crate::{CaError, IssuanceError, KeyMaterialError};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{self, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair};
+use crate::{CaError, KeyMaterialError};
+use aws_lc_rs::rand::SecureRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, EcdsaSigningAlgorithm};
 use const_oid::ObjectIdentifier as Oid;
-use der::Encode;
-use der::asn1::{Any, BitString};
+use der::Decode;
+use signet_signer::{MemorySigner, SharedSigner, SignerAlgorithm};
+use std::sync::Arc;
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
-const OID_EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: Oid = Oid::new_unwrap("1.3.132.0.34");
 const OID_ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
 
@@ -31,26 +33,26 @@ impl CaAlgorithm {
             CaAlgorithm::EcdsaP384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
         }
     }
-
-    fn curve(self) -> Oid {
-        match self {
-            CaAlgorithm::EcdsaP256 => OID_P256,
-            CaAlgorithm::EcdsaP384 => OID_P384,
-        }
-    }
 }
 
-/// An ECDSA signing key. Its `Debug` shows only the algorithm.
+/// An ECDSA signing key. Its `Debug` shows only the algorithm and where the key lives.
 pub struct SigningKey {
     algorithm: CaAlgorithm,
-    pair: EcdsaKeyPair,
-    pkcs8: Vec<u8>,
+    signer: SharedSigner,
+    /// The PKCS#8 encoding, for a key that lives in memory (generated or read from a file).
+    pkcs8: Option<Vec<u8>>,
+    spki: SubjectPublicKeyInfoOwned,
     key_id: Vec<u8>,
 }
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningKey({:?}, private)", self.algorithm)
+        write!(
+            f,
+            "SigningKey({:?}, {}, private)",
+            self.algorithm,
+            self.signer.location()
+        )
     }
 }
 
@@ -65,18 +67,49 @@ impl SigningKey {
     /// Loads a PKCS#8 DER key (P-256 or P-384).
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, CaError> {
         for algorithm in [CaAlgorithm::EcdsaP256, CaAlgorithm::EcdsaP384] {
-            if let Ok(pair) = EcdsaKeyPair::from_pkcs8(algorithm.signing(), der) {
-                let mut key = SigningKey {
-                    algorithm,
-                    pair,
-                    pkcs8: der.to_vec(),
-                    key_id: Vec::new(),
-                };
-                key.key_id = key_identifier(&key.spki()?);
+            if EcdsaKeyPair::from_pkcs8(algorithm.signing(), der).is_ok() {
+                let signer = MemorySigner::from_pkcs8(der)
+                    .map_err(|_| KeyMaterialError::UnsupportedPrivateKey)?;
+                let mut key = Self::from_signer(Arc::new(signer))?;
+                key.pkcs8 = Some(der.to_vec());
                 return Ok(key);
             }
         }
         Err(KeyMaterialError::UnsupportedPrivateKey.into())
+    }
+
+    /// Uses `signer` (an ECDSA P-256 or P-384 key wherever it lives, e.g. in an HSM) as a CA
+    /// key. Such a key has no PKCS#8 form: [`SigningKey::to_pkcs8_pem`] refuses it.
+    ///
+    /// # Errors
+    /// [`KeyMaterialError::UnsupportedSigner`] for a key of another algorithm.
+    pub fn from_signer(signer: SharedSigner) -> Result<Self, CaError> {
+        let algorithm = match signer.algorithm() {
+            SignerAlgorithm::EcdsaP256Sha256 => CaAlgorithm::EcdsaP256,
+            SignerAlgorithm::EcdsaP384Sha384 => CaAlgorithm::EcdsaP384,
+            other => {
+                return Err(KeyMaterialError::UnsupportedSigner {
+                    key: signer.location(),
+                    algorithm: other.name(),
+                }
+                .into());
+            }
+        };
+        let spki = SubjectPublicKeyInfoOwned::from_der(signer.public_key_spki_der())
+            .map_err(KeyMaterialError::PublicKey)?;
+        let key_id = key_identifier(&spki);
+        Ok(SigningKey {
+            algorithm,
+            signer,
+            pkcs8: None,
+            spki,
+            key_id,
+        })
+    }
+
+    /// The signer this key signs through.
+    pub fn signer(&self) -> &SharedSigner {
+        &self.signer
     }
 
     /// The algorithm.
@@ -85,29 +118,28 @@ impl SigningKey {
     }
 
     /// The PKCS#8 encoding as a PEM `PRIVATE KEY` block.
+    ///
+    /// # Errors
+    /// [`KeyMaterialError::NotExportable`] for a key made by [`SigningKey::from_signer`].
     pub fn to_pkcs8_pem(&self) -> Result<String, CaError> {
-        pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &self.pkcs8)
+        let pkcs8 = self
+            .pkcs8
+            .as_deref()
+            .ok_or_else(|| KeyMaterialError::NotExportable {
+                key: self.signer.location(),
+            })?;
+        pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, pkcs8)
             .map_err(|e| KeyMaterialError::PemEncoding(e).into())
     }
 
     /// The public key as a `SubjectPublicKeyInfo`.
     pub fn spki(&self) -> Result<SubjectPublicKeyInfoOwned, CaError> {
-        let bad = KeyMaterialError::PublicKey;
-        Ok(SubjectPublicKeyInfoOwned {
-            algorithm: AlgorithmIdentifierOwned {
-                oid: OID_EC_PUBLIC_KEY,
-                parameters: Some(Any::encode_from(&self.algorithm.curve()).map_err(bad)?),
-            },
-            subject_public_key: BitString::from_bytes(self.pair.public_key().as_ref())
-                .map_err(bad)?,
-        })
+        Ok(self.spki.clone())
     }
 
     /// The DER `SubjectPublicKeyInfo`.
     pub fn spki_der(&self) -> Result<Vec<u8>, CaError> {
-        self.spki()?
-            .to_der()
-            .map_err(|e| KeyMaterialError::PublicKey(e).into())
+        Ok(self.signer.public_key_spki_der().to_vec())
     }
 
     /// The key identifier (SHA-1 of the public key bits), as SKI/AKI carry it.
@@ -127,11 +159,13 @@ impl SigningKey {
     }
 
     /// Signs `message` (ASN.1 DER ECDSA signature).
+    ///
+    /// # Errors
+    /// [`CaError::SignerUnavailable`] when the key cannot sign (an HSM that failed).
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CaError> {
-        self.pair
-            .sign(&SystemRandom::new(), message)
-            .map(|s| s.as_ref().to_vec())
-            .map_err(|_| IssuanceError::Signing.into())
+        self.signer
+            .sign(message)
+            .map_err(CaError::SignerUnavailable)
     }
 }
 

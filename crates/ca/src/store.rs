@@ -4,7 +4,7 @@
 
 use crate::keys::{CaKeys, CaPemFiles, pem_key};
 use crate::offline::{self, OfflineCaError, RootCa};
-use crate::signing_key::CaAlgorithm;
+use crate::signing_key::{CaAlgorithm, SigningKey};
 use crate::{CaError, KeyMaterialError};
 use aws_lc_rs::rand::SecureRandom;
 use signet_x509::Certificate;
@@ -85,6 +85,46 @@ pub fn load_or_create(
         intermediate_cert: read(INTERMEDIATE_CERT_FILE)?,
         intermediate_key: read(INTERMEDIATE_KEY_FILE)?,
     })
+}
+
+/// Loads a CA whose intermediate key `key` lives outside the data directory (in an HSM):
+/// the root and intermediate certificates of `dir` (installed by [`install_chain_with_key`])
+/// and `key`, which must be the intermediate certificate's. Nothing is generated, and no key
+/// file is read: a directory that holds one is refused, so a CA never serves with a file key
+/// when told to use the HSM's.
+pub fn load_with_intermediate_key(dir: &Path, key: SigningKey) -> Result<CaKeys, CaError> {
+    let path = |name: &str| dir.join(name);
+    for name in [ROOT_KEY_FILE, INTERMEDIATE_KEY_FILE] {
+        if path(name).exists() {
+            let why = std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "present, but the CA's key is {}: remove the key file (a CA with its key in \
+                     an HSM keeps no private key in its data directory)",
+                    key.signer().location()
+                ),
+            );
+            return Err(io(&path(name), why));
+        }
+    }
+    let cert_path = path(INTERMEDIATE_CERT_FILE);
+    if !cert_path.exists() {
+        let why = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!(
+                "missing: the CA's key {} has no certificate yet; make its request with `signet \
+                 ca init-intermediate --pkcs11-key ca=...`, sign it with the offline root (`signet \
+                 ca sign-intermediate`) and start with --ca-chain CHAIN.pem",
+                key.signer().location()
+            ),
+        );
+        return Err(io(&cert_path, why));
+    }
+    CaKeys::from_certificates_and_key(
+        &read_text(&path(ROOT_CERT_FILE))?,
+        &read_text(&cert_path)?,
+        key,
+    )
 }
 
 /// Fails when the CA directory `dir` holds the intermediate key of [`init_intermediate`]
@@ -175,6 +215,30 @@ pub fn init_root(
     Ok(root)
 }
 
+/// [`init_root`] with a root key made elsewhere (in an HSM): writes only [`ROOT_CERT_FILE`].
+pub fn init_root_with_key(
+    dir: &Path,
+    now: i64,
+    key: SigningKey,
+    subject: &str,
+    rng: &dyn SecureRandom,
+) -> Result<RootCa, OfflineCaError> {
+    let cert_path = dir.join(ROOT_CERT_FILE);
+    refuse_existing(&[&dir.join(ROOT_KEY_FILE), &cert_path])?;
+    let root = offline::generate_root_with_key(now, key, subject, rng)?;
+    signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    create_file(&cert_path, &root.certificate_pem()?, false)?;
+    Ok(root)
+}
+
+/// Reads the root certificate of `dir` ([`ROOT_CERT_FILE`]) and checks that `key` (kept in
+/// an HSM) is its key.
+pub fn read_root_with_key(dir: &Path, key: SigningKey) -> Result<RootCa, OfflineCaError> {
+    let certificate = read_text(&dir.join(ROOT_CERT_FILE))?;
+    RootCa::from_certificate_and_key(&certificate, key)
+        .map_err(|e| OfflineCaError::from(e).in_file(dir))
+}
+
 /// Reads the root of `dir` ([`ROOT_CERT_FILE`] and [`ROOT_KEY_FILE`], as [`init_root`]
 /// writes them) and checks that they belong together.
 pub fn read_root(dir: &Path) -> Result<RootCa, OfflineCaError> {
@@ -215,6 +279,31 @@ pub fn init_intermediate(
     Ok(csr_path)
 }
 
+/// [`init_intermediate`] with an intermediate key made elsewhere (in an HSM): writes only the
+/// request ([`offline::intermediate_csr`]) into [`INTERMEDIATE_CSR_FILE`] and returns its path.
+pub fn init_intermediate_with_key(
+    dir: &Path,
+    key: &SigningKey,
+    subject: &str,
+) -> Result<PathBuf, OfflineCaError> {
+    for name in [
+        ROOT_CERT_FILE,
+        ROOT_KEY_FILE,
+        INTERMEDIATE_CERT_FILE,
+        INTERMEDIATE_KEY_FILE,
+    ] {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(OfflineCaError::KeyMaterialPresent { path });
+        }
+    }
+    let csr = offline::intermediate_csr(key, subject)?;
+    signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let csr_path = dir.join(INTERMEDIATE_CSR_FILE);
+    write_file(&csr_path, &csr, false)?;
+    Ok(csr_path)
+}
+
 /// `signet ca sign-intermediate`, on the offline machine: issues the intermediate for the
 /// request in `csr` with the root of `root_dir` ([`offline::issue_intermediate`], valid from
 /// `now` for `validity_seconds`, serial from `rng`) and writes the chain (intermediate, then
@@ -229,15 +318,30 @@ pub fn sign_intermediate(
 ) -> Result<Certificate, OfflineCaError> {
     refuse_existing(&[out])?;
     let root = read_root(root_dir)?;
+    sign_intermediate_with_root(&root, csr, out, now, validity_seconds, rng)
+}
+
+/// [`sign_intermediate`] with a root already read (its key in an HSM, say:
+/// [`read_root_with_key`]).
+pub fn sign_intermediate_with_root(
+    root: &RootCa,
+    csr: &Path,
+    out: &Path,
+    now: i64,
+    validity_seconds: i64,
+    rng: &dyn SecureRandom,
+) -> Result<Certificate, OfflineCaError> {
+    refuse_existing(&[out])?;
     let request = read_text(csr)?;
     let intermediate =
-        offline::issue_intermediate(&root, request.as_bytes(), now, validity_seconds, rng)
-            .map_err(|e| match e {
+        offline::issue_intermediate(root, request.as_bytes(), now, validity_seconds, rng).map_err(
+            |e| match e {
                 OfflineCaError::Ca(_) | OfflineCaError::UnsupportedIntermediateKey { .. } => {
                     e.in_file(csr)
                 }
                 other => other,
-            })?;
+            },
+        )?;
     let chain = offline::chain_pem(&intermediate, root.certificate())?;
     create_file(out, &chain, false)?;
     Ok(intermediate)
@@ -260,8 +364,27 @@ pub fn install_chain(dir: &Path, chain: &Path) -> Result<(), OfflineCaError> {
     }
     let key =
         pem_key(&read_text(&key_path)?).map_err(|e| OfflineCaError::from(e).in_file(&key_path))?;
+    install_chain_for(dir, chain, &key, key_path)
+}
+
+/// [`install_chain`] for an intermediate key kept elsewhere (in an HSM): the chain is
+/// checked against `key`, and no key file is looked for.
+pub fn install_chain_with_key(
+    dir: &Path,
+    chain: &Path,
+    key: &SigningKey,
+) -> Result<(), OfflineCaError> {
+    install_chain_for(dir, chain, key, PathBuf::from(key.signer().location()))
+}
+
+fn install_chain_for(
+    dir: &Path,
+    chain: &Path,
+    key: &SigningKey,
+    key_path: PathBuf,
+) -> Result<(), OfflineCaError> {
     let text = read_text(chain)?;
-    let [intermediate, root] = offline::check_chain_for_key(&text, &key).map_err(|e| match e {
+    let [intermediate, root] = offline::check_chain_for_key(&text, key).map_err(|e| match e {
         OfflineCaError::ChainKeyMismatch { .. } => OfflineCaError::ChainKeyMismatch {
             key: key_path.clone(),
         }

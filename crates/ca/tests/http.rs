@@ -418,3 +418,104 @@ async fn post_chunked(base: &str, body: &[u8]) -> (String, Value) {
         serde_json::from_str(&text[json_start..=json_end]).unwrap(),
     )
 }
+
+/// An issuing key that stops signing (an HSM gone away) after `ok` signatures.
+#[derive(Debug)]
+struct FailingSigner {
+    inner: signet_signer::MemorySigner,
+    ok: std::sync::atomic::AtomicUsize,
+}
+
+impl signet_signer::Signer for FailingSigner {
+    fn algorithm(&self) -> signet_signer::SignerAlgorithm {
+        self.inner.algorithm()
+    }
+    fn public_key_spki_der(&self) -> &[u8] {
+        self.inner.public_key_spki_der()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .ok
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return self.inner.sign(message);
+        }
+        Err(signet_signer::SignError {
+            key: self.location(),
+            reason: "test: the HSM is gone".into(),
+        })
+    }
+    fn location(&self) -> String {
+        "pkcs11:token=test;object=ca".into()
+    }
+}
+
+/// A CA whose intermediate key lives elsewhere (a `Signer`, as an HSM key; the offline-root
+/// flow certifies it) issues while the key signs, and answers 503 once it fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuing_key_that_fails_gets_503() {
+    use aws_lc_rs::rand::SystemRandom;
+    use signet_ca::{CaAlgorithm, CaKeys, CertificateAuthority, SigningKey, UnloggedSctSigner};
+    let rng = SystemRandom::new();
+    let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &rng,
+    )
+    .unwrap();
+    // Signatures allowed: the request, then one certificate's precertificate and final.
+    let signer = Arc::new(FailingSigner {
+        inner: signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap(),
+        ok: 3.into(),
+    });
+    let key = SigningKey::from_signer(signer).unwrap();
+    let root =
+        signet_ca::offline::generate_root(now() - 60, CaAlgorithm::EcdsaP384, "CN=test root", &rng)
+            .unwrap();
+    let csr = signet_ca::offline::intermediate_csr(&key, "CN=test intermediate").unwrap();
+    let intermediate =
+        signet_ca::offline::issue_intermediate(&root, csr.as_bytes(), now() - 60, 86_400, &rng)
+            .unwrap();
+    let keys = CaKeys::from_certificates_and_key(
+        &root.certificate_pem().unwrap(),
+        &signet_ca::offline::chain_pem(&intermediate, root.certificate()).unwrap(),
+        key,
+    )
+    .unwrap();
+    assert!(keys.to_pem().is_err(), "an HSM key has no PEM form");
+    let sct = UnloggedSctSigner::generate(|| 1_000).unwrap();
+    let sct_spki = sct.public_key_spki_der().to_vec();
+    let ca = Arc::new(CertificateAuthority::new(keys, Arc::new(sct)).unwrap());
+    let issuer = TestIssuer::new();
+    let verifier = TestVerifier::new(&issuer, vec![email_issuer()]);
+    let ca = start_ca_with(ca, sct_spki, Arc::new(verifier)).await;
+    let url = ca.url("/api/v2/signingCert");
+    let token = issuer.email_token("alice@example.test");
+    let (status, answer) = post(&url, &csr_request(&SubjectKey::new().csr()), Some(&token)).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    check_issued(&ca, &answer, "alice@example.test");
+    let (status, answer) = post(&url, &csr_request(&SubjectKey::new().csr()), Some(&token)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["code"], 14, "{answer}");
+    assert!(
+        !answer.to_string().contains("HSM"),
+        "no detail of the key reaches the client: {answer}"
+    );
+    ca.stop();
+}
+
+/// The CT log's key failing (the log says it is unavailable) is 503 too; another log error
+/// is 500.
+#[test]
+fn a_ct_log_key_that_fails_is_503() {
+    let error = signet_ca::CaError::CtLog(signet_ca::CtLogError::unavailable(
+        signet_signer::SignError {
+            key: "pkcs11:token=test;object=ct".into(),
+            reason: "test".into(),
+        },
+    ));
+    assert_eq!(error.http_status(), 503);
+    let other = signet_ca::CaError::CtLog(signet_ca::CtLogError::log(std::io::Error::other("x")));
+    assert_eq!(other.http_status(), 500);
+}

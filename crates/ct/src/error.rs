@@ -84,9 +84,23 @@ pub enum CtError {
         /// The tree size asked about.
         tree_size: u64,
     },
-    /// The signing key is not an ECDSA P-256 PKCS#8 key.
-    #[error("the log's signing key is not an ECDSA P-256 PKCS#8 private key")]
+    /// The log's public key is not an ECDSA P-256 `SubjectPublicKeyInfo`.
+    #[error("the log's key is not an ECDSA P-256 key")]
     BadSigningKey,
+    /// The signer given to [`crate::CtLog::open`] is not ECDSA P-256 with SHA-256, the only
+    /// algorithm an RFC 6962 log signs with (e.g. an Ed25519 or P-384 key configured for the
+    /// CT log by mistake).
+    #[error("the CT log signs with ECDSA P-256 (RFC 6962), but its key ({location}) is {found}")]
+    SigningKeyAlgorithm {
+        /// The signer's algorithm.
+        found: signet_signer::SignerAlgorithm,
+        /// Where the key lives ([`signet_signer::Signer::location`]).
+        location: String,
+    },
+    /// The signing key failed to sign an SCT (an HSM that went away): nothing was logged.
+    /// Answered with 503; the client may retry.
+    #[error("{0}")]
+    SignerUnavailable(#[source] signet_signer::SignError),
     /// The configured origin is not a valid note key name (it names the checkpoint signature).
     #[error("origin {0:?} is not a valid checkpoint key name")]
     BadOrigin(String),
@@ -98,7 +112,33 @@ pub enum CtError {
         /// Why.
         source: X509Error,
     },
-    /// Signing an SCT or a tree head failed in the crypto library.
+    /// No process sequences the log right now (a takeover in progress), or the one that does
+    /// did not answer a forwarded submission in time, or this process was sent a forwarded
+    /// submission it cannot take (it no longer sequences). Nothing was acknowledged; the client
+    /// may retry (503).
+    #[error("the CT log's sequencer is unavailable: {reason}")]
+    SequencerUnavailable {
+        /// What happened.
+        reason: String,
+    },
+    /// The process that sequences the log refused a forwarded submission, or answered with
+    /// something this one cannot read (`status` 502).
+    #[error("the CT log's sequencer answered {status}: {message}")]
+    Forwarded {
+        /// Its HTTP status.
+        status: u16,
+        /// Its error message.
+        message: String,
+    },
+    /// The PostgreSQL database of a shared log cannot be reached or set up.
+    #[error("database: {what}: {detail}")]
+    Database {
+        /// The step that failed.
+        what: &'static str,
+        /// The database's message.
+        detail: String,
+    },
+    /// A signature does not fit its TLS `DigitallySigned` length prefix.
     #[error("signing failed")]
     Signing,
     /// The underlying log failed (storage, sequencing) or is shut down.
@@ -139,7 +179,11 @@ impl CtError {
             | CtError::TreeSizeBeyondHead { .. }
             | CtError::LeafNotFound { .. } => true,
             CtError::Log(LogError::EntryTooLarge { .. }) => true,
+            CtError::Forwarded { status, .. } => (400..500).contains(status),
+            CtError::SequencerUnavailable { .. } | CtError::Database { .. } => false,
             CtError::BadSigningKey
+            | CtError::SigningKeyAlgorithm { .. }
+            | CtError::SignerUnavailable(_)
             | CtError::BadOrigin(_)
             | CtError::BadRoot { .. }
             | CtError::Signing
@@ -147,6 +191,19 @@ impl CtError {
             | CtError::ExtraData { .. }
             | CtError::Corrupt { .. } => false,
         }
+    }
+
+    /// Whether the log cannot take the request now but may later (HTTP 503): its key failed
+    /// to sign (an SCT, or the tree head of the batch), it is shutting down, or a checkpoint
+    /// guard refused. Nothing was acknowledged; the client may retry.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            CtError::SignerUnavailable(_)
+                | CtError::SequencerUnavailable { .. }
+                | CtError::Forwarded { status: 503, .. }
+                | CtError::Log(LogError::Closed | LogError::Sign(_) | LogError::Guard(_))
+        )
     }
 
     /// A short stable name of the variant, for metrics labels and logs.
@@ -164,6 +221,11 @@ impl CtError {
             CtError::TreeSizeBeyondHead { .. } => "tree_size_beyond_head",
             CtError::LeafNotFound { .. } => "leaf_not_found",
             CtError::BadSigningKey => "bad_signing_key",
+            CtError::SigningKeyAlgorithm { .. } => "signing_key_algorithm",
+            CtError::SignerUnavailable(_) => "signer_unavailable",
+            CtError::SequencerUnavailable { .. } => "sequencer_unavailable",
+            CtError::Forwarded { .. } => "forwarded",
+            CtError::Database { .. } => "database",
             CtError::BadOrigin(_) => "bad_origin",
             CtError::BadRoot { .. } => "bad_root",
             CtError::Signing => "signing",

@@ -6,7 +6,7 @@ use crate::{CtError, CtLog};
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Json, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -15,6 +15,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+#[cfg(feature = "postgres")]
+use signet_log::lease::FORWARDED_HEADER;
+/// The header of a submission forwarded by another process of the log.
+#[cfg(not(feature = "postgres"))]
+const FORWARDED_HEADER: &str = "x-signet-forwarded";
 
 /// Largest `add-pre-chain` request body.
 pub const MAX_BODY_SIZE: usize = 1024 * 1024;
@@ -30,7 +36,7 @@ impl From<CtError> for ApiError {
         let status = match &e {
             CtError::LeafNotFound { .. } => StatusCode::NOT_FOUND,
             e if e.is_client_fault() => StatusCode::BAD_REQUEST,
-            CtError::Log(signet_log::LogError::Closed) => StatusCode::SERVICE_UNAVAILABLE,
+            e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = if status.is_server_error() {
@@ -75,7 +81,7 @@ fn b64(data: &[u8]) -> String {
 }
 
 async fn get_sth(State(log): State<Arc<CtLog>>) -> Result<Json<Value>, ApiError> {
-    let sth = log.latest_sth()?;
+    let sth = log.current_sth().await?;
     Ok(Json(json!({
         "tree_size": sth.tree_size,
         "timestamp": sth.timestamp_ms,
@@ -141,8 +147,35 @@ struct AddChainRequest {
     chain: Vec<String>,
 }
 
+/// `add-pre-chain` for anyone ([`CtLog::router`]).
 async fn add_pre_chain(
     State(log): State<Arc<CtLog>>,
+    headers: HeaderMap,
+    body: Result<Json<AddChainRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let forwarded = headers.contains_key(FORWARDED_HEADER);
+    submit(&log, forwarded, body).await
+}
+
+/// `add-pre-chain` for submissions forwarded by the log's other processes only
+/// ([`CtLog::read_router`] of a shared log); anything else is answered as an unknown path.
+async fn add_pre_chain_forwarded(
+    State(log): State<Arc<CtLog>>,
+    headers: HeaderMap,
+    body: Result<Json<AddChainRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    if !headers.contains_key(FORWARDED_HEADER) {
+        return Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: "not found".into(),
+        });
+    }
+    submit(&log, true, body).await
+}
+
+async fn submit(
+    log: &CtLog,
+    forwarded: bool,
     body: Result<Json<AddChainRequest>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(body) = body.map_err(|e| ApiError {
@@ -169,7 +202,7 @@ async fn add_pre_chain(
         return Err(bad("chain", "empty"));
     }
     let precert = certs.remove(0);
-    let sct = log.add_pre_chain(&precert, &certs).await?;
+    let sct = log.submit(&precert, &certs, forwarded).await?;
     Ok(Json(json!({
         "sct_version": 0,
         "id": b64(&sct.log_id),
@@ -188,7 +221,10 @@ impl CtLog {
 
     /// The read API only: [`CtLog::router`] without `add-pre-chain` (a request for it is
     /// answered like any unknown path). For a log whose only writer is a CA in the same
-    /// process, calling [`CtLog::add_pre_chain`] directly.
+    /// process, calling [`CtLog::add_pre_chain`] directly. On a log shared by several
+    /// processes ([`CtLog::open_clustered`]), `add-pre-chain` is taken only from the others
+    /// (requests with the `x-signet-forwarded` header): the CAs of the followers log through
+    /// the holder. (Only precertificates of the log's CA are accepted anyway.)
     pub fn read_router(self: Arc<Self>) -> Router {
         self.routes(false)
     }
@@ -200,8 +236,14 @@ impl CtLog {
             .route("/ct/v1/get-proof-by-hash", get(get_proof_by_hash))
             .route("/ct/v1/get-entries", get(get_entries))
             .route("/ct/v1/get-roots", get(get_roots));
+        #[cfg(feature = "postgres")]
+        let clustered = self.cluster.get().is_some();
+        #[cfg(not(feature = "postgres"))]
+        let clustered = false;
         let router = if add_pre_chain_route {
             router.route("/ct/v1/add-pre-chain", post(add_pre_chain))
+        } else if clustered {
+            router.route("/ct/v1/add-pre-chain", post(add_pre_chain_forwarded))
         } else {
             router
         };

@@ -13,9 +13,17 @@
 //!   leaf hash, written durably before the leaf. [`RedbExtraDataStore`] group-commits it:
 //!   concurrent submissions share one transaction and one fsync, and each SCT still waits
 //!   for its own extra data and its own leaf to be durable.
+//! - With feature `postgres` (default), [`CtLog::open_clustered`] opens the log in a
+//!   PostgreSQL database ([`CtDatabase`]) shared by any number of processes: one sequences
+//!   under a fenced lease, the others serve reads from the database and forward submissions to
+//!   it (see [`cluster`]).
 //! - [`CtLog::router`] serves `/ct/v1/get-sth`, `get-sth-consistency`, `get-proof-by-hash`,
 //!   `get-entries`, `get-roots` and `add-pre-chain`; [`CtLog::read_router`] all but
 //!   `add-pre-chain`, for a log whose only writer is a CA in the same process.
+//!
+//! SCTs and tree heads are signed by a [`signet_signer::Signer`] (ECDSA P-256, in memory or
+//! in an HSM). A key that fails to sign fails the submission with a 503
+//! ([`CtError::is_unavailable`]) and acknowledges nothing.
 //!
 //! The log reads time only from the [`signet_clock::Clock`] and draws randomness only from the
 //! [`signet_clock::Randomness`] of its [`CtLogConfig`]. Its only file I/O is
@@ -26,31 +34,39 @@
 //!
 //! ```no_run
 //! # use signet_clock::{Clock, Randomness};
-//! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>, clock: Clock, randomness: Randomness) -> Result<(), signet_ct::CtError> {
+//! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>, clock: Clock, randomness: Randomness) -> Result<(), Box<dyn std::error::Error>> {
 //! use signet_ct::{CtLog, CtLogConfig, MemoryExtraDataStore, encode_sct_list};
+//! use signet_signer::MemorySigner;
 //! use std::sync::Arc;
+//! let signer = Arc::new(MemorySigner::from_pkcs8(&pkcs8)?); // ECDSA P-256
 //! let config = CtLogConfig::new(
 //!     "ct.example.com/2026",
 //!     clock,
 //!     randomness,
 //!     Arc::new(MemoryExtraDataStore::new()),
 //! );
-//! let log = CtLog::open(Arc::new(signet_log::MemoryStore::new()), &pkcs8, config).await?;
+//! let log = CtLog::open(Arc::new(signet_log::MemoryStore::new()), signer, config).await?;
 //! let sct = log.add_pre_chain(&precert, &[issuer]).await?;
 //! let extension_content = encode_sct_list(&[sct]); // wrap in an OCTET STRING
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "postgres")]
+pub mod cluster;
 mod entry;
 mod error;
 mod extra;
+#[cfg(feature = "postgres")]
+mod extra_pg;
 mod http;
 mod log;
 mod sct;
 mod sth;
 mod tls;
 
+#[cfg(feature = "postgres")]
+pub use cluster::{CT_LEASE_SCOPE, CT_SCHEMA, ClusterConfig, CtDatabase, FORWARD_TIMEOUT};
 pub use entry::{
     CheckedPrecert, MAX_CHAIN_LEN, MAX_TBS_SIZE, PrecertLeaf, VerifiedChains,
     check_precert_submission, decode_precert_chain_entry, decode_precert_leaf,
@@ -58,6 +74,8 @@ pub use entry::{
 };
 pub use error::CtError;
 pub use extra::{ExtraDataStore, GroupCommit, IssuedSct, MemoryExtraDataStore, RedbExtraDataStore};
+#[cfg(feature = "postgres")]
+pub use extra_pg::PostgresExtraDataStore;
 pub use http::MAX_BODY_SIZE;
 pub use log::{CtLog, CtLogConfig, LogEntry, MAX_ENTRIES_PER_REQUEST};
 pub use sct::{SignedCertificateTimestamp, TLS_HASH_SHA256, TLS_SIGNATURE_ECDSA, encode_sct_list};

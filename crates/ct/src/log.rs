@@ -10,9 +10,6 @@ use crate::sth::{
     Rfc6962NoteSigner, SignedTreeHead, Timestamps, rfc6962_key_id, sth_from_checkpoint,
 };
 use crate::{CtError, ExtraDataStore, IssuedSct, SignedCertificateTimestamp};
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SecureRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use signet_clock::{Clock, Randomness};
 use signet_log::{
     Batcher, BatcherConfig, CheckpointFormat, LogError, LogState, LogStore, Sequencer,
@@ -20,10 +17,12 @@ use signet_log::{
 };
 use signet_merkle::{Hash, LeafIndex, TreeSize, hash_leaf};
 use signet_note::KeyId;
+use signet_signer::{SharedSigner, SignerAlgorithm};
 use signet_x509::{Certificate, HashAlgorithm};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedMutexGuard, watch};
 
@@ -44,7 +43,8 @@ pub struct CtLogConfig {
     /// Read for SCT and tree-head timestamps, which are kept strictly increasing even if it
     /// goes backwards.
     pub clock: Clock,
-    /// Where the signers' random number generators come from.
+    /// Randomness for the log's own use. Signature nonces are the [`signet_signer::Signer`]'s
+    /// business, not the log's.
     pub randomness: Randomness,
     /// Accepted roots (DER). A submitted chain must end in one of them or in a certificate one
     /// of them issued. Empty: any chain whose links verify is accepted. `get-roots` lists them.
@@ -158,8 +158,8 @@ pub struct CtLog {
     log_id: [u8; 32],
     spki_der: Vec<u8>,
     sth_key_id: KeyId,
-    key_pair: Arc<EcdsaKeyPair>,
-    rng: Box<dyn SecureRandom + Send + Sync>,
+    /// Signs SCTs and (through the sequencer) tree heads; ECDSA P-256, checked on open.
+    signer: SharedSigner,
     timestamps: Arc<Timestamps>,
     roots: Vec<Certificate>,
     roots_der: Vec<Vec<u8>>,
@@ -169,11 +169,29 @@ pub struct CtLog {
     /// Submissions of one precertificate run one at a time, so that the second finds the
     /// first's SCT.
     in_flight: InFlight,
-    /// Taken by [`CtLog::shutdown`]; each submission clones the handle.
+    /// While this process sequences the log: set by [`CtLog::start_sequencing`], taken by
+    /// [`CtLog::stop_sequencing`] and [`CtLog::shutdown`]; each submission clones the handle.
     batcher: Mutex<Option<Batcher>>,
-    /// The latest published checkpoint (the STH), also after shutdown.
-    checkpoints: watch::Receiver<Arc<StoredCheckpoint>>,
+    /// The newest published checkpoint (the STH) known: the batcher's while sequencing, else
+    /// the newest read from the store. Only ever moves forward, so no reader is ever served
+    /// a tree older than one already served.
+    latest: watch::Sender<Arc<StoredCheckpoint>>,
     reads: Box<dyn Reads>,
+    /// What a (re)started sequencer is opened with.
+    sequencing: SequencingConfig,
+    /// Set by [`CtLog::shutdown`]: no sequencing starts again.
+    closed: AtomicBool,
+    /// On PostgreSQL with several processes: the lease, the holder's address, forwarding.
+    #[cfg(feature = "postgres")]
+    pub(crate) cluster: std::sync::OnceLock<Arc<crate::cluster::CtCluster>>,
+}
+
+/// What [`CtLog::start_sequencing`] opens a sequencer with.
+struct SequencingConfig {
+    clock: Clock,
+    batch: BatcherConfig,
+    key_rotated: bool,
+    guards: Vec<Arc<dyn signet_log::CheckpointGuard>>,
 }
 
 impl std::fmt::Debug for CtLog {
@@ -190,27 +208,39 @@ fn to_hash(h: &Hash) -> [u8; 32] {
 }
 
 impl CtLog {
-    /// Opens the log in `store`, with the ECDSA P-256 key `signer_pkcs8` (PKCS#8 DER).
+    /// Opens the log in `store`, signing SCTs and tree heads with `signer`, which must be an
+    /// ECDSA P-256 key (RFC 6962): a file key wrapped in a [`signet_signer::MemorySigner`], or
+    /// a key in an HSM. This process is the log's only writer and sequences it from now on.
     ///
-    /// 1. Loads the key; the log ID is the SHA-256 of its `SubjectPublicKeyInfo`.
-    /// 2. Finds the latest timestamp handed out (the stored tree head's, and those of entries
-    ///    staged after it), so that new timestamps follow it even if the clock went back.
-    /// 3. Opens signet-log's sequencer, which verifies the store and signs a tree head for
-    ///    entries a crash left without one, and starts the batcher.
+    /// 1. Checks the key's algorithm; the log ID is the SHA-256 of its `SubjectPublicKeyInfo`.
+    /// 2. Starts sequencing: finds the latest timestamp handed out, opens signet-log's
+    ///    sequencer, which verifies the store and signs a tree head for entries a crash left
+    ///    without one, and starts the batcher.
     pub async fn open<S: LogStore>(
         store: Arc<S>,
-        signer_pkcs8: &[u8],
+        signer: SharedSigner,
         config: CtLogConfig,
     ) -> Result<CtLog, CtError> {
-        // 1.
-        let key_pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, signer_pkcs8)
-            .map_err(|_| CtError::BadSigningKey)?;
-        let spki_der = key_pair
-            .public_key()
-            .as_der()
-            .map_err(|_| CtError::BadSigningKey)?
-            .as_ref()
-            .to_vec();
+        let log = CtLog::unstarted(Arc::clone(&store), signer, config)?;
+        log.start_sequencing(store).await?;
+        // A store last written with another key or origin cannot serve get-sth: refuse now.
+        log.latest_sth()?;
+        Ok(log)
+    }
+
+    /// The log over `store` (for reads), not sequencing yet (step 1 of [`CtLog::open`]).
+    pub(crate) fn unstarted<S: LogStore>(
+        store: Arc<S>,
+        signer: SharedSigner,
+        config: CtLogConfig,
+    ) -> Result<CtLog, CtError> {
+        if signer.algorithm() != SignerAlgorithm::EcdsaP256Sha256 {
+            return Err(CtError::SigningKeyAlgorithm {
+                found: signer.algorithm(),
+                location: signer.location(),
+            });
+        }
+        let spki_der = signer.public_key_spki_der().to_vec();
         let log_id: [u8; 32] = HashAlgorithm::Sha256
             .digest(&spki_der)
             .try_into()
@@ -227,55 +257,157 @@ impl CtLog {
                 Certificate::from_der(der).map_err(|source| CtError::BadRoot { index, source })
             })
             .collect::<Result<Vec<_>, _>>()?;
-
-        // 2.
-        let reads = StoreReads(Arc::clone(&store));
-        let last = latest_timestamp(&reads, &config.origin, sth_key_id, config.key_rotated).await?;
-        let timestamps = Arc::new(Timestamps::new(config.clock.clone(), last));
-
-        // 3.
-        let key_pair = Arc::new(key_pair);
-        let signer = Rfc6962NoteSigner::new(
-            &config.origin,
-            &log_id,
-            Arc::clone(&key_pair),
-            config.randomness.rng(),
-            Arc::clone(&timestamps),
-        );
-        let clock = config.clock.clone();
-        let sequencer = Sequencer::open_guarded(
-            Arc::clone(&store),
-            Box::new(signer),
-            SequencerConfig {
-                origin: config.origin.clone(),
-                format: CheckpointFormat::C2sp,
-            },
-            move || clock.now_ms(),
-            config.guards.clone(),
-        )
-        .await?;
-        let batcher = Batcher::spawn(sequencer, config.batch)?;
-        let checkpoints = batcher.subscribe();
-        let log = CtLog {
+        let placeholder = StoredCheckpoint {
+            size: TreeSize(0),
+            timestamp_ms: 0,
+            note: Vec::new(),
+        };
+        let (latest, _) = watch::channel(Arc::new(placeholder));
+        Ok(CtLog {
+            timestamps: Arc::new(Timestamps::new(config.clock.clone(), 0)),
             origin: config.origin,
             log_id,
             spki_der,
             sth_key_id,
-            key_pair,
-            rng: config.randomness.rng(),
-            timestamps,
+            signer,
             roots,
             roots_der: config.roots,
             verified_chains: VerifiedChains::default(),
             extra_data: config.extra_data,
             in_flight: InFlight::default(),
-            batcher: Mutex::new(Some(batcher)),
-            checkpoints,
-            reads: Box::new(reads),
-        };
-        // A store last written with another key or origin cannot serve get-sth: refuse now.
-        log.latest_sth()?;
-        Ok(log)
+            batcher: Mutex::new(None),
+            latest,
+            reads: Box::new(StoreReads(store)),
+            sequencing: SequencingConfig {
+                clock: config.clock,
+                batch: config.batch,
+                key_rotated: config.key_rotated,
+                guards: config.guards,
+            },
+            closed: AtomicBool::new(false),
+            #[cfg(feature = "postgres")]
+            cluster: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Starts sequencing through `writer` (the log's store; on PostgreSQL one fenced by the
+    /// lease's epoch). The caller must be the log's only writer (hold the lease).
+    ///
+    /// 1. Finds the latest timestamp handed out (the stored tree head's, and those of entries
+    ///    staged after it, by whichever process wrote them), so that new timestamps follow it
+    ///    even if the clock went back.
+    /// 2. Opens signet-log's sequencer, which verifies the store and signs a tree head for
+    ///    entries a crash left without one, and starts the batcher.
+    pub(crate) async fn start_sequencing<S: LogStore>(
+        &self,
+        writer: Arc<S>,
+    ) -> Result<(), CtError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(CtError::Log(LogError::Closed));
+        }
+        // 1.
+        let writer_reads = StoreReads(Arc::clone(&writer));
+        let last = latest_timestamp(
+            &writer_reads,
+            &self.origin,
+            self.sth_key_id,
+            self.sequencing.key_rotated,
+        )
+        .await?;
+        self.timestamps.raise_to(last);
+
+        // 2.
+        let note_signer = Rfc6962NoteSigner::new(
+            &self.origin,
+            &self.log_id,
+            Arc::clone(&self.signer),
+            Arc::clone(&self.timestamps),
+        );
+        let clock = self.sequencing.clock.clone();
+        let sequencer = Sequencer::open_guarded(
+            writer,
+            Box::new(note_signer),
+            SequencerConfig {
+                origin: self.origin.clone(),
+                format: CheckpointFormat::C2sp,
+            },
+            move || clock.now_ms(),
+            self.sequencing.guards.clone(),
+        )
+        .await?;
+        let batcher = Batcher::spawn(sequencer, self.sequencing.batch)?;
+        self.offer(batcher.latest_checkpoint());
+        let mut rx = batcher.subscribe();
+        let latest = self.latest.clone();
+        // Follows the batcher's checkpoints until it stops.
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let cp = Arc::clone(&rx.borrow_and_update());
+                latest.send_if_modified(|current| offer_to(current, cp));
+            }
+        });
+        *self.batcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(batcher);
+        Ok(())
+    }
+
+    /// Stops sequencing after the batches already queued (the lease was lost, or the process
+    /// stops). Submissions then fail with [`LogError::Closed`] or are forwarded.
+    pub(crate) async fn stop_sequencing(&self) {
+        let batcher = self
+            .batcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(batcher) = batcher {
+            batcher.shutdown().await;
+        }
+    }
+
+    /// Whether this process sequences the log now (always, for a log not shared, until it is
+    /// shut down).
+    pub fn is_sequencing(&self) -> bool {
+        self.current_batcher().is_some()
+    }
+
+    /// The batcher, while this process sequences.
+    pub(crate) fn current_batcher(&self) -> Option<Batcher> {
+        self.batcher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether the sequencing task still runs (true when not sequencing).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn sequencer_runs(&self) -> bool {
+        // The task owns the sending side of the checkpoint channel.
+        self.current_batcher()
+            .is_none_or(|b| b.subscribe().has_changed().is_ok())
+    }
+
+    /// Raises the known checkpoint to `cp` if it is newer.
+    pub(crate) fn offer(&self, cp: Arc<StoredCheckpoint>) {
+        self.latest
+            .send_if_modified(|current| offer_to(current, cp));
+    }
+
+    /// Reads the store's checkpoint into the known one.
+    #[cfg(feature = "postgres")]
+    pub(crate) async fn refresh(&self) -> Result<(), CtError> {
+        if let Some(cp) = self.reads.state().await?.checkpoint {
+            self.offer(Arc::new(cp));
+        }
+        Ok(())
+    }
+
+    /// The checkpoint to answer a read with: the batcher's while sequencing; on a log shared
+    /// with other processes, the store's current one otherwise (never older than one served).
+    async fn head(&self) -> Result<Arc<StoredCheckpoint>, CtError> {
+        #[cfg(feature = "postgres")]
+        if self.cluster.get().is_some() && self.current_batcher().is_none() {
+            self.refresh().await?;
+        }
+        Ok(self.latest_checkpoint())
     }
 
     /// RFC 6962 `add-pre-chain`: checks the precertificate (critical poison extension, issued
@@ -288,13 +420,57 @@ impl CtLog {
     /// a leaf holds besides its timestamp) is not logged again: it gets the SCT it got the first
     /// time, byte for byte, as RFC 6962 logs answer a duplicate. Concurrent submissions of one
     /// precertificate wait for each other.
+    ///
+    /// On a log shared by several processes ([`CtLog::open_clustered`]), a process that does
+    /// not sequence forwards the submission to the one that does and returns its SCT.
     pub async fn add_pre_chain(
         &self,
         precert_der: &[u8],
         chain: &[Vec<u8>],
     ) -> Result<SignedCertificateTimestamp, CtError> {
+        self.submit(precert_der, chain, false).await
+    }
+
+    /// [`CtLog::add_pre_chain`]; `forwarded`: the submission was forwarded by another
+    /// process, so it is never forwarded again (503 if this one does not sequence).
+    pub(crate) async fn submit(
+        &self,
+        precert_der: &[u8],
+        chain: &[Vec<u8>],
+        forwarded: bool,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
         let checked =
             check_precert_submission(precert_der, chain, &self.roots, Some(&self.verified_chains))?;
+        #[cfg(feature = "postgres")]
+        if let Some(cluster) = self.cluster.get() {
+            let deadline = tokio::time::Instant::now() + signet_log::lease::FORWARD_TIMEOUT;
+            loop {
+                if self.current_batcher().is_some() {
+                    return self.log_checked(checked).await;
+                }
+                if forwarded {
+                    return Err(CtError::SequencerUnavailable {
+                        reason: "this server does not sequence the CT log right now; retry".into(),
+                    });
+                }
+                match cluster
+                    .forward(self, &checked, precert_der, chain, deadline)
+                    .await
+                {
+                    crate::cluster::Forwarded::Answer(answer) => return answer,
+                    crate::cluster::Forwarded::Retry => {}
+                }
+            }
+        }
+        let _ = forwarded;
+        self.log_checked(checked).await
+    }
+
+    /// Logs a checked submission in this process's sequencer.
+    async fn log_checked(
+        &self,
+        checked: crate::entry::CheckedPrecert,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
         let precert = precert_identity(&checked.issuer_key_hash, &checked.tbs);
         let _one_at_a_time = self.in_flight.lock(precert).await;
         let batcher = self
@@ -328,26 +504,29 @@ impl CtLog {
         let timestamp_ms = self.timestamps.next();
         let leaf = encode_precert_leaf(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
         let signed = sct_signed_data(timestamp_ms, &checked.issuer_key_hash, &checked.tbs, &[])?;
-        let signature = self
-            .key_pair
-            .sign(self.rng.as_ref(), &signed)
-            .map_err(|_| CtError::Signing)?;
-        let signature = digitally_signed(signature.as_ref()).ok_or(CtError::Signing)?;
         let leaf_hash = to_hash(&hash_leaf(&leaf));
 
+        // Signing may block (a key in an HSM): it runs off the async workers, together with
+        // the extra data's write. A key that fails leaves nothing written.
+        let signer = Arc::clone(&self.signer);
         let extra_data = Arc::clone(&self.extra_data);
         let chain_entry = checked.extra_data;
-        let issued = IssuedSct {
-            precert,
-            timestamp_ms,
-            signature: signature.clone(),
-        };
-        tokio::task::spawn_blocking(move || extra_data.put(leaf_hash, &chain_entry, &issued))
-            .await
-            .map_err(|e| CtError::ExtraData {
-                op: "put",
-                detail: e.to_string(),
-            })??;
+        let signature = tokio::task::spawn_blocking(move || {
+            let signature = signer.sign(&signed).map_err(CtError::SignerUnavailable)?;
+            let signature = digitally_signed(&signature).ok_or(CtError::Signing)?;
+            let issued = IssuedSct {
+                precert,
+                timestamp_ms,
+                signature,
+            };
+            extra_data.put(leaf_hash, &chain_entry, &issued)?;
+            Ok::<_, CtError>(issued.signature)
+        })
+        .await
+        .map_err(|e| CtError::ExtraData {
+            op: "put",
+            detail: e.to_string(),
+        })??;
 
         batcher.submit(leaf).await?;
         Ok(SignedCertificateTimestamp {
@@ -395,8 +574,22 @@ impl CtLog {
 
     /// The latest published checkpoint, a C2SP signed note carrying the RFC 6962 tree head as
     /// an `RFC6962NoteSignature` (static-ct-api).
+    ///
+    /// On a log shared by several processes, a process that does not sequence knows the
+    /// checkpoint it last read from the database; the HTTP reads read it first.
     pub fn latest_checkpoint(&self) -> Arc<StoredCheckpoint> {
-        Arc::clone(&self.checkpoints.borrow())
+        // The batcher's newest, which may not have reached the follower task yet.
+        if let Some(batcher) = self.current_batcher() {
+            self.offer(batcher.latest_checkpoint());
+        }
+        Arc::clone(&self.latest.borrow())
+    }
+
+    /// [`CtLog::latest_sth`], reading the database's first when this process shares the log
+    /// with others and does not sequence it.
+    pub async fn current_sth(&self) -> Result<SignedTreeHead, CtError> {
+        let checkpoint = self.head().await?;
+        sth_from_checkpoint(&checkpoint.note, &self.origin, self.sth_key_id)
     }
 
     /// The latest signed tree head, read from the latest checkpoint.
@@ -405,12 +598,7 @@ impl CtLog {
         sth_from_checkpoint(&checkpoint.note, &self.origin, self.sth_key_id)
     }
 
-    fn head_size(&self) -> u64 {
-        self.latest_checkpoint().size.0
-    }
-
-    fn check_size(&self, name: &'static str, size: u64) -> Result<u64, CtError> {
-        let current = self.head_size();
+    fn check_size(&self, name: &'static str, size: u64, current: u64) -> Result<u64, CtError> {
         if size > current {
             return Err(CtError::TreeSizeBeyondHead {
                 requested: size,
@@ -434,8 +622,9 @@ impl CtLog {
         first: u64,
         second: u64,
     ) -> Result<Vec<[u8; 32]>, CtError> {
-        let second = self.check_size("second", second)?;
-        let first = self.check_size("first", first)?;
+        let current = self.head().await?.size.0;
+        let second = self.check_size("second", second, current)?;
+        let first = self.check_size("first", first, current)?;
         if first > second {
             return Err(CtError::BadParameter {
                 name: "first",
@@ -456,7 +645,8 @@ impl CtLog {
         leaf_hash: [u8; 32],
         tree_size: u64,
     ) -> Result<(u64, Vec<[u8; 32]>), CtError> {
-        let tree_size = self.check_size("tree_size", tree_size)?;
+        let current = self.head().await?.size.0;
+        let tree_size = self.check_size("tree_size", tree_size, current)?;
         let index = self
             .reads
             .find_leaf(Hash(leaf_hash))
@@ -476,7 +666,7 @@ impl CtLog {
                 reason: format!("{start} is greater than end ({end})"),
             });
         }
-        let size = self.head_size();
+        let size = self.head().await?.size.0;
         if start >= size {
             return Err(CtError::BadParameter {
                 name: "start",
@@ -527,16 +717,26 @@ impl CtLog {
 
     /// Stops accepting submissions and waits for the batches already queued to be written.
     /// Reads keep working. Submissions after this fail with [`LogError::Closed`].
+    ///
+    /// On a log shared by several processes, also stops taking the lease and releases it
+    /// (another process then takes over).
     pub async fn shutdown(&self) {
-        let batcher = self
-            .batcher
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(batcher) = batcher {
-            batcher.shutdown().await;
+        self.closed.store(true, Ordering::SeqCst);
+        #[cfg(feature = "postgres")]
+        if let Some(cluster) = self.cluster.get() {
+            cluster.stop().await;
         }
+        self.stop_sequencing().await;
     }
+}
+
+/// Raises `current` to `cp` if `cp` is newer (a larger tree, or the same tree signed later).
+fn offer_to(current: &mut Arc<StoredCheckpoint>, cp: Arc<StoredCheckpoint>) -> bool {
+    let newer = cp.size > current.size || cp.timestamp_ms > current.timestamp_ms;
+    if newer {
+        *current = cp;
+    }
+    newer
 }
 
 /// What identifies a precertificate in the log: SHA-256 of the issuer key hash and the

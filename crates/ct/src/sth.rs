@@ -5,11 +5,10 @@
 use crate::CtError;
 use crate::sct::digitally_signed;
 use crate::tls::Reader;
-use aws_lc_rs::rand::SecureRandom;
-use aws_lc_rs::signature::EcdsaKeyPair;
 use signet_clock::Clock;
 use signet_merkle::TreeSize;
 use signet_note::{Checkpoint, KeyId, Note, NoteSigner, NoteVerifier, SignError, key_id};
+use signet_signer::SharedSigner;
 use signet_x509::{HashAlgorithm, KeyKind, PublicKey};
 use std::sync::{Arc, Mutex};
 
@@ -63,6 +62,12 @@ impl Timestamps {
         }
     }
 
+    /// Makes every later timestamp follow `last` (one handed out by an earlier sequencer).
+    pub(crate) fn raise_to(&self, last: u64) {
+        let mut current = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        *current = (*current).max(last);
+    }
+
     pub(crate) fn next(&self) -> u64 {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now_ms().max(last.saturating_add(1));
@@ -72,12 +77,12 @@ impl Timestamps {
 }
 
 /// Signs checkpoints with an `RFC6962NoteSignature`: `timestamp (u64) || DigitallySigned`
-/// over the `TreeHeadSignature` of the checkpoint's size and root.
+/// over the `TreeHeadSignature` of the checkpoint's size and root, with the log's ECDSA
+/// P-256 [`signet_signer::Signer`] (checked by [`crate::CtLog::open`]).
 pub(crate) struct Rfc6962NoteSigner {
     name: String,
     key_id: KeyId,
-    key_pair: Arc<EcdsaKeyPair>,
-    rng: Box<dyn SecureRandom + Send + Sync>,
+    signer: SharedSigner,
     timestamps: Arc<Timestamps>,
 }
 
@@ -85,15 +90,13 @@ impl Rfc6962NoteSigner {
     pub(crate) fn new(
         name: &str,
         log_id: &[u8; 32],
-        key_pair: Arc<EcdsaKeyPair>,
-        rng: Box<dyn SecureRandom + Send + Sync>,
+        signer: SharedSigner,
         timestamps: Arc<Timestamps>,
     ) -> Self {
         Rfc6962NoteSigner {
             name: name.to_owned(),
             key_id: rfc6962_key_id(name, log_id),
-            key_pair,
-            rng,
+            signer,
             timestamps,
         }
     }
@@ -119,12 +122,11 @@ impl NoteSigner for Rfc6962NoteSigner {
         }
         let timestamp = self.timestamps.next();
         let data = tree_head_signed_data(timestamp, checkpoint.size.0, &checkpoint.root_hash.0);
-        let sig = self
-            .key_pair
-            .sign(self.rng.as_ref(), &data)
-            .map_err(|_| failed())?;
+        // A key that fails (an HSM gone) fails the batch: nothing is published, nothing
+        // acknowledged.
+        let sig = self.signer.sign(&data).map_err(|_| failed())?;
         let mut out = timestamp.to_be_bytes().to_vec();
-        out.extend_from_slice(&digitally_signed(sig.as_ref()).ok_or_else(failed)?);
+        out.extend_from_slice(&digitally_signed(&sig).ok_or_else(failed)?);
         Ok(out)
     }
 }
@@ -238,7 +240,7 @@ mod tests {
     fn note_signatures_verify_and_tampering_fails() {
         #![allow(clippy::unwrap_used)]
         use aws_lc_rs::encoding::AsDer;
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, KeyPair};
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
         use signet_merkle::Hash;
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(
             &ECDSA_P256_SHA256_ASN1_SIGNING,
@@ -248,15 +250,11 @@ mod tests {
         let pair =
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
         let spki = pair.public_key().as_der().unwrap().as_ref().to_vec();
+        let key: SharedSigner =
+            Arc::new(signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap());
         let log_id: [u8; 32] = HashAlgorithm::Sha256.digest(&spki).try_into().unwrap();
         let timestamps = Arc::new(Timestamps::new(Clock::fixed(1000), 0));
-        let signer = Rfc6962NoteSigner::new(
-            "ct.example/x",
-            &log_id,
-            Arc::new(pair),
-            signet_clock::Randomness::system().rng(),
-            timestamps,
-        );
+        let signer = Rfc6962NoteSigner::new("ct.example/x", &log_id, key, timestamps);
         let verifier = Rfc6962NoteVerifier::new("ct.example/x", &spki).unwrap();
         assert_eq!(signer.key_id(), verifier.key_id());
         let text = Checkpoint::new("ct.example/x", TreeSize(5), Hash([7; 32])).to_text();

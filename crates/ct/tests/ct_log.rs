@@ -51,6 +51,11 @@ fn key() -> (EcdsaKeyPair, Vec<u8>) {
     (pair, pkcs8.as_ref().to_vec())
 }
 
+/// The CT log's signer over a PKCS#8 file key, as deploy makes it.
+fn signer(pkcs8: &[u8]) -> signet_signer::SharedSigner {
+    Arc::new(signet_signer::MemorySigner::from_pkcs8(pkcs8).unwrap())
+}
+
 fn spki(key: &EcdsaKeyPair) -> Vec<u8> {
     key.public_key().as_der().unwrap().as_ref().to_vec()
 }
@@ -206,7 +211,7 @@ async fn memory_log(clock: Clock) -> (CtLog, TestCa) {
     let ca = TestCa::new();
     let mut config = config(clock, Arc::new(MemoryExtraDataStore::new()));
     config.roots = vec![ca.root_der.clone()];
-    let log = CtLog::open(Arc::new(MemoryStore::new()), &pkcs8, config)
+    let log = CtLog::open(Arc::new(MemoryStore::new()), signer(&pkcs8), config)
         .await
         .unwrap();
     (log, ca)
@@ -363,7 +368,7 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
         let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
         let pkcs8 = pkcs8.clone();
         async move {
-            CtLog::open(store, &pkcs8, config(clock, extra))
+            CtLog::open(store, signer(&pkcs8), config(clock, extra))
                 .await
                 .unwrap()
         }
@@ -452,7 +457,7 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
     let extra = Arc::new(MemoryExtraDataStore::new());
     let e = CtLog::open(
         Arc::clone(&store),
-        &other,
+        signer(&other),
         config(clock.clone(), extra.clone()),
     )
     .await
@@ -463,7 +468,7 @@ async fn redb_log_survives_restart_with_increasing_timestamps() {
     // later timestamp, under its own log ID.
     let mut rotated = config(clock, extra);
     rotated.key_rotated = true;
-    let log = CtLog::open(store, &other, rotated).await.unwrap();
+    let log = CtLog::open(store, signer(&other), rotated).await.unwrap();
     assert_ne!(log.log_id(), log_id);
     let head = log.latest_sth().unwrap();
     assert_eq!((head.tree_size, head.root_hash), (5, sth.root_hash));
@@ -486,7 +491,13 @@ async fn a_logged_precertificate_gets_its_first_sct_again() {
         let mut config = config(Clock::system(), extra);
         config.roots = vec![ca.root_der.clone()];
         let pkcs8 = pkcs8.clone();
-        async move { Arc::new(CtLog::open(store.clone(), &pkcs8, config).await.unwrap()) }
+        async move {
+            Arc::new(
+                CtLog::open(store.clone(), signer(&pkcs8), config)
+                    .await
+                    .unwrap(),
+            )
+        }
     };
     let log = open().await;
     let (leaf_key, _) = key();
@@ -861,7 +872,7 @@ async fn concurrent_submissions_get_distinct_timestamps() {
         Arc::new(MemoryExtraDataStore::new()),
     );
     let log = Arc::new(
-        CtLog::open(Arc::clone(&store), &pkcs8, config)
+        CtLog::open(Arc::clone(&store), signer(&pkcs8), config)
             .await
             .unwrap(),
     );
@@ -898,7 +909,7 @@ async fn a_failed_publish_is_finished_by_the_next_append() {
         fixed_clock(1_750_000_000_000),
         Arc::new(MemoryExtraDataStore::new()),
     );
-    let log = CtLog::open(Arc::clone(&store), &pkcs8, config)
+    let log = CtLog::open(Arc::clone(&store), signer(&pkcs8), config)
         .await
         .unwrap();
     store.fail_nth(StoreOp::PublishCheckpoint, 1, FailPoint::Before);
@@ -951,7 +962,7 @@ async fn concurrent_submissions_group_commit_extra_data() {
     let log = Arc::new(
         CtLog::open(
             store,
-            &pkcs8,
+            signer(&pkcs8),
             config(Clock::system(), extra.clone() as Arc<dyn ExtraDataStore>),
         )
         .await
@@ -978,7 +989,7 @@ async fn concurrent_submissions_group_commit_extra_data() {
 
     let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
     let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
-    let log = CtLog::open(store, &pkcs8, config(Clock::system(), extra))
+    let log = CtLog::open(store, signer(&pkcs8), config(Clock::system(), extra))
         .await
         .unwrap();
     let entries = log.entries(0, n as u64 - 1).await.unwrap();
@@ -1005,7 +1016,7 @@ async fn measure_redb_throughput() {
     let store = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
     let extra = Arc::new(RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap());
     let log = Arc::new(
-        CtLog::open(store, &pkcs8, config(Clock::system(), extra))
+        CtLog::open(store, signer(&pkcs8), config(Clock::system(), extra))
             .await
             .unwrap(),
     );
@@ -1033,4 +1044,264 @@ async fn measure_redb_throughput() {
         total as f64 / secs
     );
     log.shutdown().await;
+}
+
+/// A P-256 file key that can be made to fail, as an HSM that goes away: it signs while
+/// `ok_left` is positive (counting down), then fails.
+#[derive(Debug)]
+struct FlakySigner {
+    key: signet_signer::MemorySigner,
+    ok_left: std::sync::atomic::AtomicI64,
+}
+
+impl signet_signer::Signer for FlakySigner {
+    fn algorithm(&self) -> signet_signer::SignerAlgorithm {
+        self.key.algorithm()
+    }
+    fn public_key_spki_der(&self) -> &[u8] {
+        self.key.public_key_spki_der()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
+        if self.ok_left.fetch_sub(1, Ordering::SeqCst) > 0 {
+            self.key.sign(message)
+        } else {
+            Err(signet_signer::SignError {
+                key: self.location(),
+                reason: "token removed".into(),
+            })
+        }
+    }
+    fn location(&self) -> String {
+        "pkcs11:token=test;object=ct".into()
+    }
+}
+
+#[tokio::test]
+async fn a_signer_of_another_algorithm_is_refused() {
+    let ed25519 = signet_signer::MemorySigner::from_ed25519_seed(&[7; 32]).unwrap();
+    let e = CtLog::open(
+        Arc::new(MemoryStore::new()),
+        Arc::new(ed25519),
+        config(Clock::system(), Arc::new(MemoryExtraDataStore::new())),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            CtError::SigningKeyAlgorithm {
+                found: signet_signer::SignerAlgorithm::Ed25519,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("ECDSA P-256"), "{e}");
+}
+
+/// A key that stops signing fails submissions with 503 (SCT or tree head), acknowledges
+/// nothing, and the log carries on once the key is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_signer_answers_503_and_acknowledges_nothing() {
+    let (_, pkcs8) = key();
+    let ca = TestCa::new();
+    let flaky = Arc::new(FlakySigner {
+        key: signet_signer::MemorySigner::from_pkcs8(&pkcs8).unwrap(),
+        ok_left: std::sync::atomic::AtomicI64::new(i64::MAX),
+    });
+    let store = Arc::new(MemoryStore::new());
+    let mut config = config(Clock::system(), Arc::new(MemoryExtraDataStore::new()));
+    config.roots = vec![ca.root_der.clone()];
+    let log = Arc::new(
+        CtLog::open(Arc::clone(&store), flaky.clone(), config)
+            .await
+            .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/ct/v1/add-pre-chain",
+        listener.local_addr().unwrap()
+    );
+    let server = tokio::spawn(axum::serve(listener, Arc::clone(&log).router()).into_future());
+    let http = reqwest::Client::new();
+    let submit = |precert: Vec<u8>| {
+        let mut chain = vec![STANDARD.encode(&precert)];
+        chain.extend(ca.chain().iter().map(|c| STANDARD.encode(c)));
+        let request = http.post(&url).json(&serde_json::json!({ "chain": chain }));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+
+    // The SCT cannot be signed: nothing is written.
+    flaky.ok_left.store(0, Ordering::SeqCst);
+    let (precert, _) = ca.precert("a@example.com");
+    let e = log.add_pre_chain(&precert, &ca.chain()).await.unwrap_err();
+    assert!(matches!(e, CtError::SignerUnavailable(_)), "{e:?}");
+    assert!(e.is_unavailable() && !e.is_client_fault(), "{e:?}");
+    assert_eq!(submit(precert.clone()).await, 503);
+    assert_eq!(log.latest_sth().unwrap().tree_size, 0);
+    assert_eq!(
+        signet_log::LogStore::state(store.as_ref())
+            .await
+            .unwrap()
+            .staged_size,
+        TreeSize(0)
+    );
+
+    // The SCT is signed but the tree head is not: no SCT is handed out.
+    flaky.ok_left.store(1, Ordering::SeqCst);
+    let e = log.add_pre_chain(&precert, &ca.chain()).await.unwrap_err();
+    assert!(e.is_unavailable(), "{e:?}");
+    flaky.ok_left.store(1, Ordering::SeqCst);
+    let (precert2, _) = ca.precert("b@example.com");
+    assert_eq!(submit(precert2).await, 503);
+    assert_eq!(log.latest_sth().unwrap().tree_size, 0);
+
+    // The key is back: the next submission publishes a tree head over everything staged.
+    flaky.ok_left.store(i64::MAX, Ordering::SeqCst);
+    let (precert3, _) = ca.precert("c@example.com");
+    assert_eq!(submit(precert3).await, 200);
+    let sct = log.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+    let sth = log.latest_sth().unwrap();
+    assert!(sth.tree_size >= 2 && sth.timestamp_ms > sct.timestamp_ms);
+    fsck(store.as_ref(), &log).await;
+    server.abort();
+    log.shutdown().await;
+}
+
+/// The log on PostgreSQL, shared by two processes (two [`CtLog`]s over one database here):
+/// the one with the lease sequences, the other forwards and serves reads from the database; a
+/// writer with a stale lease epoch cannot commit; another key cannot join; the follower takes
+/// over when the holder shuts down.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_log_on_postgres() {
+    use signet_ct::cluster::{CT_LEASE_SCOPE, CT_SCHEMA, ClusterConfig, CtDatabase};
+    use signet_log::LogStore;
+    let Some(pg) = signet_testkit::pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let (_, pkcs8) = key();
+    let ca = TestCa::new();
+    let open = |pkcs8: Vec<u8>, peer_url: String| {
+        let url = url.clone();
+        let root = ca.root_der.clone();
+        async move {
+            let mut config = config(Clock::system(), Arc::new(MemoryExtraDataStore::new()));
+            config.roots = vec![root];
+            CtLog::open_clustered(
+                CtDatabase::connect(&url).await.unwrap(),
+                signer(&pkcs8),
+                config,
+                ClusterConfig {
+                    peer_url,
+                    first_tree_head_timeout: Duration::from_secs(10),
+                },
+            )
+            .await
+        }
+    };
+    // Each "process" serves its read router (which takes forwarded submissions) on its port.
+    let serve = |log: Arc<CtLog>, listener: tokio::net::TcpListener| {
+        tokio::spawn(axum::serve(listener, log.read_router()).into_future())
+    };
+    let listeners = [
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    ];
+    let peers: Vec<String> = listeners
+        .iter()
+        .map(|l| format!("http://{}", l.local_addr().unwrap()))
+        .collect();
+    let holder = open(pkcs8.clone(), peers[0].clone()).await.unwrap();
+    assert!(holder.is_sequencing());
+    let follower = open(pkcs8.clone(), peers[1].clone()).await.unwrap();
+    assert!(!follower.is_sequencing());
+    let [l0, l1] = listeners;
+    let servers = [
+        serve(Arc::clone(&holder), l0),
+        serve(Arc::clone(&follower), l1),
+    ];
+
+    // The follower's submissions go through the holder; both serve the same tree.
+    let mut scts = Vec::new();
+    for i in 0..3 {
+        let (precert, _) = ca.precert(&format!("f{i}@example.com"));
+        let sct = follower.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+        assert_eq!(sct.log_id, holder.log_id());
+        // The same precertificate again, through the holder: its first SCT back.
+        assert_eq!(
+            holder.add_pre_chain(&precert, &ca.chain()).await.unwrap(),
+            sct
+        );
+        scts.push(sct);
+    }
+    let sth = follower.current_sth().await.unwrap();
+    assert_eq!(sth, holder.current_sth().await.unwrap());
+    assert_eq!(sth.tree_size, 3);
+    let entries = follower.entries(0, 2).await.unwrap();
+    for (entry, sct) in entries.iter().zip(&scts) {
+        let leaf = decode_precert_leaf(&entry.leaf_input).unwrap();
+        assert_eq!(leaf.timestamp_ms, sct.timestamp_ms);
+        let (index, _) = follower
+            .proof_by_hash(hash_leaf(&entry.leaf_input).0, 3)
+            .await
+            .unwrap();
+        assert!(index < 3);
+    }
+
+    // A forwarded submission is never forwarded again; the route takes only forwarded ones.
+    let http = reqwest::Client::new();
+    let (precert, _) = ca.precert("x@example.com");
+    let mut chain = vec![STANDARD.encode(&precert)];
+    chain.extend(ca.chain().iter().map(|c| STANDARD.encode(c)));
+    let body = serde_json::json!({ "chain": chain });
+    let post = |peer: &str, forwarded: bool| {
+        let mut request = http.post(format!("{peer}/ct/v1/add-pre-chain")).json(&body);
+        if forwarded {
+            request = request.header("x-signet-forwarded", "1");
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(&peers[1], true).await, 503);
+    assert_eq!(post(&peers[1], false).await, 404);
+    assert_eq!(post(&peers[0], false).await, 404);
+    assert_eq!(post(&peers[0], true).await, 200);
+
+    // A writer of a past epoch cannot commit.
+    let lease = signet_log::lease::LeaseDb::connect(url.parse().unwrap(), CT_LEASE_SCOPE)
+        .await
+        .unwrap();
+    let current = lease.lease_view().await.unwrap().epoch;
+    let stale = lease.sequencer_store(CT_SCHEMA, current - 1).await.unwrap();
+    let state = stale.state().await.unwrap();
+    let checkpoint = state.checkpoint.unwrap();
+    let refused = stale
+        .publish_checkpoint(Some(checkpoint.size), checkpoint)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("refused"), "{refused}");
+
+    // Another key cannot join the log.
+    let (_, other) = key();
+    let e = open(other, "http://127.0.0.1:1".into()).await.unwrap_err();
+    assert!(matches!(e, CtError::Corrupt { .. }), "{e:?}");
+
+    // The holder shuts down (releasing the lease): the follower takes over and sequences.
+    holder.shutdown().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !follower.is_sequencing() {
+        assert!(tokio::time::Instant::now() < deadline, "no takeover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (precert, _) = ca.precert("after@example.com");
+    let sct = follower.add_pre_chain(&precert, &ca.chain()).await.unwrap();
+    let sth = follower.current_sth().await.unwrap();
+    assert_eq!(sth.tree_size, 5);
+    assert!(sth.timestamp_ms > sct.timestamp_ms);
+    assert!(sct.timestamp_ms > scts[2].timestamp_ms);
+    follower.shutdown().await;
+    for s in servers {
+        s.abort();
+    }
 }

@@ -7,7 +7,7 @@
 //! | path | what |
 //! |---|---|
 //! | `ca/` | CA root and intermediate keys and certificates; with the root kept offline, no root key (see [`CaDeploymentConfig::ca_chain`]) |
-//! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores |
+//! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores (none with [`CaDeploymentConfig::database`]: the CT log is then in PostgreSQL) |
 //! | `oidc/` | the development issuer's key |
 //!
 //! The TSA of a deployment is opened by [`open_tsa`] (its own `tsa/` directory).
@@ -29,6 +29,7 @@ use crate::DeployError;
 use crate::ct::CtPrecertLogger;
 use crate::environment::Environment;
 use crate::files::{read_optional, write_public, write_secret};
+use crate::keys::{KeyService, ServiceKeys};
 
 /// How to run a [`CaDeployment`].
 #[derive(Debug, Clone)]
@@ -59,7 +60,19 @@ pub struct CaDeploymentConfig {
     /// ([`signet_ca::store::install_chain`]; the same chain again is accepted, another one
     /// refused). Default: none (the CA's own material, generated with a root on first start).
     pub ca_chain: Option<PathBuf>,
+    /// Keep the CT log in this PostgreSQL database (schema `signet_ct`) instead of redb files
+    /// in `ct/`, shared with any number of other CAs ([`signet_ct::cluster`]): one sequences,
+    /// the others forward their precertificates to it. Every CA must hold the same CT key and
+    /// creation time (`ct/ct-signing.key`, `ct/created`) and the same CA keys. Default: none.
+    pub database: Option<String>,
+    /// With `database`: the URL the other CAs reach this one at directly, to forward
+    /// precertificates to it when it sequences. Default: the public URL.
+    pub peer_url: Option<String>,
 }
+
+/// With a database: how long a CA that does not get the CT lease at start waits for the one
+/// that did to publish the CT log's first tree head.
+const CT_FIRST_TREE_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The CT log's checkpoint lock file in a lock directory.
 pub const CHECKPOINT_LOCK_CT: &str = "ct.checkpoint";
@@ -112,16 +125,32 @@ pub(crate) fn generate_ct_key(rng: &dyn SecureRandom) -> Result<Vec<u8>, DeployE
 
 /// The CT log's signing key and creation time, created on first start. A CT store without
 /// its key refuses to start.
+/// With `external` (the key is in an HSM) no key file is read or made (the key returned is
+/// empty), and one left in `dir` is refused.
 fn ct_identity(
     dir: &Path,
     now: i64,
     rng: &dyn SecureRandom,
+    external: bool,
 ) -> Result<(Vec<u8>, i64), DeployError> {
     signet_durable::create_dir_all(dir).map_err(DeployError::io(dir))?;
     let key_path = dir.join(CT_KEY_FILE);
     let created_path = dir.join("created");
     let store = dir.join("ct-log.redb");
-    for needed in [&key_path, &created_path] {
+    if external && key_path.exists() {
+        return Err(DeployError::BadKeyFile {
+            path: key_path,
+            reason: "present, but the CT log's key is in an HSM (--pkcs11-key ct=...): remove \
+                     the key file"
+                .into(),
+        });
+    }
+    let needed: &[&PathBuf] = if external {
+        &[&created_path]
+    } else {
+        &[&key_path, &created_path]
+    };
+    for &needed in needed {
         if store.exists() && !needed.exists() {
             return Err(DeployError::MissingKey {
                 store: store.clone(),
@@ -130,6 +159,7 @@ fn ct_identity(
         }
     }
     let key = match read_optional(&key_path)? {
+        _ if external => Vec::new(),
         Some(data) => data,
         None => {
             let key = generate_ct_key(rng)?;
@@ -157,14 +187,53 @@ fn ct_identity(
 /// ([`signet_ca::store::install_chain`]), and fails early when the CA's intermediate key still
 /// awaits one. Idempotent: [`crate::Deployment`] calls it before opening the logs, so a
 /// wrong chain leaves nothing opened, and the CA's opening calls it again.
-pub(crate) fn install_ca_chain(data_dir: &Path, chain: Option<&Path>) -> Result<(), DeployError> {
+///
+/// With `key` (the intermediate key in an HSM) the chain is checked against it
+/// ([`signet_ca::store::install_chain_with_key`]) and no key file is looked for.
+pub(crate) fn install_ca_chain_for(
+    data_dir: &Path,
+    chain: Option<&Path>,
+    key: Option<&signet_signer::SharedSigner>,
+) -> Result<(), DeployError> {
     let dir = data_dir.join("ca");
-    if let Some(chain) = chain {
-        signet_ca::store::install_chain(&dir, chain)
-            .map_err(|e| DeployError::component("the CA chain", e))?;
+    match (chain, key) {
+        (Some(chain), None) => signet_ca::store::install_chain(&dir, chain)
+            .map_err(|e| DeployError::component("the CA chain", e))?,
+        (Some(chain), Some(key)) => {
+            signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
+            signet_ca::store::install_chain_with_key(&dir, chain, &ca_signing_key(key)?)
+                .map_err(|e| DeployError::component("the CA chain", e))?;
+        }
+        (None, Some(key)) => {
+            let cert = dir.join(signet_ca::store::INTERMEDIATE_CERT_FILE);
+            if !cert.exists() {
+                return Err(DeployError::ServiceKey {
+                    service: "ca",
+                    reason: format!(
+                        "{} has no certificate yet ({} is missing): make its request with \
+                         `signet ca init-intermediate --pkcs11-key ca=...`, sign it with the \
+                         offline root (`signet ca sign-intermediate`) and start with --ca-chain \
+                         CHAIN.pem",
+                        key.location(),
+                        cert.display()
+                    ),
+                });
+            }
+        }
+        (None, None) => {}
     }
     signet_ca::store::check_not_awaiting_chain(&dir)
         .map_err(|e| DeployError::component("the CA keys", e))
+}
+
+/// The CA's signing key over an HSM key (ECDSA P-256 or P-384).
+pub(crate) fn ca_signing_key(
+    key: &signet_signer::SharedSigner,
+) -> Result<signet_ca::SigningKey, DeployError> {
+    signet_ca::SigningKey::from_signer(Arc::clone(key)).map_err(|e| DeployError::ServiceKey {
+        service: "ca",
+        reason: e.to_string(),
+    })
 }
 
 /// Opens (or, on first start, creates) the TSA keys in `dir` (ECDSA P-256, the Sigstore
@@ -177,12 +246,33 @@ pub fn open_tsa(
     dir: &Path,
     env: &Environment,
 ) -> Result<signet_tsa::TimestampAuthority, DeployError> {
-    let keys = signet_tsa::load_or_create(
-        dir,
-        env.now_unix(),
-        signet_tsa::SigningAlgorithm::EcdsaP256Sha256,
-        env.rng().as_ref(),
-    )
+    open_tsa_with_key(dir, env, None)
+}
+
+/// [`open_tsa`]; with `key` (kept in an HSM, ECDSA P-256 or P-384) the TSA signs with it and
+/// `dir` holds only its certificate chain ([`signet_tsa::load_or_create_for_signer`]).
+///
+/// # Errors
+/// As [`open_tsa`].
+pub fn open_tsa_with_key(
+    dir: &Path,
+    env: &Environment,
+    key: Option<&signet_signer::SharedSigner>,
+) -> Result<signet_tsa::TimestampAuthority, DeployError> {
+    let keys = match key {
+        Some(key) => signet_tsa::load_or_create_for_signer(
+            dir,
+            env.now_unix(),
+            Arc::clone(key),
+            env.rng().as_ref(),
+        ),
+        None => signet_tsa::load_or_create(
+            dir,
+            env.now_unix(),
+            signet_tsa::SigningAlgorithm::EcdsaP256Sha256,
+            env.rng().as_ref(),
+        ),
+    }
     .map_err(|e| DeployError::component("the TSA keys", e))?;
     signet_tsa::TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY)
         .map_err(|e| DeployError::component("the TSA", e))
@@ -214,7 +304,23 @@ impl CaDeployment {
         config: CaDeploymentConfig,
         env: Environment,
     ) -> Result<CaDeployment, DeployError> {
-        CaDeployment::open_rotated(config, env, false).await
+        CaDeployment::open_rotated(config, env, false, &ServiceKeys::new()).await
+    }
+
+    /// [`CaDeployment::open_with`], with the keys of `keys` ([`KeyService::Ca`]: the
+    /// intermediate, served with the chain of an offline root, see
+    /// [`CaDeploymentConfig::ca_chain`]; [`KeyService::Ct`]) in an HSM instead of key files.
+    /// Other services' keys in `keys` are ignored.
+    ///
+    /// # Errors
+    /// As [`CaDeployment::open_with`]; [`DeployError::Component`] when the CA's HSM key has
+    /// no certificate installed yet.
+    pub async fn open_with_keys(
+        config: CaDeploymentConfig,
+        env: Environment,
+        keys: &ServiceKeys,
+    ) -> Result<CaDeployment, DeployError> {
+        CaDeployment::open_rotated(config, env, false, keys).await
     }
 
     /// [`CaDeployment::open_with`]; `ct_key_rotated`: the CT log's key was just replaced
@@ -225,6 +331,7 @@ impl CaDeployment {
         config: CaDeploymentConfig,
         env: Environment,
         ct_key_rotated: bool,
+        keys: &ServiceKeys,
     ) -> Result<CaDeployment, DeployError> {
         let now = env.now_unix();
         let base = config.public_url.trim_end_matches('/').to_owned();
@@ -232,28 +339,57 @@ impl CaDeployment {
         signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
 
         // CA keys first: the CT log only accepts precertificates from this CA.
-        install_ca_chain(&dir, config.ca_chain.as_deref())?;
-        let ca_keys = signet_ca::store::load_or_create(
-            &dir.join("ca"),
-            now,
-            signet_ca::CaAlgorithm::EcdsaP256,
-            env.rng().as_ref(),
-        )
+        let ca_key = keys.get(KeyService::Ca);
+        install_ca_chain_for(&dir, config.ca_chain.as_deref(), ca_key)?;
+        let ca_keys = match ca_key {
+            Some(key) => {
+                signet_ca::store::load_with_intermediate_key(&dir.join("ca"), ca_signing_key(key)?)
+            }
+            None => signet_ca::store::load_or_create(
+                &dir.join("ca"),
+                now,
+                signet_ca::CaAlgorithm::EcdsaP256,
+                env.rng().as_ref(),
+            ),
+        }
         .map_err(|e| DeployError::component("the CA keys", e))?;
         let ca_chain: Vec<Vec<u8>> = ca_keys.chain().iter().map(|c| c.der().to_vec()).collect();
         let ca_start = ca_keys.intermediate().not_before();
 
         // CT log.
         let ct_dir = dir.join("ct");
-        let (ct_key, ct_created) = ct_identity(&ct_dir, now, env.rng().as_ref())?;
-        let ct_store = Arc::new(
-            RedbStore::open(ct_dir.join("ct-log.redb"))
-                .map_err(|e| DeployError::component("the CT log store", e))?,
-        );
-        let extra = Arc::new(
-            signet_ct::RedbExtraDataStore::open(ct_dir.join("ct-extra.redb"))
-                .map_err(|e| DeployError::component("the CT log extra-data store", e))?,
-        );
+        let ct_hsm_key = keys.get(KeyService::Ct);
+        let (ct_key, ct_created) =
+            ct_identity(&ct_dir, now, env.rng().as_ref(), ct_hsm_key.is_some())?;
+        // A CT log already kept in ct/ must not start over, empty, in the database: the same
+        // key would sign two different trees (a fork of the log).
+        let ct_redb = ct_dir.join("ct-log.redb");
+        if config.database.is_some() && ct_redb.exists() {
+            return Err(DeployError::Component {
+                what: "the CT log",
+                reason: format!(
+                    "{} holds this CT log, and --database would start it over, empty, in \
+                     PostgreSQL under the same key (a fork of the log); keep serving it without \
+                     --database, or start a new deployment",
+                    ct_redb.display()
+                ),
+            });
+        }
+        let ct_db = match &config.database {
+            Some(url) => Some(
+                signet_ct::CtDatabase::connect(url)
+                    .await
+                    .map_err(|e| DeployError::component("the CT log database", e))?,
+            ),
+            None => None,
+        };
+        let extra: Arc<dyn signet_ct::ExtraDataStore> = match &ct_db {
+            Some(db) => db.extra_data(),
+            None => Arc::new(
+                signet_ct::RedbExtraDataStore::open(ct_dir.join("ct-extra.redb"))
+                    .map_err(|e| DeployError::component("the CT log extra-data store", e))?,
+            ),
+        };
         let mut ct_config = signet_ct::CtLogConfig::new(
             format!("{}/ct", host_of(&base)),
             env.clock.clone(),
@@ -274,11 +410,38 @@ impl CaDeployment {
                 &ct_config.origin,
             )));
         }
-        let ct = Arc::new(
-            signet_ct::CtLog::open(ct_store, &ct_key, ct_config)
-                .await
-                .map_err(|e| DeployError::component("the CT log", e))?,
-        );
+        let ct_signer: signet_signer::SharedSigner =
+            match ct_hsm_key {
+                Some(key) => Arc::clone(key),
+                None => Arc::new(signet_signer::MemorySigner::from_pkcs8(&ct_key).map_err(
+                    |e| DeployError::BadKeyFile {
+                        path: ct_dir.join(CT_KEY_FILE),
+                        reason: e.to_string(),
+                    },
+                )?),
+            };
+        let ct = match ct_db {
+            Some(db) => {
+                let cluster = signet_ct::ClusterConfig {
+                    peer_url: config.peer_url.clone().unwrap_or_else(|| base.clone()),
+                    first_tree_head_timeout: CT_FIRST_TREE_HEAD_TIMEOUT,
+                };
+                signet_ct::CtLog::open_clustered(db, ct_signer, ct_config, cluster)
+                    .await
+                    .map_err(|e| DeployError::component("the CT log", e))?
+            }
+            None => {
+                let ct_store = Arc::new(
+                    RedbStore::open(ct_dir.join("ct-log.redb"))
+                        .map_err(|e| DeployError::component("the CT log store", e))?,
+                );
+                Arc::new(
+                    signet_ct::CtLog::open(ct_store, ct_signer, ct_config)
+                        .await
+                        .map_err(|e| DeployError::component("the CT log", e))?,
+                )
+            }
+        };
 
         // CA.
         let logger: Arc<dyn signet_ca::PrecertLogger> = Arc::new(CtPrecertLogger(ct.clone()));

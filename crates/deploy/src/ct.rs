@@ -22,7 +22,13 @@ impl PrecertLogger for CtPrecertLogger {
                 .0
                 .add_pre_chain(precert_der, chain)
                 .await
-                .map_err(CtLogError::log)?;
+                .map_err(|e| {
+                    if e.is_unavailable() {
+                        CtLogError::unavailable(e)
+                    } else {
+                        CtLogError::log(e)
+                    }
+                })?;
             Ok(signet_ct::encode_sct_list(&[sct]))
         })
     }

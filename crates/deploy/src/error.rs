@@ -123,6 +123,15 @@ pub enum DeployError {
         /// The retired file already there.
         path: PathBuf,
     },
+    /// A service's key kept outside the data directory (`--pkcs11-key`) could not be used:
+    /// the token, PIN or key is missing, or the key is not of the service's algorithm.
+    #[error("the {service} key: {reason}")]
+    ServiceKey {
+        /// The service (`ca`, `rekor-v1`, `tuf-timestamp`, ...).
+        service: &'static str,
+        /// What failed (names the key; never the PIN).
+        reason: String,
+    },
     /// The TUF repository could not be opened, signed or written.
     #[error("{what}: {source}")]
     Tuf {

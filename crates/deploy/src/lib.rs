@@ -40,6 +40,7 @@
 //!     tuf_expiries: Default::default(),
 //!     log_guards: Default::default(),
 //!     ca_chain: None,
+//!     peer_url: None,
 //! })
 //! .await?;
 //! let app: axum::Router = deployment.router();
@@ -57,6 +58,7 @@ mod error;
 pub mod explorer;
 mod files;
 pub mod http_server;
+pub mod keys;
 pub mod log;
 mod log_keys;
 pub mod rotation;
@@ -64,7 +66,9 @@ pub mod tuf;
 mod up;
 pub mod witness;
 
-pub use ca::{CHECKPOINT_LOCK_CT, CaDeployment, CaDeploymentConfig, open_tsa, tsa_router};
+pub use ca::{
+    CHECKPOINT_LOCK_CT, CaDeployment, CaDeploymentConfig, open_tsa, open_tsa_with_key, tsa_router,
+};
 pub use checkpoint_lock::CheckpointLock;
 pub use ct::CtPrecertLogger;
 pub use environment::Environment;
@@ -72,7 +76,8 @@ pub use error::DeployError;
 pub use log::{
     CHECKPOINT_LOCK_V1, CHECKPOINT_LOCK_V2, CREATED_FILE, LogGuardConfig, LogServerConfig,
     SEARCH_INDEX_FILE, TRUSTED_ROOT_FILE, V1_KEY_FILE, V1_TREE_ID_FILE, V2_KEY_FILE, V2_VKEY_FILE,
-    open_log_server, open_log_server_with, rekor_v2_vkey, trusted_root_path,
+    open_log_server, open_log_server_with, open_log_server_with_keys, rekor_v2_vkey,
+    trusted_root_path,
 };
 pub use log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
 pub use rotation::{RETIRED_DIR, RETIRED_TRUST_JSON, RotateService, Rotation};

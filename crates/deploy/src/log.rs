@@ -19,7 +19,8 @@ use crate::DeployError;
 use crate::checkpoint_lock::CheckpointLock;
 use crate::environment::Environment;
 use crate::files::write_public;
-use crate::log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys};
+use crate::keys::{KeyService, ServiceKeys};
+use crate::log_keys::{V1_STORE_FILE, V2_STORE_FILE, load_or_create_log_keys_for};
 use signet_log::{BatcherConfig, RedbStore};
 use signet_server::{
     LogServer, LogServerParts, LogStores, PostgresStores, RedbStores, RetiredV1Key,
@@ -214,8 +215,49 @@ pub async fn open_log_server_with(
     config: LogServerConfig,
     env: Environment,
 ) -> Result<LogServer, DeployError> {
+    open_log_server_with_keys(config, env, &ServiceKeys::new()).await
+}
+
+/// [`open_log_server_with`], with the logs' keys of `keys` ([`KeyService::RekorV1`],
+/// [`KeyService::RekorV2`]; in an HSM) instead of key files: for those no key file is read or
+/// created. Other services' keys in `keys` are ignored.
+///
+/// # Errors
+/// As [`open_log_server_with`]; [`DeployError::BadKeyFile`] when a key file is left for a
+/// key in `keys`.
+pub async fn open_log_server_with_keys(
+    config: LogServerConfig,
+    env: Environment,
+    service_keys: &ServiceKeys,
+) -> Result<LogServer, DeployError> {
     let dir = config.data_dir.as_path();
-    let mut keys = load_or_create_log_keys(dir, env.now_unix(), env.rng().as_ref())?;
+    let (v1_key, v2_key) = (
+        service_keys.get(KeyService::RekorV1),
+        service_keys.get(KeyService::RekorV2),
+    );
+    let mut keys = load_or_create_log_keys_for(
+        dir,
+        env.now_unix(),
+        env.rng().as_ref(),
+        v1_key.is_some(),
+        v2_key.is_some(),
+    )?;
+    let signers = match (v1_key, v2_key) {
+        (None, None) => None,
+        (v1, v2) => {
+            let from_files = signet_server::LogSigners {
+                v1: match v1 {
+                    Some(k) => Arc::clone(k),
+                    None => signet_server::LogSigners::from_v1_pkcs8(&keys.v1_pkcs8)?,
+                },
+                v2: match v2 {
+                    Some(k) => Arc::clone(k),
+                    None => signet_server::LogSigners::from_v2_seed(&keys.v2_seed)?,
+                },
+            };
+            Some(from_files)
+        }
+    };
     let guards = log_guards(&config, keys.v1_tree_id)?;
     keys.retired_v1 = config.retired_v1;
     let stores = match &config.database {
@@ -251,7 +293,7 @@ pub async fn open_log_server_with(
         }
         Some(url) => LogStores::Postgres(PostgresStores::connect(url).await?),
     };
-    let server = LogServer::new(LogServerParts {
+    let parts = LogServerParts {
         public_url: config.public_url,
         keys,
         stores,
@@ -262,8 +304,11 @@ pub async fn open_log_server_with(
         search_results: signet_server::MAX_SEARCH_RESULTS,
         cache_bytes: config.cache_bytes,
         guards,
-    })
-    .await?;
+    };
+    let server = match signers {
+        Some(signers) => LogServer::with_signers(parts, signers).await?,
+        None => LogServer::new(parts).await?,
+    };
     let path = trusted_root_path(dir);
     write_public(&path, server.trusted_root().to_json_pretty().as_bytes())?;
     let vkey = rekor_v2_vkey(&server)?;

@@ -68,6 +68,21 @@ pub fn load_or_create_log_keys(
     now: i64,
     rng: &dyn SecureRandom,
 ) -> Result<LogKeys, DeployError> {
+    load_or_create_log_keys_for(dir, now, rng, false, false)
+}
+
+/// [`load_or_create_log_keys`], where the Rekor v1 key (`external_v1`) and the Rekor v2 key
+/// (`external_v2`) may live elsewhere (an HSM): their key files are then neither read nor
+/// created, and the returned [`LogKeys`] holds an empty PKCS#8 / a zero seed for them (what
+/// [`signet_server::LogServer::with_signers`] expects). A key file left in `dir` for such a
+/// key is refused, so the log never signs with a file key it was told not to use.
+pub(crate) fn load_or_create_log_keys_for(
+    dir: &Path,
+    now: i64,
+    rng: &dyn SecureRandom,
+    external_v1: bool,
+    external_v2: bool,
+) -> Result<LogKeys, DeployError> {
     signet_durable::create_dir_all(dir).map_err(DeployError::io(dir))?;
     let path = |name: &str| dir.join(name);
     let v1_store = path(V1_STORE_FILE);
@@ -79,8 +94,19 @@ pub fn load_or_create_log_keys(
         (&v1_store, CREATED_FILE),
         (&v2_store, V2_KEY_FILE),
     ];
+    for (external, key) in [(external_v1, V1_KEY_FILE), (external_v2, V2_KEY_FILE)] {
+        if external && path(key).exists() {
+            return Err(DeployError::BadKeyFile {
+                path: path(key),
+                reason: "present, but this log's key is in an HSM (--pkcs11-key): remove the key \
+                         file (a key kept in an HSM leaves no private key in the data directory)"
+                    .into(),
+            });
+        }
+    }
     for (store, key) in guards {
-        if store.exists() && !path(key).exists() {
+        let external = (key == V1_KEY_FILE && external_v1) || (key == V2_KEY_FILE && external_v2);
+        if store.exists() && !external && !path(key).exists() {
             return Err(DeployError::MissingKey {
                 store: store.clone(),
                 missing: path(key),
@@ -105,6 +131,7 @@ pub fn load_or_create_log_keys(
 
     let v1_path = path(V1_KEY_FILE);
     let v1_pkcs8 = match read_optional(&v1_path)? {
+        _ if external_v1 => Vec::new(),
         Some(data) => {
             EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &data)
                 .map_err(|_| bad(&v1_path, "not a PKCS#8 ECDSA P-256 key"))?;
@@ -141,6 +168,7 @@ pub fn load_or_create_log_keys(
 
     let v2_path = path(V2_KEY_FILE);
     let v2_seed = match read_optional(&v2_path)? {
+        _ if external_v2 => [0; 32],
         Some(data) => <[u8; 32]>::try_from(data.as_slice())
             .map_err(|_| bad(&v2_path, "not a 32-byte Ed25519 seed"))?,
         None => {

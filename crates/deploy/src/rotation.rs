@@ -451,6 +451,13 @@ pub(crate) fn prepare(
                                  every server sharing it checks",
                     });
                 }
+                if database && service == RotateService::Ct {
+                    return Err(DeployError::RotationUnsupported {
+                        service,
+                        reason: "the CT log in the PostgreSQL database is shared by every \
+                                 replica, which must all hold its one key",
+                    });
+                }
                 let (sub, files) = service.key_files();
                 let retired_dir = dir.join(sub).join(RETIRED_DIR).join(now.to_string());
                 if let Some(taken) = files

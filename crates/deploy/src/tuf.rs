@@ -13,8 +13,24 @@
 //! On every start the current trust files are published (a new targets version only when
 //! they changed, e.g. after a key rotation). A background task re-signs the timestamp, the
 //! snapshot, the targets and the root before they expire. The metadata work is
-//! `signet_tuf::repo`'s; this module opens it on the data directory, runs the re-signing task
-//! and routes the reads.
+//! `signet_tuf::repo`'s; this module opens it on its store, runs the re-signing task and
+//! routes the reads.
+//!
+//! **With `--database`** the repository lives in the database (schema `signet_tuf`, see
+//! `signet_tuf::store::PostgresStore`), not in `tuf/repository/`, and every server sharing the
+//! database serves the same one. The first server to start creates it with its keys (or
+//! copies its existing `tuf/repository/` there, so that its `tuf-root.json` stays valid); the
+//! others must have the same TUF keys (copied from its `tuf/keys/`, like the log keys), else
+//! they refuse to start (`TufError::KeyMismatch`), and write the same `tuf-root.json`.
+//! Publishing and re-signing take the database's lock and compare-and-swap the timestamp, so
+//! the servers make one new version per change between them. Each server serves from memory
+//! what it last read, and looks at the database every [`SYNC_INTERVAL`]: the `timestamp.json`
+//! it serves is at most that much (plus one query) behind the database's, and never older
+//! than one it served before. A versioned file (`N.root.json`, `N.snapshot.json`,
+//! `N.targets.json`, `targets/…`) it does not hold is read from the database at once, so a
+//! client that got a newer timestamp from another server is never sent a 404 for what it
+//! names. The memory holds one repository state (the roots, two snapshot and targets
+//! versions and their targets), nothing more.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +42,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use signet_tuf::repo::{Expiries, Repository, RoleKeys};
+use signet_tuf::store::{FileStore, PostgresStore, TIMESTAMP, TufStore};
 use tokio::sync::RwLock;
 
 use crate::DeployError;
@@ -41,9 +58,21 @@ pub const TUF_ROOT_FILE: &str = "tuf-root.json";
 const MIN_WAIT: Duration = Duration::from_secs(1);
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
+/// With a database, how often a server looks for what the others published.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the routes read: the repository, and the database for what it does not hold.
+#[derive(Clone)]
+struct Served {
+    repo: Arc<RwLock<Repository>>,
+    shared: Option<Arc<dyn TufStore>>,
+}
+
 /// A running TUF repository.
 pub struct TufService {
     repo: Arc<RwLock<Repository>>,
+    /// The database, when the repository is shared.
+    shared: Option<Arc<dyn TufStore>>,
     refresher: Option<tokio::task::JoinHandle<()>>,
     stop: tokio::sync::watch::Sender<bool>,
 }
@@ -59,27 +88,72 @@ fn tuf_error(what: &'static str) -> impl Fn(signet_tuf::TufError) -> DeployError
 }
 
 impl TufService {
-    /// Opens (on first start, creates) the repository under `data_dir`, publishes
-    /// `trusted_root` and `signing_config` as its targets, writes `tuf-root.json` when it is
-    /// missing, and starts re-signing in the background. Must run inside a tokio runtime.
+    /// Opens (on first start, creates) the repository under `data_dir`, or in the database
+    /// at `database` (see the module docs), publishes `trusted_root` and `signing_config` as
+    /// its targets, writes `tuf-root.json` when it is missing, and starts re-signing in the
+    /// background. Must run inside a tokio runtime.
     ///
     /// # Errors
-    /// [`DeployError::Tuf`] when the keys or the repository cannot be opened or signed;
-    /// [`DeployError::TrustChanged`] when `tuf-root.json` differs from the repository's
-    /// first root; [`DeployError::Io`].
+    /// [`DeployError::Tuf`] when the keys or the repository cannot be opened or signed (with
+    /// a database: also when it cannot be reached, or its repository was made with other
+    /// keys); [`DeployError::TrustChanged`] when `tuf-root.json` differs from the
+    /// repository's first root; [`DeployError::Io`].
     pub async fn open(
         data_dir: &Path,
+        database: Option<&str>,
         trusted_root: &[u8],
         signing_config: &[u8],
         expiries: Expiries,
         env: &Environment,
     ) -> Result<TufService, DeployError> {
+        Self::open_with_keys(
+            data_dir,
+            database,
+            trusted_root,
+            signing_config,
+            expiries,
+            env,
+            &[],
+        )
+        .await
+    }
+
+    /// [`TufService::open`], with the roles of `role_keys` signing with keys kept elsewhere
+    /// (an HSM; Ed25519): no key file is read or made for them.
+    ///
+    /// # Errors
+    /// As [`TufService::open`].
+    pub async fn open_with_keys(
+        data_dir: &Path,
+        database: Option<&str>,
+        trusted_root: &[u8],
+        signing_config: &[u8],
+        expiries: Expiries,
+        env: &Environment,
+        role_keys: &[(tough::schema::RoleType, signet_signer::SharedSigner)],
+    ) -> Result<TufService, DeployError> {
         let dir = data_dir.join(TUF_DIR);
         let rng = env.rng();
-        let keys = RoleKeys::load_or_create(&dir.join("keys"), rng.as_ref())
+        let keys = RoleKeys::load_or_create_with(&dir.join("keys"), rng.as_ref(), role_keys)
             .map_err(tuf_error("TUF role keys"))?;
         let now = env.now_unix();
-        let mut repo = Repository::open(&dir.join("repository"), keys, expiries, now)
+        let files =
+            FileStore::open(&dir.join("repository")).map_err(tuf_error("TUF repository"))?;
+        let (store, shared): (Arc<dyn TufStore>, _) = match database {
+            None => (Arc::new(files), None),
+            Some(url) => {
+                let db: Arc<dyn TufStore> = Arc::new(
+                    PostgresStore::connect(url)
+                        .await
+                        .map_err(tuf_error("TUF repository database"))?,
+                );
+                signet_tuf::store::copy_if_empty(&files, db.as_ref())
+                    .await
+                    .map_err(tuf_error("copying the TUF repository to the database"))?;
+                (db.clone(), Some(db))
+            }
+        };
+        let mut repo = Repository::open_store(store, keys, expiries, now)
             .await
             .map_err(tuf_error("TUF repository"))?;
         repo.publish(
@@ -106,9 +180,15 @@ impl TufService {
 
         let repo = Arc::new(RwLock::new(repo));
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let refresher = tokio::spawn(refresh_forever(repo.clone(), env.clone(), stopped));
+        let refresher = tokio::spawn(refresh_forever(
+            repo.clone(),
+            shared.clone(),
+            env.clone(),
+            stopped,
+        ));
         Ok(TufService {
             repo,
+            shared,
             refresher: Some(refresher),
             stop,
         })
@@ -118,7 +198,15 @@ impl TufService {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/tuf/{*path}", get(serve_file))
-            .with_state(self.repo.clone())
+            .with_state(Served {
+                repo: self.repo.clone(),
+                shared: self.shared.clone(),
+            })
+    }
+
+    /// The repository this service serves (to look at its versions and files).
+    pub fn repository(&self) -> Arc<RwLock<Repository>> {
+        self.repo.clone()
     }
 
     /// Stops re-signing, after a re-signing in progress has finished writing (so that the
@@ -140,11 +228,27 @@ impl Drop for TufService {
     }
 }
 
-async fn serve_file(
-    State(repo): State<Arc<RwLock<Repository>>>,
-    UrlPath(path): UrlPath<String>,
-) -> Response {
-    let file = repo.read().await.file(&path);
+async fn serve_file(State(served): State<Served>, UrlPath(path): UrlPath<String>) -> Response {
+    let mut file = served.repo.read().await.file(&path);
+    // A versioned name another server published since the last look (never the timestamp:
+    // that one only moves forward, with the whole state, in `sync`).
+    if file.is_none()
+        && path != TIMESTAMP
+        && let Some(store) = &served.shared
+    {
+        match store.read(&path).await {
+            Ok(found) => file = found,
+            Err(e) => {
+                eprintln!("signet: reading TUF file {path:?} from the database failed: {e}");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"code":503,"message":"the TUF repository is unavailable"}"#,
+                )
+                    .into_response();
+            }
+        }
+    }
     match file {
         // Every name but timestamp.json carries a version or a hash, so its content never
         // changes; timestamp.json does, and must not be cached.
@@ -173,23 +277,60 @@ async fn serve_file(
 }
 
 /// Re-signs whatever is about to expire, for as long as the deployment runs (until `stop`
-/// says true). A failure is reported and retried at the next look; the metadata served stays
-/// the last signed. A re-signing that has begun runs to its end.
+/// says true), and with a shared store takes what other servers published every
+/// [`SYNC_INTERVAL`]. A failure is reported and retried at the next look; the metadata served
+/// stays the last signed. A re-signing that has begun runs to its end.
 async fn refresh_forever(
     repo: Arc<RwLock<Repository>>,
+    shared: Option<Arc<dyn TufStore>>,
     env: Environment,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
         let next = repo.read().await.next_refresh();
         let wait = u64::try_from(next.saturating_sub(env.now_unix())).unwrap_or(0);
+        let mut wait = Duration::from_secs(wait).clamp(MIN_WAIT, MAX_WAIT);
+        if shared.is_some() {
+            wait = wait.min(SYNC_INTERVAL);
+        }
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(wait).clamp(MIN_WAIT, MAX_WAIT)) => {}
+            () = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|stopped| *stopped) => return,
         }
+        if let Some(store) = &shared
+            && let Err(e) = sync(&repo, store.as_ref()).await
+        {
+            eprintln!("signet: reading the TUF repository from the database failed: {e}");
+        }
         let now = env.now_unix();
-        if let Err(e) = repo.write().await.refresh(now).await {
+        if repo.read().await.next_refresh() > now {
+            continue;
+        }
+        // On a copy: waiting for the store's lock (another server publishing) must not hold
+        // up the reads. This task is the only writer, so nothing changes the served state
+        // meanwhile.
+        let mut work = repo.read().await.clone();
+        let resigned = work.refresh(now).await;
+        if let Err(e) = &resigned {
             eprintln!("signet: re-signing the TUF metadata failed: {e}; retrying later");
         }
+        // It may also have taken a newer state from the store (another server's re-signing).
+        let mut served = repo.write().await;
+        if matches!(resigned, Ok(true)) || work.versions().timestamp > served.versions().timestamp {
+            *served = work;
+        }
     }
+}
+
+/// Takes what other servers committed to `store` since this one last looked: one query when
+/// nothing changed, the whole (small) repository when the timestamp did. The write lock is
+/// held only to swap the new state in.
+async fn sync(repo: &RwLock<Repository>, store: &dyn TufStore) -> Result<(), signet_tuf::TufError> {
+    let stored = store.read(TIMESTAMP).await?;
+    if stored.is_none() || stored == repo.read().await.file(TIMESTAMP) {
+        return Ok(());
+    }
+    let files = store.load().await?;
+    repo.write().await.install(&files)?;
+    Ok(())
 }

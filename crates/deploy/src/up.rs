@@ -45,7 +45,8 @@ use crate::DeployError;
 use crate::ca::{CaDeployment, CaDeploymentConfig, host_of, since};
 use crate::environment::Environment;
 use crate::files::{read_optional, write_public};
-use crate::log::{LogServerConfig, open_log_server_with};
+use crate::keys::{KeyService, ServiceKeys};
+use crate::log::{LogServerConfig, open_log_server_with_keys};
 use crate::rotation::{RotateService, Rotation};
 use signet_server::LogServer;
 
@@ -63,9 +64,14 @@ pub struct DeploymentConfig {
     pub data_dir: PathBuf,
     /// The base URL clients use, e.g. `http://127.0.0.1:3000`.
     pub public_url: String,
-    /// Keep the transparency logs in this PostgreSQL database instead of redb. (The CT log
-    /// stays in the data directory.)
+    /// Keep the transparency logs and the CA's CT log in this PostgreSQL database instead of
+    /// redb. Any number of replicas may share it (see [`crate::log`] and
+    /// [`signet_ct::cluster`]): their data directories must hold the same keys.
     pub database: Option<String>,
+    /// With `database`: the URL the other replicas reach this one at directly (not a load
+    /// balancer), to forward log entries and precertificates to it when it sequences.
+    /// Default: the public URL, which suits a single server.
+    pub peer_url: Option<String>,
     /// Run the development OIDC issuer at `<public_url>/oidc` and trust it (after every issuer
     /// of `oidc_issuers`). [`DevOidcDefault`] says when `signet up` turns it on by itself.
     pub dev_oidc: bool,
@@ -205,6 +211,49 @@ impl Deployment {
         config: DeploymentConfig,
         env: Environment,
     ) -> Result<Deployment, DeployError> {
+        Deployment::open_with_keys(config, env, ServiceKeys::new()).await
+    }
+
+    /// [`Deployment::open_with`], with the services' keys of `keys` kept outside the data
+    /// directory (in an HSM; see [`crate::keys`]): for those no key file is read or created.
+    /// A CA key there serves with the chain of an offline root
+    /// ([`DeploymentConfig::ca_chain`]).
+    ///
+    /// # Errors
+    /// As [`Deployment::open_with`]; [`DeployError::RotationUnsupported`] for `--rotate` of a
+    /// service whose key is in `keys` (an HSM key is replaced in the HSM, not here);
+    /// [`DeployError::ServiceKey`] for a key of a service `signet up` does not run.
+    pub async fn open_with_keys(
+        config: DeploymentConfig,
+        env: Environment,
+        keys: ServiceKeys,
+    ) -> Result<Deployment, DeployError> {
+        keys.only(&[
+            KeyService::Ca,
+            KeyService::Ct,
+            KeyService::RekorV1,
+            KeyService::RekorV2,
+            KeyService::Tsa,
+            KeyService::TufRoot,
+            KeyService::TufTimestamp,
+            KeyService::TufSnapshot,
+            KeyService::TufTargets,
+        ])?;
+        for service in &config.rotate {
+            let key = match service {
+                RotateService::RekorV1 => KeyService::RekorV1,
+                RotateService::RekorV2 => KeyService::RekorV2,
+                RotateService::Ct => KeyService::Ct,
+                RotateService::Tsa => KeyService::Tsa,
+                RotateService::Ca => KeyService::Ca,
+            };
+            if keys.get(key).is_some() {
+                return Err(DeployError::RotationUnsupported {
+                    service: *service,
+                    reason: "its key is in an HSM (--pkcs11-key); rotation makes key files",
+                });
+            }
+        }
         let now = env.now_unix();
         let base = config.public_url.trim_end_matches('/').to_owned();
         let dir = config.data_dir.clone();
@@ -229,11 +278,16 @@ impl Deployment {
         )?;
 
         // The CA chain of an offline root, before anything opens.
-        crate::ca::install_ca_chain(&dir, config.ca_chain.as_deref())?;
+        crate::ca::install_ca_chain_for(
+            &dir,
+            config.ca_chain.as_deref(),
+            keys.get(KeyService::Ca),
+        )?;
 
         // Transparency logs.
         let mut log_config = LogServerConfig::new(dir.join("log"), base.clone());
         log_config.database = config.database.clone();
+        log_config.peer_url = config.peer_url.clone();
         log_config.batch = config.batch;
         log_config.cache_bytes = config.cache_bytes;
         log_config.retired_v1 = crate::rotation::retired_v1_keys(&dir, &retired)?;
@@ -245,7 +299,7 @@ impl Deployment {
             crate::log::refuse_inside(lock, &dir)?;
         }
         log_config.guards = config.log_guards.clone();
-        let log = open_log_server_with(log_config, env.clone()).await?;
+        let log = open_log_server_with_keys(log_config, env.clone(), &keys).await?;
 
         // CA, its CT log and the development issuer.
         let ca = CaDeployment::open_rotated(
@@ -258,12 +312,15 @@ impl Deployment {
                 ct_public_add: config.ct_public_add,
                 checkpoint_lock: config.log_guards.checkpoint_lock.clone(),
                 ca_chain: config.ca_chain.clone(),
+                database: config.database.clone(),
+                peer_url: config.peer_url.clone(),
             },
             env.clone(),
             retired
                 .rotations
                 .iter()
                 .any(|r| r.service == RotateService::Ct),
+            &keys,
         )
         .await;
         let ca = match ca {
@@ -276,8 +333,10 @@ impl Deployment {
         // The rest opens nothing that needs stopping; on an error the logs stop before it is
         // returned, so that the data directory can be opened again at once.
         let finished = (|| {
-            let (tsa, files) =
-                Deployment::finish_trust_files(&dir, &base, now, &env, &log, &ca, &retired)?;
+            let tsa_key = keys.get(KeyService::Tsa);
+            let (tsa, files) = Deployment::finish_trust_files(
+                &dir, &base, now, &env, &log, &ca, &retired, tsa_key,
+            )?;
             if retired.rotations.is_empty() {
                 check_trust_files(&dir, &files.files)?;
             } else {
@@ -295,12 +354,14 @@ impl Deployment {
         };
         // The TUF repository publishes the trust files just written (a new targets version
         // when they changed, as after a rotation).
-        let tuf = crate::tuf::TufService::open(
+        let tuf = crate::tuf::TufService::open_with_keys(
             &dir,
+            config.database.as_deref(),
             files.trusted_root.as_bytes(),
             files.signing_config.as_bytes(),
             config.tuf_expiries,
             &env,
+            &keys.tuf_roles(),
         )
         .await;
         let tuf = match tuf {
@@ -325,8 +386,9 @@ impl Deployment {
         })
     }
 
-    /// Opens the TSA and computes the trust files of the opened services (the retired
-    /// entries included).
+    /// Opens the TSA (with its HSM key `tsa_key`, when given) and computes the trust files of
+    /// the opened services (the retired entries included).
+    #[allow(clippy::too_many_arguments)] // One caller, which holds them all.
     fn finish_trust_files(
         dir: &Path,
         base: &str,
@@ -335,13 +397,18 @@ impl Deployment {
         log: &LogServer,
         ca: &CaDeployment,
         retired: &crate::rotation::Retired,
+        tsa_key: Option<&signet_signer::SharedSigner>,
     ) -> Result<(Arc<signet_tsa::TimestampAuthority>, ComputedTrust), DeployError> {
         let base = base.to_owned();
         let ca_start = ca.ca_start();
         let issuers = ca.issuers();
 
         // TSA.
-        let tsa = Arc::new(crate::ca::open_tsa(&dir.join("tsa"), env)?);
+        let tsa = Arc::new(crate::ca::open_tsa_with_key(
+            &dir.join("tsa"),
+            env,
+            tsa_key,
+        )?);
 
         // Trust files.
         let mut current: TrustedRoot = log.trusted_root().clone();

@@ -57,6 +57,8 @@ mod check;
 mod error;
 mod faulty;
 pub mod guard;
+#[cfg(feature = "postgres")]
+pub mod lease;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres_store;

@@ -42,11 +42,11 @@
 //! all read through [`LogStore`] methods that never write) and retry
 //! [`PostgresStore::try_lease`] to take over when the holder's connection goes away.
 //!
-//! `signet-server` does not use this lease. It takes the same advisory lock (same key, so the
-//! two exclude each other) through a lease of its own that adds what this one lacks: a session
-//! that ends when the holder stops proving it is alive, and an epoch that the database checks
-//! on every commit of the sequencer's stores, so a stale holder cannot write (its `postgres`
-//! module and `docs/design/log-durability.md` describe it).
+//! `signet-server` and `signet-ct` do not use this lease. They take a [`crate::lease`]
+//! instead (the server with the same advisory-lock key, so the two exclude each other), which
+//! adds what this one lacks: a session that ends when the holder stops proving it is alive,
+//! and an epoch that the database checks on every commit of the sequencer's stores, so a stale
+//! holder cannot write (see [`crate::lease`] and `docs/design/log-durability.md`).
 
 use crate::store::{bundle_prefix, tile_prefix};
 use crate::{LogState, LogStore, StagedBatch, StoreError, StoreOp, StoredCheckpoint, StoredEntry};

@@ -132,6 +132,15 @@ pub enum SignError {
         /// The key name.
         name: String,
     },
+    /// The key is kept elsewhere (an HSM) and could not sign now: the service is unavailable
+    /// (servers answer 503), and nothing signed with it may be acknowledged.
+    #[error("signing with key {name}: {source}")]
+    Unavailable {
+        /// The key name.
+        name: String,
+        /// The signer's error (where the key lives, what failed).
+        source: signet_signer::SignError,
+    },
 }
 
 /// A note text is not a valid checkpoint.

@@ -33,7 +33,8 @@ pub use keyfile::parse_verifier_keys;
 pub use keys::{KeyId, SignatureType, key_id, pkix_key_id};
 pub use note::{MAX_NOTE_SIZE, MAX_SIGNATURES, Note, NoteSignature, is_valid_key_name};
 pub use signer::{
-    CosignatureV1Signer, EcdsaP256NoteSigner, Ed25519NoteSigner, NoteSigner, sign_note,
+    CosignatureV1Signer, EcdsaP256NoteSigner, Ed25519NoteSigner, NoteSigner, SharedNoteSigner,
+    sign_note,
 };
 pub use verifier::{
     CosignatureV1Verifier, Ed25519NoteVerifier, NoteVerifier, NoteVerifiers, OpenedNote,

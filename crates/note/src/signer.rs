@@ -272,3 +272,128 @@ impl NoteSigner for EcdsaP256NoteSigner {
         Ok(sig.as_ref().to_vec())
     }
 }
+
+/// A note signer over a service key wherever it lives ([`signet_signer::Signer`]: in memory
+/// or in an HSM), signing as the in-memory signers of its algorithm do: an Ed25519 key as
+/// [`Ed25519NoteSigner`] (C2SP signed-note key ID), an ECDSA P-256 key as
+/// [`EcdsaP256NoteSigner`] (Rekor v1 style, key ID from the SubjectPublicKeyInfo). The same
+/// key gives the same key ID and verifiable signatures either way.
+pub struct SharedNoteSigner {
+    name: String,
+    key_id: KeyId,
+    signer: signet_signer::SharedSigner,
+}
+
+impl std::fmt::Debug for SharedNoteSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedNoteSigner")
+            .field("name", &self.name)
+            .field("key_id", &self.key_id)
+            .field("key", &self.signer.location())
+            .finish()
+    }
+}
+
+impl SharedNoteSigner {
+    /// A signer for `name` over `signer`, an Ed25519 or ECDSA P-256 key.
+    ///
+    /// # Errors
+    /// [`KeyError::Name`] for a bad name; [`KeyError::Material`] for a key of another
+    /// algorithm (ECDSA P-384 signs no notes).
+    pub fn new(name: &str, signer: signet_signer::SharedSigner) -> Result<Self, KeyError> {
+        let name = checked_name(name)?;
+        let spki = signer.public_key_spki_der();
+        let key_id = match signer.algorithm() {
+            signet_signer::SignerAlgorithm::Ed25519 => {
+                let public = spki
+                    .len()
+                    .checked_sub(32)
+                    .and_then(|start| spki.get(start..))
+                    .ok_or_else(|| KeyError::Material {
+                        name: name.clone(),
+                        kind: "Ed25519",
+                    })?;
+                key_id(&name, SignatureType::Ed25519.byte(), public)
+            }
+            signet_signer::SignerAlgorithm::EcdsaP256Sha256 => pkix_key_id(spki),
+            _ => {
+                return Err(KeyError::Material {
+                    name,
+                    kind: "Ed25519 or ECDSA P-256 (for notes)",
+                });
+            }
+        };
+        Ok(SharedNoteSigner {
+            name,
+            key_id,
+            signer,
+        })
+    }
+
+    /// The key it signs with.
+    pub fn signer(&self) -> &signet_signer::SharedSigner {
+        &self.signer
+    }
+}
+
+impl NoteSigner for SharedNoteSigner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+    fn sign(&self, text: &str) -> Result<Vec<u8>, SignError> {
+        self.signer
+            .sign(text.as_bytes())
+            .map_err(|source| SignError::Unavailable {
+                name: self.name.clone(),
+                source,
+            })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{NoteVerifiers, open_note};
+    use std::sync::Arc;
+
+    /// A key behind the `Signer` trait gives the key ID and signatures of the in-memory
+    /// signer of the same key.
+    #[test]
+    fn shared_signers_match_the_in_memory_ones() {
+        let seed = [9u8; 32];
+        let memory = Ed25519NoteSigner::from_seed("log.example", &seed).unwrap();
+        let shared = SharedNoteSigner::new(
+            "log.example",
+            Arc::new(signet_signer::MemorySigner::from_ed25519_seed(&seed).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(shared.key_id(), memory.key_id());
+        let text = "log.example\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let note = sign_note(text, &[&shared]).unwrap();
+        assert_eq!(note, sign_note(text, &[&memory]).unwrap());
+        let verifiers = NoteVerifiers::from_vkeys([memory.verifier_key().as_str()]).unwrap();
+        open_note(note.as_bytes(), &verifiers).unwrap();
+
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let memory =
+            EcdsaP256NoteSigner::from_pkcs8("log.example", pkcs8.as_ref(), Box::new(rng.clone()))
+                .unwrap();
+        let shared = SharedNoteSigner::new(
+            "log.example",
+            Arc::new(signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap()),
+        )
+        .unwrap();
+        assert_eq!(shared.key_id(), memory.key_id());
+
+        let p384 =
+            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, &rng).unwrap();
+        let p384 = Arc::new(signet_signer::MemorySigner::from_pkcs8(p384.as_ref()).unwrap());
+        assert!(SharedNoteSigner::new("log.example", p384).is_err());
+    }
+}

@@ -108,8 +108,8 @@ pub use log_entry::{
 };
 pub use search::{MAX_IDENTITY_QUERY, SearchKey, search_keys_of_body};
 pub use set::{
-    EcdsaP256EntrySigner, EntrySigner, log_id, set_payload, set_payload_of, sign_entry_timestamp,
-    verify_signed_entry_timestamp,
+    EcdsaP256EntrySigner, EntrySigner, log_id, public_key_pem, set_payload, set_payload_of,
+    sign_entry_timestamp, verify_signed_entry_timestamp,
 };
 pub use v1::{MAX_PROPOSED_ENTRY_SIZE, MAX_SIGNATURES, canonicalize_proposed_entry};
 pub use v2::canonicalize_create_entry_request;

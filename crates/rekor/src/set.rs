@@ -63,6 +63,12 @@ pub fn log_id(spki_der: &[u8]) -> [u8; 32] {
     out
 }
 
+/// A log's public key (DER `SubjectPublicKeyInfo`) as PEM the way Rekor (Go) writes it: what
+/// `GET /api/v1/log/publicKey` serves.
+pub fn public_key_pem(spki_der: &[u8]) -> String {
+    crate::key::go_pem("PUBLIC KEY", spki_der)
+}
+
 /// Something that signs SETs with the log's key. Implement it for a key kept elsewhere (an
 /// HSM, a KMS); [`EcdsaP256EntrySigner`] is the in-memory one.
 pub trait EntrySigner: Send + Sync {

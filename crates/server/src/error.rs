@@ -113,7 +113,13 @@ impl ApiError {
 impl From<RekorError> for ApiError {
     fn from(e: RekorError) -> Self {
         if !e.is_client_error() {
-            return ApiError::internal("signing", &e.kind());
+            // The log's key did not sign (an HSM that is unavailable): nothing is answered
+            // as done; the client may retry later.
+            eprintln!("signet-server: signing: {e}");
+            return ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "the log's signing key is unavailable".into(),
+            };
         }
         let status = match e {
             RekorError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -144,6 +150,15 @@ impl From<LogError> for ApiError {
                 ApiError {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     message: format!("the log cannot publish a checkpoint now: {e}"),
+                }
+            }
+            // The log's key did not sign the checkpoint (an HSM that is unavailable): the
+            // batch was not published, so nothing is acknowledged.
+            LogError::Sign(e @ signet_note::SignError::Unavailable { .. }) => {
+                eprintln!("signet-server: log: {e}");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: "the log's signing key is unavailable".into(),
                 }
             }
             other => ApiError::internal("log", &other),

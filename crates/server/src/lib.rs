@@ -84,8 +84,9 @@ use signet_formats::trust::{
 };
 use signet_formats::{HashAlgorithm, Timestamp};
 use signet_log::{BatcherConfig, CheckpointFormat, RedbStore, SequencerConfig, TileCache};
-use signet_note::{EcdsaP256NoteSigner, Ed25519NoteSigner};
-use signet_rekor::EcdsaP256EntrySigner;
+use signet_note::SharedNoteSigner;
+use signet_rekor::EntrySigner;
+use signet_signer::{MemorySigner, SharedSigner, SignerAlgorithm};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +120,116 @@ impl std::fmt::Debug for LogKeys {
             .field("created", &self.created)
             .field("retired_v1", &self.retired_v1)
             .finish_non_exhaustive()
+    }
+}
+
+/// The two logs' signing keys, wherever they live (in memory or in an HSM): the Rekor v1 key
+/// (ECDSA P-256: checkpoints and SETs) and the Rekor v2 key (Ed25519: checkpoints). What
+/// [`LogServer::with_signers`] signs with; [`LogSigners::from_keys`] makes them from the
+/// [`LogKeys`]' key material.
+#[derive(Clone, Debug)]
+pub struct LogSigners {
+    /// The Rekor v1 key: ECDSA P-256.
+    pub v1: SharedSigner,
+    /// The Rekor v2 key: Ed25519.
+    pub v2: SharedSigner,
+}
+
+impl LogSigners {
+    /// The in-memory signers of `keys.v1_pkcs8` and `keys.v2_seed`.
+    ///
+    /// # Errors
+    /// [`ServerError::BadKey`] if a key does not load.
+    pub fn from_keys(keys: &LogKeys) -> Result<LogSigners, ServerError> {
+        Ok(LogSigners {
+            v1: Self::from_v1_pkcs8(&keys.v1_pkcs8)?,
+            v2: Self::from_v2_seed(&keys.v2_seed)?,
+        })
+    }
+
+    /// The in-memory Rekor v1 signer of a PKCS#8 ECDSA P-256 key.
+    ///
+    /// # Errors
+    /// [`ServerError::BadKey`] if the key does not load.
+    pub fn from_v1_pkcs8(pkcs8: &[u8]) -> Result<SharedSigner, ServerError> {
+        MemorySigner::from_pkcs8_of(pkcs8, SignerAlgorithm::EcdsaP256Sha256)
+            .map(|k| Arc::new(k) as SharedSigner)
+            .map_err(|e| ServerError::BadKey {
+                log: "Rekor v1",
+                reason: e.to_string(),
+            })
+    }
+
+    /// The in-memory Rekor v2 signer of an Ed25519 seed.
+    ///
+    /// # Errors
+    /// [`ServerError::BadKey`] if the seed is refused.
+    pub fn from_v2_seed(seed: &[u8; 32]) -> Result<SharedSigner, ServerError> {
+        MemorySigner::from_ed25519_seed(seed)
+            .map(|k| Arc::new(k) as SharedSigner)
+            .map_err(|e| ServerError::BadKey {
+                log: "Rekor v2",
+                reason: e.to_string(),
+            })
+    }
+
+    /// Checks each key's algorithm: ECDSA P-256 for Rekor v1, Ed25519 for Rekor v2.
+    fn check(&self) -> Result<(), ServerError> {
+        for (log, signer, want) in [
+            ("Rekor v1", &self.v1, SignerAlgorithm::EcdsaP256Sha256),
+            ("Rekor v2", &self.v2, SignerAlgorithm::Ed25519),
+        ] {
+            if signer.algorithm() != want {
+                return Err(ServerError::BadKey {
+                    log,
+                    reason: format!(
+                        "{} is {}, the log signs with {want}",
+                        signer.location(),
+                        signer.algorithm()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The Rekor v1 key as it signs SETs and names the log (its public key and log ID).
+pub(crate) struct V1EntrySigner {
+    signer: SharedSigner,
+    log_id: [u8; 32],
+}
+
+impl V1EntrySigner {
+    fn new(signer: SharedSigner) -> Self {
+        V1EntrySigner {
+            log_id: signet_rekor::log_id(signer.public_key_spki_der()),
+            signer,
+        }
+    }
+
+    /// The public key as DER `SubjectPublicKeyInfo`.
+    pub(crate) fn spki_der(&self) -> &[u8] {
+        self.signer.public_key_spki_der()
+    }
+
+    /// The public key as Go writes PEM (what `GET /api/v1/log/publicKey` serves).
+    pub(crate) fn public_key_pem(&self) -> String {
+        signet_rekor::public_key_pem(self.spki_der())
+    }
+}
+
+impl EntrySigner for V1EntrySigner {
+    fn log_id(&self) -> [u8; 32] {
+        self.log_id
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_rekor::RekorError> {
+        self.signer
+            .sign(message)
+            .map_err(|e| signet_rekor::RekorError::Sign {
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -256,7 +367,7 @@ impl std::fmt::Debug for LogServerParts {
 /// The Rekor v1 log.
 pub(crate) struct V1Log {
     pub(crate) log: Arc<LogHandle>,
-    pub(crate) signer: EcdsaP256EntrySigner,
+    pub(crate) signer: V1EntrySigner,
     /// The retired keys, for the entries integrated while they were current.
     pub(crate) retired: Vec<api::RetiredV1Signer>,
     pub(crate) tree_id: u64,
@@ -379,6 +490,25 @@ impl LogServer {
     /// server holds the lease but never published a checkpoint; search-index and database
     /// errors otherwise.
     pub async fn new(parts: LogServerParts) -> Result<LogServer, ServerError> {
+        let signers = LogSigners::from_keys(&parts.keys)?;
+        Self::with_signers(parts, signers).await
+    }
+
+    /// [`LogServer::new`] with the logs' keys given as [`LogSigners`] (a key in an HSM, say):
+    /// `parts.keys.v1_pkcs8` and `parts.keys.v2_seed` are then not used (leave them empty
+    /// and zero); the rest of [`LogKeys`] is.
+    ///
+    /// A key that fails to sign later (an HSM that went away) fails the appends it would have
+    /// signed a checkpoint for with 503, and acknowledges none of them.
+    ///
+    /// # Errors
+    /// As [`LogServer::new`]; [`ServerError::BadKey`] for a key of the wrong algorithm
+    /// (Rekor v1 signs with ECDSA P-256, Rekor v2 with Ed25519).
+    pub async fn with_signers(
+        parts: LogServerParts,
+        signers: LogSigners,
+    ) -> Result<LogServer, ServerError> {
+        signers.check()?;
         let LogServerParts {
             public_url,
             keys,
@@ -413,36 +543,33 @@ impl LogServer {
 
         // Keys (checked once here; the factories below then cannot fail).
         let (v1_origin, _) = log_origins(&public_url, keys.v1_tree_id)?;
-        EcdsaP256NoteSigner::from_pkcs8(&host, &keys.v1_pkcs8, randomness.rng())
+        SharedNoteSigner::new(&host, Arc::clone(&signers.v1))
             .map_err(|e| bad_key("Rekor v1")(&e))?;
-        let v1_signer = EcdsaP256EntrySigner::from_pkcs8(&keys.v1_pkcs8, randomness.rng())
-            .map_err(|e| bad_key("Rekor v1")(&e))?;
+        let v1_signer = V1EntrySigner::new(Arc::clone(&signers.v1));
         let retired_v1 = keys
             .retired_v1
             .iter()
             .map(|key| api::RetiredV1Signer::new(&host, key, &randomness))
             .collect::<Result<Vec<_>, _>>()?;
-        let v2_note_signer = Ed25519NoteSigner::from_seed(&host, &keys.v2_seed)
+        SharedNoteSigner::new(&host, Arc::clone(&signers.v2))
             .map_err(|e| bad_key("Rekor v2")(&e))?;
-        let v2_public_key = v2_note_signer.public_key();
+        let v2_public_key: [u8; 32] = signers
+            .v2
+            .public_key_spki_der()
+            .get(12..)
+            .and_then(|key| key.try_into().ok())
+            .ok_or_else(|| bad_key("Rekor v2")(&"not an Ed25519 public key"))?;
         let v2_log_id = rekor_v2_log_id(&host, &v2_public_key);
-        let v1_factory: SignerFactory = {
-            let (host, pkcs8) = (host.clone(), keys.v1_pkcs8.clone());
-            let randomness = randomness.clone();
+        let factory = |signer: &SharedSigner| -> SignerFactory {
+            let (host, signer) = (host.clone(), Arc::clone(signer));
             Box::new(move || {
-                EcdsaP256NoteSigner::from_pkcs8(&host, &pkcs8, randomness.rng())
+                SharedNoteSigner::new(&host, Arc::clone(&signer))
                     .ok()
                     .map(|s| Box::new(s) as Box<dyn signet_note::NoteSigner>)
             })
         };
-        let v2_factory: SignerFactory = {
-            let (host, seed) = (host.clone(), keys.v2_seed);
-            Box::new(move || {
-                Ed25519NoteSigner::from_seed(&host, &seed)
-                    .ok()
-                    .map(|s| Box::new(s) as Box<dyn signet_note::NoteSigner>)
-            })
-        };
+        let v1_factory = factory(&signers.v1);
+        let v2_factory = factory(&signers.v2);
         let v1_config = SequencerConfig {
             origin: v1_origin,
             format: CheckpointFormat::RekorV1,

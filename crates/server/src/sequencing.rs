@@ -39,20 +39,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// How often a holder checks its lease and a follower tries to take it.
-pub const LEASE_INTERVAL: Duration = Duration::from_millis(500);
+pub use signet_log::lease::LEASE_INTERVAL;
 
-/// Longest a follower waits for the sequencing server to answer a forwarded create request
-/// (connecting, sending, and reading the answer) before it answers 503; well under the usual
-/// client timeouts (30 s or more), and longer than a takeover
-/// ([`LEASE_TIMEOUT`] + [`LEASE_INTERVAL`] + recovery).
-pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Longest a follower waits to connect to the sequencing server.
-const FORWARD_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+use signet_log::lease::FORWARD_CONNECT_TIMEOUT;
+pub use signet_log::lease::FORWARD_TIMEOUT;
 
 /// The header marking a create request forwarded by another server (never forwarded twice).
-pub(crate) const FORWARDED: &str = "x-signet-forwarded";
+pub(crate) const FORWARDED: &str = signet_log::lease::FORWARDED_HEADER;
 
 /// Makes a fresh signer for a (re)started sequencer.
 pub(crate) type SignerFactory = Box<dyn Fn() -> Option<Box<dyn NoteSigner>> + Send + Sync>;

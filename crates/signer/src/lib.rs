@@ -104,7 +104,7 @@ pub fn spki_algorithm(spki_der: &[u8]) -> Option<SignerAlgorithm> {
 }
 
 /// A signing key failed to sign: the HSM behind it is unavailable. Servers answer 503.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("signing key {key} is unavailable: {reason}")]
 pub struct SignError {
     /// Which key (never a secret): e.g. `pkcs11:token=signet;object=rekor-v2`.

@@ -2,10 +2,12 @@
 //! flags and messages are here; the key material and its files are `signet_ca::store`'s.
 
 use crate::Failure;
+use crate::pkcs11_args::Pkcs11Args;
 use clap::{Args, Subcommand, ValueEnum};
 use signet_ca::CaAlgorithm;
 use signet_ca::offline::{DEFAULT_INTERMEDIATE_SUBJECT, DEFAULT_ROOT_SUBJECT};
 use signet_ca::store;
+use signet_deploy::keys::KeyService;
 use std::path::PathBuf;
 
 /// `signet ca ...`
@@ -56,6 +58,11 @@ pub struct InitRootArgs {
     /// The root's subject (RFC 4514).
     #[arg(long, value_name = "DN", default_value = DEFAULT_ROOT_SUBJECT)]
     pub subject: String,
+
+    /// The root's key in an HSM (`--pkcs11-key root=...`) instead of DIR/ca-root-key.pem;
+    /// `--algorithm` is then the key's.
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
 }
 
 /// `signet ca init-intermediate`
@@ -72,6 +79,12 @@ pub struct InitIntermediateArgs {
     /// The intermediate's subject (RFC 4514).
     #[arg(long, value_name = "DN", default_value = DEFAULT_INTERMEDIATE_SUBJECT)]
     pub subject: String,
+
+    /// The intermediate's key in an HSM (`--pkcs11-key ca=...`; `--algorithm` is then the
+    /// key's): only the request is written; serve with the same `--pkcs11-key ca=...` and
+    /// --ca-chain.
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
 }
 
 /// `signet ca sign-intermediate`
@@ -93,6 +106,10 @@ pub struct SignIntermediateArgs {
     /// days). It must end before the root does.
     #[arg(long, value_name = "PERIOD", default_value = "5y", value_parser = parse_validity)]
     pub validity: i64,
+
+    /// The root's key in an HSM (`--pkcs11-key root=...`, as given to `init-root`).
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
 }
 
 /// A validity in seconds from `90d` or `5y`.
@@ -115,6 +132,20 @@ fn parse_validity(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{text:?}: must be at least one day"))
 }
 
+/// The CA key of `service` in an HSM, when the PKCS#11 flags give one (and no other).
+fn hsm_key(
+    args: &Pkcs11Args,
+    service: KeyService,
+) -> Result<Option<signet_ca::SigningKey>, Failure> {
+    let keys = args.open(&[service])?;
+    keys.get(service)
+        .map(|key| {
+            signet_ca::SigningKey::from_signer(std::sync::Arc::clone(key))
+                .map_err(|e| Failure::Usage(format!("the {service} key: {e}")))
+        })
+        .transpose()
+}
+
 /// Runs a `signet ca` command.
 pub fn run(command: &CaCommand) -> Result<(), Failure> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -122,6 +153,18 @@ pub fn run(command: &CaCommand) -> Result<(), Failure> {
     let failed = |e: signet_ca::OfflineCaError| Failure::Usage(e.to_string());
     match command {
         CaCommand::InitRoot(args) => {
+            if let Some(key) = hsm_key(&args.pkcs11, KeyService::Root)? {
+                let location = key.signer().location();
+                let root = store::init_root_with_key(&args.out, now, key, &args.subject, &rng)
+                    .map_err(failed)?;
+                println!(
+                    "signet: root {} in {} ({}; its key stays in the HSM: {location})",
+                    root.certificate().subject(),
+                    args.out.display(),
+                    store::ROOT_CERT_FILE,
+                );
+                return Ok(());
+            }
             let root = store::init_root(
                 &args.out,
                 now,
@@ -139,6 +182,19 @@ pub fn run(command: &CaCommand) -> Result<(), Failure> {
             );
         }
         CaCommand::InitIntermediate(args) => {
+            if let Some(key) = hsm_key(&args.pkcs11, KeyService::Ca)? {
+                let csr =
+                    store::init_intermediate_with_key(&args.data.join("ca"), &key, &args.subject)
+                        .map_err(failed)?;
+                println!(
+                    "signet: the intermediate key stays in the HSM ({}); sign {} with the \
+                     offline root (`signet ca sign-intermediate`), then start with --ca-chain \
+                     CHAIN.pem and the same --pkcs11-key ca=...",
+                    key.signer().location(),
+                    csr.display()
+                );
+                return Ok(());
+            }
             let csr = store::init_intermediate(
                 &args.data.join("ca"),
                 args.algorithm.algorithm(),
@@ -157,14 +213,27 @@ pub fn run(command: &CaCommand) -> Result<(), Failure> {
             );
         }
         CaCommand::SignIntermediate(args) => {
-            let intermediate = store::sign_intermediate(
-                &args.root,
-                &args.csr,
-                &args.out,
-                now,
-                args.validity,
-                &rng,
-            )
+            let intermediate = match hsm_key(&args.pkcs11, KeyService::Root)? {
+                Some(key) => {
+                    let root = store::read_root_with_key(&args.root, key).map_err(failed)?;
+                    store::sign_intermediate_with_root(
+                        &root,
+                        &args.csr,
+                        &args.out,
+                        now,
+                        args.validity,
+                        &rng,
+                    )
+                }
+                None => store::sign_intermediate(
+                    &args.root,
+                    &args.csr,
+                    &args.out,
+                    now,
+                    args.validity,
+                    &rng,
+                ),
+            }
             .map_err(failed)?;
             println!(
                 "signet: issued {} (valid until {}); chain written to {}",

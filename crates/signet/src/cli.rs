@@ -218,9 +218,18 @@ pub struct UpArgs {
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
 
-    /// Keep the transparency logs in this PostgreSQL database instead of the data directory.
+    /// Keep the transparency logs and the CT log in this PostgreSQL database instead of the
+    /// data directory. Several replicas may share one database if their data directories hold
+    /// the same key files and they share `--public-url`: one sequences each log, the others
+    /// serve reads and forward writes to it, and take over if it stops.
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+
+    /// With `--database`: the URL the other replicas reach this one at directly, to forward
+    /// log entries and precertificates to it while it sequences. Default:
+    /// `http://<listen address>`.
+    #[arg(long, value_name = "URL", requires = "database")]
+    pub peer_url: Option<String>,
 
     /// Also accept tokens from this OIDC issuer (email identities, client ID `sigstore`).
     /// Repeatable.
@@ -279,6 +288,10 @@ pub struct UpArgs {
     /// serves with the intermediate only. The same chain on a later start is accepted.
     #[arg(long, value_name = "CHAIN.pem")]
     pub ca_chain: Option<PathBuf>,
+
+    /// Service keys in an HSM instead of key files in the data directory.
+    #[command(flatten)]
+    pub pkcs11: crate::pkcs11_args::Pkcs11Args,
 
     /// Connection limits and timeouts.
     #[command(flatten)]
@@ -610,6 +623,10 @@ pub struct ServeLogArgs {
     /// read (`/?log=<url>`); added to their Content-Security-Policy. Repeatable.
     #[arg(long = "explorer-connect", value_name = "ORIGIN")]
     pub explorer_connect: Vec<String>,
+
+    /// The logs' keys (`rekor-v1`, `rekor-v2`) in an HSM instead of key files.
+    #[command(flatten)]
+    pub pkcs11: crate::pkcs11_args::Pkcs11Args,
 }
 
 /// The checkpoint guards of `signet up` and `signet serve log`.
@@ -679,6 +696,23 @@ pub struct ServeCaArgs {
     #[arg(long, value_name = "CHAIN.pem")]
     pub ca_chain: Option<PathBuf>,
 
+    /// Keep the CT log in this PostgreSQL database instead of the data directory. Several CAs
+    /// may share one database if their data directories hold the same keys (`ca/`, `ct/`) and
+    /// they share `--public-url`: one sequences the CT log, the others forward their
+    /// precertificates to it, and take over if it stops.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+
+    /// With `--database`: the URL the other CAs reach this one at directly. Default:
+    /// `http://<listen address>`.
+    #[arg(long, value_name = "URL", requires = "database")]
+    pub peer_url: Option<String>,
+
+    /// The CA's (`ca`, with --ca-chain) and the CT log's (`ct`) keys in an HSM instead of key
+    /// files.
+    #[command(flatten)]
+    pub pkcs11: crate::pkcs11_args::Pkcs11Args,
+
     /// Connection limits and timeouts.
     #[command(flatten)]
     pub http: HttpArgs,
@@ -694,6 +728,10 @@ pub struct ServeTsaArgs {
     /// Data directory (created if missing): the TSA key and certificate chain.
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
+
+    /// The TSA's key (`tsa`) in an HSM instead of a key file.
+    #[command(flatten)]
+    pub pkcs11: crate::pkcs11_args::Pkcs11Args,
 
     /// Connection limits and timeouts.
     #[command(flatten)]
@@ -1588,6 +1626,46 @@ mod tests {
         assert!(up_args(&["--dev-oidc"]).unwrap().dev_oidc);
         assert!(up_args(&["--no-dev-oidc"]).unwrap().no_dev_oidc);
         assert!(up_args(&["--dev-oidc", "--no-dev-oidc"]).is_err());
+    }
+
+    #[test]
+    fn flag_up_database_and_peer_url() {
+        let a = up_args(&[]).unwrap();
+        assert_eq!((a.database, a.peer_url), (None, None));
+        let a = up_args(&[
+            "--database",
+            "postgres://u@127.0.0.1:5432/db",
+            "--peer-url",
+            "http://10.0.0.2:3000",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.database.as_deref(),
+            Some("postgres://u@127.0.0.1:5432/db")
+        );
+        assert_eq!(a.peer_url.as_deref(), Some("http://10.0.0.2:3000"));
+        // A peer URL means nothing without a shared database.
+        assert!(up_args(&["--peer-url", "http://x"]).is_err());
+    }
+
+    #[test]
+    fn flag_serve_ca_database_and_peer_url() {
+        let ca = |extra: &[&str]| {
+            let mut all = vec!["serve", "ca", "--listen", "127.0.0.1:1", "--data", "d"];
+            all.extend_from_slice(extra);
+            parse(&all).map(|cli| match cli.command {
+                Command::Serve {
+                    command: ServeCommand::Ca(a),
+                } => a,
+                other => panic!("parsed as {other:?}"),
+            })
+        };
+        let a = ca(&[]).unwrap();
+        assert_eq!((a.database, a.peer_url), (None, None));
+        let a = ca(&["--database", "postgres://db", "--peer-url", "http://p:1"]).unwrap();
+        assert_eq!(a.database.as_deref(), Some("postgres://db"));
+        assert_eq!(a.peer_url.as_deref(), Some("http://p:1"));
+        assert!(ca(&["--peer-url", "http://p:1"]).is_err());
     }
 
     #[test]

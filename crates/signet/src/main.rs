@@ -20,6 +20,7 @@ mod keyfile;
 mod log_cmd;
 mod monitor_cmd;
 mod note_cmd;
+mod pkcs11_args;
 mod serve_cmd;
 mod sign_cmd;
 mod trust_cmd;

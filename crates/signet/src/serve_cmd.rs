@@ -105,21 +105,35 @@ async fn serve_ca(args: &ServeCaArgs) -> Result<(), Failure> {
             "no OIDC issuer: give --oidc-issuer, --config or --dev-oidc".into(),
         ));
     }
+    let keys = args.pkcs11.open(&[
+        signet_deploy::keys::KeyService::Ca,
+        signet_deploy::keys::KeyService::Ct,
+    ])?;
     let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{local}"));
-    let deployment = CaDeployment::open(CaDeploymentConfig {
-        data_dir: args.data.clone(),
-        public_url: public_url.clone(),
-        oidc_issuers: issuers,
-        dev_oidc: args.dev_oidc,
-        batch: signet_log::BatcherConfig::default(),
-        ct_public_add: args.ct_public_add,
-        checkpoint_lock: args.checkpoint_lock.clone(),
-        ca_chain: args.ca_chain.clone(),
-    })
+    let deployment = CaDeployment::open_with_keys(
+        CaDeploymentConfig {
+            data_dir: args.data.clone(),
+            public_url: public_url.clone(),
+            oidc_issuers: issuers,
+            dev_oidc: args.dev_oidc,
+            batch: signet_log::BatcherConfig::default(),
+            ct_public_add: args.ct_public_add,
+            checkpoint_lock: args.checkpoint_lock.clone(),
+            ca_chain: args.ca_chain.clone(),
+            database: args.database.clone(),
+            peer_url: args.database.as_ref().map(|_| {
+                args.peer_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{local}"))
+            }),
+        },
+        signet_deploy::Environment::system(),
+        &keys,
+    )
     .await
     .map_err(|e| Failure::Usage(format!("opening the CA: {e}")))?;
     let root_path = deployment
@@ -149,10 +163,15 @@ pub fn tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
 }
 
 async fn serve_tsa(args: &ServeTsaArgs) -> Result<(), Failure> {
+    let keys = args.pkcs11.open(&[signet_deploy::keys::KeyService::Tsa])?;
     let (listener, local) = bind(args.listen).await?;
     let env = signet_deploy::Environment::system();
-    let tsa = signet_deploy::open_tsa(&args.data, &env)
-        .map_err(|e| Failure::Usage(format!("opening the TSA: {e}")))?;
+    let tsa = signet_deploy::open_tsa_with_key(
+        &args.data,
+        &env,
+        keys.get(signet_deploy::keys::KeyService::Tsa),
+    )
+    .map_err(|e| Failure::Usage(format!("opening the TSA: {e}")))?;
     println!("signet: serving the timestamp authority at http://{local}/api/v1/timestamp");
     println!(
         "signet: certificate chain: {}",
@@ -170,6 +189,10 @@ pub fn log(args: &ServeLogArgs) -> Result<(), Failure> {
 async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
     signet_deploy::explorer::check_connect_origins(&args.explorer_connect)
         .map_err(Failure::Usage)?;
+    let keys = args.pkcs11.open(&[
+        signet_deploy::keys::KeyService::RekorV1,
+        signet_deploy::keys::KeyService::RekorV2,
+    ])?;
     let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
@@ -184,9 +207,13 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
             .clone()
             .unwrap_or_else(|| format!("http://{local}")),
     );
-    let server = signet_deploy::open_log_server(config)
-        .await
-        .map_err(|e| Failure::Usage(format!("opening the log: {e}")))?;
+    let server = signet_deploy::open_log_server_with_keys(
+        config,
+        signet_deploy::Environment::system(),
+        &keys,
+    )
+    .await
+    .map_err(|e| Failure::Usage(format!("opening the log: {e}")))?;
     println!("signet: serving the log at {public_url} (listening on {local})");
     if args.database.is_some() {
         let role = if server.is_sequencing() {

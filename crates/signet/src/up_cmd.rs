@@ -3,6 +3,7 @@
 use crate::Failure;
 use crate::cli::{DevTokenArgs, RotateArg, UpArgs};
 use crate::serve_cmd::{bind, load_issuers, serve, server_runtime};
+use signet_deploy::keys::KeyService;
 use signet_deploy::{
     Deployment, DeploymentConfig, DevOidcDefault, RETIRED_TRUST_JSON, RotateService,
     SIGNING_CONFIG_JSON, TRUST_CONFIG_JSON, TRUSTED_ROOT_JSON,
@@ -17,6 +18,17 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
     let issuers = load_issuers(&args.oidc_issuers, args.oidc_config.as_deref())?;
     signet_deploy::explorer::check_connect_origins(&args.explorer_connect)
         .map_err(Failure::Usage)?;
+    let keys = args.pkcs11.open(&[
+        KeyService::Ca,
+        KeyService::Ct,
+        KeyService::RekorV1,
+        KeyService::RekorV2,
+        KeyService::Tsa,
+        KeyService::TufRoot,
+        KeyService::TufTimestamp,
+        KeyService::TufSnapshot,
+        KeyService::TufTargets,
+    ])?;
     let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
@@ -24,25 +36,34 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| format!("http://{local}"));
     let (dev_oidc, why) = dev_oidc_choice(args, local.ip(), &public_url, issuers.len());
     let real_issuers: Vec<String> = issuers.iter().map(|i| i.issuer_url.clone()).collect();
-    let deployment = Deployment::open(DeploymentConfig {
-        data_dir: args.data.clone(),
-        public_url: public_url.clone(),
-        database: args.database.clone(),
-        dev_oidc,
-        oidc_issuers: issuers,
-        batch: signet_log::BatcherConfig::default(),
-        ct_public_add: args.ct_public_add,
-        cache_bytes: usize::try_from(args.cache_bytes).unwrap_or(usize::MAX),
-        rotate: args.rotate.iter().map(|r| rotate_service(*r)).collect(),
-        tuf_expiries: signet_tuf::repo::Expiries {
-            root: args.tuf.root,
-            targets: args.tuf.targets,
-            snapshot: args.tuf.snapshot,
-            timestamp: args.tuf.timestamp,
+    let deployment = Deployment::open_with_keys(
+        DeploymentConfig {
+            data_dir: args.data.clone(),
+            public_url: public_url.clone(),
+            database: args.database.clone(),
+            peer_url: args.database.as_ref().map(|_| {
+                args.peer_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{local}"))
+            }),
+            dev_oidc,
+            oidc_issuers: issuers,
+            batch: signet_log::BatcherConfig::default(),
+            ct_public_add: args.ct_public_add,
+            cache_bytes: usize::try_from(args.cache_bytes).unwrap_or(usize::MAX),
+            rotate: args.rotate.iter().map(|r| rotate_service(*r)).collect(),
+            tuf_expiries: signet_tuf::repo::Expiries {
+                root: args.tuf.root,
+                targets: args.tuf.targets,
+                snapshot: args.tuf.snapshot,
+                timestamp: args.tuf.timestamp,
+            },
+            log_guards: crate::serve_cmd::log_guards(&args.guards)?,
+            ca_chain: args.ca_chain.clone(),
         },
-        log_guards: crate::serve_cmd::log_guards(&args.guards)?,
-        ca_chain: args.ca_chain.clone(),
-    })
+        signet_deploy::Environment::system(),
+        keys,
+    )
     .await
     .map_err(|e| Failure::Usage(format!("starting: {e}")))?
     .explorer_connect(args.explorer_connect.clone());

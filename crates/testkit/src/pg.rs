@@ -117,6 +117,32 @@ impl PgServer {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// Runs `sql` with `psql` on the database at `url` (one of [`PgServer::url`]); returns its
+    /// output (unaligned, tuples only, trimmed), failing the test if `psql` fails.
+    pub fn query(&self, url: &str, sql: &str) -> String {
+        let out = self
+            .command("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                url,
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql {sql:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// A new, empty database (through the `createdb` program); returns its URL.
     pub fn create_database(&self) -> String {
         let name = format!("db{}", self.databases.fetch_add(1, Ordering::SeqCst));

@@ -277,14 +277,19 @@ impl Up {
         extra: &[&str],
     ) -> Up {
         let bin = bin.as_ref();
-        // The port opens first; the trust files are written once every service is open.
+        // The port opens first; the trust files are written once every service is open, and
+        // `tuf-root.json` last, once the TUF repository has published them.
         let process = SignetProcess::start(
             bin,
             Launch {
                 data,
                 port,
                 extra,
-                ready: &[Ready::Port, Ready::DataFile("trust_config.json")],
+                ready: &[
+                    Ready::Port,
+                    Ready::DataFile("trust_config.json"),
+                    Ready::DataFile("tuf-root.json"),
+                ],
                 ..Launch::new(&["up"])
             },
         );

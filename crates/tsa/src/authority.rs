@@ -132,6 +132,20 @@ impl FailureInfo {
     }
 }
 
+/// Why no token was issued for a valid request.
+enum IssueFailure {
+    /// Rejected with this failure.
+    Rejected(FailureInfo),
+    /// The signing key is unavailable.
+    SignerUnavailable(signet_signer::SignError),
+}
+
+impl From<FailureInfo> for IssueFailure {
+    fn from(failure: FailureInfo) -> Self {
+        IssueFailure::Rejected(failure)
+    }
+}
+
 /// An RFC 3161 timestamp authority: answers `TimeStampReq`s with signed tokens.
 ///
 /// Pure: the time and the token serial number come in with each request; the signing key in
@@ -239,14 +253,33 @@ impl TimestampAuthority {
     /// - a nonce that is negative or over [`MAX_NONCE_BITS`] bits: `badDataFormat`;
     /// - a `reqPolicy` other than this TSA's: `unacceptedPolicy`;
     /// - any request extension: `unacceptedExtension`.
+    ///
+    /// A signing key that fails (an HSM that is unavailable) gives a `systemFailure`
+    /// rejection; [`TimestampAuthority::try_respond`] tells it apart.
     pub fn respond(&self, request_der: &[u8], now: TsaTime, serial: [u8; 16]) -> Vec<u8> {
-        match self.check_request(request_der) {
+        self.try_respond(request_der, now, serial)
+            .unwrap_or_else(|_| rejection_response(FailureInfo::SystemFailure))
+    }
+
+    /// [`TimestampAuthority::respond`], but a signing key that cannot sign is an error (the
+    /// HTTP API answers 503) rather than a `systemFailure` rejection.
+    ///
+    /// # Errors
+    /// The [`signet_signer::SignError`] of the signing key.
+    pub fn try_respond(
+        &self,
+        request_der: &[u8],
+        now: TsaTime,
+        serial: [u8; 16],
+    ) -> Result<Vec<u8>, signet_signer::SignError> {
+        Ok(match self.check_request(request_der) {
             Ok(request) => match self.issue_token(&request, now, serial) {
                 Ok(token) => granted_response(&token),
-                Err(failure) => rejection_response(failure),
+                Err(IssueFailure::Rejected(failure)) => rejection_response(failure),
+                Err(IssueFailure::SignerUnavailable(e)) => return Err(e),
             },
             Err(failure) => rejection_response(failure),
-        }
+        })
     }
 
     /// Steps 1–4 of RFC 3161 section 2.4.1: parse and check the request.
@@ -298,8 +331,7 @@ impl TimestampAuthority {
         request: &TimeStampReq,
         now: TsaTime,
         mut serial: [u8; 16],
-    ) -> Result<Vec<u8>, FailureInfo> {
-        let system = |_: TsaError| FailureInfo::SystemFailure;
+    ) -> Result<Vec<u8>, IssueFailure> {
         let gen_time = GeneralizedTime::from_unix_duration(Duration::from_secs(now.unix_seconds))
             .map_err(|_| FailureInfo::TimeNotAvailable)?;
         let signing_time =
@@ -328,7 +360,10 @@ impl TimestampAuthority {
         };
         let tst_der = tst_info.to_der().map_err(|_| FailureInfo::SystemFailure)?;
         self.sign_token(tst_der, signing_time, request.cert_req)
-            .map_err(system)
+            .map_err(|e| match e {
+                TsaError::SignerUnavailable(e) => IssueFailure::SignerUnavailable(e),
+                _ => IssueFailure::Rejected(FailureInfo::SystemFailure),
+            })
     }
 
     fn sign_token(

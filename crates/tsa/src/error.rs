@@ -50,6 +50,18 @@ pub enum TsaError {
         /// What was being signed.
         what: &'static str,
     },
+    /// The signing key could not sign: the HSM holding it is unavailable. The HTTP API
+    /// answers 503.
+    #[error("{0}")]
+    SignerUnavailable(#[source] signet_signer::SignError),
+    /// A signing key kept elsewhere (an HSM) of an algorithm the TSA does not sign with.
+    #[error("TSA key {key} is {algorithm}; the TSA signs with ECDSA P-256 or P-384")]
+    UnsupportedSigner {
+        /// Where the key lives.
+        key: String,
+        /// Its algorithm.
+        algorithm: &'static str,
+    },
     /// Only one of the key file and the chain file exists in the data directory; refusing to
     /// replace the other and so change the TSA's identity.
     #[error("{present} exists but {missing} does not; restore it or remove both to make new keys")]

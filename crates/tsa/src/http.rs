@@ -24,7 +24,8 @@ pub const CERTCHAIN_PATH: &str = "/api/v1/timestamp/certchain";
 ///   types are read as DER too, as `curl --data-binary` sends the wrong one). The answer is
 ///   always 200 with an `application/timestamp-reply` `TimeStampResp`, granted or rejected
 ///   with a `PKIFailureInfo` (Sigstore's TSA answers 201, or 400 for bad requests). A body over
-///   [`MAX_REQUEST_SIZE`] gets 413; a failing RNG 503.
+///   [`MAX_REQUEST_SIZE`] gets 413; a failing RNG or signing key (an HSM that is unavailable)
+///   503.
 /// - `GET /api/v1/timestamp/certchain`: the chain as PEM (`application/pem-certificate-chain`),
 ///   TSA certificate first.
 ///
@@ -60,11 +61,13 @@ async fn timestamp(State(served): State<Arc<Served>>, headers: HeaderMap, body: 
     let reply = if is_json {
         match crate::timestamp_req_from_json(&body) {
             Ok(der) => respond_now(&served, &der),
-            Err(failure) => Some(crate::rejection_response(failure)),
+            Err(failure) => Some(Ok(crate::rejection_response(failure))),
         }
     } else {
         respond_now(&served, &body)
     };
+    // A signing key that cannot sign (an HSM that is unavailable) is 503, as a failing RNG.
+    let reply = reply.and_then(Result::ok);
     match reply {
         Some(reply) => (
             [(header::CONTENT_TYPE, "application/timestamp-reply")],
@@ -77,8 +80,12 @@ async fn timestamp(State(served): State<Arc<Served>>, headers: HeaderMap, body: 
 
 /// Answers `request` at the clock's time with a fresh random serial; `None` when the RNG
 /// fails or the clock reads the epoch itself (the system clock's reading when it is set before
-/// 1970): a timestamp authority without a believable time must not vouch for one.
-fn respond_now(served: &Served, request: &[u8]) -> Option<Vec<u8>> {
+/// 1970): a timestamp authority without a believable time must not vouch for one. `Err` when
+/// the signing key cannot sign.
+fn respond_now(
+    served: &Served,
+    request: &[u8],
+) -> Option<Result<Vec<u8>, signet_signer::SignError>> {
     let mut serial = [0u8; 16];
     served.randomness.fill(&mut serial).ok()?;
     let now_ms = served.clock.now_ms();
@@ -86,7 +93,7 @@ fn respond_now(served: &Served, request: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let now = TsaTime::from_unix_ms(now_ms);
-    Some(served.tsa.respond(request, now, serial))
+    Some(served.tsa.try_respond(request, now, serial))
 }
 
 async fn certchain(State(served): State<Arc<Served>>) -> Response {

@@ -4,15 +4,17 @@ use crate::TsaError;
 use crate::oid;
 use aws_lc_rs::digest;
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rand::SecureRandom;
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair,
     EcdsaSigningAlgorithm, KeyPair,
 };
 use der::asn1::{BitString, GeneralizedTime, ObjectIdentifier, OctetString, UtcTime};
 use der::{Decode, Encode};
+use signet_signer::{MemorySigner, SharedSigner, SignerAlgorithm};
 use signet_x509::Certificate;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::ext::Extension;
@@ -89,10 +91,11 @@ impl SigningAlgorithm {
 ///
 /// The key is never printed: `Debug` shows the algorithm and the certificate subject only.
 pub struct TsaKeys {
-    key: EcdsaKeyPair,
+    key: SharedSigner,
     algorithm: SigningAlgorithm,
     chain: Vec<Certificate>,
     /// The chain, and the key as PKCS#8, in PEM: made once, where an error can be returned.
+    /// `key_pem` is empty for a key kept elsewhere (an HSM).
     chain_pem: String,
     key_pem: String,
 }
@@ -119,8 +122,56 @@ impl TsaKeys {
         algorithm: SigningAlgorithm,
         rng: &dyn SecureRandom,
     ) -> Result<TsaKeys, TsaError> {
-        let (root_key, _) = new_key(algorithm, rng, "the TSA root key")?;
         let (key, pkcs8) = new_key(algorithm, rng, "the TSA signing key")?;
+        let chain = Self::generate_chain(now_unix, &key, algorithm, rng)?;
+        TsaKeys::new(memory_signer(&pkcs8)?, Some(pkcs8), algorithm, chain)
+    }
+
+    /// [`TsaKeys::generate`] for a signing key kept elsewhere (an HSM, ECDSA P-256 or P-384):
+    /// a new root, dropped after it issued the TSA certificate for `signer`'s public key.
+    ///
+    /// # Errors
+    /// [`TsaError::UnsupportedSigner`] for a key of another algorithm.
+    pub fn generate_for_signer(
+        now_unix: i64,
+        signer: SharedSigner,
+        rng: &dyn SecureRandom,
+    ) -> Result<TsaKeys, TsaError> {
+        let algorithm = signer_algorithm(signer.as_ref())?;
+        let chain =
+            Self::generate_chain_for_spki(now_unix, signer.public_key_spki_der(), algorithm, rng)?;
+        TsaKeys::new(signer, None, algorithm, chain)
+    }
+
+    /// Uses `signer` (kept in an HSM) with its certificate chain (PEM, TSA certificate
+    /// first), with [`TsaKeys::from_pem`]'s checks.
+    pub fn from_signer_and_chain_pem(
+        signer: SharedSigner,
+        chain_pem: &str,
+    ) -> Result<TsaKeys, TsaError> {
+        let algorithm = signer_algorithm(signer.as_ref())?;
+        let chain = Certificate::chain_from_pem(chain_pem).map_err(|e| TsaError::BadChain {
+            reason: e.to_string(),
+        })?;
+        TsaKeys::new(signer, None, algorithm, chain)
+    }
+
+    fn generate_chain(
+        now_unix: i64,
+        key: &EcdsaKeyPair,
+        algorithm: SigningAlgorithm,
+        rng: &dyn SecureRandom,
+    ) -> Result<Vec<Certificate>, TsaError> {
+        Self::generate_chain_for_spki(now_unix, &spki_der(key)?, algorithm, rng)
+    }
+
+    fn generate_chain_for_spki(
+        now_unix: i64,
+        tsa_spki: &[u8],
+        algorithm: SigningAlgorithm,
+        rng: &dyn SecureRandom,
+    ) -> Result<Vec<Certificate>, TsaError> {
+        let (root_key, _) = new_key(algorithm, rng, "the TSA root key")?;
         let not_before = u64::try_from(now_unix)
             .ok()
             .and_then(|now| now.checked_sub(BACKDATE))
@@ -150,14 +201,13 @@ impl TsaKeys {
                 issuer: &root_name,
                 issuer_spki: &root_spki,
                 subject: &name(TSA_SUBJECT)?,
-                subject_spki: &spki_der(&key)?,
+                subject_spki: tsa_spki,
                 validity,
                 ca: false,
             },
             rng,
         )?;
-        let chain = vec![parse_cert(&tsa_der)?, parse_cert(&root_der)?];
-        TsaKeys::new(key, pkcs8, algorithm, chain)
+        Ok(vec![parse_cert(&tsa_der)?, parse_cert(&root_der)?])
     }
 
     /// Loads a PKCS#8 ECDSA P-256 or P-384 private key (PEM `PRIVATE KEY`) and its certificate
@@ -173,28 +223,24 @@ impl TsaKeys {
                 reason: "PEM label is not PRIVATE KEY",
             });
         }
-        let (key, algorithm) = [
+        let algorithm = [
             SigningAlgorithm::EcdsaP256Sha256,
             SigningAlgorithm::EcdsaP384Sha384,
         ]
         .into_iter()
-        .find_map(|alg| {
-            EcdsaKeyPair::from_pkcs8(alg.aws(), &pkcs8)
-                .ok()
-                .map(|k| (k, alg))
-        })
+        .find(|alg| EcdsaKeyPair::from_pkcs8(alg.aws(), &pkcs8).is_ok())
         .ok_or(TsaError::BadSigningKey {
             reason: "not a PKCS#8 ECDSA P-256 or P-384 key",
         })?;
         let chain = Certificate::chain_from_pem(chain_pem).map_err(|e| TsaError::BadChain {
             reason: e.to_string(),
         })?;
-        TsaKeys::new(key, pkcs8, algorithm, chain)
+        TsaKeys::new(memory_signer(&pkcs8)?, Some(pkcs8), algorithm, chain)
     }
 
     fn new(
-        key: EcdsaKeyPair,
-        pkcs8: Vec<u8>,
+        key: SharedSigner,
+        pkcs8: Option<Vec<u8>>,
         algorithm: SigningAlgorithm,
         chain: Vec<Certificate>,
     ) -> Result<TsaKeys, TsaError> {
@@ -202,7 +248,7 @@ impl TsaKeys {
             reason: reason.to_owned(),
         };
         let leaf = chain.first().ok_or_else(|| bad("no certificates"))?;
-        if leaf.public_key().spki_der() != spki_der(&key)?.as_slice() {
+        if leaf.public_key().spki_der() != key.public_key_spki_der() {
             return Err(bad("the first certificate is not for the signing key"));
         }
         let (critical, ekus) = leaf.extended_key_usage().map_err(|e| bad(&e.to_string()))?;
@@ -215,7 +261,10 @@ impl TsaKeys {
             .iter()
             .map(|cert| pem("CERTIFICATE", cert.der(), "the certificate chain"))
             .collect::<Result<String, _>>()?;
-        let key_pem = pem("PRIVATE KEY", &pkcs8, "the signing key")?;
+        let key_pem = match &pkcs8 {
+            Some(pkcs8) => pem("PRIVATE KEY", pkcs8, "the signing key")?,
+            None => String::new(),
+        };
         Ok(TsaKeys {
             key,
             algorithm,
@@ -241,20 +290,45 @@ impl TsaKeys {
         self.chain_pem.clone()
     }
 
-    /// The private key as PEM PKCS#8. Secret: write it only to a file of mode 0600.
+    /// The private key as PEM PKCS#8. Secret: write it only to a file of mode 0600. Empty
+    /// for a key kept elsewhere ([`TsaKeys::generate_for_signer`],
+    /// [`TsaKeys::from_signer_and_chain_pem`]), which has no PKCS#8 form.
     pub fn signing_key_pem(&self) -> String {
         self.key_pem.clone()
     }
 
+    /// Where the signing key lives: `memory` or a `pkcs11:` URI.
+    pub fn key_location(&self) -> String {
+        self.key.location()
+    }
+
     /// Signs `message` with the TSA key (ASN.1 DER ECDSA signature over its hash).
+    ///
+    /// # Errors
+    /// [`TsaError::SignerUnavailable`] when the key cannot sign (an HSM that failed).
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TsaError> {
-        // aws-lc-rs draws ECDSA nonces itself; the RNG argument is unused.
-        self.key
-            .sign(&SystemRandom::new(), message)
-            .map(|sig| sig.as_ref().to_vec())
-            .map_err(|_| TsaError::Sign {
-                what: "the signed attributes",
-            })
+        self.key.sign(message).map_err(TsaError::SignerUnavailable)
+    }
+}
+
+/// The in-memory signer of a PKCS#8 key already checked to be ECDSA P-256 or P-384.
+fn memory_signer(pkcs8: &[u8]) -> Result<SharedSigner, TsaError> {
+    MemorySigner::from_pkcs8(pkcs8)
+        .map(|k| Arc::new(k) as SharedSigner)
+        .map_err(|_| TsaError::BadSigningKey {
+            reason: "not a PKCS#8 ECDSA P-256 or P-384 key",
+        })
+}
+
+/// The TSA algorithm of a signer kept elsewhere: ECDSA P-256 or P-384 only.
+fn signer_algorithm(signer: &dyn signet_signer::Signer) -> Result<SigningAlgorithm, TsaError> {
+    match signer.algorithm() {
+        SignerAlgorithm::EcdsaP256Sha256 => Ok(SigningAlgorithm::EcdsaP256Sha256),
+        SignerAlgorithm::EcdsaP384Sha384 => Ok(SigningAlgorithm::EcdsaP384Sha384),
+        other => Err(TsaError::UnsupportedSigner {
+            key: signer.location(),
+            algorithm: other.name(),
+        }),
     }
 }
 

@@ -46,7 +46,7 @@ pub use error::TsaError;
 pub use http::{CERTCHAIN_PATH, TIMESTAMP_PATH, router};
 pub use json::timestamp_req_from_json;
 pub use keys::{CERTIFICATE_LIFETIME, SigningAlgorithm, TsaKeys};
-pub use store::{CHAIN_FILE, SIGNING_KEY_FILE, load_or_create};
+pub use store::{CHAIN_FILE, SIGNING_KEY_FILE, load_or_create, load_or_create_for_signer};
 
 /// Largest `TimeStampReq` accepted, in bytes (real ones are under 200). Larger HTTP bodies get
 /// 413; larger requests given to [`TimestampAuthority::respond`] are rejected with `badRequest`.

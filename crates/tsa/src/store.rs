@@ -44,6 +44,55 @@ pub fn load_or_create(
     }
 }
 
+/// [`load_or_create`] for a signing key kept elsewhere (an HSM): only the chain lives in
+/// `dir` ([`CHAIN_FILE`]); on first start it is generated for `signer`
+/// ([`TsaKeys::generate_for_signer`]). A key file in `dir` is refused rather than read: a TSA
+/// with its key in an HSM keeps no private key in its data directory.
+pub fn load_or_create_for_signer(
+    dir: &Path,
+    now_unix: i64,
+    signer: signet_signer::SharedSigner,
+    rng: &dyn SecureRandom,
+) -> Result<TsaKeys, TsaError> {
+    let key_path = dir.join(SIGNING_KEY_FILE);
+    let chain_path = dir.join(CHAIN_FILE);
+    if key_path.exists() {
+        return Err(TsaError::Io {
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "present, but the TSA's key is {}: remove the key file and its chain ({}) \
+                     to issue a new certificate for the HSM key",
+                    signer.location(),
+                    chain_path.display()
+                ),
+            ),
+            path: key_path,
+        });
+    }
+    match read_optional(&chain_path)? {
+        Some(chain) => {
+            TsaKeys::from_signer_and_chain_pem(signer, &chain).map_err(|e| in_file(&chain_path, e))
+        }
+        None => {
+            signet_durable::create_dir_all(dir).map_err(io(dir))?;
+            let keys = TsaKeys::generate_for_signer(now_unix, signer, rng)?;
+            write_file(&chain_path, keys.chain_pem().as_bytes(), false)?;
+            Ok(keys)
+        }
+    }
+}
+
+/// A chain that does not suit the key, naming the file.
+fn in_file(path: &Path, e: TsaError) -> TsaError {
+    match e {
+        TsaError::BadChain { reason } => TsaError::BadChain {
+            reason: format!("{}: {reason}", path.display()),
+        },
+        other => other,
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TsaError + '_ {
     move |source| TsaError::Io {
         path: path.to_path_buf(),

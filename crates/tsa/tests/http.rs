@@ -314,3 +314,94 @@ async fn a_clock_at_the_epoch_gets_no_token() {
     assert_eq!(resp.status(), 503);
     task.abort();
 }
+
+/// A signing key that stops signing (an HSM gone away) after `ok` signatures.
+#[derive(Debug)]
+struct FailingSigner {
+    inner: signet_signer::MemorySigner,
+    ok: std::sync::atomic::AtomicUsize,
+}
+
+impl signet_signer::Signer for FailingSigner {
+    fn algorithm(&self) -> signet_signer::SignerAlgorithm {
+        self.inner.algorithm()
+    }
+    fn public_key_spki_der(&self) -> &[u8] {
+        self.inner.public_key_spki_der()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .ok
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return self.inner.sign(message);
+        }
+        Err(signet_signer::SignError {
+            key: self.location(),
+            reason: "test: the HSM is gone".into(),
+        })
+    }
+    fn location(&self) -> String {
+        "pkcs11:token=test;object=tsa".into()
+    }
+}
+
+/// A TSA whose key lives elsewhere (a `Signer`, as an HSM key) issues verifiable tokens
+/// while the key signs, and answers 503, not a token or a 200 rejection, once it fails.
+#[tokio::test]
+async fn a_signing_key_that_fails_gets_503() {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        &rng,
+    )
+    .unwrap();
+    let signer = Arc::new(FailingSigner {
+        inner: signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap(),
+        ok: 1.into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let keys = signet_tsa::load_or_create_for_signer(
+        dir.path(),
+        i64::try_from(now).unwrap(),
+        signer.clone(),
+        &rng,
+    )
+    .unwrap();
+    assert_eq!(keys.algorithm(), SigningAlgorithm::EcdsaP384Sha384);
+    assert!(!dir.path().join(signet_tsa::SIGNING_KEY_FILE).exists());
+    // A restart reads the chain back for the same key.
+    let again = signet_tsa::load_or_create_for_signer(dir.path(), 0, signer.clone(), &rng).unwrap();
+    assert_eq!(again.chain_pem(), keys.chain_pem());
+    let tsa =
+        Arc::new(signet_tsa::TimestampAuthority::new(keys, signet_tsa::SIGSTORE_POLICY).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = signet_tsa::router(
+        tsa.clone(),
+        signet_clock::Clock::fixed(now * 1000),
+        signet_clock::Randomness::system(),
+    );
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    let post = || {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/api/v1/timestamp"))
+            .header("content-type", "application/timestamp-query")
+            .body(Req::over(SHA256, DATA).der())
+            .send()
+    };
+    let first = post().await.unwrap();
+    assert_eq!(first.status(), 200);
+    let body = first.bytes().await.unwrap();
+    signet_timestamp::verify_timestamp(&body, DATA, &trust(&tsa)).unwrap();
+    assert_eq!(post().await.unwrap().status(), 503);
+    task.abort();
+}

@@ -150,19 +150,45 @@ pub enum TufError {
     },
     /// The stored metadata does not list the key this repository holds for `role` (a key file
     /// replaced by hand; TUF key rotation is not done here).
-    #[error("the TUF root does not list the {role} key in the key files")]
+    /// With a shared store (PostgreSQL): this replica's key files are not the ones of the
+    /// replica that made the repository; copy its `tuf/keys/` (or use its HSM keys).
+    #[error(
+        "the TUF repository in {store} was made with another {role} key than this server's; \
+         every replica must use the keys of the one that made it (copy its TUF key files, or \
+         use the same HSM keys)"
+    )]
     KeyMismatch {
         /// The role.
         role: String,
+        /// Where the repository is kept (a directory, or the database schema).
+        store: String,
     },
-    /// The repository directory is inconsistent (a referenced file missing or not matching its
+    /// The stored repository is inconsistent (a referenced file missing or not matching its
     /// listed hash).
-    #[error("TUF repository state in {dir}: {reason}")]
+    #[error("TUF repository state in {store}: {reason}")]
     BadRepositoryState {
-        /// The repository directory.
-        dir: PathBuf,
+        /// Where the repository is kept (a directory, or the database schema).
+        store: String,
         /// What is wrong.
         reason: String,
+    },
+    /// A commit that would change what was already published: a file name (a role and version,
+    /// or a target hash) stored with other bytes, or a timestamp whose version is no longer
+    /// the one this publisher read. Another publisher moved the repository without holding
+    /// the store's lock; nothing was changed.
+    #[error("TUF publish refused, the repository changed under it: {reason}")]
+    Conflict {
+        /// What differed.
+        reason: String,
+    },
+    /// The database holding the repository failed or could not be reached.
+    #[error("TUF repository database: {what}")]
+    Database {
+        /// What was being done.
+        what: &'static str,
+        /// The driver's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A target name that cannot be published (empty, a path, or unusual characters), or a name
     /// given twice.

@@ -7,6 +7,8 @@
 //!   snapshots: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`,
 //!   `targets/<sha256>.<name>`). It keeps the role keys, publishes new targets, re-signs roles
 //!   before they expire and hands out files by path; serving them is the caller's job.
+//! - [`store`]: where the repository's files live ([`store::TufStore`]): a directory, or
+//!   (feature `postgres`) a PostgreSQL schema shared by several servers.
 //! - [`client`]: one instance's local state ([`client::InstanceStore`]): bootstrap from a root
 //!   file, refresh through tough (rollback protection across runs in tough's datastore), and the
 //!   last verified targets as an offline fallback when, and only when, the repository cannot be
@@ -40,6 +42,7 @@ pub mod client;
 mod error;
 mod files;
 pub mod repo;
+pub mod store;
 
 pub use error::TufError;
 

@@ -10,6 +10,7 @@
 )]
 
 mod common;
+mod stores;
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;

@@ -424,3 +424,98 @@ async fn run_failing(python: &Path, script: &str, args: Vec<String>) -> String {
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Two servers on one PostgreSQL database (a throwaway PostgreSQL 15; skipped without
+/// `SIGNET_PG_BIN` unless `SIGNET_REQUIRE_POSTGRES=1`): python-tuf's ngclient, bootstrapped
+/// from A's root and refreshed from A, refreshes from B after A published new targets and a
+/// new root (as a client behind a load balancer would).
+#[tokio::test(flavor = "multi_thread")]
+async fn python_tuf_bootstrapped_from_one_replica_refreshes_from_another() {
+    use signet_tuf::repo::{Expiries, Repository, RoleKeys};
+    use signet_tuf::store::PostgresStore;
+    use std::sync::Arc;
+
+    let Some(python) = python() else { return };
+    let Some(pg) = signet_testkit::pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = || {
+        RoleKeys::load_or_create(
+            &tmp.path().join("keys"),
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .unwrap()
+    };
+    let replica = async || {
+        let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
+        Repository::open_store(store, keys(), Expiries::default(), now())
+            .await
+            .unwrap()
+    };
+    let mut a = replica().await;
+    let mut b = replica().await;
+    let v1: &[(&str, &[u8])] = &[
+        (signet_tuf::TRUSTED_ROOT_TARGET, b"{\"trusted\": 1}\n"),
+        (signet_tuf::SIGNING_CONFIG_TARGET, b"{\"config\": 1}\n"),
+    ];
+    assert!(a.publish(v1, now()).await.unwrap());
+    assert!(!b.publish(v1, now()).await.unwrap(), "published twice");
+    let root = tmp.path().join("tuf-root.json");
+    std::fs::write(&root, a.initial_root()).unwrap();
+    let served_a = Served::serve(a, tempfile::tempdir().unwrap()).await;
+    let served_b = Served::serve(b, tempfile::tempdir().unwrap()).await;
+
+    let metadata = tmp.path().join("metadata");
+    let targets = tmp.path().join("targets");
+    let args = |url: &str, root: &str| {
+        vec![
+            metadata.display().to_string(),
+            targets.display().to_string(),
+            url.to_owned(),
+            root.to_owned(),
+        ]
+    };
+    run(
+        &python,
+        NGCLIENT,
+        args(&served_a.url, &root.display().to_string()),
+    )
+    .await;
+    assert_eq!(
+        std::fs::read(targets.join("trusted_root.json")).unwrap(),
+        b"{\"trusted\": 1}\n"
+    );
+
+    {
+        let mut a = served_a.repo.write().await;
+        assert!(
+            a.publish(
+                &[
+                    (signet_tuf::TRUSTED_ROOT_TARGET, b"{\"trusted\": 2}\n"),
+                    (signet_tuf::SIGNING_CONFIG_TARGET, b"{\"config\": 2}\n"),
+                ],
+                now(),
+            )
+            .await
+            .unwrap()
+        );
+        assert!(a.refresh(now() + 183 * DAY).await.unwrap());
+        assert_eq!(a.versions().root, 2);
+    }
+    {
+        let mut b = served_b.repo.write().await;
+        let stored = b.store().load().await.unwrap();
+        assert!(b.install(&stored).unwrap());
+        assert_eq!(b.versions().root, 2);
+    }
+    run(&python, NGCLIENT, args(&served_b.url, "-")).await;
+    assert_eq!(
+        std::fs::read(targets.join("trusted_root.json")).unwrap(),
+        b"{\"trusted\": 2}\n"
+    );
+    assert_eq!(version(&metadata, "root.json"), 2);
+    served_a.stop().await;
+    served_b.stop().await;
+}

@@ -48,7 +48,7 @@ async fn new_ca_with_ct_log() -> (Arc<CertificateAuthority>, Arc<signet_ct::CtLo
     let log = Arc::new(
         signet_ct::CtLog::open(
             Arc::new(signet_log::MemoryStore::new()),
-            pkcs8.as_ref(),
+            Arc::new(signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap()),
             config,
         )
         .await

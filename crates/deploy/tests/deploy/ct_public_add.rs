@@ -30,6 +30,8 @@ async fn serve(
         ct_public_add,
         checkpoint_lock: None,
         ca_chain: None,
+        database: None,
+        peer_url: None,
     })
     .await
     .unwrap();

@@ -29,6 +29,7 @@ async fn a_real_issuer_comes_before_the_development_issuer() {
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
         ca_chain: None,
+        peer_url: None,
     })
     .await
     .unwrap();
@@ -61,6 +62,8 @@ async fn the_ca_lists_the_development_issuer_last() {
         ct_public_add: false,
         checkpoint_lock: None,
         ca_chain: None,
+        database: None,
+        peer_url: None,
     })
     .await
     .unwrap();
@@ -86,6 +89,8 @@ async fn the_ca_lists_the_development_issuer_last() {
         ct_public_add: false,
         checkpoint_lock: None,
         ca_chain: None,
+        database: None,
+        peer_url: None,
     })
     .await
     .unwrap();

@@ -46,6 +46,7 @@ async fn ca_and_tsa_run_at_a_fixed_time() {
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
         ca_chain: None,
+        peer_url: None,
     };
     let deployment = Deployment::open_with(config, env).await.unwrap();
     let router = deployment.router();

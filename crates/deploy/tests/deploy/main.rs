@@ -18,4 +18,5 @@ mod dev_oidc;
 mod fixed_time;
 mod log_data_dir;
 mod rotation;
+mod tuf_replicas;
 mod up;

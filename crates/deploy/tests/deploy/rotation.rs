@@ -51,6 +51,7 @@ fn config(dir: &Path, base: &str, rotate: &[RotateService]) -> DeploymentConfig 
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
         ca_chain: None,
+        peer_url: None,
     }
 }
 

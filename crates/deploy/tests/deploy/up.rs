@@ -28,6 +28,7 @@ fn config(dir: &Path, public_url: &str) -> DeploymentConfig {
         tuf_expiries: Default::default(),
         log_guards: Default::default(),
         ca_chain: None,
+        peer_url: None,
     }
 }
 

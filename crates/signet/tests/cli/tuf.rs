@@ -713,3 +713,144 @@ fn trust_update_without_a_network_keeps_the_built_in_root() {
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("signet trust-instance"), "{err}");
 }
+
+/// Two `signet up` replicas on one PostgreSQL database (skipped without `SIGNET_PG_BIN` unless
+/// `SIGNET_REQUIRE_POSTGRES=1`), the second on a copy of the first's data directory, as an
+/// operator starts one: one TUF repository and one `tuf-root.json` for both; a client that
+/// trusts the first's root signs and verifies through the second (`--instance`), and python-tuf
+/// (when present) bootstrapped from the first's root refreshes from the second.
+#[test]
+fn up_replicas_on_one_database_serve_one_tuf_repository() {
+    let Some(pg) = signet_testkit::pg::PgServer::start() else {
+        return;
+    };
+    let db = pg.create_database();
+    let port_a = free_port();
+    let port_b = loop {
+        let p = free_port();
+        if p != port_a {
+            break p;
+        }
+    };
+    let public = format!("http://127.0.0.1:{port_a}");
+    let peer = |port: u16| format!("http://127.0.0.1:{port}");
+    let (peer_a, peer_b) = (peer(port_a), peer(port_b));
+    let flags = |peer: &str| {
+        vec![
+            "--public-url".to_owned(),
+            public.clone(),
+            "--database".to_owned(),
+            db.clone(),
+            "--peer-url".to_owned(),
+            peer.to_owned(),
+        ]
+    };
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let data_a = tempfile::tempdir().unwrap();
+    let flags_a = flags(&peer_a);
+    let flags_a: Vec<&str> = flags_a.iter().map(String::as_str).collect();
+    let up_a = Up::start_with(SIGNET, Some(data_a.path()), Some(port_a), &flags_a);
+    let root_a = data_a.path().join("tuf-root.json");
+    wait_for("A writes tuf-root.json", &|| root_a.is_file());
+
+    // The second replica: the first's keys (its data directory, without the trust files each
+    // replica writes itself).
+    let data_b = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(data_a.path(), data_b.path());
+    for file in [
+        "trusted_root.json",
+        "signing_config.json",
+        "trust_config.json",
+        "tuf-root.json",
+    ] {
+        let _ = std::fs::remove_file(data_b.path().join(file));
+    }
+    let flags_b = flags(&peer_b);
+    let flags_b: Vec<&str> = flags_b.iter().map(String::as_str).collect();
+    let up_b = Up::start_with(SIGNET, Some(data_b.path()), Some(port_b), &flags_b);
+    let root_b = data_b.path().join("tuf-root.json");
+    wait_for("B writes tuf-root.json", &|| root_b.is_file());
+    assert_eq!(
+        std::fs::read(&root_a).unwrap(),
+        std::fs::read(&root_b).unwrap(),
+        "one tuf-root.json"
+    );
+    let host = |up: &Up| up.url.trim_start_matches("http://").to_owned();
+    let (host_a, host_b) = (host(&up_a), host(&up_b));
+    wait_for("both serve one timestamp", &|| {
+        let a = get(&host_a, "/tuf/timestamp.json");
+        let b = get(&host_b, "/tuf/timestamp.json");
+        matches!((a, b), (Ok(a), Ok(b)) if a.0.starts_with("200") && a == b)
+    });
+
+    let homes = Homes::new();
+    let tuf_b = format!("{}/tuf", up_b.url);
+    ok(
+        &signet(
+            &homes,
+            &[
+                "trust-instance",
+                "--instance",
+                &tuf_b,
+                "--root",
+                path(&root_a),
+            ],
+        ),
+        "signet trust-instance through B with A's root",
+    );
+    let file = homes.file("artifact.txt");
+    std::fs::write(&file, b"one repository, two servers\n").unwrap();
+    let bundle = homes.file("b.sigstore.json");
+    ok(
+        &signet(
+            &homes,
+            &[
+                "sign-blob",
+                "--instance",
+                &tuf_b,
+                "--dev-subject",
+                ALICE,
+                "--bundle",
+                path(&bundle),
+                path(&file),
+            ],
+        ),
+        "signet sign-blob --instance B",
+    );
+    let issuer = up_a.issuer();
+    ok(
+        &signet(
+            &homes,
+            &[
+                "verify-blob",
+                "--instance",
+                &tuf_b,
+                "--bundle",
+                path(&bundle),
+                "--certificate-identity",
+                ALICE,
+                "--certificate-oidc-issuer",
+                &issuer,
+                path(&file),
+            ],
+        ),
+        "signet verify-blob --instance B",
+    );
+    if let Some(py) = python() {
+        let out = homes.file("python-tuf-b");
+        ok(
+            &python_tuf_fetch(&homes, &py, &root_a, &tuf_b, &out),
+            "python-tuf through B with A's root",
+        );
+        assert_eq!(
+            std::fs::read(out.join("trusted_root.json")).unwrap(),
+            std::fs::read(data_a.path().join("trusted_root.json")).unwrap()
+        );
+    }
+}

@@ -360,3 +360,24 @@ async fn a_lost_timestamp_after_publishing_is_refused() {
         "{err:?}"
     );
 }
+
+/// Two repositories with the same keys that never shared a store each made a version 1: taking
+/// the other's state is refused (a fork), never served.
+#[tokio::test]
+async fn a_forked_timestamp_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut ours = open(tmp.path(), NOW).await;
+    let theirs = Repository::open(
+        &tmp.path().join("other"),
+        keys(tmp.path()),
+        Expiries::default(),
+        NOW + 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ours.versions(), theirs.versions());
+    let stored = theirs.store().load().await.unwrap();
+    let r = ours.install(&stored);
+    assert!(matches!(r, Err(TufError::Conflict { .. })), "{r:?}");
+    assert_ne!(ours.file("timestamp.json"), theirs.file("timestamp.json"));
+}

@@ -92,6 +92,11 @@ impl Served {
         )
         .await
         .unwrap();
+        Served::serve(repo, dir).await
+    }
+
+    /// `repo` served under `/tuf/` on a free loopback port (`dir` is kept with it).
+    pub async fn serve(repo: Repository, dir: tempfile::TempDir) -> Served {
         let repo = Arc::new(RwLock::new(repo));
         let overrides = Arc::new(Mutex::new(HashMap::new()));
         let app = axum::Router::new()
