@@ -262,30 +262,10 @@ impl Pkcs11Keys {
                 service: service.name(),
                 reason,
             };
-            let key_ref = if key.starts_with("pkcs11:") {
-                KeyRef::parse_uri(key, self.module.as_deref())
-            } else {
-                let module = self.module.as_deref().ok_or_else(|| {
-                    fail(format!(
-                        "key {key:?} is a label: give --pkcs11-module PATH and --pkcs11-token \
-                         LABEL, or a pkcs11: URI"
-                    ))
-                })?;
-                let token = self.token.as_deref().ok_or_else(|| {
-                    fail(format!(
-                        "key {key:?} is a label: give --pkcs11-token LABEL, or a pkcs11: URI"
-                    ))
-                })?;
-                KeyRef::from_flags(module, token, key)
-            }
-            .map_err(|e| fail(e.to_string()))?;
+            let key_ref = self.key_ref(*service, key)?;
             let opened = Pkcs11Key::open(&key_ref, self.pin.as_ref()).map_err(|e| {
                 fail(match e {
-                    signet_pkcs11::Pkcs11Error::NoPinSource => {
-                        "no PIN source: give --pkcs11-pin-env NAME or --pkcs11-pin-file PATH \
-                         (or pin-source= in the pkcs11: URI)"
-                            .to_owned()
-                    }
+                    signet_pkcs11::Pkcs11Error::NoPinSource => NO_PIN.to_owned(),
                     other => other.to_string(),
                 })
             })?;
@@ -293,7 +273,92 @@ impl Pkcs11Keys {
         }
         Ok(keys)
     }
+
+    /// Makes every key asked for in its token (`signet hsm generate-key`), each of its
+    /// service's first algorithm ([`KeyService::algorithms`]: ECDSA P-256 for `ca`, `ct`,
+    /// `rekor-v1`, `tsa` and `root`, Ed25519 for `rekor-v2` and the TUF roles) unless
+    /// `algorithm` says otherwise, and returns them opened, in flag order. A label the token
+    /// already uses is refused before anything is made.
+    ///
+    /// # Errors
+    /// [`DeployError::ServiceKey`] naming the service: an algorithm the service does not sign
+    /// with, a label in use, a token that cannot make the key, and the errors of
+    /// [`Pkcs11Keys::open`].
+    pub fn generate(
+        &self,
+        algorithm: Option<SignerAlgorithm>,
+    ) -> Result<Vec<(KeyService, SharedSigner)>, DeployError> {
+        let mut made = Vec::new();
+        for (service, key) in &self.keys {
+            let fail = |reason: String| DeployError::ServiceKey {
+                service: service.name(),
+                reason,
+            };
+            let algorithm = match algorithm {
+                Some(a) if service.algorithms().contains(&a) => a,
+                Some(a) => {
+                    return Err(fail(format!(
+                        "{service} does not sign with {a} (it takes {})",
+                        service
+                            .algorithms()
+                            .iter()
+                            .map(|a| a.name())
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    )));
+                }
+                None => *service
+                    .algorithms()
+                    .first()
+                    .ok_or_else(|| fail("no algorithm".into()))?,
+            };
+            let pkcs11_algorithm = match algorithm {
+                SignerAlgorithm::EcdsaP256Sha256 => signet_pkcs11::KeyAlgorithm::EcdsaP256Sha256,
+                SignerAlgorithm::EcdsaP384Sha384 => signet_pkcs11::KeyAlgorithm::EcdsaP384Sha384,
+                SignerAlgorithm::Ed25519 => signet_pkcs11::KeyAlgorithm::Ed25519,
+                other => return Err(fail(format!("{other} keys cannot be made in an HSM"))),
+            };
+            let key_ref = self.key_ref(*service, key)?;
+            let key = Pkcs11Key::generate(&key_ref, self.pin.as_ref(), pkcs11_algorithm).map_err(
+                |e| {
+                    fail(match e {
+                        signet_pkcs11::Pkcs11Error::NoPinSource => NO_PIN.to_owned(),
+                        other => other.to_string(),
+                    })
+                },
+            )?;
+            made.push((*service, Arc::new(key) as SharedSigner));
+        }
+        Ok(made)
+    }
+
+    /// The key reference of one `--pkcs11-key` value: a `pkcs11:` URI, or a label on
+    /// `--pkcs11-token` of `--pkcs11-module`.
+    fn key_ref(&self, service: KeyService, key: &str) -> Result<KeyRef, DeployError> {
+        let fail = |reason: String| DeployError::ServiceKey {
+            service: service.name(),
+            reason,
+        };
+        if key.starts_with("pkcs11:") {
+            return KeyRef::parse_uri(key, self.module.as_deref()).map_err(|e| fail(e.to_string()));
+        }
+        let module = self.module.as_deref().ok_or_else(|| {
+            fail(format!(
+                "key {key:?} is a label: give --pkcs11-module PATH and --pkcs11-token LABEL, \
+                 or a pkcs11: URI"
+            ))
+        })?;
+        let token = self.token.as_deref().ok_or_else(|| {
+            fail(format!(
+                "key {key:?} is a label: give --pkcs11-token LABEL, or a pkcs11: URI"
+            ))
+        })?;
+        KeyRef::from_flags(module, token, key).map_err(|e| fail(e.to_string()))
+    }
 }
+
+const NO_PIN: &str = "no PIN source: give --pkcs11-pin-env NAME or --pkcs11-pin-file PATH \
+                      (or pin-source= in the pkcs11: URI)";
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

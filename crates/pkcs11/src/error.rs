@@ -197,6 +197,17 @@ pub enum Pkcs11Error {
         /// The key selector.
         key: String,
     },
+    /// Key generation was asked for a label the token already holds a key under.
+    #[error("PKCS#11 token {token:?} already holds a key {key}; pick another label")]
+    KeyExists {
+        /// The token's label.
+        token: String,
+        /// The key selector.
+        key: String,
+    },
+    /// Key generation needs the new key's label (`object=`).
+    #[error("a new PKCS#11 key needs a label (object=LABEL)")]
+    MissingLabel,
     /// Signing failed: the HSM is unreachable, removed, or returned a malformed signature.
     /// Servers answer 503.
     #[error("PKCS#11 key {key}: signing failed: {reason}")]

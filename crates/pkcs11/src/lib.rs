@@ -260,6 +260,111 @@ impl Pkcs11Key {
         Ok(key)
     }
 
+    /// Generates a new key pair of `algorithm` in the token named by `key`, under its label
+    /// (and its `id`, else 16 random bytes), then opens it as [`Pkcs11Key::open`] does. The
+    /// private key is a token object that is sensitive and not extractable: it never leaves
+    /// the HSM. Refused when the token already holds a key (public or private) under that
+    /// label or id, so an existing service key is never shadowed.
+    ///
+    /// # Errors
+    /// [`Pkcs11Error::MissingLabel`], [`Pkcs11Error::KeyExists`], the errors of
+    /// [`Pkcs11Key::open`], and [`Pkcs11Error::Module`] when the token cannot make such a key
+    /// (e.g. no `CKM_EC_EDWARDS_KEY_PAIR_GEN` for Ed25519).
+    pub fn generate(
+        key: &KeyRef,
+        pin: Option<&PinSource>,
+        algorithm: KeyAlgorithm,
+    ) -> Result<Self, Pkcs11Error> {
+        let label = key.label.clone().ok_or(Pkcs11Error::MissingLabel)?;
+        let pin_source = key
+            .pin_source
+            .as_ref()
+            .or(pin)
+            .ok_or(Pkcs11Error::NoPinSource)?;
+        let secret = pin_source.read()?.0;
+        let path = key.module_path.as_path();
+        let module_err = |call: &'static str| {
+            move |e: CkError| Pkcs11Error::Module {
+                path: path.to_path_buf(),
+                call,
+                reason: describe(&e),
+            }
+        };
+        let module = Pkcs11::new(path).map_err(|e| Pkcs11Error::ModuleLoad {
+            path: path.to_path_buf(),
+            reason: describe(&e),
+        })?;
+        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) => {}
+            Err(e) if rv_of(&e) == Some(RvError::CryptokiAlreadyInitialized) => {}
+            Err(e) => return Err(module_err("C_Initialize")(e)),
+        }
+        let slot = find_slot(&module, path, &key.token)?;
+        let session = module
+            .open_rw_session(slot)
+            .map_err(module_err("C_OpenSession"))?;
+        login(&session, &secret, &key.token)?;
+
+        // Nothing may exist under the label or the id already.
+        let mut selectors = vec![vec![Attribute::Label(label.as_bytes().to_vec())]];
+        if let Some(id) = &key.id {
+            selectors.push(vec![Attribute::Id(id.clone())]);
+        }
+        for template in selectors {
+            let found = session
+                .find_objects(&template)
+                .map_err(module_err("C_FindObjects"))?;
+            if !found.is_empty() {
+                return Err(Pkcs11Error::KeyExists {
+                    token: key.token.clone(),
+                    key: key.selector(),
+                });
+            }
+        }
+
+        let id = match &key.id {
+            Some(id) => id.clone(),
+            None => {
+                let mut id = vec![0u8; 16];
+                aws_lc_rs::rand::fill(&mut id).map_err(|_| Pkcs11Error::Module {
+                    path: path.to_path_buf(),
+                    call: "random key id",
+                    reason: "aws-lc-rs refused to make random bytes".into(),
+                })?;
+                id
+            }
+        };
+        let (mechanism, params) = match algorithm {
+            KeyAlgorithm::EcdsaP256Sha256 => (Mechanism::EccKeyPairGen, encoding::OID_P256),
+            KeyAlgorithm::EcdsaP384Sha384 => (Mechanism::EccKeyPairGen, encoding::OID_P384),
+            KeyAlgorithm::Ed25519 => (Mechanism::EccEdwardsKeyPairGen, encoding::OID_ED25519),
+        };
+        let common = [
+            Attribute::Token(true),
+            Attribute::Label(label.into_bytes()),
+            Attribute::Id(id.clone()),
+        ];
+        let mut public = common.to_vec();
+        public.extend([
+            Attribute::Verify(true),
+            Attribute::EcParams(params.to_vec()),
+        ]);
+        let mut private = common.to_vec();
+        private.extend([
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+        ]);
+        session
+            .generate_key_pair(&mechanism, &public, &private)
+            .map_err(module_err("C_GenerateKeyPair"))?;
+        drop(session);
+        let mut created = key.clone();
+        created.id = Some(id);
+        Self::open(&created, Some(pin_source))
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> KeyAlgorithm {
         self.algorithm

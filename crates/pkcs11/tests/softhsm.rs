@@ -339,6 +339,41 @@ fn checks(module: &Path, dir: &Path) {
     .unwrap_err();
     assert!(matches!(err, Pkcs11Error::PinEnvUnset { .. }), "{err}");
 
+    // Keys made through the crate: each algorithm the token supports, sensitive and
+    // non-extractable, then opened by label as a service would.
+    let mut made = vec![
+        ("made-p256", KeyAlgorithm::EcdsaP256Sha256),
+        ("made-p384", KeyAlgorithm::EcdsaP384Sha384),
+    ];
+    if ed25519 {
+        made.push(("made-ed25519", KeyAlgorithm::Ed25519));
+    }
+    for (label, alg) in made {
+        let key = Pkcs11Key::generate(&flags(label), Some(&env_pin), alg).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        let again = Pkcs11Key::open(&flags(label), Some(&env_pin)).unwrap();
+        assert_eq!(again.public_key_spki_der(), key.public_key_spki_der());
+        let sig = again.sign(b"made here").unwrap();
+        assert!(
+            verifies(alg, key.public_key_spki_der(), b"made here", &sig),
+            "{label}"
+        );
+        // A second key under the same label is refused: a service key is never shadowed.
+        let err = Pkcs11Key::generate(&flags(label), Some(&env_pin), alg).unwrap_err();
+        assert!(matches!(err, Pkcs11Error::KeyExists { .. }), "{err}");
+    }
+    let err = Pkcs11Key::generate(
+        &flags("p256"),
+        Some(&env_pin),
+        KeyAlgorithm::EcdsaP256Sha256,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Pkcs11Error::KeyExists { .. }), "{err}");
+    let by_id = KeyRef::parse_uri(&format!("pkcs11:token={TOKEN};id=%02"), Some(module)).unwrap();
+    let err =
+        Pkcs11Key::generate(&by_id, Some(&env_pin), KeyAlgorithm::EcdsaP256Sha256).unwrap_err();
+    assert!(matches!(err, Pkcs11Error::MissingLabel), "{err}");
+
     // Many threads signing at once, through one shared key.
     let key = Arc::new(Pkcs11Key::open(&flags("p256"), Some(&env_pin)).unwrap());
     let threads: Vec<_> = (0..8u8)

@@ -140,6 +140,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::ca_cmd::CaCommand,
     },
+    /// Make the service keys in an HSM (PKCS#11 token) before the first `signet up`.
+    Hsm {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::hsm_cmd::HsmCommand,
+    },
 }
 
 /// `signet trust-instance`

@@ -14,6 +14,7 @@ mod ca_cmd;
 mod cli;
 mod common;
 mod completions_cmd;
+mod hsm_cmd;
 mod image_cmd;
 mod key_cmd;
 mod keyfile;
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
         } => log_cmd::search(&args),
         cli::Command::Monitor(args) => monitor_cmd::monitor(&args),
         cli::Command::Ca { command } => ca_cmd::run(&command),
+        cli::Command::Hsm { command } => hsm_cmd::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

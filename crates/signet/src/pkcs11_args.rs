@@ -58,6 +58,17 @@ impl Pkcs11Args {
             }
             return Ok(ServiceKeys::new());
         }
+        let keys = self
+            .config()?
+            .open()
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        keys.only(allowed)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        Ok(keys)
+    }
+
+    /// What the flags say, without opening anything.
+    pub fn config(&self) -> Result<Pkcs11Keys, Failure> {
         let pin = match (&self.pkcs11_pin_env, &self.pkcs11_pin_file) {
             (Some(name), _) => Some(
                 PinSource::env(name)
@@ -66,16 +77,12 @@ impl Pkcs11Args {
             (None, Some(path)) => Some(PinSource::File(path.clone())),
             (None, None) => None,
         };
-        let config = Pkcs11Keys {
+        Ok(Pkcs11Keys {
             module: self.pkcs11_module.clone(),
             token: self.pkcs11_token.clone(),
             pin,
             keys: self.pkcs11_keys.clone(),
-        };
-        let keys = config.open().map_err(|e| Failure::Usage(e.to_string()))?;
-        keys.only(allowed)
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-        Ok(keys)
+        })
     }
 }
 

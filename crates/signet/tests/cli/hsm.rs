@@ -64,12 +64,12 @@ const KEY_FILE_NAMES: &[&str] = &[
     "dev-oidc.key",
 ];
 
-fn s(p: &Path) -> &str {
+pub(crate) fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 #[track_caller]
-fn ok(out: &Output, what: &str) -> String {
+pub(crate) fn ok(out: &Output, what: &str) -> String {
     assert!(
         out.status.success(),
         "{what} failed: {}\n{}",
@@ -80,22 +80,22 @@ fn ok(out: &Output, what: &str) -> String {
 }
 
 /// The token's directory, configuration and PIN file.
-struct Hsm {
-    dir: tempfile::TempDir,
-    module: PathBuf,
+pub(crate) struct Hsm {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) module: PathBuf,
 }
 
 impl Hsm {
-    fn conf(&self) -> PathBuf {
+    pub(crate) fn conf(&self) -> PathBuf {
         self.dir.path().join("softhsm2.conf")
     }
 
-    fn pin_file(&self) -> PathBuf {
+    pub(crate) fn pin_file(&self) -> PathBuf {
         self.dir.path().join("pin")
     }
 
     /// `signet` with `SOFTHSM2_CONF` set.
-    fn signet(&self, args: &[&str]) -> Output {
+    pub(crate) fn signet(&self, args: &[&str]) -> Output {
         Command::new(SIGNET)
             .args(args)
             .env("SOFTHSM2_CONF", self.conf())
@@ -104,7 +104,7 @@ impl Hsm {
     }
 
     /// The PKCS#11 flags naming the module, the token and the PIN file.
-    fn flags(&self) -> Vec<String> {
+    pub(crate) fn flags(&self) -> Vec<String> {
         vec![
             "--pkcs11-module".into(),
             s(&self.module).into(),
@@ -188,8 +188,9 @@ fn make_softhsm_keys() {
     }
 }
 
-/// A token with the keys of [`KEYS`], or `None` (after a note) without SoftHSM2.
-fn make_token() -> Option<(Hsm, bool)> {
+/// An empty token ([`TOKEN`], user PIN [`PIN`] in [`Hsm::pin_file`]) in a throwaway
+/// SoftHSM2 token directory, or `None` (after a note) without SoftHSM2.
+pub(crate) fn init_token() -> Option<Hsm> {
     let module = signet_testkit::tools::softhsm_module()?;
     let hsm = Hsm {
         dir: tempfile::tempdir().unwrap(),
@@ -215,6 +216,12 @@ fn make_token() -> Option<(Hsm, bool)> {
             .expect("softhsm2-util (scripts/ensure-softhsm installs it)"),
         "softhsm2-util --init-token",
     );
+    Some(hsm)
+}
+
+/// A token with the keys of [`KEYS`], or `None` (after a note) without SoftHSM2.
+fn make_token() -> Option<(Hsm, bool)> {
+    let hsm = init_token()?;
     let status = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "hsm::make_softhsm_keys", "--test-threads=1"])
         .env("SOFTHSM2_CONF", hsm.conf())
@@ -247,7 +254,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// Asserts that no file under `data` holds a private key: none named like a key file, no PEM
 /// `PRIVATE KEY` block, no file (or PEM block) that is a PKCS#8 key, except `allowed` (names).
-fn assert_no_private_key(data: &Path, allowed: &[&str], at_least: usize) {
+pub(crate) fn assert_no_private_key(data: &Path, allowed: &[&str], at_least: usize) {
     let files = files_under(data);
     // The logs, the CA's certificates, the TSA's chain, the TUF repository: the walk saw the
     // data directory.

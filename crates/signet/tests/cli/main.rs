@@ -25,6 +25,7 @@ mod image;
 mod input_files;
 mod keys;
 mod note_verify;
+mod private_deployment;
 mod serve_ca_tsa;
 mod serve_crash;
 mod serve_log;
