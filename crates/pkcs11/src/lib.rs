@@ -133,12 +133,13 @@ impl Pkcs11Key {
     /// [`Pkcs11Error::TokenNotFound`], [`Pkcs11Error::Login`], [`Pkcs11Error::KeyNotFound`],
     /// [`Pkcs11Error::PublicKeyNotFound`], [`Pkcs11Error::UnsupportedKeyType`].
     pub fn open(key: &KeyRef, pin: Option<&PinSource>) -> Result<Self, Pkcs11Error> {
-        let pin_source = key
-            .pin_source
-            .as_ref()
-            .or(pin)
-            .ok_or(Pkcs11Error::NoPinSource)?;
-        let pin = pin_source.read()?.0;
+        // 1-3. The module, the token's slot, a logged-in session.
+        let Opened {
+            module,
+            slot,
+            session,
+            pin,
+        } = Opened::new(key, pin, false)?;
         let path = key.module_path.as_path();
         let module_err = |call: &'static str| {
             move |e: CkError| Pkcs11Error::Module {
@@ -147,27 +148,6 @@ impl Pkcs11Key {
                 reason: describe(&e),
             }
         };
-
-        // 1. Load and initialize the module. Another key on the same module may have
-        //    initialized it already in this process; that is fine.
-        let module = Pkcs11::new(path).map_err(|e| Pkcs11Error::ModuleLoad {
-            path: path.to_path_buf(),
-            reason: describe(&e),
-        })?;
-        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) => {}
-            Err(e) if rv_of(&e) == Some(RvError::CryptokiAlreadyInitialized) => {}
-            Err(e) => return Err(module_err("C_Initialize")(e)),
-        }
-
-        // 2. The slot whose token carries the label.
-        let slot = find_slot(&module, path, &key.token)?;
-
-        // 3. A session, logged in as the user.
-        let session = module
-            .open_ro_session(slot)
-            .map_err(module_err("C_OpenSession"))?;
-        login(&session, &pin, &key.token)?;
 
         // 4. The private key, its algorithm, and the public key object beside it.
         let selector = key.selector();
@@ -276,12 +256,7 @@ impl Pkcs11Key {
         algorithm: KeyAlgorithm,
     ) -> Result<Self, Pkcs11Error> {
         let label = key.label.clone().ok_or(Pkcs11Error::MissingLabel)?;
-        let pin_source = key
-            .pin_source
-            .as_ref()
-            .or(pin)
-            .ok_or(Pkcs11Error::NoPinSource)?;
-        let secret = pin_source.read()?.0;
+        let session = Opened::new(key, pin, true)?.session;
         let path = key.module_path.as_path();
         let module_err = |call: &'static str| {
             move |e: CkError| Pkcs11Error::Module {
@@ -290,20 +265,6 @@ impl Pkcs11Key {
                 reason: describe(&e),
             }
         };
-        let module = Pkcs11::new(path).map_err(|e| Pkcs11Error::ModuleLoad {
-            path: path.to_path_buf(),
-            reason: describe(&e),
-        })?;
-        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) => {}
-            Err(e) if rv_of(&e) == Some(RvError::CryptokiAlreadyInitialized) => {}
-            Err(e) => return Err(module_err("C_Initialize")(e)),
-        }
-        let slot = find_slot(&module, path, &key.token)?;
-        let session = module
-            .open_rw_session(slot)
-            .map_err(module_err("C_OpenSession"))?;
-        login(&session, &secret, &key.token)?;
 
         // Nothing may exist under the label or the id already.
         let mut selectors = vec![vec![Attribute::Label(label.as_bytes().to_vec())]];
@@ -362,7 +323,7 @@ impl Pkcs11Key {
         drop(session);
         let mut created = key.clone();
         created.id = Some(id);
-        Self::open(&created, Some(pin_source))
+        Self::open(&created, pin)
     }
 
     /// The key's algorithm.
@@ -491,6 +452,60 @@ impl signet_signer::Signer for Pkcs11Key {
             self.selector,
             self.module_path.display()
         )
+    }
+}
+
+/// A module loaded and initialized, the slot of a token, and a session logged in on it.
+struct Opened {
+    module: Pkcs11,
+    slot: Slot,
+    session: Session,
+    pin: AuthPin,
+}
+
+impl Opened {
+    /// Loads `key`'s module (another key on the same module may have initialized it already
+    /// in this process; that is fine), finds the slot whose token carries `key.token`, opens
+    /// a session (read-write if `rw`) and logs in with the PIN from `key.pin_source`, else
+    /// `pin`.
+    fn new(key: &KeyRef, pin: Option<&PinSource>, rw: bool) -> Result<Opened, Pkcs11Error> {
+        let pin_source = key
+            .pin_source
+            .as_ref()
+            .or(pin)
+            .ok_or(Pkcs11Error::NoPinSource)?;
+        let pin = pin_source.read()?.0;
+        let path = key.module_path.as_path();
+        let module_err = |call: &'static str| {
+            move |e: CkError| Pkcs11Error::Module {
+                path: path.to_path_buf(),
+                call,
+                reason: describe(&e),
+            }
+        };
+        let module = Pkcs11::new(path).map_err(|e| Pkcs11Error::ModuleLoad {
+            path: path.to_path_buf(),
+            reason: describe(&e),
+        })?;
+        match module.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) => {}
+            Err(e) if rv_of(&e) == Some(RvError::CryptokiAlreadyInitialized) => {}
+            Err(e) => return Err(module_err("C_Initialize")(e)),
+        }
+        let slot = find_slot(&module, path, &key.token)?;
+        let session = if rw {
+            module.open_rw_session(slot)
+        } else {
+            module.open_ro_session(slot)
+        }
+        .map_err(module_err("C_OpenSession"))?;
+        login(&session, &pin, &key.token)?;
+        Ok(Opened {
+            module,
+            slot,
+            session,
+            pin,
+        })
     }
 }
 

@@ -9,9 +9,9 @@
 //! stop `signet up` at start, naming the key. `signet serve log|ca|tsa` take their keys from
 //! the token too.
 //!
-//! SoftHSM2 reads `SOFTHSM2_CONF` once per process, so the keys are generated in a child
-//! process (this test binary again, [`make_softhsm_keys`]) and every `signet` runs with the
-//! variable set; this process's environment is never changed. Skipped (with a note) without
+//! The keys are made by `signet hsm generate-key`. SoftHSM2 reads `SOFTHSM2_CONF` once per
+//! process, so every `signet` runs with the variable set; this process's environment is never
+//! changed. Skipped (with a note) without
 //! `SIGNET_SOFTHSM_MODULE`, unless `SIGNET_REQUIRE_SOFTHSM=1`.
 
 use crate::common::{SIGNET, free_port};
@@ -23,30 +23,7 @@ use std::process::{Command, Output};
 const TOKEN: &str = "signet-e2e";
 const PIN: &str = "424242";
 const SO_PIN: &str = "171717";
-/// Set in the key-making child: the directory of the token and the PIN.
-const CHILD_VAR: &str = "SIGNET_TEST_HSM_KEYGEN_DIR";
 const ALICE: &str = "alice@example.com";
-
-/// The keys made in the token: label, curve.
-const KEYS: &[(&str, Curve)] = &[
-    ("ca", Curve::P256),
-    ("root", Curve::P384),
-    ("ct", Curve::P256),
-    ("rekor-v1", Curve::P256),
-    ("tsa", Curve::P384),
-    ("rekor-v2", Curve::Ed25519),
-    ("tuf-root", Curve::Ed25519),
-    ("tuf-timestamp", Curve::Ed25519),
-    ("tuf-snapshot", Curve::Ed25519),
-    ("tuf-targets", Curve::Ed25519),
-];
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Curve {
-    P256,
-    P384,
-    Ed25519,
-}
 
 /// The names of the key files services keep when their key is not in an HSM.
 const KEY_FILE_NAMES: &[&str] = &[
@@ -116,78 +93,6 @@ impl Hsm {
     }
 }
 
-/// Runs in the child process only (see the module docs): makes [`KEYS`] in the token.
-#[test]
-fn make_softhsm_keys() {
-    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-    use cryptoki::mechanism::{Mechanism, MechanismType};
-    use cryptoki::object::Attribute;
-    use cryptoki::session::UserType;
-    use cryptoki::types::AuthPin;
-    let Some(dir) = std::env::var_os(CHILD_VAR) else {
-        return; // Not the child: nothing to do.
-    };
-    let module = PathBuf::from(std::env::var_os("SIGNET_SOFTHSM_MODULE").unwrap());
-    let pkcs11 = Pkcs11::new(&module).unwrap();
-    pkcs11
-        .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .unwrap();
-    let slot = pkcs11
-        .get_slots_with_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| pkcs11.get_token_info(*s).unwrap().label().trim_end() == TOKEN)
-        .unwrap();
-    let session = pkcs11.open_rw_session(slot).unwrap();
-    session
-        .login(UserType::User, Some(&AuthPin::new(PIN.into())))
-        .unwrap();
-    let ed25519 = pkcs11
-        .get_mechanism_list(slot)
-        .unwrap()
-        .contains(&MechanismType::ECC_EDWARDS_KEY_PAIR_GEN);
-    for (id, (label, curve)) in KEYS.iter().enumerate() {
-        let (params, mechanism): (&[u8], _) = match curve {
-            Curve::P256 => (
-                &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
-                Mechanism::EccKeyPairGen,
-            ),
-            Curve::P384 => (
-                &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22],
-                Mechanism::EccKeyPairGen,
-            ),
-            Curve::Ed25519 if ed25519 => (
-                &[0x06, 0x03, 0x2b, 0x65, 0x70],
-                Mechanism::EccEdwardsKeyPairGen,
-            ),
-            Curve::Ed25519 => continue,
-        };
-        let common = [
-            Attribute::Token(true),
-            Attribute::Label(label.as_bytes().to_vec()),
-            Attribute::Id(vec![u8::try_from(id).unwrap() + 1]),
-        ];
-        let mut public = common.to_vec();
-        public.extend([
-            Attribute::Verify(true),
-            Attribute::EcParams(params.to_vec()),
-        ]);
-        let mut private = common.to_vec();
-        private.extend([
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
-            Attribute::Sign(true),
-        ]);
-        session
-            .generate_key_pair(&mechanism, &public, &private)
-            .unwrap_or_else(|e| panic!("generate {label}: {e}"));
-    }
-    if ed25519 {
-        std::fs::write(Path::new(&dir).join("ed25519"), b"yes").unwrap();
-    }
-}
-
 /// An empty token ([`TOKEN`], user PIN [`PIN`] in [`Hsm::pin_file`]) in a throwaway
 /// SoftHSM2 token directory, or `None` (after a note) without SoftHSM2.
 pub(crate) fn init_token() -> Option<Hsm> {
@@ -219,19 +124,44 @@ pub(crate) fn init_token() -> Option<Hsm> {
     Some(hsm)
 }
 
-/// A token with the keys of [`KEYS`], or `None` (after a note) without SoftHSM2.
+/// A token with a key per service (P-256 for the CA, the CT log and Rekor v1; P-384 for the
+/// TSA and the offline root; Ed25519 for Rekor v2 and the TUF roles), made by `signet hsm
+/// generate-key`, and whether the token makes Ed25519 keys; `None` (after a note) without
+/// SoftHSM2.
 fn make_token() -> Option<(Hsm, bool)> {
     let hsm = init_token()?;
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "hsm::make_softhsm_keys", "--test-threads=1"])
-        .env("SOFTHSM2_CONF", hsm.conf())
-        .env("SIGNET_SOFTHSM_MODULE", &hsm.module)
-        .env(CHILD_VAR, hsm.dir.path())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "making the keys in SoftHSM2 failed");
-    let ed25519 = hsm.dir.path().join("ed25519").exists();
+    let generate = |algorithm: Option<&str>, keys: &[&str]| {
+        let mut args = vec!["hsm".to_owned(), "generate-key".to_owned()];
+        if let Some(a) = algorithm {
+            args.extend(["--algorithm".to_owned(), a.to_owned()]);
+        }
+        args.extend(hsm.flags());
+        for key in keys {
+            args.extend(["--pkcs11-key".to_owned(), (*key).to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        hsm.signet(&args)
+    };
+    ok(
+        &generate(Some("ecdsa-p384"), &["root=root", "tsa=tsa"]),
+        "hsm generate-key (P-384)",
+    );
+    ok(
+        &generate(None, &["ca=ca", "ct=ct", "rekor-v1=rekor-v1"]),
+        "hsm generate-key (P-256)",
+    );
+    let ed25519 = generate(
+        None,
+        &[
+            "rekor-v2=rekor-v2",
+            "tuf-root=tuf-root",
+            "tuf-timestamp=tuf-timestamp",
+            "tuf-snapshot=tuf-snapshot",
+            "tuf-targets=tuf-targets",
+        ],
+    )
+    .status
+    .success();
     if !ed25519 {
         eprintln!("note: this SoftHSM2 cannot make Ed25519 keys: Rekor v2 and TUF keep key files");
     }
@@ -328,9 +258,6 @@ fn up_refused(hsm: &Hsm, data: &Path, port: u16, extra: &[String]) -> String {
 
 #[test]
 fn every_service_key_in_softhsm() {
-    if std::env::var_os(CHILD_VAR).is_some() {
-        return;
-    }
     let Some((hsm, ed25519)) = make_token() else {
         return;
     };
