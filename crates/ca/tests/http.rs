@@ -419,39 +419,6 @@ async fn post_chunked(base: &str, body: &[u8]) -> (String, Value) {
     )
 }
 
-/// An issuing key that stops signing (an HSM gone away) after `ok` signatures.
-#[derive(Debug)]
-struct FailingSigner {
-    inner: signet_signer::MemorySigner,
-    ok: std::sync::atomic::AtomicUsize,
-}
-
-impl signet_signer::Signer for FailingSigner {
-    fn algorithm(&self) -> signet_signer::SignerAlgorithm {
-        self.inner.algorithm()
-    }
-    fn public_key_spki_der(&self) -> &[u8] {
-        self.inner.public_key_spki_der()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
-        use std::sync::atomic::Ordering;
-        if self
-            .ok
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return self.inner.sign(message);
-        }
-        Err(signet_signer::SignError {
-            key: self.location(),
-            reason: "test: the HSM is gone".into(),
-        })
-    }
-    fn location(&self) -> String {
-        "pkcs11:token=test;object=ca".into()
-    }
-}
-
 /// A CA whose intermediate key lives elsewhere (a `Signer`, as an HSM key; the offline-root
 /// flow certifies it) issues while the key signs, and answers 503 once it fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -465,10 +432,11 @@ async fn an_issuing_key_that_fails_gets_503() {
     )
     .unwrap();
     // Signatures allowed: the request, then one certificate's precertificate and final.
-    let signer = Arc::new(FailingSigner {
-        inner: signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap(),
-        ok: 3.into(),
-    });
+    let signer = signet_testkit::UnreliableSigner::new(
+        signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap(),
+        "pkcs11:token=test;object=ca",
+    );
+    signer.fail_after(3);
     let key = SigningKey::from_signer(signer).unwrap();
     let root =
         signet_ca::offline::generate_root(now() - 60, CaAlgorithm::EcdsaP384, "CN=test root", &rng)

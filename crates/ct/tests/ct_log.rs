@@ -1046,36 +1046,6 @@ async fn measure_redb_throughput() {
     log.shutdown().await;
 }
 
-/// A P-256 file key that can be made to fail, as an HSM that goes away: it signs while
-/// `ok_left` is positive (counting down), then fails.
-#[derive(Debug)]
-struct FlakySigner {
-    key: signet_signer::MemorySigner,
-    ok_left: std::sync::atomic::AtomicI64,
-}
-
-impl signet_signer::Signer for FlakySigner {
-    fn algorithm(&self) -> signet_signer::SignerAlgorithm {
-        self.key.algorithm()
-    }
-    fn public_key_spki_der(&self) -> &[u8] {
-        self.key.public_key_spki_der()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
-        if self.ok_left.fetch_sub(1, Ordering::SeqCst) > 0 {
-            self.key.sign(message)
-        } else {
-            Err(signet_signer::SignError {
-                key: self.location(),
-                reason: "token removed".into(),
-            })
-        }
-    }
-    fn location(&self) -> String {
-        "pkcs11:token=test;object=ct".into()
-    }
-}
-
 #[tokio::test]
 async fn a_signer_of_another_algorithm_is_refused() {
     let ed25519 = signet_signer::MemorySigner::from_ed25519_seed(&[7; 32]).unwrap();
@@ -1105,10 +1075,10 @@ async fn a_signer_of_another_algorithm_is_refused() {
 async fn a_failing_signer_answers_503_and_acknowledges_nothing() {
     let (_, pkcs8) = key();
     let ca = TestCa::new();
-    let flaky = Arc::new(FlakySigner {
-        key: signet_signer::MemorySigner::from_pkcs8(&pkcs8).unwrap(),
-        ok_left: std::sync::atomic::AtomicI64::new(i64::MAX),
-    });
+    let flaky = signet_testkit::UnreliableSigner::new(
+        signet_signer::MemorySigner::from_pkcs8(&pkcs8).unwrap(),
+        "pkcs11:token=test;object=ct",
+    );
     let store = Arc::new(MemoryStore::new());
     let mut config = config(Clock::system(), Arc::new(MemoryExtraDataStore::new()));
     config.roots = vec![ca.root_der.clone()];
@@ -1132,7 +1102,7 @@ async fn a_failing_signer_answers_503_and_acknowledges_nothing() {
     };
 
     // The SCT cannot be signed: nothing is written.
-    flaky.ok_left.store(0, Ordering::SeqCst);
+    flaky.set_failing(true);
     let (precert, _) = ca.precert("a@example.com");
     let e = log.add_pre_chain(&precert, &ca.chain()).await.unwrap_err();
     assert!(matches!(e, CtError::SignerUnavailable(_)), "{e:?}");
@@ -1148,16 +1118,16 @@ async fn a_failing_signer_answers_503_and_acknowledges_nothing() {
     );
 
     // The SCT is signed but the tree head is not: no SCT is handed out.
-    flaky.ok_left.store(1, Ordering::SeqCst);
+    flaky.fail_after(1);
     let e = log.add_pre_chain(&precert, &ca.chain()).await.unwrap_err();
     assert!(e.is_unavailable(), "{e:?}");
-    flaky.ok_left.store(1, Ordering::SeqCst);
+    flaky.fail_after(1);
     let (precert2, _) = ca.precert("b@example.com");
     assert_eq!(submit(precert2).await, 503);
     assert_eq!(log.latest_sth().unwrap().tree_size, 0);
 
     // The key is back: the next submission publishes a tree head over everything staged.
-    flaky.ok_left.store(i64::MAX, Ordering::SeqCst);
+    flaky.set_failing(false);
     let (precert3, _) = ca.precert("c@example.com");
     assert_eq!(submit(precert3).await, 200);
     let sct = log.add_pre_chain(&precert, &ca.chain()).await.unwrap();

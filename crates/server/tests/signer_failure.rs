@@ -14,44 +14,13 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use signet_log::{BatcherConfig, RedbStore};
 use signet_server::{LogServer, LogServerParts, LogSigners, LogStores, RedbStores};
-use signet_signer::{MemorySigner, SignError, SignerAlgorithm};
+use signet_signer::MemorySigner;
+use signet_testkit::UnreliableSigner;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// A key in memory that fails while `failing` is set, as an HSM key does when the HSM is gone.
-#[derive(Debug)]
-struct SwitchableSigner {
-    inner: MemorySigner,
-    failing: AtomicBool,
-}
-
-impl signet_signer::Signer for SwitchableSigner {
-    fn algorithm(&self) -> SignerAlgorithm {
-        self.inner.algorithm()
-    }
-    fn public_key_spki_der(&self) -> &[u8] {
-        self.inner.public_key_spki_der()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(SignError {
-                key: self.location(),
-                reason: "test: the HSM is gone".into(),
-            });
-        }
-        self.inner.sign(message)
-    }
-    fn location(&self) -> String {
-        "pkcs11:token=test;object=log".into()
-    }
-}
-
-fn switchable(inner: MemorySigner) -> Arc<SwitchableSigner> {
-    Arc::new(SwitchableSigner {
-        inner,
-        failing: AtomicBool::new(false),
-    })
+fn switchable(inner: MemorySigner) -> Arc<UnreliableSigner> {
+    UnreliableSigner::new(inner, "pkcs11:token=test;object=log")
 }
 
 async fn tree_size(base: &str, path: &str) -> u64 {
@@ -154,8 +123,8 @@ async fn a_key_that_fails_gets_503_and_acknowledges_nothing() {
     let v1_size = tree_size(&base, "/api/v1/log").await;
 
     // The HSM goes away: appends fail with 503, and the published checkpoint does not move.
-    v1.failing.store(true, Ordering::SeqCst);
-    v2.failing.store(true, Ordering::SeqCst);
+    v1.set_failing(true);
+    v2.set_failing(true);
     let failed = post(v1_entries, hashedrekord_v1(&signer, &artifact())).await;
     assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
     let failed = post(v2_entries, hashedrekord_v2(&signer, &artifact())).await;
@@ -165,8 +134,8 @@ async fn a_key_that_fails_gets_503_and_acknowledges_nothing() {
     assert_eq!(tree_size(&base, "/api/v1/log").await, v1_size);
 
     // It comes back: appends succeed and are covered by a signed checkpoint.
-    v1.failing.store(false, Ordering::SeqCst);
-    v2.failing.store(false, Ordering::SeqCst);
+    v1.set_failing(false);
+    v2.set_failing(false);
     let ok = post(v1_entries, hashedrekord_v1(&signer, &artifact())).await;
     assert_eq!(ok.status(), StatusCode::CREATED);
     let ok = post(v2_entries, hashedrekord_v2(&signer, &artifact())).await;

@@ -1,7 +1,8 @@
 //! Test helpers shared by the workspace's tests, so that each lives once: throwaway PostgreSQL
 //! ([`pg`]), `docker-registry` ([`registry`]) and npm `oauth2-mock-server` ([`oidc`]) processes,
 //! the `signet` binary started and waited for ([`signet`]), child processes killed on drop
-//! ([`process`]), a P-256 test signer ([`Signer`]), the external clients the interop tests drive
+//! ([`process`]), a P-256 test signer ([`Signer`]), a service key that fails on demand
+//! ([`UnreliableSigner`]), the external clients the interop tests drive
 //! ([`tools`]), and, with the `log` feature, the `LogStore` conformance suite every store runs
 //! (module `log`, not linked here: `cargo doc` builds this crate without its features).
 //!
@@ -34,9 +35,11 @@ pub mod signet;
 #[cfg(feature = "tiles")]
 pub mod tiles;
 pub mod tools;
+mod unreliable;
 
 pub use process::ChildGuard;
 pub use signer::{Signer, ecdsa_p256_twin, pem};
+pub use unreliable::UnreliableSigner;
 
 /// A loopback port that was free a moment ago (the listener that found it is closed, so
 /// another process may take it before the caller binds it).

@@ -315,39 +315,6 @@ async fn a_clock_at_the_epoch_gets_no_token() {
     task.abort();
 }
 
-/// A signing key that stops signing (an HSM gone away) after `ok` signatures.
-#[derive(Debug)]
-struct FailingSigner {
-    inner: signet_signer::MemorySigner,
-    ok: std::sync::atomic::AtomicUsize,
-}
-
-impl signet_signer::Signer for FailingSigner {
-    fn algorithm(&self) -> signet_signer::SignerAlgorithm {
-        self.inner.algorithm()
-    }
-    fn public_key_spki_der(&self) -> &[u8] {
-        self.inner.public_key_spki_der()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
-        use std::sync::atomic::Ordering;
-        if self
-            .ok
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return self.inner.sign(message);
-        }
-        Err(signet_signer::SignError {
-            key: self.location(),
-            reason: "test: the HSM is gone".into(),
-        })
-    }
-    fn location(&self) -> String {
-        "pkcs11:token=test;object=tsa".into()
-    }
-}
-
 /// A TSA whose key lives elsewhere (a `Signer`, as an HSM key) issues verifiable tokens
 /// while the key signs, and answers 503, not a token or a 200 rejection, once it fails.
 #[tokio::test]
@@ -362,10 +329,11 @@ async fn a_signing_key_that_fails_gets_503() {
         &rng,
     )
     .unwrap();
-    let signer = Arc::new(FailingSigner {
-        inner: signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap(),
-        ok: 1.into(),
-    });
+    let signer = signet_testkit::UnreliableSigner::new(
+        signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap(),
+        "pkcs11:token=test;object=tsa",
+    );
+    signer.fail_after(1);
     let dir = tempfile::tempdir().unwrap();
     let keys = signet_tsa::load_or_create_for_signer(
         dir.path(),

@@ -9,38 +9,10 @@
 )]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use signet_signer::{MemorySigner, SharedSigner, SignError, Signer, SignerAlgorithm};
+use signet_signer::{MemorySigner, SharedSigner};
 use signet_tuf::repo::{Expiries, Repository, RoleKeys, key_file_name};
 use tough::schema::RoleType;
-
-#[derive(Debug)]
-struct SwitchableSigner {
-    inner: MemorySigner,
-    failing: AtomicBool,
-}
-
-impl Signer for SwitchableSigner {
-    fn algorithm(&self) -> SignerAlgorithm {
-        self.inner.algorithm()
-    }
-    fn public_key_spki_der(&self) -> &[u8] {
-        self.inner.public_key_spki_der()
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(SignError {
-                key: self.location(),
-                reason: "test: the HSM is gone".into(),
-            });
-        }
-        self.inner.sign(message)
-    }
-    fn location(&self) -> String {
-        "pkcs11:token=test;object=tuf".into()
-    }
-}
 
 fn now() -> i64 {
     i64::try_from(
@@ -57,10 +29,8 @@ async fn online_roles_sign_with_external_keys() {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let keys_dir = tempfile::tempdir().unwrap();
     let ed25519 = |seed: u8| MemorySigner::from_ed25519_seed(&[seed; 32]).unwrap();
-    let timestamp = Arc::new(SwitchableSigner {
-        inner: ed25519(1),
-        failing: AtomicBool::new(false),
-    });
+    let timestamp =
+        signet_testkit::UnreliableSigner::new(ed25519(1), "pkcs11:token=test;object=tuf");
     let external: Vec<(RoleType, SharedSigner)> = vec![
         (RoleType::Timestamp, timestamp.clone()),
         (RoleType::Snapshot, Arc::new(ed25519(2))),
@@ -134,7 +104,7 @@ async fn online_roles_sign_with_external_keys() {
     );
 
     // The timestamp key stops signing: the publish fails, nothing served changes.
-    timestamp.failing.store(true, Ordering::SeqCst);
+    timestamp.set_failing(true);
     let served = repo.versions();
     assert_ne!(format!("{served:?}"), format!("{before:?}"));
     assert!(

@@ -78,36 +78,13 @@ async fn certificates_carry_scts_from_the_real_ct_log() {
 /// does a CT log that is shut down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unavailable_ct_log_is_503_for_the_ca() {
-    #[derive(Debug)]
-    struct Unplugged(signet_signer::MemorySigner, std::sync::atomic::AtomicBool);
-    impl signet_signer::Signer for Unplugged {
-        fn algorithm(&self) -> signet_signer::SignerAlgorithm {
-            self.0.algorithm()
-        }
-        fn public_key_spki_der(&self) -> &[u8] {
-            self.0.public_key_spki_der()
-        }
-        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, signet_signer::SignError> {
-            if self.1.load(std::sync::atomic::Ordering::SeqCst) {
-                Err(signet_signer::SignError {
-                    key: self.location(),
-                    reason: "token removed".into(),
-                })
-            } else {
-                self.0.sign(message)
-            }
-        }
-        fn location(&self) -> String {
-            "pkcs11:token=test;object=ct".into()
-        }
-    }
     let keys = CaKeys::generate(now() - 60, CaAlgorithm::EcdsaP256, &SystemRandom::new()).unwrap();
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
         .unwrap();
-    let signer = Arc::new(Unplugged(
+    let signer = signet_testkit::UnreliableSigner::new(
         signet_signer::MemorySigner::from_pkcs8(pkcs8.as_ref()).unwrap(),
-        std::sync::atomic::AtomicBool::new(false),
-    ));
+        "pkcs11:token=test;object=ct",
+    );
     let mut config = signet_ct::CtLogConfig::new(
         "ct.signet.test/2026",
         signet_clock::Clock::system(),
@@ -133,12 +110,12 @@ async fn an_unavailable_ct_log_is_503_for_the_ca() {
         claims: claims.as_object().unwrap().clone(),
     };
     let identity = identity_from_token(&token).unwrap();
-    signer.1.store(true, std::sync::atomic::Ordering::SeqCst);
+    signer.set_failing(true);
     let key = check_subject_key(&SubjectKey::new().spki()).unwrap();
     let e = ca.issue(&identity, &key, now(), [1; 20]).await.unwrap_err();
     assert_eq!(e.http_status(), 503, "{e:?}");
     assert_eq!(log.latest_sth().unwrap().tree_size, 0);
-    signer.1.store(false, std::sync::atomic::Ordering::SeqCst);
+    signer.set_failing(false);
     log.shutdown().await;
     let e = ca.issue(&identity, &key, now(), [2; 20]).await.unwrap_err();
     assert_eq!(e.http_status(), 503, "{e:?}");
