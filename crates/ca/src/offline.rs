@@ -62,8 +62,8 @@ pub enum OfflineCaError {
     /// `signet ca init-intermediate` on a data directory whose CA already has key material
     /// (made by an earlier start or an earlier init).
     #[error(
-        "{} exists: this CA already has key material; an intermediate is made only for an empty \
-         CA directory",
+        "{} exists: this CA already has key material; an intermediate is made for an empty CA \
+         directory, or (the next one, kept pending) for a CA serving under an offline root",
         path.display()
     )]
     KeyMaterialPresent {
@@ -107,6 +107,110 @@ pub enum OfflineCaError {
     ChainDiffers {
         /// The installed certificate that differs.
         installed: PathBuf,
+    },
+    /// `signet ca init-intermediate` on a CA that serves while a new intermediate already
+    /// awaits its chain.
+    #[error(
+        "{} exists: a new intermediate already awaits its chain; sign its request with the \
+         offline root and start with `signet up --ca-chain CHAIN.pem --rotate ca`, or delete \
+         the pending files to make another",
+        path.display()
+    )]
+    PendingIntermediate {
+        /// The pending file found.
+        path: PathBuf,
+    },
+    /// The chain of the pending intermediate given without `--rotate ca`.
+    #[error(
+        "is the chain of the next intermediate, pending in {}: install it with `signet up \
+         --ca-chain CHAIN.pem --rotate ca`",
+        pending.display()
+    )]
+    ChainIsPending {
+        /// The pending key file.
+        pending: PathBuf,
+    },
+    /// `--rotate ca` with a chain, but no new intermediate key to install: neither a pending
+    /// key file ([`crate::store::PENDING_DIR`]) nor a key in an HSM.
+    #[error(
+        "no new intermediate key ({} is missing): make one with `signet ca init-intermediate` \
+         (or, for a key in an HSM, start with its --pkcs11-key ca=LABEL), sign its request \
+         with the offline root and give that chain",
+        path.display()
+    )]
+    NoPendingIntermediate {
+        /// The pending key file expected.
+        path: PathBuf,
+    },
+    /// `--rotate ca` with the chain the CA already serves (the same chain given twice).
+    #[error(
+        "is the chain this CA already serves ({}): a rotation needs a new intermediate; make \
+         one with `signet ca init-intermediate` and sign its request",
+        installed.display()
+    )]
+    ChainAlreadyServed {
+        /// The installed intermediate certificate.
+        installed: PathBuf,
+    },
+    /// A new intermediate that is not valid now (the offline machine's clock is ahead, or
+    /// the chain is old): it would issue certificates that do not verify.
+    #[error(
+        "its intermediate is valid from {not_before} to {not_after} (Unix seconds), not now \
+         ({now}); check the offline machine's clock, or sign the request again"
+    )]
+    NotValidNow {
+        /// The intermediate's start.
+        not_before: i64,
+        /// The intermediate's end.
+        not_after: i64,
+        /// Now.
+        now: i64,
+    },
+    /// A new intermediate's chain ends in another root than the one the CA serves under.
+    #[error(
+        "its root is not this CA's root ({}): a new intermediate must be signed by the same \
+         offline root",
+        installed.display()
+    )]
+    OtherRoot {
+        /// The CA's root certificate file.
+        installed: PathBuf,
+    },
+    /// `--rotate ca` with a chain on a CA whose root key is in the data directory (no
+    /// offline root to sign an intermediate).
+    #[error(
+        "{} exists: this CA's root is not offline, so it has no intermediate to rotate under \
+         it; rotate without --ca-chain (a new root and intermediate)",
+        path.display()
+    )]
+    RootNotOffline {
+        /// The root key file.
+        path: PathBuf,
+    },
+    /// A key file where the new intermediate's key is in an HSM.
+    #[error(
+        "{} exists, but the new intermediate's key is in an HSM ({location}): remove the file",
+        path.display()
+    )]
+    UnexpectedKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// The HSM key.
+        location: String,
+    },
+    /// A rotation step found different files under a file's old and new names: the data
+    /// directory was changed by hand during an interrupted rotation.
+    #[error(
+        "{} and {} both exist and differ: the CA directory changed during an interrupted \
+         rotation; keep the one the trusted root names and remove the other",
+        from.display(),
+        to.display()
+    )]
+    MoveConflict {
+        /// The file to move.
+        from: PathBuf,
+        /// Where it was to go.
+        to: PathBuf,
     },
     /// A request for a key the CA cannot sign leaves with.
     #[error("the request's key is {kind:?}; the intermediate's key must be ECDSA P-256 or P-384")]
@@ -383,6 +487,19 @@ pub fn check_chain_for_key(
     chain: &str,
     key: &SigningKey,
 ) -> Result<[Certificate; 2], OfflineCaError> {
+    let certificates = parse_chain(chain)?;
+    let [intermediate, _] = &certificates;
+    if intermediate.public_key().spki_der() != key.spki_der()?.as_slice() {
+        return Err(OfflineCaError::ChainKeyMismatch {
+            key: PathBuf::from(crate::store::INTERMEDIATE_KEY_FILE),
+        });
+    }
+    Ok(certificates)
+}
+
+/// Parses a chain file (`CERTIFICATE` blocks: the intermediate, then the root) and checks
+/// it as [`check_chain_for_key`] does, the key aside. Returns `[intermediate, root]`.
+pub fn parse_chain(chain: &str) -> Result<[Certificate; 2], OfflineCaError> {
     let what = "CA chain";
     let blocks = signet_x509::decode_pem(chain, "CERTIFICATE")
         .map_err(|source| KeyMaterialError::Certificate { what, source })?;
@@ -398,11 +515,5 @@ pub fn check_chain_for_key(
         parse("root certificate", &root)?,
     ];
     signet_x509::check_trusted_chain(&certificates).map_err(KeyMaterialError::Chain)?;
-    let [intermediate, _] = &certificates;
-    if intermediate.public_key().spki_der() != key.spki_der()?.as_slice() {
-        return Err(OfflineCaError::ChainKeyMismatch {
-            key: PathBuf::from(crate::store::INTERMEDIATE_KEY_FILE),
-        });
-    }
     Ok(certificates)
 }

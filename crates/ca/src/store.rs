@@ -23,6 +23,12 @@ pub const INTERMEDIATE_KEY_FILE: &str = "ca-intermediate-key.pem";
 /// [`init_intermediate`] for the offline root to sign.
 pub const INTERMEDIATE_CSR_FILE: &str = "ca-intermediate.csr";
 
+/// The directory of the CA directory where the next intermediate's key and request wait for
+/// their chain ([`init_intermediate`] on a CA that serves under an offline root), under the
+/// same file names ([`INTERMEDIATE_KEY_FILE`], [`INTERMEDIATE_CSR_FILE`]) until `signet up
+/// --ca-chain CHAIN.pem --rotate ca` installs them ([`install_new_intermediate`]).
+pub const PENDING_DIR: &str = "pending";
+
 /// The largest key, certificate, request or chain file read.
 const MAX_FILE_BYTES: u64 = 1 << 20;
 
@@ -248,18 +254,35 @@ pub fn read_root(dir: &Path) -> Result<RootCa, OfflineCaError> {
     RootCa::from_pem(&certificate, &key).map_err(|e| OfflineCaError::from(e).in_file(dir))
 }
 
-/// `signet ca init-intermediate`, on the server: generates the intermediate's key
-/// (`algorithm`, from `rng`) into [`INTERMEDIATE_KEY_FILE`] of the CA directory `dir` (0600,
-/// durably) and its request ([`offline::generate_intermediate_key_and_csr`], subject
-/// `subject`) into [`INTERMEDIATE_CSR_FILE`], and returns the request's path. Refuses when
-/// the CA already has key material (any of its four files). A crash after the key is
-/// written leaves a key without a request: delete the key and run again.
-pub fn init_intermediate(
-    dir: &Path,
-    algorithm: CaAlgorithm,
-    subject: &str,
-    rng: &dyn SecureRandom,
-) -> Result<PathBuf, OfflineCaError> {
+/// Whether the CA directory `dir` serves an intermediate of a root kept offline: both
+/// certificates installed, no root key.
+pub fn serves_under_offline_root(dir: &Path) -> bool {
+    dir.join(ROOT_CERT_FILE).exists()
+        && dir.join(INTERMEDIATE_CERT_FILE).exists()
+        && !dir.join(ROOT_KEY_FILE).exists()
+}
+
+/// Whether the CA directory `dir` has its root kept offline: the root certificate without its
+/// key. (A rotation of a CA with its root in `dir` moves the certificate before the key, so
+/// this never holds halfway through one.)
+pub fn root_is_offline(dir: &Path) -> bool {
+    dir.join(ROOT_CERT_FILE).exists() && !dir.join(ROOT_KEY_FILE).exists()
+}
+
+/// Where [`init_intermediate`] writes: `dir` for a CA without key material; its
+/// [`PENDING_DIR`] for a CA serving under an offline root (the next intermediate), unless one
+/// is pending already.
+fn intermediate_dir(dir: &Path) -> Result<PathBuf, OfflineCaError> {
+    if serves_under_offline_root(dir) {
+        let pending = dir.join(PENDING_DIR);
+        for name in [INTERMEDIATE_KEY_FILE, INTERMEDIATE_CSR_FILE] {
+            let path = pending.join(name);
+            if path.exists() {
+                return Err(OfflineCaError::PendingIntermediate { path });
+            }
+        }
+        return Ok(pending);
+    }
     for name in [
         ROOT_CERT_FILE,
         ROOT_KEY_FILE,
@@ -271,6 +294,27 @@ pub fn init_intermediate(
             return Err(OfflineCaError::KeyMaterialPresent { path });
         }
     }
+    Ok(dir.to_owned())
+}
+
+/// `signet ca init-intermediate`, on the server: generates the intermediate's key
+/// (`algorithm`, from `rng`) into [`INTERMEDIATE_KEY_FILE`] of the CA directory `dir` (0600,
+/// durably) and its request ([`offline::generate_intermediate_key_and_csr`], subject
+/// `subject`) into [`INTERMEDIATE_CSR_FILE`], and returns the request's path.
+///
+/// On a CA that serves under an offline root ([`serves_under_offline_root`]) the files are
+/// the next intermediate's, written into [`PENDING_DIR`] without touching the serving ones;
+/// `signet up --ca-chain CHAIN.pem --rotate ca` installs them. Refused when a pending
+/// intermediate exists, or when the CA has other key material (its root key, or a key
+/// awaiting its first chain). A crash after the key is written leaves a key without a
+/// request: delete the key and run again.
+pub fn init_intermediate(
+    dir: &Path,
+    algorithm: CaAlgorithm,
+    subject: &str,
+    rng: &dyn SecureRandom,
+) -> Result<PathBuf, OfflineCaError> {
+    let dir = &intermediate_dir(dir)?;
     let (key, csr) = offline::generate_intermediate_key_and_csr(algorithm, subject, rng)?;
     signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
     create_file(&dir.join(INTERMEDIATE_KEY_FILE), &key.to_pkcs8_pem()?, true)?;
@@ -280,23 +324,14 @@ pub fn init_intermediate(
 }
 
 /// [`init_intermediate`] with an intermediate key made elsewhere (in an HSM): writes only the
-/// request ([`offline::intermediate_csr`]) into [`INTERMEDIATE_CSR_FILE`] and returns its path.
+/// request ([`offline::intermediate_csr`]) into [`INTERMEDIATE_CSR_FILE`] (of [`PENDING_DIR`]
+/// on a CA serving under an offline root) and returns its path.
 pub fn init_intermediate_with_key(
     dir: &Path,
     key: &SigningKey,
     subject: &str,
 ) -> Result<PathBuf, OfflineCaError> {
-    for name in [
-        ROOT_CERT_FILE,
-        ROOT_KEY_FILE,
-        INTERMEDIATE_CERT_FILE,
-        INTERMEDIATE_KEY_FILE,
-    ] {
-        let path = dir.join(name);
-        if path.exists() {
-            return Err(OfflineCaError::KeyMaterialPresent { path });
-        }
-    }
+    let dir = &intermediate_dir(dir)?;
     let csr = offline::intermediate_csr(key, subject)?;
     signet_durable::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let csr_path = dir.join(INTERMEDIATE_CSR_FILE);
@@ -364,7 +399,24 @@ pub fn install_chain(dir: &Path, chain: &Path) -> Result<(), OfflineCaError> {
     }
     let key =
         pem_key(&read_text(&key_path)?).map_err(|e| OfflineCaError::from(e).in_file(&key_path))?;
-    install_chain_for(dir, chain, &key, key_path)
+    install_chain_for(dir, chain, &key, key_path).map_err(|e| {
+        match (&e, pending_key_of(dir, chain)) {
+            (OfflineCaError::InFile { source, .. }, Some(pending))
+                if matches!(**source, OfflineCaError::ChainKeyMismatch { .. }) =>
+            {
+                OfflineCaError::ChainIsPending { pending }.in_file(chain)
+            }
+            _ => e,
+        }
+    })
+}
+
+/// The pending key file of `dir` ([`PENDING_DIR`]), when the chain file `chain` is for it.
+fn pending_key_of(dir: &Path, chain: &Path) -> Option<PathBuf> {
+    let path = dir.join(PENDING_DIR).join(INTERMEDIATE_KEY_FILE);
+    let key = pem_key(&read_text(&path).ok()?).ok()?;
+    offline::check_chain_for_key(&read_text(chain).ok()?, &key).ok()?;
+    Some(path)
 }
 
 /// [`install_chain`] for an intermediate key kept elsewhere (in an HSM): the chain is
@@ -412,5 +464,172 @@ fn install_chain_for(
     for (path, certificate) in missing {
         create_file(&path, &crate::keys::pem_cert(certificate.der())?, false)?;
     }
+    Ok(())
+}
+
+/// The DER of the first certificate of the file `path`: `None` when there is no file, an
+/// empty vector (equal to no certificate) when it holds none.
+fn installed_certificate(path: &Path) -> Result<Option<Vec<u8>>, CaError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = read_text(path)?;
+    let first = signet_x509::decode_pem(&text, "CERTIFICATE")
+        .ok()
+        .and_then(|blocks| blocks.into_iter().next());
+    Ok(Some(first.unwrap_or_default()))
+}
+
+/// `signet up --ca-chain CHAIN.pem --rotate ca`, before anything changes: checks the chain
+/// file `chain` as the next intermediate of the CA directory `dir`, which serves under an
+/// offline root, and returns its intermediate certificate.
+///
+/// - The CA's root is offline ([`OfflineCaError::RootNotOffline`] otherwise).
+/// - The chain is an intermediate issued by the root the CA serves under
+///   ([`OfflineCaError::OtherRoot`]).
+/// - Its intermediate is not the one served ([`OfflineCaError::ChainAlreadyServed`]), unless
+///   `resuming` (an interrupted rotation, which may have installed it already).
+/// - Its intermediate is valid at `now` ([`OfflineCaError::NotValidNow`]): it issues from
+///   this start on.
+/// - Its key is the new one: `key` (in an HSM; no pending key file may then exist), else the
+///   pending key file of [`init_intermediate`] ([`OfflineCaError::NoPendingIntermediate`]
+///   when there is none), else, when resuming past its move, the installed key file
+///   ([`OfflineCaError::ChainKeyMismatch`] when it is another key).
+pub fn check_new_intermediate(
+    dir: &Path,
+    chain: &Path,
+    key: Option<&SigningKey>,
+    resuming: bool,
+    now: i64,
+) -> Result<Certificate, OfflineCaError> {
+    let root_key = dir.join(ROOT_KEY_FILE);
+    if root_key.exists() {
+        return Err(OfflineCaError::RootNotOffline { path: root_key });
+    }
+    let text = read_text(chain)?;
+    let [intermediate, root] = offline::parse_chain(&text).map_err(|e| e.in_file(chain))?;
+    let root_path = dir.join(ROOT_CERT_FILE);
+    if installed_certificate(&root_path)?.as_deref() != Some(root.der()) {
+        return Err(OfflineCaError::OtherRoot {
+            installed: root_path,
+        }
+        .in_file(chain));
+    }
+    if now < intermediate.not_before() || now > intermediate.not_after() {
+        return Err(OfflineCaError::NotValidNow {
+            not_before: intermediate.not_before(),
+            not_after: intermediate.not_after(),
+            now,
+        }
+        .in_file(chain));
+    }
+    let cert_path = dir.join(INTERMEDIATE_CERT_FILE);
+    let served = installed_certificate(&cert_path)?.as_deref() == Some(intermediate.der());
+    if served && !resuming {
+        return Err(OfflineCaError::ChainAlreadyServed {
+            installed: cert_path,
+        }
+        .in_file(chain));
+    }
+    let pending_key = dir.join(PENDING_DIR).join(INTERMEDIATE_KEY_FILE);
+    let (spki, key_name) = match key {
+        Some(key) => {
+            let location = key.signer().location();
+            if pending_key.exists() {
+                return Err(OfflineCaError::UnexpectedKeyFile {
+                    path: pending_key,
+                    location,
+                });
+            }
+            (key.spki_der()?, PathBuf::from(location))
+        }
+        None => {
+            let installed_key = dir.join(INTERMEDIATE_KEY_FILE);
+            let path = if pending_key.exists() {
+                pending_key
+            } else if resuming && served && installed_key.exists() {
+                installed_key
+            } else {
+                return Err(OfflineCaError::NoPendingIntermediate { path: pending_key });
+            };
+            let key =
+                pem_key(&read_text(&path)?).map_err(|e| OfflineCaError::from(e).in_file(&path))?;
+            (key.spki_der()?, path)
+        }
+    };
+    if intermediate.public_key().spki_der() != spki.as_slice() {
+        return Err(OfflineCaError::ChainKeyMismatch { key: key_name }.in_file(chain));
+    }
+    Ok(intermediate)
+}
+
+/// Moves `from` to `to` durably unless done already: nothing when `from` is gone; when both
+/// exist with the same bytes (a crash inside the move), `from` is removed; different bytes
+/// are refused ([`OfflineCaError::MoveConflict`]), never overwritten.
+fn move_once(from: &Path, to: &Path) -> Result<(), OfflineCaError> {
+    if std::fs::symlink_metadata(from).is_err() {
+        return Ok(());
+    }
+    if std::fs::symlink_metadata(to).is_err() {
+        return signet_durable::move_file(from, to).map_err(|e| io(from, e).into());
+    }
+    let same = std::fs::read(from).map_err(|e| io(from, e))?
+        == std::fs::read(to).map_err(|e| io(to, e))?;
+    if !same {
+        return Err(OfflineCaError::MoveConflict {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        });
+    }
+    signet_durable::remove_file(from).map_err(|e| io(from, e).into())
+}
+
+/// A rotation of the intermediate, step 2: moves the serving intermediate's files (key, when
+/// a file, request, then certificate) of the CA directory `dir` into `retired` (created),
+/// unless the certificate in place is already `new` or gone. The certificate moves last, so
+/// a crash here leaves it in place and the next call moves the rest. The root stays.
+pub fn retire_intermediate(
+    dir: &Path,
+    new: &Certificate,
+    retired: &Path,
+) -> Result<(), OfflineCaError> {
+    match installed_certificate(&dir.join(INTERMEDIATE_CERT_FILE))? {
+        None => return Ok(()),
+        Some(der) if der == new.der() => return Ok(()),
+        Some(_) => {}
+    }
+    signet_durable::create_dir_all(retired).map_err(|e| io(retired, e))?;
+    for name in [
+        INTERMEDIATE_KEY_FILE,
+        INTERMEDIATE_CSR_FILE,
+        INTERMEDIATE_CERT_FILE,
+    ] {
+        move_once(&dir.join(name), &retired.join(name))?;
+    }
+    Ok(())
+}
+
+/// A rotation of the intermediate, step 3, after [`retire_intermediate`]: writes `new` as the
+/// CA's intermediate certificate (durably, 0644), then moves the pending key (when a file)
+/// and request of [`PENDING_DIR`] into place. Each part is skipped when done, so a crash is
+/// finished by calling it again; the pending key never moves before its certificate is
+/// written, and is never discarded.
+pub fn install_new_intermediate(dir: &Path, new: &Certificate) -> Result<(), OfflineCaError> {
+    let cert_path = dir.join(INTERMEDIATE_CERT_FILE);
+    match installed_certificate(&cert_path)? {
+        None => create_file(&cert_path, &crate::keys::pem_cert(new.der())?, false)?,
+        Some(der) if der == new.der() => {}
+        Some(_) => {
+            return Err(OfflineCaError::ChainDiffers {
+                installed: cert_path,
+            });
+        }
+    }
+    let pending = dir.join(PENDING_DIR);
+    for name in [INTERMEDIATE_KEY_FILE, INTERMEDIATE_CSR_FILE] {
+        move_once(&pending.join(name), &dir.join(name))?;
+    }
+    // Left behind when it holds anything else: harmless, and not ours to delete.
+    let _ = std::fs::remove_dir(&pending);
     Ok(())
 }

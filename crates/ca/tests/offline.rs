@@ -467,3 +467,156 @@ fn a_ca_with_a_generated_root_refuses_a_chain() {
     std::fs::write(&chain_path, chain_for(&root, &csr)).unwrap();
     assert!(store::install_chain(&ca_dir, &chain_path).is_err());
 }
+
+/// A CA serving under the offline root of `root_dir`, in `dir`: its first intermediate made,
+/// signed and installed. Returns the root.
+fn serving_ca(root_dir: &Path, dir: &Path) -> RootCa {
+    let root = store::init_root(root_dir, NOW, CaAlgorithm::EcdsaP256, "CN=R", &rng()).unwrap();
+    let csr = store::init_intermediate(dir, CaAlgorithm::EcdsaP256, "CN=I1", &rng()).unwrap();
+    let chain = dir.parent().unwrap().join("chain1.pem");
+    store::sign_intermediate(root_dir, &csr, &chain, NOW, FIVE_YEARS, &rng()).unwrap();
+    store::install_chain(dir, &chain).unwrap();
+    root
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn the_next_intermediate_is_pending_and_rotates_in_resumable_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root_dir, dir) = (tmp.path().join("root"), tmp.path().join("ca"));
+    serving_ca(&root_dir, &dir);
+    let old_cert = read(&dir.join(INTERMEDIATE_CERT_FILE));
+    let old_key = read(&dir.join(INTERMEDIATE_KEY_FILE));
+    assert!(store::serves_under_offline_root(&dir));
+
+    // No pending key yet.
+    let chain1 = tmp.path().join("chain1.pem");
+    assert!(matches!(
+        store::check_new_intermediate(&dir, &chain1, None, false, NOW + 100),
+        Err(OfflineCaError::InFile { source, .. })
+            if matches!(*source, OfflineCaError::ChainAlreadyServed { .. })
+    ));
+
+    // The next one goes to pending/, the serving files untouched; only one at a time.
+    let csr = store::init_intermediate(&dir, CaAlgorithm::EcdsaP384, "CN=I2", &rng()).unwrap();
+    let pending = dir.join(store::PENDING_DIR);
+    assert_eq!(csr, pending.join(INTERMEDIATE_CSR_FILE));
+    assert_eq!(read(&dir.join(INTERMEDIATE_KEY_FILE)), old_key);
+    assert_eq!(read(&dir.join(INTERMEDIATE_CERT_FILE)), old_cert);
+    assert!(matches!(
+        store::init_intermediate(&dir, CaAlgorithm::EcdsaP256, "CN=I3", &rng()),
+        Err(OfflineCaError::PendingIntermediate { .. })
+    ));
+    let new_key = read(&pending.join(INTERMEDIATE_KEY_FILE));
+    let chain2 = tmp.path().join("chain2.pem");
+    store::sign_intermediate(&root_dir, &csr, &chain2, NOW, FIVE_YEARS, &rng()).unwrap();
+    // Without --rotate, the pending chain is named as such.
+    let err = store::install_chain(&dir, &chain2).unwrap_err();
+    assert!(err.to_string().contains("--rotate ca"), "{err}");
+
+    // Not valid yet (the offline machine's clock ahead), or no longer.
+    for now in [NOW - 1, NOW + FIVE_YEARS + 1] {
+        assert!(matches!(
+            store::check_new_intermediate(&dir, &chain2, None, false, now),
+            Err(OfflineCaError::InFile { source, .. })
+                if matches!(*source, OfflineCaError::NotValidNow { .. })
+        ));
+    }
+    let new = store::check_new_intermediate(&dir, &chain2, None, false, NOW + 100).unwrap();
+    let retired = dir.join("retired").join("1800000100");
+
+    // A crash inside step 2: the key moved, the request under both names.
+    std::fs::create_dir_all(&retired).unwrap();
+    std::fs::rename(
+        dir.join(INTERMEDIATE_KEY_FILE),
+        retired.join(INTERMEDIATE_KEY_FILE),
+    )
+    .unwrap();
+    std::fs::hard_link(
+        dir.join(INTERMEDIATE_CSR_FILE),
+        retired.join(INTERMEDIATE_CSR_FILE),
+    )
+    .unwrap();
+    store::check_new_intermediate(&dir, &chain2, None, true, NOW + 100).unwrap();
+    store::retire_intermediate(&dir, &new, &retired).unwrap();
+    assert!(!dir.join(INTERMEDIATE_CERT_FILE).exists());
+    assert!(!dir.join(INTERMEDIATE_CSR_FILE).exists());
+    assert_eq!(read(&retired.join(INTERMEDIATE_KEY_FILE)), old_key);
+    assert_eq!(read(&retired.join(INTERMEDIATE_CERT_FILE)), old_cert);
+
+    // A crash inside step 3: the certificate written, the key under both names.
+    std::fs::write(
+        dir.join(INTERMEDIATE_CERT_FILE),
+        pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, new.der()).unwrap(),
+    )
+    .unwrap();
+    std::fs::hard_link(
+        pending.join(INTERMEDIATE_KEY_FILE),
+        dir.join(INTERMEDIATE_KEY_FILE),
+    )
+    .unwrap();
+    // Resuming finds the chain installed (not "already served") and the key still pending.
+    store::check_new_intermediate(&dir, &chain2, None, true, NOW + 100).unwrap();
+    // Step 2 again is a no-op: the certificate in place is the new one; the new key stays.
+    store::retire_intermediate(&dir, &new, &retired).unwrap();
+    assert_eq!(read(&dir.join(INTERMEDIATE_KEY_FILE)), new_key);
+    store::install_new_intermediate(&dir, &new).unwrap();
+    assert!(!pending.exists());
+    assert_eq!(read(&dir.join(INTERMEDIATE_KEY_FILE)), new_key);
+    assert!(dir.join(INTERMEDIATE_CSR_FILE).exists());
+    // Resuming once more (a crash before the trust files): the installed key is the new one.
+    store::check_new_intermediate(&dir, &chain2, None, true, NOW + 100).unwrap();
+    store::retire_intermediate(&dir, &new, &retired).unwrap();
+    store::install_new_intermediate(&dir, &new).unwrap();
+    let keys = store::load_or_create(&dir, NOW, CaAlgorithm::EcdsaP256, &rng()).unwrap();
+    assert_eq!(keys.intermediate().der(), new.der());
+    // Not resuming, the chain is the one served.
+    assert!(store::check_new_intermediate(&dir, &chain2, None, false, NOW + 100).is_err());
+    // The chain installed: accepted again as --ca-chain.
+    store::install_chain(&dir, &chain2).unwrap();
+}
+
+#[test]
+fn a_new_intermediate_of_another_root_or_key_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (root_dir, dir) = (tmp.path().join("root"), tmp.path().join("ca"));
+    serving_ca(&root_dir, &dir);
+    let csr = store::init_intermediate(&dir, CaAlgorithm::EcdsaP256, "CN=I2", &rng()).unwrap();
+    // Another root.
+    let other_root = tmp.path().join("root2");
+    store::init_root(&other_root, NOW, CaAlgorithm::EcdsaP256, "CN=R2", &rng()).unwrap();
+    let foreign = tmp.path().join("foreign.pem");
+    store::sign_intermediate(&other_root, &csr, &foreign, NOW, FIVE_YEARS, &rng()).unwrap();
+    let err = store::check_new_intermediate(&dir, &foreign, None, false, NOW + 100).unwrap_err();
+    assert!(err.to_string().contains("not this CA's root"), "{err}");
+    // Another key (a request of the same root for another CA).
+    let other = tmp.path().join("other");
+    let other_csr =
+        store::init_intermediate(&other, CaAlgorithm::EcdsaP256, "CN=O", &rng()).unwrap();
+    let wrong = tmp.path().join("wrong.pem");
+    store::sign_intermediate(&root_dir, &other_csr, &wrong, NOW, FIVE_YEARS, &rng()).unwrap();
+    let err = store::check_new_intermediate(&dir, &wrong, None, false, NOW + 100).unwrap_err();
+    assert!(
+        err.to_string().contains("pending") && err.to_string().contains("not for this CA"),
+        "{err}"
+    );
+    // No pending key: nothing new to install.
+    std::fs::remove_file(dir.join(store::PENDING_DIR).join(INTERMEDIATE_KEY_FILE)).unwrap();
+    let err = store::check_new_intermediate(&dir, &wrong, None, false, NOW + 100).unwrap_err();
+    assert!(err.to_string().contains("no new intermediate key"), "{err}");
+    // A CA whose root is in its directory has no offline root to rotate under.
+    let online = tmp.path().join("online");
+    store::load_or_create(&online, NOW, CaAlgorithm::EcdsaP256, &rng()).unwrap();
+    assert!(!store::serves_under_offline_root(&online));
+    assert!(matches!(
+        store::check_new_intermediate(&online, &wrong, None, false, NOW + 100),
+        Err(OfflineCaError::RootNotOffline { .. })
+    ));
+    assert!(matches!(
+        store::init_intermediate(&online, CaAlgorithm::EcdsaP256, "CN=X", &rng()),
+        Err(OfflineCaError::KeyMaterialPresent { .. })
+    ));
+}

@@ -6,7 +6,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `ca/` | CA root and intermediate keys and certificates; with the root kept offline, no root key (see [`CaDeploymentConfig::ca_chain`]) |
+//! | `ca/` | CA root and intermediate keys and certificates; with the root kept offline, no root key (see [`CaDeploymentConfig::ca_chain`]), and the next intermediate's key and request in `ca/pending/` until `signet up --ca-chain NEW.pem --rotate ca` (see [`crate::rotation`]) |
 //! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores (none with [`CaDeploymentConfig::database`]: the CT log is then in PostgreSQL) |
 //! | `oidc/` | the development issuer's key |
 //!

@@ -91,7 +91,12 @@ pub enum DeployError {
     /// to stop trusting. Start again with `--rotate` for it to finish.
     #[error(
         "a rotation of the {service} key was interrupted: its old key is recorded as retired \
-         but still in place; start with --rotate {service} to finish it"
+         but still in place; start with --rotate {service} to finish it{}",
+        if *service == crate::RotateService::Ca {
+            " (and the same --ca-chain, for an intermediate under an offline root)"
+        } else {
+            ""
+        }
     )]
     RotationInterrupted {
         /// The service.

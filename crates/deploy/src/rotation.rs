@@ -32,10 +32,27 @@
 //! | `ct` | `ct/ct-signing.key` | ECDSA P-256, same tree | `ctlogs`, new log ID |
 //! | `tsa` | `tsa/tsa-signing-key.pem`, `tsa/tsa-chain.pem` | new key and chain | `timestampAuthorities` |
 //! | `ca` | the four files of `ca/` | a new chain: root and intermediate | `certificateAuthorities` |
+//! | `ca` with `--ca-chain` (root offline) | `ca/ca-intermediate{.pem,-key.pem,.csr}` (no key file for an HSM key) | the pending intermediate of `ca/pending/` (or the HSM's `ca` key) with the given chain, same root | `certificateAuthorities` |
 //!
-//! The CA gets a whole new chain rather than a new intermediate under the old root: the root
-//! key need not be on the server (it may be kept offline), and a new chain needs nothing the
-//! first start does not do. The CT log then accepts precertificates of the new root only.
+//! A CA whose root is on the server gets a whole new chain rather than a new intermediate
+//! under the old root: a new chain needs nothing the first start does not do. The CT log then
+//! accepts precertificates of the new root only.
+//!
+//! A CA whose root is kept offline (no root key in `ca/`) rotates its intermediate only, and
+//! `--rotate ca` needs `--ca-chain` there: `signet ca init-intermediate` on the serving CA makes
+//! the next key and request in `ca/pending/` ([`signet_ca::store::PENDING_DIR`]; with an HSM
+//! key only the request), the offline root signs it, and `signet up --ca-chain NEW.pem --rotate
+//! ca` checks the chain before step 1 ([`signet_ca::store::check_new_intermediate`]: same
+//! root, not the chain already served, for the pending key or the HSM's `ca` key). Steps 2
+//! and 3 are [`signet_ca::store::retire_intermediate`] (key, request, then certificate move to
+//! `ca/retired/<T>/`; the certificate last, so the one in place says how far a crash got) and
+//! [`signet_ca::store::install_new_intermediate`] (the new certificate written, then the
+//! pending files moved in; the pending key, certified by the root, is never discarded, unlike
+//! the generated keys of step 3). The trusted root then lists two `certificateAuthorities`
+//! entries with the same root, as Sigstore's public trusted root does for its intermediates:
+//! the old chain until `T`, the new one from `T`. The CT log keeps its root, so it accepts the
+//! new intermediate's precertificates as before.
+//!
 //! The logs' trees stay: each log re-signs its latest checkpoint with the new key when it
 //! opens. With `--database`, the logs' keys are recorded in the shared database, so rotating
 //! `rekor-v1` or `rekor-v2` is refused there.
@@ -293,6 +310,44 @@ fn read_root(path: &Path) -> Result<Option<TrustedRoot>, DeployError> {
     }
 }
 
+/// A rotation of the CA's intermediate under a root kept offline (`--rotate ca` with
+/// `--ca-chain`): the new intermediate's chain, signed by the same root, for the pending key
+/// of `signet ca init-intermediate` or for `key`, kept in an HSM.
+pub(crate) struct NewIntermediate<'a> {
+    /// The chain file (intermediate, then root).
+    pub(crate) chain: &'a Path,
+    /// The new intermediate's key in an HSM; `None`: the pending key file.
+    pub(crate) key: Option<signet_ca::SigningKey>,
+}
+
+/// The CA's new intermediate, checked ([`signet_ca::store::check_new_intermediate`]).
+fn check_new_intermediate(
+    dir: &Path,
+    new: &NewIntermediate<'_>,
+    resuming: bool,
+    now: i64,
+) -> Result<signet_x509::Certificate, DeployError> {
+    signet_ca::store::check_new_intermediate(
+        &dir.join("ca"),
+        new.chain,
+        new.key.as_ref(),
+        resuming,
+        now,
+    )
+    .map_err(|e| DeployError::component("the CA's new intermediate", e))
+}
+
+/// `--rotate ca` without `--ca-chain` on a CA whose root is offline: it would generate a new
+/// root, key included, on the server.
+fn offline_root_needs_chain() -> DeployError {
+    DeployError::RotationUnsupported {
+        service: RotateService::Ca,
+        reason: "its root is kept offline: make the next intermediate with `signet ca \
+                 init-intermediate`, sign its request with the root and start with --ca-chain \
+                 CHAIN.pem --rotate ca",
+    }
+}
+
 /// Whether anything (a file, a symlink) has this name.
 fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
@@ -390,7 +445,9 @@ fn hex_of(bytes: &[u8]) -> String {
 /// they open and find none). Without `rotate`, checks that no rotation was left unfinished.
 ///
 /// `base`: the public URL (without a trailing `/`); `database`: whether the logs live in
-/// PostgreSQL (their keys cannot rotate there).
+/// PostgreSQL (their keys cannot rotate there); `new_intermediate`: with `--rotate ca`, the
+/// CA's next intermediate under its offline root (steps 2 and 3 then move the intermediate's
+/// files only and install the pending ones; the root stays).
 ///
 /// # Errors
 /// [`DeployError::RotationInterrupted`], [`DeployError::NothingToRotate`],
@@ -404,6 +461,7 @@ pub(crate) fn prepare(
     now: i64,
     database: bool,
     rng: &dyn SecureRandom,
+    new_intermediate: Option<&NewIntermediate<'_>>,
 ) -> Result<Retired, DeployError> {
     let record_path = dir.join(RETIRED_TRUST_JSON);
     let mut record = read_root(&record_path)?.unwrap_or_else(empty_root);
@@ -421,6 +479,8 @@ pub(crate) fn prepare(
     // Plan everything before writing anything.
     let mut plan: Vec<Rotation> = Vec::new();
     let mut newly_retired: Vec<(RotateService, Entry)> = Vec::new();
+    // The CA's next intermediate, when `--rotate ca` rotates it under the offline root.
+    let mut intermediate: Option<signet_x509::Certificate> = None;
     for service in RotateService::ALL {
         let current = trusted.as_ref().and_then(|t| current_of(t, service));
         let recorded = current.as_ref().and_then(|c| {
@@ -438,12 +498,36 @@ pub(crate) fn prepare(
                     path: trusted_path,
                 });
             }
-            (true, Some(_), Some(recorded)) => plan.push(Rotation {
-                service,
-                at: recorded.end().unwrap_or(now),
-                resumed: true,
-            }),
+            (true, Some(_), Some(recorded)) => {
+                if service == RotateService::Ca {
+                    match new_intermediate {
+                        Some(new) => {
+                            intermediate = Some(check_new_intermediate(dir, new, true, now)?);
+                        }
+                        None if signet_ca::store::root_is_offline(&dir.join("ca")) => {
+                            return Err(offline_root_needs_chain());
+                        }
+                        None => {}
+                    }
+                }
+                plan.push(Rotation {
+                    service,
+                    at: recorded.end().unwrap_or(now),
+                    resumed: true,
+                });
+            }
             (true, Some(current), None) => {
+                if service == RotateService::Ca {
+                    match new_intermediate {
+                        Some(new) => {
+                            intermediate = Some(check_new_intermediate(dir, new, false, now)?)
+                        }
+                        None if signet_ca::store::root_is_offline(&dir.join("ca")) => {
+                            return Err(offline_root_needs_chain());
+                        }
+                        None => {}
+                    }
+                }
                 if database && matches!(service, RotateService::RekorV1 | RotateService::RekorV2) {
                     return Err(DeployError::RotationUnsupported {
                         service,
@@ -488,6 +572,18 @@ pub(crate) fn prepare(
         write_public(&record_path, (record.to_json_pretty() + "\n").as_bytes())?;
     }
     for rotation in &plan {
+        if rotation.service == RotateService::Ca
+            && let Some(new) = &intermediate
+        {
+            // 2. and 3. for the intermediate under an offline root: its files move, the
+            // pending ones take their place.
+            let ca_dir = dir.join("ca");
+            let retired_dir = ca_dir.join(RETIRED_DIR).join(rotation.at.to_string());
+            signet_ca::store::retire_intermediate(&ca_dir, new, &retired_dir)
+                .and_then(|()| signet_ca::store::install_new_intermediate(&ca_dir, new))
+                .map_err(|e| DeployError::component("the CA's new intermediate", e))?;
+            continue;
+        }
         // 2.
         retire_key_files(dir, rotation.service, rotation.at)?;
         // 3.

@@ -8,7 +8,7 @@
 //! | path | what |
 //! |---|---|
 //! | `log/` | the transparency logs (see [`crate::log`]) |
-//! | `ca/` | CA root and intermediate keys and certificates; with the root kept offline, no root key (see [`DeploymentConfig::ca_chain`]) |
+//! | `ca/` | CA root and intermediate keys and certificates; with the root kept offline, no root key (see [`DeploymentConfig::ca_chain`]), and the next intermediate in `ca/pending/` until it rotates in |
 //! | `ct/` | the CT log's key (`ct-signing.key`), creation time, redb stores |
 //! | `tsa/` | the TSA's key and certificate chain |
 //! | `oidc/` | the development issuer's key |
@@ -96,7 +96,8 @@ pub struct DeploymentConfig {
     /// (witnesses, a checkpoint lock). Default: nothing.
     pub log_guards: crate::log::LogGuardConfig,
     /// The CA chain signed by an offline root, installed at start (see
-    /// [`CaDeploymentConfig::ca_chain`]). Default: none.
+    /// [`CaDeploymentConfig::ca_chain`]); with [`RotateService::Ca`] in `rotate`, the next
+    /// intermediate's chain (see [`crate::rotation`]). Default: none.
     pub ca_chain: Option<PathBuf>,
 }
 
@@ -221,7 +222,8 @@ impl Deployment {
     ///
     /// # Errors
     /// As [`Deployment::open_with`]; [`DeployError::RotationUnsupported`] for `--rotate` of a
-    /// service whose key is in `keys` (an HSM key is replaced in the HSM, not here);
+    /// service whose key is in `keys` (an HSM key is replaced in the HSM, not here; the CA's
+    /// key there, with [`DeploymentConfig::ca_chain`], is the next intermediate's);
     /// [`DeployError::ServiceKey`] for a key of a service `signet up` does not run.
     pub async fn open_with_keys(
         config: DeploymentConfig,
@@ -247,7 +249,9 @@ impl Deployment {
                 RotateService::Tsa => KeyService::Tsa,
                 RotateService::Ca => KeyService::Ca,
             };
-            if keys.get(key).is_some() {
+            // The CA's next intermediate may be an HSM key: it comes with its chain.
+            let new_intermediate = *service == RotateService::Ca && config.ca_chain.is_some();
+            if keys.get(key).is_some() && !new_intermediate {
                 return Err(DeployError::RotationUnsupported {
                     service: *service,
                     reason: "its key is in an HSM (--pkcs11-key); rotation makes key files",
@@ -259,14 +263,20 @@ impl Deployment {
         let dir = config.data_dir.clone();
         signet_durable::create_dir_all(&dir).map_err(DeployError::io(&dir))?;
 
-        // A chain is for the current intermediate key, which a rotation of the CA retires.
-        if config.ca_chain.is_some() && config.rotate.contains(&RotateService::Ca) {
-            return Err(DeployError::RotationUnsupported {
-                service: RotateService::Ca,
-                reason: "--ca-chain installs a chain for the current intermediate key, which the \
-                         rotation would retire; rotate without it",
-            });
-        }
+        // With --rotate ca, a chain is the next intermediate's, under the same offline root
+        // (its key pending in `ca/pending/`, or in the HSM as `ca`).
+        let new_intermediate = match &config.ca_chain {
+            Some(chain) if config.rotate.contains(&RotateService::Ca) => {
+                Some(crate::rotation::NewIntermediate {
+                    chain,
+                    key: keys
+                        .get(KeyService::Ca)
+                        .map(crate::ca::ca_signing_key)
+                        .transpose()?,
+                })
+            }
+            _ => None,
+        };
         // Rotations (steps 1–3 of `crate::rotation`) before any service opens its keys.
         let retired = crate::rotation::prepare(
             &dir,
@@ -275,6 +285,7 @@ impl Deployment {
             now,
             config.database.is_some(),
             env.rng().as_ref(),
+            new_intermediate.as_ref(),
         )?;
 
         // The CA chain of an offline root, before anything opens.

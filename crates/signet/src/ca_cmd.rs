@@ -18,7 +18,10 @@ pub enum CaCommand {
     InitRoot(InitRootArgs),
     /// On the server: create the intermediate's key in DATA/ca/ca-intermediate-key.pem (mode
     /// 0600) and its certificate request DATA/ca/ca-intermediate.csr for the offline root to
-    /// sign. Refused when the CA already has key material.
+    /// sign. On a CA already serving under an offline root: the next intermediate, kept
+    /// pending in DATA/ca/pending/ (the serving one untouched) until `signet up --ca-chain
+    /// NEW-CHAIN.pem --rotate ca`. Refused when the CA has its root key, awaits its first
+    /// chain, or already has a pending intermediate.
     InitIntermediate(InitIntermediateArgs),
     /// On the offline machine: check the request's signature and issue the intermediate
     /// (path length 0, keyCertSign + cRLSign) with the root; write the chain (intermediate,
@@ -146,6 +149,14 @@ fn hsm_key(
         .transpose()
 }
 
+/// Whether `init-intermediate` wrote the request of the next intermediate, in the pending
+/// directory of a CA that serves already.
+fn is_pending(csr: &std::path::Path) -> bool {
+    csr.parent()
+        .and_then(std::path::Path::file_name)
+        .is_some_and(|name| name == store::PENDING_DIR)
+}
+
 /// Runs a `signet ca` command.
 pub fn run(command: &CaCommand) -> Result<(), Failure> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
@@ -186,10 +197,15 @@ pub fn run(command: &CaCommand) -> Result<(), Failure> {
                 let csr =
                     store::init_intermediate_with_key(&args.data.join("ca"), &key, &args.subject)
                         .map_err(failed)?;
+                let start = if is_pending(&csr) {
+                    "--ca-chain CHAIN.pem --rotate ca and this --pkcs11-key ca=... (the next \
+                     intermediate: the CA serves the current one until then)"
+                } else {
+                    "--ca-chain CHAIN.pem and the same --pkcs11-key ca=..."
+                };
                 println!(
                     "signet: the intermediate key stays in the HSM ({}); sign {} with the \
-                     offline root (`signet ca sign-intermediate`), then start with --ca-chain \
-                     CHAIN.pem and the same --pkcs11-key ca=...",
+                     offline root (`signet ca sign-intermediate`), then start with {start}",
                     key.signer().location(),
                     csr.display()
                 );
@@ -202,13 +218,21 @@ pub fn run(command: &CaCommand) -> Result<(), Failure> {
                 &rng,
             )
             .map_err(failed)?;
+            let (key, start) = match csr.parent() {
+                Some(dir) if is_pending(&csr) => (
+                    dir.join(store::INTERMEDIATE_KEY_FILE),
+                    "--ca-chain CHAIN.pem --rotate ca (the next intermediate, pending: the CA \
+                     serves the current one until then)",
+                ),
+                _ => (
+                    args.data.join("ca").join(store::INTERMEDIATE_KEY_FILE),
+                    "--ca-chain CHAIN.pem",
+                ),
+            };
             println!(
                 "signet: intermediate key in {}; sign {} with the offline root (`signet ca \
-                 sign-intermediate`), then start with --ca-chain CHAIN.pem",
-                args.data
-                    .join("ca")
-                    .join(store::INTERMEDIATE_KEY_FILE)
-                    .display(),
+                 sign-intermediate`), then start with {start}",
+                key.display(),
                 csr.display()
             );
         }

@@ -134,7 +134,8 @@ pub enum Command {
     /// every new entry, report those of watched identities or keys, and alert on forks.
     Monitor(crate::monitor_cmd::MonitorArgs),
     /// Keep the CA's root offline: make the root, the intermediate's key and request, and
-    /// sign the request with the root (then `signet up --ca-chain`).
+    /// sign the request with the root (then `signet up --ca-chain`; for the next
+    /// intermediate, the same steps, then `signet up --ca-chain NEW.pem --rotate ca`).
     Ca {
         /// Which step.
         #[command(subcommand)]
@@ -272,7 +273,11 @@ pub struct UpArgs {
     /// Replace this service's signing key at start (repeatable). The old key stays in
     /// trusted_root.json, valid until now, so what it signed still verifies; the new one signs
     /// from now on. Clients trusting the instance over TUF see it at their next refresh.
-    /// Give it for one start only: every start with it rotates again.
+    /// Give it for one start only: every start with it rotates again. For a CA whose root is
+    /// kept offline, `--rotate ca` installs the next intermediate: `signet ca
+    /// init-intermediate --data DATA` (kept pending in DATA/ca/pending/), sign its request with
+    /// the root, then `--ca-chain NEW-CHAIN.pem --rotate ca` (with an HSM key, its
+    /// `--pkcs11-key ca=NEWLABEL`). A crash midway is finished by the same flags.
     #[arg(long = "rotate", value_name = "SERVICE")]
     pub rotate: Vec<RotateArg>,
 
@@ -291,7 +296,9 @@ pub struct UpArgs {
 
     /// The CA chain (intermediate, then root) signed by a root kept offline for the key of
     /// `signet ca init-intermediate`: installed into DATA/ca at start, after which the CA
-    /// serves with the intermediate only. The same chain on a later start is accepted.
+    /// serves with the intermediate only. The same chain on a later start is accepted. With
+    /// `--rotate ca`: the next intermediate's chain (same root), for the key pending in
+    /// DATA/ca/pending/ or the HSM's `ca` key.
     #[arg(long, value_name = "CHAIN.pem")]
     pub ca_chain: Option<PathBuf>,
 
@@ -363,7 +370,8 @@ pub enum RotateArg {
     Ct,
     /// The timestamp authority's key and certificate chain.
     Tsa,
-    /// The CA: a new root and intermediate.
+    /// The CA: a new root and intermediate; with --ca-chain (root offline), the next
+    /// intermediate.
     Ca,
 }
 

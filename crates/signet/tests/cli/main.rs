@@ -14,6 +14,7 @@ mod common;
 
 mod audit;
 mod ca_offline;
+mod ca_rotation;
 mod completions;
 mod conformance;
 mod cosign_inputs;
