@@ -346,12 +346,16 @@ mod tests {
 
     #[test]
     fn every_day_round_trips() {
-        let mut day = days_from_civil(1, 1, 1);
-        let last = days_from_civil(9999, 12, 31);
-        while day <= last {
+        // Every day of 1600..=2400 (two 400-year cycles of leap rules around today),
+        // and every 7th day of the whole range: the same coverage of the calendar code at a
+        // tenth of the cost (the whole range took 12 s of a debug test run).
+        let round_trip = |day: i64| {
             let t = Timestamp::from_unix_seconds(day * 86_400 + 45_296);
             assert_eq!(ts(&t.to_string()), t);
-            day += 1;
-        }
+        };
+        let (first, last) = (days_from_civil(1, 1, 1), days_from_civil(9999, 12, 31));
+        (days_from_civil(1600, 1, 1)..=days_from_civil(2400, 12, 31)).for_each(round_trip);
+        (first..=last).step_by(7).for_each(round_trip);
+        round_trip(last);
     }
 }

@@ -107,7 +107,7 @@ pub fn spki_algorithm(spki_der: &[u8]) -> Option<SignerAlgorithm> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("signing key {key} is unavailable: {reason}")]
 pub struct SignError {
-    /// Which key (never a secret): e.g. `pkcs11:token=signet;object=rekor-v2`.
+    /// Which key (never a secret): [`Signer::location`].
     pub key: String,
     /// What went wrong.
     pub reason: String,
@@ -133,7 +133,8 @@ pub trait Signer: Send + Sync + fmt::Debug {
     /// key.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
 
-    /// Where the key lives, for logs and errors: `memory` or a `pkcs11:` URI without PIN.
+    /// Where the key lives, for logs and errors: `memory`, or a description of the HSM key
+    /// (module, token, label or id; never the PIN).
     fn location(&self) -> String;
 }
 
