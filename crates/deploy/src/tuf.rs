@@ -228,12 +228,54 @@ impl Drop for TufService {
     }
 }
 
+/// How many versions past the one this server holds a root, snapshot or targets file may be
+/// asked for from the database: other servers publish one version per change, and this one
+/// catches up every [`SYNC_INTERVAL`].
+const MAX_VERSIONS_AHEAD: u64 = 16;
+
+/// Whether `path` may name a file another server published since this one last synced: a
+/// root, snapshot or targets version just past the one held, or a consistent-snapshot
+/// target (`targets/<sha256 hex>.<name>`). Anything else cannot exist unless it is already
+/// in memory, so no request makes a database query for it.
+fn may_be_newer(path: &str, held: &signet_tuf::repo::Versions) -> bool {
+    if let Some(rest) = path.strip_prefix("targets/") {
+        return rest.split_once('.').is_some_and(|(hash, name)| {
+            hash.len() == 64
+                && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                && !name.is_empty()
+                && name.len() <= 200
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    }
+    let Some((version, role)) = path.split_once('.') else {
+        return false;
+    };
+    if version.is_empty() || version.len() > 19 || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Ok(version) = version.parse::<u64>() else {
+        return false;
+    };
+    let current = match role {
+        "root.json" => held.root,
+        "snapshot.json" => held.snapshot,
+        "targets.json" => held.targets,
+        _ => return false,
+    };
+    version > current && version <= current.saturating_add(MAX_VERSIONS_AHEAD)
+}
+
 async fn serve_file(State(served): State<Served>, UrlPath(path): UrlPath<String>) -> Response {
-    let mut file = served.repo.read().await.file(&path);
+    let (mut file, held) = {
+        let repo = served.repo.read().await;
+        (repo.file(&path), repo.versions())
+    };
     // A versioned name another server published since the last look (never the timestamp:
     // that one only moves forward, with the whole state, in `sync`).
     if file.is_none()
-        && path != TIMESTAMP
+        && may_be_newer(&path, &held)
         && let Some(store) = &served.shared
     {
         match store.read(&path).await {
@@ -333,4 +375,49 @@ async fn sync(repo: &RwLock<Repository>, store: &dyn TufStore) -> Result<(), sig
     let files = store.load().await?;
     repo.write().await.install(&files)?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use signet_tuf::repo::Versions;
+
+    #[test]
+    fn only_names_that_may_exist_reach_the_database() {
+        let held = Versions {
+            root: 2,
+            targets: 5,
+            snapshot: 7,
+            timestamp: 9,
+        };
+        for yes in [
+            "3.root.json",
+            "18.root.json",
+            "6.targets.json",
+            "8.snapshot.json",
+            "targets/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.trusted_root.json",
+        ] {
+            assert!(may_be_newer(yes, &held), "{yes}");
+        }
+        for no in [
+            "timestamp.json",
+            "2.root.json",
+            "1.root.json",
+            "19.root.json",
+            "99999999999999999999.root.json",
+            "+3.root.json",
+            "03x.root.json",
+            "3.mirrors.json",
+            "root.json",
+            "",
+            "targets/abc.trusted_root.json",
+            "targets/0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef.x",
+            "targets/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.",
+            "targets/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.a/b",
+            "../1.root.json",
+        ] {
+            assert!(!may_be_newer(no, &held), "{no}");
+        }
+    }
 }
