@@ -19,8 +19,9 @@
 //! replica set, the two leases may therefore be held by different replicas; each is taken,
 //! kept, lost and fenced exactly as the Rekor logs' lease is:
 //!
-//! - every [`LEASE_INTERVAL`] the holder proves it is alive on its lease connection (and checks
-//!   that its sequencer still runs); a follower tries to take the lease;
+//! - every [`LEASE_INTERVAL`](signet_log::lease::LEASE_INTERVAL) the holder proves it is alive
+//!   on its lease connection (and checks that its sequencer still runs); a follower tries to take
+//!   the lease;
 //! - a holder that stops proving it (killed, SIGSTOPped, hung) loses the lease within
 //!   [`LEASE_TIMEOUT`]; a follower takes it, raises the epoch, opens the log (which signs a tree
 //!   head over entries the old holder staged without one, as a restart does) and records its
@@ -46,8 +47,13 @@
 //! `x-signet-forwarded` header, and returns the holder's SCT. A forwarded submission is never
 //! forwarded again (503 if its receiver does not sequence). A follower gives up after
 //! [`FORWARD_TIMEOUT`] with a 503; if the lease moves on while it waits for the old holder (or
-//! after the old holder could not be reached), it submits again to the new one (the old one can no longer commit it; a submission it did
-//! commit first gets its first SCT back).
+//! after the old holder could not be reached), it submits again to the new one (the old one
+//! can no longer commit it; a submission it did commit first gets its first SCT back).
+//!
+//! The lease loop and this forwarding protocol are [`signet_log::lease::LeaseMember`]'s, the
+//! same the Rekor logs of `signet-server` run; this module says what sequencing means for the
+//! CT log (a [`signet_log::lease::LeaseHolder`]), sends submissions over HTTP and checks the
+//! SCTs that come back.
 //!
 //! # Deployment
 //!
@@ -61,12 +67,11 @@ use crate::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use signet_clock::Clock;
-use signet_log::PostgresStore;
 use signet_log::lease::{
-    EpochLease, FORWARD_CONNECT_TIMEOUT, FORWARDED_HEADER, LEASE_INTERVAL, LEASE_TIMEOUT, LeaseDb,
-    LeaseScope, LeaseView,
+    self, FORWARD_CONNECT_TIMEOUT, FORWARDED_HEADER, LEASE_TIMEOUT, LeaseDb, LeaseHolder,
+    LeaseMember, LeaseScope, Unavailable,
 };
+use signet_log::{LogError, PostgresStore};
 use signet_signer::{SharedSigner, SignerAlgorithm};
 use sqlx::postgres::PgConnectOptions;
 use std::sync::{Arc, Mutex, Weak};
@@ -147,19 +152,70 @@ pub struct ClusterConfig {
     pub first_tree_head_timeout: Duration,
 }
 
-/// The lease, the holder's address and forwarding, for one [`CtLog`].
+/// The lease, the holder's address and forwarding, for one [`CtLog`] (the machinery is
+/// [`LeaseMember`]'s; this adds the CT log and HTTP).
 pub(crate) struct CtCluster {
-    db: LeaseDb,
-    peer_url: String,
+    member: LeaseMember,
     client: reqwest::Client,
-    clock: Clock,
-    /// The newest [`LeaseView`] this process has read or made: forwarded submissions wait
-    /// on it.
-    view: watch::Sender<LeaseView>,
-    /// The fenced store the running sequencer writes through, closed when it stops.
-    writer: Mutex<Option<PostgresStore>>,
+    /// The CT log as the lease's [`LeaseHolder`].
+    sequencing: CtSequencing,
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// The CT log as the lease's [`LeaseHolder`]: the holder sequences it through a store fenced
+/// by the lease's epoch.
+struct CtSequencing {
+    /// The log (the lease loop ends once it is dropped).
+    log: Weak<CtLog>,
+    /// The fenced store the running sequencer writes through, closed when it stops.
+    writer: Mutex<Option<PostgresStore>>,
+}
+
+impl LeaseHolder for CtSequencing {
+    type Error = CtError;
+
+    async fn start_sequencing(&self, db: &LeaseDb, epoch: i64) -> Result<(), CtError> {
+        let log = self.log.upgrade().ok_or(CtError::Log(LogError::Closed))?;
+        let writer = db
+            .sequencer_store(CT_SCHEMA, epoch)
+            .await
+            .map_err(|e| CtError::Log(e.into()))?;
+        let started = log.start_sequencing(Arc::new(writer.clone())).await;
+        if started.is_ok() {
+            *self.writer.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
+        } else {
+            close_store(&writer).await;
+        }
+        started
+    }
+
+    async fn stop_sequencing(&self) {
+        if let Some(log) = self.log.upgrade() {
+            log.stop_sequencing().await;
+        }
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(writer) = writer {
+            close_store(&writer).await;
+        }
+    }
+
+    fn stopped_sequencer(&self) -> Option<String> {
+        match self.log.upgrade() {
+            Some(log) if log.sequencer_runs() => None,
+            _ => Some("the CT log's sequencer stopped".into()),
+        }
+    }
+
+    async fn refresh(&self) {
+        if let Some(log) = self.log.upgrade() {
+            let _ = log.refresh().await;
+        }
+    }
+
+    fn is_gone(&self) -> bool {
+        self.log.strong_count() == 0
+    }
 }
 
 /// How a forwarding attempt ended.
@@ -179,68 +235,25 @@ struct SctJson {
     signature: String,
 }
 
-fn unavailable(reason: impl Into<String>) -> Forwarded {
-    Forwarded::Answer(Err(CtError::SequencerUnavailable {
-        reason: reason.into(),
-    }))
-}
-
 impl CtCluster {
-    /// Raises the known view of the lease to `seen` if it is newer.
-    fn observe(&self, seen: LeaseView) {
-        self.view.send_if_modified(|current| {
-            let newer = seen.is_newer_than(current);
-            if newer {
-                *current = seen;
-            }
-            newer
-        });
-    }
-
-    async fn refresh_view(&self) -> Result<LeaseView, sqlx::Error> {
-        let seen = self.db.lease_view().await?;
-        self.observe(seen.clone());
-        Ok(seen)
-    }
-
     /// Forwards a checked submission to the holder of the lease and returns its SCT, unless
-    /// the lease moves on first. Gives up (503) at `deadline`. (The same protocol as
-    /// `signet-server`'s forwarding of Rekor entries.)
+    /// the lease moves on first. Gives up (503) at `deadline`. One round of
+    /// [`LeaseMember::forward`], the protocol `signet-server` forwards Rekor entries by:
+    /// `forwarded` submissions are not forwarded again.
     pub(crate) async fn forward(
         &self,
         log: &CtLog,
         checked: &CheckedPrecert,
-        precert_der: &[u8],
-        chain: &[Vec<u8>],
+        (precert_der, chain): (&[u8], &[Vec<u8>]),
+        forwarded: bool,
         deadline: Instant,
     ) -> Forwarded {
-        if Instant::now() >= deadline {
-            return unavailable("no server sequences the CT log right now; retry");
-        }
-        let mut views = self.view.subscribe();
-        let used = match tokio::time::timeout_at(deadline, self.refresh_view()).await {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                eprintln!("signet-ct: reading the CT sequencer's address: {e}");
-                return unavailable("the database cannot be read; retry");
-            }
-            Err(_) => return unavailable("the database did not answer in time; retry"),
-        };
-        let Some(holder) = used.holder.clone().filter(|url| *url != self.peer_url) else {
-            // Nobody sequences at this epoch yet (a takeover in progress), or the holder is
-            // this process, which has just started or stopped sequencing.
-            let until = deadline.min(Instant::now() + LEASE_INTERVAL);
-            let _ =
-                tokio::time::timeout_at(until, views.wait_for(|seen| seen.is_newer_than(&used)))
-                    .await;
-            return Forwarded::Retry;
-        };
-        let url = format!("{}/ct/v1/add-pre-chain", holder.trim_end_matches('/'));
         let mut certs = Vec::with_capacity(chain.len().saturating_add(1));
         certs.push(STANDARD.encode(precert_der));
         certs.extend(chain.iter().map(|c| STANDARD.encode(c)));
         let body = serde_json::json!({ "chain": certs });
-        let exchange = async {
+        let send = |holder: String| async move {
+            let url = format!("{}/ct/v1/add-pre-chain", holder.trim_end_matches('/'));
             let answer = self
                 .client
                 .post(&url)
@@ -252,89 +265,19 @@ impl CtCluster {
             let bytes = answer.bytes().await?;
             Ok::<_, reqwest::Error>((status, bytes))
         };
-        let result = tokio::select! {
-            r = tokio::time::timeout_at(deadline, exchange) => r,
-            Ok(_) = views.wait_for(|seen| seen.epoch > used.epoch) => {
-                eprintln!("signet-ct: the CT lease moved on while forwarding to {url}; retrying");
-                return Forwarded::Retry;
+        match self.member.forward(forwarded, deadline, send).await {
+            lease::Forwarded::Answer((status, bytes)) => {
+                Forwarded::Answer(read_answer(log, checked, status, &bytes))
             }
-        };
-        let (status, bytes) = match result {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => {
-                // Most likely the holder died: its lease moves on within LEASE_TIMEOUT, and
-                // the submission goes to the next holder. (If the holder did log it before
-                // the connection broke, the next one answers with its first SCT.)
-                eprintln!("signet-ct: forwarding to {url}: {e}; waiting for the lease to move");
-                let moved = tokio::time::timeout_at(
-                    deadline,
-                    views.wait_for(|seen| seen.epoch > used.epoch),
-                )
-                .await;
-                return match moved {
-                    Ok(Ok(_)) => Forwarded::Retry,
-                    _ => unavailable("the CT log's sequencer cannot be reached; retry"),
-                };
-            }
-            Err(_) => {
-                eprintln!("signet-ct: forwarding to {url}: no answer in time");
-                return unavailable("the CT log's sequencer did not answer in time; retry");
-            }
-        };
-        Forwarded::Answer(read_answer(log, checked, status, &bytes))
-    }
-
-    /// Tries the lease once: on success starts sequencing through a store fenced by the
-    /// lease's epoch, and records this process as the holder.
-    async fn try_take(&self, log: &CtLog) -> Option<EpochLease> {
-        let lease = match tokio::time::timeout(LEASE_TIMEOUT * 3, self.db.try_lease()).await {
-            Ok(Ok(Some(l))) => l,
-            Ok(Ok(None)) => return None,
-            Ok(Err(e)) => {
-                eprintln!("signet-ct: trying the CT sequencer lease: {e}");
-                return None;
-            }
-            Err(_) => {
-                eprintln!("signet-ct: trying the CT sequencer lease: no answer in time");
-                return None;
-            }
-        };
-        let epoch = lease.epoch();
-        let started = match self.db.sequencer_store(CT_SCHEMA, epoch).await {
-            Ok(writer) => {
-                let started = log.start_sequencing(Arc::new(writer.clone())).await;
-                if started.is_ok() {
-                    *self.writer.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
-                } else {
-                    close_store(&writer).await;
+            lease::Forwarded::Retry { .. } => Forwarded::Retry,
+            lease::Forwarded::Unavailable(why) => {
+                if let Unavailable::Database(e) = &why {
+                    eprintln!("signet-ct: reading the CT sequencer's address: {e}");
                 }
-                started
+                Forwarded::Answer(Err(CtError::SequencerUnavailable {
+                    reason: why.to_string(),
+                }))
             }
-            Err(e) => Err(CtError::Log(e.into())),
-        };
-        if let Err(e) = started {
-            eprintln!("signet-ct: cannot sequence the CT log: {e}");
-            let _ = tokio::time::timeout(LEASE_TIMEOUT, lease.release()).await;
-            return None;
-        }
-        let since = i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX);
-        if let Err(e) = self.db.record_holder(&self.peer_url, epoch, since).await {
-            eprintln!("signet-ct: recording this server as the CT sequencer: {e}");
-        }
-        // Submissions waiting to be forwarded see that this process now sequences.
-        self.observe(LeaseView {
-            epoch,
-            holder: Some(self.peer_url.clone()),
-        });
-        Some(lease)
-    }
-
-    /// Stops sequencing and closes the fenced store.
-    async fn stop_sequencing(&self, log: &CtLog) {
-        log.stop_sequencing().await;
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(writer) = writer {
-            close_store(&writer).await;
         }
     }
 
@@ -415,63 +358,6 @@ fn read_answer(
     })
 }
 
-/// Checks a held lease: the lease connection answers in time with this lease's epoch (which
-/// also proves this process alive to the database), and the sequencer still runs.
-async fn check_held(held: &mut EpochLease, log: &CtLog) -> Result<(), String> {
-    match tokio::time::timeout(LEASE_TIMEOUT, held.check()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err("the lease check got no answer in time".into()),
-    }
-    if log.sequencer_runs() {
-        Ok(())
-    } else {
-        Err("the CT log's sequencer stopped".into())
-    }
-}
-
-/// The lease loop: runs until the log is shut down (or dropped), then stops sequencing and
-/// releases the lease.
-async fn run_lease(
-    log: Weak<CtLog>,
-    cluster: Arc<CtCluster>,
-    mut lease: Option<EpochLease>,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(LEASE_INTERVAL) => {}
-            _ = stop.wait_for(|&s| s) => break,
-        }
-        let Some(log) = log.upgrade() else { break };
-        match lease.take() {
-            Some(mut held) => match check_held(&mut held, &log).await {
-                Ok(()) => lease = Some(held),
-                Err(why) => {
-                    eprintln!("signet-ct: lost the CT sequencer lease ({why}); following");
-                    cluster.stop_sequencing(&log).await;
-                    let _ = tokio::time::timeout(LEASE_TIMEOUT, held.release()).await;
-                }
-            },
-            None => {
-                lease = cluster.try_take(&log).await;
-                if lease.is_some() {
-                    eprintln!("signet-ct: took the CT sequencer lease");
-                } else {
-                    let _ = cluster.refresh_view().await;
-                    let _ = log.refresh().await;
-                }
-            }
-        }
-    }
-    if let Some(log) = log.upgrade() {
-        cluster.stop_sequencing(&log).await;
-    }
-    if let Some(held) = lease {
-        let _ = tokio::time::timeout(LEASE_TIMEOUT, held.release()).await;
-    }
-}
-
 impl CtLog {
     /// Opens the CT log in `db`, shared with any number of other processes (see the module
     /// documentation): takes the lease and sequences if it is free, else waits (up to
@@ -499,22 +385,28 @@ impl CtLog {
             .map_err(|e| CtError::SequencerUnavailable {
                 reason: format!("building the forwarding HTTP client: {e}"),
             })?;
-        let (view, _) = watch::channel(LeaseView::default());
         let (stop, stop_rx) = watch::channel(false);
+        let member = LeaseMember::new(
+            db.lease,
+            cluster.peer_url,
+            move || clock.now_ms(),
+            "signet-ct",
+            "CT sequencer lease",
+        );
         let ct = Arc::new(CtCluster {
-            db: db.lease,
-            peer_url: cluster.peer_url,
+            member,
             client,
-            clock,
-            view,
-            writer: Mutex::new(None),
+            sequencing: CtSequencing {
+                log: Arc::downgrade(&log),
+                writer: Mutex::new(None),
+            },
             stop,
             task: Mutex::new(None),
         });
         // First round: take the lease, or wait for the holder's first tree head.
         let deadline = Instant::now() + cluster.first_tree_head_timeout;
         let lease = loop {
-            if let Some(lease) = ct.try_take(&log).await {
+            if let Some(lease) = ct.member.try_take(&ct.sequencing).await {
                 break Some(lease);
             }
             log.refresh().await?;
@@ -528,11 +420,12 @@ impl CtLog {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        let _ = ct.refresh_view().await;
+        let _ = ct.member.refresh_view().await;
         // A log of another key or origin cannot be served: refuse now.
         if let Err(e) = log.latest_sth() {
-            if lease.is_some() {
-                ct.stop_sequencing(&log).await;
+            if let Some(lease) = lease {
+                ct.sequencing.stop_sequencing().await;
+                let _ = tokio::time::timeout(LEASE_TIMEOUT, lease.release()).await;
             }
             return Err(e);
         }
@@ -541,12 +434,13 @@ impl CtLog {
                 reason: "the log is already clustered".into(),
             });
         }
-        let task = tokio::spawn(run_lease(
-            Arc::downgrade(&log),
-            Arc::clone(&ct),
-            lease,
-            stop_rx,
-        ));
+        let loop_ct = Arc::clone(&ct);
+        let task = tokio::spawn(async move {
+            loop_ct
+                .member
+                .run(&loop_ct.sequencing, lease, stop_rx)
+                .await;
+        });
         *ct.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         Ok(log)
     }

@@ -336,16 +336,7 @@ impl CtLog {
         )
         .await?;
         let batcher = Batcher::spawn(sequencer, self.sequencing.batch)?;
-        self.offer(batcher.latest_checkpoint());
-        let mut rx = batcher.subscribe();
-        let latest = self.latest.clone();
-        // Follows the batcher's checkpoints until it stops.
-        tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
-                let cp = Arc::clone(&rx.borrow_and_update());
-                latest.send_if_modified(|current| offer_to(current, cp));
-            }
-        });
+        batcher.publish_to(&self.latest);
         *self.batcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(batcher);
         Ok(())
     }
@@ -387,8 +378,7 @@ impl CtLog {
 
     /// Raises the known checkpoint to `cp` if it is newer.
     pub(crate) fn offer(&self, cp: Arc<StoredCheckpoint>) {
-        self.latest
-            .send_if_modified(|current| offer_to(current, cp));
+        signet_log::raise_checkpoint(&self.latest, cp);
     }
 
     /// Reads the store's checkpoint into the known one.
@@ -448,13 +438,8 @@ impl CtLog {
                 if self.current_batcher().is_some() {
                     return self.log_checked(checked).await;
                 }
-                if forwarded {
-                    return Err(CtError::SequencerUnavailable {
-                        reason: "this server does not sequence the CT log right now; retry".into(),
-                    });
-                }
                 match cluster
-                    .forward(self, &checked, precert_der, chain, deadline)
+                    .forward(self, &checked, (precert_der, chain), forwarded, deadline)
                     .await
                 {
                     crate::cluster::Forwarded::Answer(answer) => return answer,
@@ -728,15 +713,6 @@ impl CtLog {
         }
         self.stop_sequencing().await;
     }
-}
-
-/// Raises `current` to `cp` if `cp` is newer (a larger tree, or the same tree signed later).
-fn offer_to(current: &mut Arc<StoredCheckpoint>, cp: Arc<StoredCheckpoint>) -> bool {
-    let newer = cp.size > current.size || cp.timestamp_ms > current.timestamp_ms;
-    if newer {
-        *current = cp;
-    }
-    newer
 }
 
 /// What identifies a precertificate in the log: SHA-256 of the issuer key hash and the

@@ -36,6 +36,21 @@ impl Default for BatcherConfig {
     }
 }
 
+/// Raises the checkpoint in `latest` to `cp` if `cp` is newer (a larger tree, or a later
+/// signature), so that it only ever moves forward; returns whether it did.
+pub fn raise_checkpoint(
+    latest: &watch::Sender<Arc<StoredCheckpoint>>,
+    cp: Arc<StoredCheckpoint>,
+) -> bool {
+    latest.send_if_modified(|current| {
+        let newer = cp.size > current.size || cp.timestamp_ms > current.timestamp_ms;
+        if newer {
+            *current = cp;
+        }
+        newer
+    })
+}
+
 /// One queued submission.
 struct Pending {
     entry: NewEntry,
@@ -125,6 +140,22 @@ impl Batcher {
     /// A receiver that sees each new checkpoint, e.g. to push it to witnesses or caches.
     pub fn subscribe(&self) -> watch::Receiver<Arc<StoredCheckpoint>> {
         self.checkpoint.clone()
+    }
+
+    /// Raises `latest` to this batcher's checkpoint and then to each newer one it publishes
+    /// (see [`raise_checkpoint`]), on a task of its own that ends when the sequencing task does.
+    /// A service keeps its newest known checkpoint this way across sequencers (it sequences, stops,
+    /// reads the store as a follower, sequences again).
+    pub fn publish_to(&self, latest: &watch::Sender<Arc<StoredCheckpoint>>) {
+        raise_checkpoint(latest, self.latest_checkpoint());
+        let mut rx = self.subscribe();
+        let latest = latest.clone();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let cp = Arc::clone(&rx.borrow_and_update());
+                raise_checkpoint(&latest, cp);
+            }
+        });
     }
 
     /// Stops accepting entries from this handle and waits for the task to finish the batches

@@ -27,13 +27,31 @@
 //! Those connections also have `idle_in_transaction_session_timeout` set to [`LEASE_TIMEOUT`],
 //! so a transaction left open by a stopped sequencer does not hold the log's row lock longer.
 //!
-//! What a process does with the lease (which logs it sequences, how it forwards writes to the
-//! holder) is the service's business; this module only keeps the lease and the fence.
+//! **Taking part** ([`LeaseMember`]). Every process runs the same lease loop
+//! ([`LeaseMember::run`]): every [`LEASE_INTERVAL`] a holder checks its lease (which proves it
+//! alive) and that its sequencers still run, and a follower tries to take the lease. A process
+//! that takes it starts sequencing at the new epoch, then records its peer URL in `sequencer`;
+//! one that loses it (or finds a sequencer stopped) stops sequencing and releases it. What
+//! "sequencing" means (which logs, which stores) is the service's [`LeaseHolder`].
+//!
+//! **Forwarding** ([`LeaseMember::forward`]). A follower forwards a write to the holder of the
+//! current epoch; the service sends it (over its own HTTP client, with [`FORWARDED_HEADER`]) and
+//! reads the answer. A forwarded write is never forwarded again. If the lease moves to a later
+//! epoch while the write waits for the old holder (it may be stopped), or after the old holder
+//! could not be reached (it died), the write is handed back to be handled again by the new
+//! holder, possibly this process: the old holder's commits are refused from then on (see
+//! *Fencing*), so it is not logged twice (a write the old holder did commit first is a
+//! duplicate the next time). The write gets an answer, or a 503, by its deadline
+//! ([`FORWARD_TIMEOUT`]).
 
 use crate::{PostgresStore, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
+use std::fmt::Display;
+use std::future::Future;
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// How often a holder checks its lease and a follower tries to take it.
 pub const LEASE_INTERVAL: Duration = Duration::from_millis(500);
@@ -43,9 +61,10 @@ pub const LEASE_INTERVAL: Duration = Duration::from_millis(500);
 /// long a sequencer's transaction may stay idle (`idle_in_transaction_session_timeout`).
 pub const LEASE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Longest a follower waits for the holder to answer a forwarded write (connecting, sending,
-/// and reading the answer) before it answers 503; well under the usual client timeouts (30 s
-/// or more), and longer than a takeover ([`LEASE_TIMEOUT`] + [`LEASE_INTERVAL`] + recovery).
+/// Longest a follower spends on a forwarded write (reaching the holder, or the next one if the
+/// lease moves on, sending, and reading the answer) before it answers 503; well under the usual
+/// client timeouts (30 s or more), and longer than a takeover ([`LEASE_TIMEOUT`] +
+/// [`LEASE_INTERVAL`] + recovery).
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest a follower waits to connect to the holder.
@@ -419,6 +438,349 @@ impl LeaseDb {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// The service's side of a [`LeaseMember`]: what taking and losing the lease mean for it.
+///
+/// The lease loop calls these one at a time, from one task (and from the caller of
+/// [`LeaseMember::try_take`] before the loop starts).
+pub trait LeaseHolder: Send + Sync {
+    /// Why sequencing could not start (logged, then the lease is released).
+    type Error: Display + Send;
+
+    /// Starts sequencing at `epoch`: opens the logs (recovering them from the database, as a
+    /// restart does) through stores fenced at `epoch` ([`LeaseDb::sequencer_store`]) and starts
+    /// their batchers. On an error nothing may be left sequencing.
+    fn start_sequencing(
+        &self,
+        db: &LeaseDb,
+        epoch: i64,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Stops sequencing after the batches already queued, and closes the fenced stores.
+    fn stop_sequencing(&self) -> impl Future<Output = ()> + Send;
+
+    /// While sequencing: why the sequencing no longer works (a sequencer task ended), if so.
+    /// The holder then gives up the lease, so that another process can take over.
+    fn stopped_sequencer(&self) -> Option<String>;
+
+    /// A follower's round: reads the logs' newest checkpoints from the database.
+    fn refresh(&self) -> impl Future<Output = ()> + Send;
+
+    /// This process took (`true`) or gave up (`false`) the lease; also called once when the
+    /// lease loop starts.
+    fn lease_changed(&self, held: bool) {
+        let _ = held;
+    }
+
+    /// Whether the service is gone (its logs were dropped): the lease loop then ends.
+    fn is_gone(&self) -> bool {
+        false
+    }
+}
+
+/// One process taking part in a lease: it holds it and sequences, or follows and forwards
+/// writes to the holder (see the module docs).
+pub struct LeaseMember {
+    db: LeaseDb,
+    /// Where the other processes reach this one.
+    peer_url: String,
+    /// The wall clock (milliseconds since the epoch), for the holder row's `since_ms`.
+    now_ms: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// Names this process and its lease in log lines: `"{process}: took the {lease}"`.
+    process: &'static str,
+    lease: &'static str,
+    /// The newest [`LeaseView`] this process has read or made: forwarded writes wait on it.
+    /// Raised by the lease loop's follower rounds, by forwarding, and on taking the lease.
+    view: watch::Sender<LeaseView>,
+}
+
+impl std::fmt::Debug for LeaseMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaseMember")
+            .field("scope", &self.db.scope)
+            .field("peer_url", &self.peer_url)
+            .field("view", &*self.view.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one round of [`LeaseMember::forward`] ended.
+#[derive(Debug)]
+pub enum Forwarded<T> {
+    /// The holder's answer, as the service's send function read it.
+    Answer(T),
+    /// Not handled; look again: this process may sequence now, or there is a new holder to
+    /// forward to. `abandoned`: a holder was asked but the lease moved on before it answered
+    /// (or after it could not be reached), so it can no longer commit the write.
+    Retry {
+        /// Whether a forwarding attempt was abandoned.
+        abandoned: bool,
+    },
+    /// Not handled, and not to be retried by this process: answer 503 (or, for
+    /// [`Unavailable::Database`], a server error).
+    Unavailable(Unavailable),
+}
+
+/// Why a write could not be forwarded. The messages are fit for clients (they end in "retry").
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// The write was forwarded to this process, which does not sequence (the sender's view was
+    /// stale, or the lease just moved): it is never forwarded twice.
+    #[error("this server does not sequence the log right now; retry")]
+    AlreadyForwarded,
+    /// The deadline passed with no holder to forward to (a takeover took too long).
+    #[error("no server sequences the log right now; retry")]
+    NoSequencer,
+    /// Reading the holder's address failed.
+    #[error("the database cannot be read; retry")]
+    Database(#[source] sqlx::Error),
+    /// Reading the holder's address took until the deadline.
+    #[error("the database did not answer in time; retry")]
+    DatabaseTimeout,
+    /// The holder could not be reached, and the lease did not move on by the deadline.
+    #[error("the sequencing server cannot be reached; retry")]
+    Unreachable,
+    /// The holder did not answer by the deadline (it may be stopped or overloaded).
+    #[error("the sequencing server did not answer in time; retry")]
+    NoAnswer,
+}
+
+impl LeaseMember {
+    /// A member of the lease of `db`, reached by the others at `peer_url`. `now_ms` is the
+    /// clock; `process` and `lease` name this process and the lease in log lines.
+    pub fn new(
+        db: LeaseDb,
+        peer_url: String,
+        now_ms: impl Fn() -> u64 + Send + Sync + 'static,
+        process: &'static str,
+        lease: &'static str,
+    ) -> LeaseMember {
+        let (view, _) = watch::channel(LeaseView::default());
+        LeaseMember {
+            db,
+            peer_url,
+            now_ms: Box::new(now_ms),
+            process,
+            lease,
+            view,
+        }
+    }
+
+    /// The lease's database.
+    pub fn db(&self) -> &LeaseDb {
+        &self.db
+    }
+
+    /// Where the other processes reach this one.
+    pub fn peer_url(&self) -> &str {
+        &self.peer_url
+    }
+
+    /// Raises the known view of the lease to `seen` if it is newer.
+    fn observe(&self, seen: LeaseView) {
+        self.view.send_if_modified(|current| {
+            let newer = seen.is_newer_than(current);
+            if newer {
+                *current = seen;
+            }
+            newer
+        });
+    }
+
+    /// Reads the lease from the database into the known view; returns what was read.
+    ///
+    /// # Errors
+    /// The database's.
+    pub async fn refresh_view(&self) -> Result<LeaseView, sqlx::Error> {
+        let seen = self.db.lease_view().await?;
+        self.observe(seen.clone());
+        Ok(seen)
+    }
+
+    /// Tries the lease once: on success starts sequencing at its epoch and records this
+    /// process as the holder. `None` if another process holds it or sequencing did not start
+    /// (the lease is then released; the reason is logged).
+    pub async fn try_take<H: LeaseHolder>(&self, holder: &H) -> Option<EpochLease> {
+        let (process, name) = (self.process, self.lease);
+        // The statement timeout on the lease connection bounds this too; this covers connecting.
+        let lease = match tokio::time::timeout(LEASE_TIMEOUT * 3, self.db.try_lease()).await {
+            Ok(Ok(Some(l))) => l,
+            Ok(Ok(None)) => return None,
+            Ok(Err(e)) => {
+                eprintln!("{process}: trying the {name}: {e}");
+                return None;
+            }
+            Err(_) => {
+                eprintln!("{process}: trying the {name}: no answer in time");
+                return None;
+            }
+        };
+        let epoch = lease.epoch();
+        if let Err(e) = holder.start_sequencing(&self.db, epoch).await {
+            eprintln!("{process}: took the {name} but cannot sequence: {e}");
+            let _ = tokio::time::timeout(LEASE_TIMEOUT, lease.release()).await;
+            return None;
+        }
+        let since = i64::try_from((self.now_ms)()).unwrap_or(i64::MAX);
+        if let Err(e) = self.db.record_holder(&self.peer_url, epoch, since).await {
+            eprintln!("{process}: recording this process as the holder of the {name}: {e}");
+        }
+        // Writes waiting to be forwarded see that this process now sequences.
+        self.observe(LeaseView {
+            epoch,
+            holder: Some(self.peer_url.clone()),
+        });
+        Some(lease)
+    }
+
+    /// Checks a held lease: the lease connection answers in time with this lease's epoch
+    /// (which also proves this process alive to the database), and sequencing still works.
+    async fn check_held<H: LeaseHolder>(held: &mut EpochLease, holder: &H) -> Result<(), String> {
+        match tokio::time::timeout(LEASE_TIMEOUT, held.check()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err("the lease check got no answer in time".into()),
+        }
+        match holder.stopped_sequencer() {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
+    }
+
+    /// The lease loop, starting with `lease` if this process already holds it: every
+    /// [`LEASE_INTERVAL`] a holder checks its lease and its sequencers (and gives the lease up
+    /// if either failed), and a follower tries to take it (else refreshes its view of the lease
+    /// and its logs). Runs until `stop` turns true or the service is gone, then stops
+    /// sequencing and releases the lease.
+    pub async fn run<H: LeaseHolder>(
+        &self,
+        holder: &H,
+        mut lease: Option<EpochLease>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let (process, name) = (self.process, self.lease);
+        holder.lease_changed(lease.is_some());
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(LEASE_INTERVAL) => {}
+                _ = stop.wait_for(|&s| s) => break,
+            }
+            if holder.is_gone() {
+                break;
+            }
+            match lease.take() {
+                Some(mut held) => match Self::check_held(&mut held, holder).await {
+                    Ok(()) => lease = Some(held),
+                    Err(why) => {
+                        eprintln!("{process}: lost the {name} ({why}); following");
+                        holder.stop_sequencing().await;
+                        // Releases the lock if the connection still works; dropping it
+                        // closes it.
+                        let _ = tokio::time::timeout(LEASE_TIMEOUT, held.release()).await;
+                        holder.lease_changed(false);
+                    }
+                },
+                None => {
+                    lease = self.try_take(holder).await;
+                    if lease.is_some() {
+                        eprintln!("{process}: took the {name}");
+                        holder.lease_changed(true);
+                    } else {
+                        let _ = self.refresh_view().await;
+                        holder.refresh().await;
+                    }
+                }
+            }
+        }
+        holder.stop_sequencing().await;
+        if let Some(held) = lease {
+            let _ = tokio::time::timeout(LEASE_TIMEOUT, held.release()).await;
+        }
+    }
+
+    /// One round of forwarding a write to the holder of the lease (see the module docs):
+    /// `send` sends it to the holder's peer URL (with [`FORWARDED_HEADER`]) and reads the
+    /// answer, or fails if the holder cannot be reached. `already_forwarded`: the write came
+    /// with [`FORWARDED_HEADER`], so it is not forwarded again. Gives up at `deadline`.
+    ///
+    /// The write goes to the holder of the current epoch. If that epoch has no holder that
+    /// sequences yet (a takeover in progress), or the holder is this process (which has just
+    /// started or stopped sequencing), it waits up to a lease interval for the lease to move
+    /// and asks for a retry. If the lease moves to a later epoch while the holder has not
+    /// answered, or the holder could not be reached and the lease then moves on, it asks for a
+    /// retry too: the old holder can no longer commit the write.
+    ///
+    /// The caller loops: while it does not sequence, it calls this until an answer or
+    /// [`Forwarded::Unavailable`].
+    pub async fn forward<T, E, F, Fut>(
+        &self,
+        already_forwarded: bool,
+        deadline: Instant,
+        send: F,
+    ) -> Forwarded<T>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Display,
+    {
+        let process = self.process;
+        if already_forwarded {
+            // The sender thought this process sequences; it no longer (or not yet) does.
+            return Forwarded::Unavailable(Unavailable::AlreadyForwarded);
+        }
+        if Instant::now() >= deadline {
+            return Forwarded::Unavailable(Unavailable::NoSequencer);
+        }
+        let mut views = self.view.subscribe();
+        let used = match tokio::time::timeout_at(deadline, self.refresh_view()).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return Forwarded::Unavailable(Unavailable::Database(e)),
+            Err(_) => return Forwarded::Unavailable(Unavailable::DatabaseTimeout),
+        };
+        let Some(holder) = used.holder.clone().filter(|url| *url != self.peer_url) else {
+            let until = deadline.min(Instant::now() + LEASE_INTERVAL);
+            let _ =
+                tokio::time::timeout_at(until, views.wait_for(|seen| seen.is_newer_than(&used)))
+                    .await;
+            return Forwarded::Retry { abandoned: false };
+        };
+        let result = tokio::select! {
+            r = tokio::time::timeout_at(deadline, send(holder.clone())) => r,
+            Ok(_) = views.wait_for(|seen| seen.epoch > used.epoch) => {
+                let name = self.lease;
+                eprintln!("{process}: the {name} moved on while forwarding to {holder}; retrying");
+                return Forwarded::Retry { abandoned: true };
+            }
+        };
+        match result {
+            Ok(Ok(answer)) => Forwarded::Answer(answer),
+            Ok(Err(e)) => {
+                // Most likely the holder died: its lease moves on within LEASE_TIMEOUT, and
+                // the write goes to the next holder.
+                eprintln!(
+                    "{process}: forwarding to {holder}: {e}; waiting for the {} to move",
+                    self.lease
+                );
+                let moved = tokio::time::timeout_at(
+                    deadline,
+                    views.wait_for(|seen| seen.epoch > used.epoch),
+                )
+                .await
+                .is_ok_and(|r| r.is_ok());
+                if moved {
+                    Forwarded::Retry { abandoned: true }
+                } else {
+                    Forwarded::Unavailable(Unavailable::Unreachable)
+                }
+            }
+            Err(_) => {
+                eprintln!("{process}: forwarding to {holder}: no answer in time");
+                Forwarded::Unavailable(Unavailable::NoAnswer)
+            }
+        }
     }
 }
 

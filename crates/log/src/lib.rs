@@ -67,7 +67,7 @@ mod redb_store;
 mod sequencer;
 mod store;
 
-pub use batcher::{Batcher, BatcherConfig};
+pub use batcher::{Batcher, BatcherConfig, raise_checkpoint};
 pub use cache::{ByteLru, CacheStats, CachedStore, ENTRY_OVERHEAD, SharedLru, TileCache};
 pub use check::{LogCheck, check_log};
 pub use error::{CheckError, FailPoint, LogError, StoreError};

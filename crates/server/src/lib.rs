@@ -24,9 +24,11 @@
 //! URL. One of them sequences (holds the database's lease, [`LogServer::is_sequencing`]); the
 //! others read everything from the database and forward create requests over HTTP to it (at its
 //! [`LogServerParts::peer_url`]), answering 503 if it has not answered within
-//! [`FORWARD_TIMEOUT`]. The holder proves it is alive to the database every [`LEASE_INTERVAL`];
-//! when it dies, or stalls (stopped, hung) for [`LEASE_TIMEOUT`], another takes over within
-//! [`LEASE_INTERVAL`] more, and the stalled one, should it resume, can no longer write.
+//! [`FORWARD_TIMEOUT`]; a request whose holder dies or stalls meanwhile (or cannot be reached)
+//! goes to the next holder once the lease moves. The holder proves it is alive to the database
+//! every [`LEASE_INTERVAL`]; when it dies, or stalls (stopped, hung) for [`LEASE_TIMEOUT`],
+//! another takes over within [`LEASE_INTERVAL`] more, and the stalled one, should it resume, can
+//! no longer write.
 //!
 //! A create request is answered only once the entry and a signed checkpoint covering it are
 //! durable (see `signet_log::Batcher`), with an inclusion proof to that checkpoint.

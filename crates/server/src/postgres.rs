@@ -15,34 +15,35 @@
 //! Each log's store connects with `search_path` set to its schema, so the store code is the
 //! same as for a database of its own.
 //!
-//! **The lease** ([`SequencerLease`], a [`signet_log::lease`] of scope [`LEASE_SCOPE`]) is
-//! an advisory lock of its own, so one server sequences both Rekor logs. (The CA's CT log, in
-//! `signet_ct`, has a lease of its own: see there.) It is held on a dedicated connection with `idle_session_timeout` set
-//! to [`LEASE_TIMEOUT`]: the holder proves it is alive by a query on that connection every
-//! [`crate::LEASE_INTERVAL`], and a holder that stops doing so (killed, stopped with SIGSTOP,
-//! hung) loses its session, and with it the lock, within [`LEASE_TIMEOUT`]. (TCP keepalives
-//! would not do: the kernel of a stopped process still answers them.) Whoever takes the lock
-//! raises `lease.epoch` before it opens the logs.
+//! **The lease** ([`SequencerLease`], a [`signet_log::lease`] of scope [`LEASE_SCOPE`]) is an
+//! advisory lock of its own, so one server sequences both Rekor logs. (The CA's CT log, in
+//! `signet_ct`, has a lease of its own: see there.) It is held on a dedicated connection with
+//! `idle_session_timeout` set to [`LEASE_TIMEOUT`]: the holder proves it is alive by a query on
+//! that connection every [`crate::LEASE_INTERVAL`], and a holder that stops doing so (killed,
+//! stopped with SIGSTOP, hung) loses its session, and with it the lock, within [`LEASE_TIMEOUT`].
+//! (TCP keepalives would not do: the kernel of a stopped process still answers them.) Whoever takes
+//! the lock raises `lease.epoch` before it opens the logs.
 //!
-//! **Fencing.** A sequencer writes through a store of its own ([`Database::sequencer_store`])
-//! whose connections carry the epoch it took the lease at (the setting `signet.lease_epoch`).
-//! A trigger on each log's `log_state` row, which every stage and every checkpoint commit
-//! updates, refuses the commit unless that epoch is the current one, and it holds a share lock
-//! on the `lease` row until the commit, so raising the epoch waits for commits in flight. A
-//! sequencer that lost the lease without noticing (it was stopped and resumed) therefore
-//! cannot commit anything once another server has taken over: it cannot move the log, sign
-//! over it a checkpoint that gets published, or make the new sequencer's compare-and-swap
-//! fail. Those connections also have `idle_in_transaction_session_timeout` set to
-//! [`LEASE_TIMEOUT`], so a transaction left open by a stopped sequencer does not hold the
-//! log's row lock for longer.
+//! **Fencing.** A sequencer writes through a store of its own
+//! ([`signet_log::lease::LeaseDb::sequencer_store`]) whose connections carry the epoch it took the
+//! lease at (the setting `signet.lease_epoch`). A trigger on each log's `log_state` row, which
+//! every stage and every checkpoint commit updates, refuses the commit unless that epoch is the
+//! current one, and it holds a share lock on the `lease` row until the commit, so raising the epoch
+//! waits for commits in flight. A sequencer that lost the lease without noticing (it was stopped
+//! and resumed) therefore cannot commit anything once another server has taken over: it cannot move
+//! the log, sign over it a checkpoint that gets published, or make the new sequencer's
+//! compare-and-swap fail. Those connections also have `idle_in_transaction_session_timeout` set to
+//! [`LEASE_TIMEOUT`], so a transaction left open by a stopped sequencer does not hold the log's row
+//! lock for longer.
+//!
+//! Who sequences and how writes are forwarded to the holder: see [`crate::sequencing`].
 
 use crate::ServerError;
+use signet_log::PostgresStore;
 use signet_log::lease::{EpochLease, LeaseDb, LeaseScope};
-use signet_log::{PostgresStore, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPool};
 
 pub use signet_log::lease::LEASE_TIMEOUT;
-pub(crate) use signet_log::lease::LeaseView;
 
 /// The Rekor logs' lease (see [`signet_log::lease`]).
 pub(crate) type SequencerLease = EpochLease;
@@ -180,36 +181,9 @@ impl Database {
             .map_err(db_err("installing the lease fence"))
     }
 
-    /// The store a sequencer that took the lease at `epoch` writes the log in `schema`
-    /// through (see the module docs): its commits are refused once the epoch has moved on.
-    pub(crate) async fn sequencer_store(
-        &self,
-        schema: &str,
-        epoch: i64,
-    ) -> Result<PostgresStore, StoreError> {
-        self.lease.sequencer_store(schema, epoch).await
-    }
-
-    /// Tries to take the lease: `None` if another session holds it. On success the epoch is
-    /// raised (after the previous holder's commits in flight, if any, have ended).
-    pub(crate) async fn try_lease(&self) -> Result<Option<SequencerLease>, sqlx::Error> {
-        self.lease.try_lease().await
-    }
-
-    /// Reads the lease's epoch and the URL of its holder, if that holder sequences already.
-    pub(crate) async fn lease_view(&self) -> Result<LeaseView, sqlx::Error> {
-        self.lease.lease_view().await
-    }
-
-    /// Records `peer_url` as the sequencer of `epoch`, unless a later epoch's holder has
-    /// already recorded itself (this server then lost the lease meanwhile).
-    pub(crate) async fn record_holder(
-        &self,
-        peer_url: &str,
-        epoch: i64,
-        since_ms: i64,
-    ) -> Result<(), sqlx::Error> {
-        self.lease.record_holder(peer_url, epoch, since_ms).await
+    /// The lease's tables and connections (see [`signet_log::lease`]).
+    pub(crate) fn lease(&self) -> &LeaseDb {
+        &self.lease
     }
 }
 

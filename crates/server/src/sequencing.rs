@@ -17,21 +17,29 @@
 //! does not notice (it was stopped and resumes) cannot commit: the database refuses writes
 //! under an old epoch. So two sequencers never both move a log.
 //!
-//! A forwarded create gets the holder's answer within [`FORWARD_TIMEOUT`], else a 503. If the
-//! lease moves on while a request waits for the old holder, the request is handled again by
-//! the new one (possibly this server): the old holder can no longer commit it.
+//! A forwarded create gets the holder's answer within [`FORWARD_TIMEOUT`], else a 503; a
+//! create forwarded to this server is never forwarded again (503 if it does not sequence). If
+//! the lease moves on while a request waits for the old holder, or after the old holder could
+//! not be reached (it died), the request is handled again by the new one (possibly this
+//! server): the old holder can no longer commit it. A holder that cannot be reached and is
+//! not replaced by the deadline gets the request a 503 then.
+//!
+//! The lease loop and the forwarding protocol are [`signet_log::lease::LeaseMember`]'s,
+//! shared with the CA's CT log; this module says what sequencing means for the Rekor logs
+//! (a [`signet_log::lease::LeaseHolder`]) and sends forwarded requests over HTTP.
 
 use crate::metrics::{Api, Metrics};
-use crate::postgres::{Database, LEASE_TIMEOUT, LeaseView, SequencerLease, V1_SCHEMA, V2_SCHEMA};
+use crate::postgres::{Database, LEASE_TIMEOUT, SequencerLease, V1_SCHEMA, V2_SCHEMA};
 use crate::store::{AnyStore, Backend};
 use crate::{ApiError, ServerError};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use signet_clock::Clock;
+use signet_log::lease::{self, LeaseDb, LeaseHolder, LeaseMember, Unavailable};
 use signet_log::{
     Batcher, BatcherConfig, CheckpointGuard, LogError, LogStore, Sequencer, SequencerConfig,
-    StoredCheckpoint,
+    StoredCheckpoint, raise_checkpoint,
 };
 use signet_note::NoteSigner;
 use std::sync::{Arc, Mutex, RwLock};
@@ -127,13 +135,7 @@ impl LogHandle {
 
     /// Raises the known checkpoint to `cp` if it is newer.
     fn offer(&self, cp: Arc<StoredCheckpoint>) {
-        self.latest.send_if_modified(|current| {
-            let newer = cp.size > current.size || cp.timestamp_ms > current.timestamp_ms;
-            if newer {
-                *current = cp;
-            }
-            newer
-        });
+        raise_checkpoint(&self.latest, cp);
     }
 
     /// The newest checkpoint known without a store read (for `/metrics`, `/readyz`).
@@ -195,22 +197,7 @@ impl LogHandle {
             }
         };
         let batcher = Batcher::spawn(sequencer, self.batch)?;
-        self.offer(batcher.latest_checkpoint());
-        let mut rx = batcher.subscribe();
-        let latest = self.latest.clone();
-        // Follows the batcher's checkpoints until it stops.
-        tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
-                let cp = Arc::clone(&rx.borrow_and_update());
-                latest.send_if_modified(|current| {
-                    let newer = cp.size > current.size || cp.timestamp_ms > current.timestamp_ms;
-                    if newer {
-                        *current = cp;
-                    }
-                    newer
-                });
-            }
-        });
+        batcher.publish_to(&self.latest);
         *self.writer.lock().unwrap_or_else(|e| e.into_inner()) = Some(writer);
         *self.batcher.write().unwrap_or_else(|e| e.into_inner()) = Some(batcher);
         Ok(())
@@ -242,17 +229,12 @@ async fn close_writer(writer: &AnyStore) {
     }
 }
 
-/// Several servers on one PostgreSQL database: the lease, the holder's address, forwarding.
+/// Several servers on one PostgreSQL database: the lease, the holder's address, forwarding
+/// (the machinery is [`signet_log::lease::LeaseMember`]'s; this adds the Rekor logs and HTTP).
 pub(crate) struct Cluster {
-    /// The database (its pool has no `search_path`; names are schema-qualified).
-    pub(crate) db: Database,
-    /// Where other servers reach this one.
-    pub(crate) peer_url: String,
+    member: LeaseMember,
     client: reqwest::Client,
-    clock: Clock,
     metrics: Arc<Metrics>,
-    /// The newest [`LeaseView`] this server has read or made: forwarded requests wait on it.
-    view: watch::Sender<LeaseView>,
 }
 
 /// How a forwarding attempt ended.
@@ -260,10 +242,15 @@ pub(crate) enum Forwarded {
     /// With this answer for the client (the holder's, or a 503).
     Answer(Result<Response, ApiError>),
     /// Not handled; look again (this server may sequence now). Either the lease moved on while
-    /// the request waited for its holder, which can then no longer commit it, so it may be
-    /// handled (or forwarded) again; or no server sequenced yet.
+    /// the request waited for its holder, or after its holder could not be reached, and that
+    /// holder can then no longer commit it, so it may be handled (or forwarded) again; or no
+    /// server sequenced yet.
     Retry,
 }
+
+/// The holder's answer to a forwarded create request: its status, the headers relayed to the
+/// client, and its body.
+type HolderAnswer = (reqwest::StatusCode, HeaderMap, Bytes);
 
 impl Cluster {
     pub(crate) fn new(
@@ -280,45 +267,28 @@ impl Cluster {
                 what: "building the forwarding HTTP client",
                 source: Box::new(e),
             })?;
-        let (view, _) = watch::channel(LeaseView::default());
-        Ok(Cluster {
-            db,
+        let member = LeaseMember::new(
+            db.lease().clone(),
             peer_url,
+            move || clock.now_ms(),
+            "signet-server",
+            "sequencer lease",
+        );
+        Ok(Cluster {
+            member,
             client,
-            clock,
             metrics,
-            view,
         })
     }
 
-    /// Raises the known view of the lease to `seen` if it is newer.
-    fn observe(&self, seen: LeaseView) {
-        self.view.send_if_modified(|current| {
-            let newer = seen.is_newer_than(current);
-            if newer {
-                *current = seen;
-            }
-            newer
-        });
-    }
-
-    /// Reads the lease from the database into the known view; returns what was read.
-    async fn refresh_view(&self) -> Result<LeaseView, sqlx::Error> {
-        let seen = self.db.lease_view().await?;
-        self.observe(seen.clone());
-        Ok(seen)
-    }
-
     /// Forwards a create request to the sequencing server and relays its answer, unless the
-    /// lease moves on first. Gives up (503) at `deadline`.
-    ///
-    /// The request goes to the holder of the current epoch. If that epoch has no holder that
-    /// sequences yet (a takeover in progress), it waits (up to a lease interval) for the lease
-    /// to move and asks for a retry. If the lease moves to a later
-    /// epoch while the holder has not answered (it may be stopped), it stops waiting: the old
-    /// holder's commits are refused from then on (see [`crate::postgres`]), so the request can
-    /// be handled again without being logged twice (an entry the old holder did commit first
-    /// is a duplicate the next time).
+    /// lease moves on first. Gives up (503) at `deadline`. One round of
+    /// [`LeaseMember::forward`]: a request forwarded to this server is not forwarded again; if
+    /// the lease moves to a later epoch while the holder has not answered (it may be
+    /// stopped), or after the holder could not be reached (it died), the request is handled
+    /// again by the new holder: the old one's commits are refused from then on (see
+    /// [`crate::postgres`]), so it is not logged twice (an entry the old holder did commit
+    /// first is a duplicate the next time).
     pub(crate) async fn forward(
         &self,
         api: Api,
@@ -327,42 +297,8 @@ impl Cluster {
         body: Bytes,
         deadline: Instant,
     ) -> Forwarded {
-        let unavailable = |message: &str| {
-            Forwarded::Answer(Err(ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: message.to_owned(),
-            }))
-        };
-        if headers.contains_key(FORWARDED) {
-            // The sender thought we sequence; we no longer (or not yet) do.
-            return unavailable("this server does not sequence the log right now; retry");
-        }
-        if Instant::now() >= deadline {
-            return unavailable("no server sequences the log right now; retry");
-        }
-        let mut views = self.view.subscribe();
-        let used = match tokio::time::timeout_at(deadline, self.refresh_view()).await {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => {
-                return Forwarded::Answer(Err(ApiError::internal(
-                    "read the sequencer's address",
-                    &e,
-                )));
-            }
-            Err(_) => return unavailable("the database did not answer in time; retry"),
-        };
-        let Some(holder) = used.holder.clone().filter(|url| *url != self.peer_url) else {
-            // Nobody sequences at this epoch yet (a takeover in progress), or the holder is
-            // this server, which has just started or stopped sequencing: look again when the
-            // lease moves, or after a lease interval.
-            let until = deadline.min(Instant::now() + LEASE_INTERVAL);
-            let _ =
-                tokio::time::timeout_at(until, views.wait_for(|seen| seen.is_newer_than(&used)))
-                    .await;
-            return Forwarded::Retry;
-        };
-        let url = format!("{}{path}", holder.trim_end_matches('/'));
-        let exchange = async {
+        let send = |holder: String| async move {
+            let url = format!("{}{path}", holder.trim_end_matches('/'));
             let answer = self
                 .client
                 .post(&url)
@@ -379,28 +315,39 @@ impl Cluster {
                 }
             }
             let bytes = answer.bytes().await?;
-            Ok::<_, reqwest::Error>((status, relayed, bytes))
+            Ok::<HolderAnswer, reqwest::Error>((status, relayed, bytes))
         };
-        let result = tokio::select! {
-            r = tokio::time::timeout_at(deadline, exchange) => r,
-            Ok(_) = views.wait_for(|seen| seen.epoch > used.epoch) => {
-                self.metrics.forwarded(api, false);
-                eprintln!("signet-server: the lease moved on while forwarding to {url}; retrying");
+        let round = self
+            .member
+            .forward(headers.contains_key(FORWARDED), deadline, send)
+            .await;
+        let unavailable = |why: Unavailable| {
+            Forwarded::Answer(Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: why.to_string(),
+            }))
+        };
+        let (status, relayed, bytes) = match round {
+            lease::Forwarded::Answer(answer) => answer,
+            lease::Forwarded::Retry { abandoned } => {
+                if abandoned {
+                    self.metrics.forwarded(api, false);
+                }
                 return Forwarded::Retry;
             }
-        };
-        let (status, relayed, bytes) = match result {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => {
-                self.metrics.forwarded(api, false);
-                eprintln!("signet-server: forwarding to {url}: {e}");
-                return unavailable("the sequencing server cannot be reached; retry");
+            lease::Forwarded::Unavailable(Unavailable::Database(e)) => {
+                return Forwarded::Answer(Err(ApiError::internal(
+                    "read the sequencer's address",
+                    &e,
+                )));
             }
-            Err(_) => {
+            lease::Forwarded::Unavailable(
+                why @ (Unavailable::Unreachable | Unavailable::NoAnswer),
+            ) => {
                 self.metrics.forwarded(api, false);
-                eprintln!("signet-server: forwarding to {url}: no answer in time");
-                return unavailable("the sequencing server did not answer in time; retry");
+                return unavailable(why);
             }
+            lease::Forwarded::Unavailable(why) => return unavailable(why),
         };
         self.metrics.forwarded(api, true);
         let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -426,58 +373,56 @@ fn schema_of(api: Api) -> &'static str {
     }
 }
 
-/// Tries the lease once: on success starts sequencing both logs, each through a store fenced
-/// by the lease's epoch, and records this server as the holder.
-async fn try_take(cluster: &Cluster, logs: &[Arc<LogHandle>]) -> Option<SequencerLease> {
-    // The statement timeout on the lease connection bounds this too; this covers connecting.
-    let lease = match tokio::time::timeout(LEASE_TIMEOUT * 3, cluster.db.try_lease()).await {
-        Ok(Ok(Some(l))) => l,
-        Ok(Ok(None)) => return None,
-        Ok(Err(e)) => {
-            eprintln!("signet-server: trying the sequencer lease: {e}");
-            return None;
-        }
-        Err(_) => {
-            eprintln!("signet-server: trying the sequencer lease: no answer in time");
-            return None;
-        }
-    };
-    let epoch = lease.epoch();
-    for log in logs {
-        let started = match cluster.db.sequencer_store(schema_of(log.api), epoch).await {
-            Ok(store) => {
-                // Shares the log's metrics and tile cache.
-                let writer = log.store.sibling(Backend::Postgres(store));
-                log.start_sequencing(Arc::new(writer)).await
+/// The Rekor logs as the lease's [`LeaseHolder`]: the holder sequences both, each through a
+/// store fenced by the lease's epoch.
+struct RekorLogs<'a> {
+    logs: &'a [Arc<LogHandle>],
+    metrics: &'a Metrics,
+}
+
+impl LeaseHolder for RekorLogs<'_> {
+    type Error = String;
+
+    async fn start_sequencing(&self, db: &LeaseDb, epoch: i64) -> Result<(), String> {
+        for log in self.logs {
+            let started = match db.sequencer_store(schema_of(log.api), epoch).await {
+                Ok(store) => {
+                    // Shares the log's metrics and tile cache.
+                    let writer = log.store.sibling(Backend::Postgres(store));
+                    log.start_sequencing(Arc::new(writer)).await
+                }
+                Err(e) => Err(LogError::Store(e)),
+            };
+            if let Err(e) = started {
+                self.stop_sequencing().await;
+                return Err(format!("the {} log: {e}", log.api.label()));
             }
-            Err(e) => Err(LogError::Store(e)),
-        };
-        if let Err(e) = started {
-            eprintln!(
-                "signet-server: {} log: cannot sequence: {e}",
-                log.api.label()
-            );
-            for log in logs {
-                log.stop_sequencing().await;
-            }
-            let _ = lease.release().await;
-            return None;
+        }
+        Ok(())
+    }
+
+    async fn stop_sequencing(&self) {
+        for log in self.logs {
+            log.stop_sequencing().await;
         }
     }
-    let since = i64::try_from(cluster.clock.now_ms()).unwrap_or(i64::MAX);
-    if let Err(e) = cluster
-        .db
-        .record_holder(&cluster.peer_url, epoch, since)
-        .await
-    {
-        eprintln!("signet-server: recording this server as the sequencer: {e}");
+
+    fn stopped_sequencer(&self) -> Option<String> {
+        self.logs
+            .iter()
+            .find(|log| !log.sequencer_runs())
+            .map(|log| format!("the {} log's sequencer stopped", log.api.label()))
     }
-    // Requests waiting to be forwarded see that this server now sequences.
-    cluster.observe(LeaseView {
-        epoch,
-        holder: Some(cluster.peer_url.clone()),
-    });
-    Some(lease)
+
+    async fn refresh(&self) {
+        for log in self.logs {
+            let _ = log.refresh().await;
+        }
+    }
+
+    fn lease_changed(&self, held: bool) {
+        self.metrics.sequencer(held);
+    }
 }
 
 /// Takes the lease if it is free right now, else waits (up to `timeout`) until the holder has
@@ -489,8 +434,12 @@ pub(crate) async fn first_round(
     timeout: Duration,
 ) -> Result<Option<SequencerLease>, ServerError> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let holder = RekorLogs {
+        logs,
+        metrics: &cluster.metrics,
+    };
     loop {
-        if let Some(lease) = try_take(cluster, logs).await {
+        if let Some(lease) = cluster.member.try_take(&holder).await {
             return Ok(Some(lease));
         }
         let mut ready = true;
@@ -514,65 +463,17 @@ pub(crate) async fn first_round(
     }
 }
 
-/// Checks a held lease: the lease connection answers in time with this lease's epoch (which
-/// also proves this server alive to the database), and both sequencers still run.
-async fn check_held(held: &mut SequencerLease, logs: &[Arc<LogHandle>]) -> Result<(), String> {
-    match tokio::time::timeout(LEASE_TIMEOUT, held.check()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err("the lease check got no answer in time".into()),
-    }
-    match logs.iter().find(|log| !log.sequencer_runs()) {
-        Some(log) => Err(format!("the {} log's sequencer stopped", log.api.label())),
-        None => Ok(()),
-    }
-}
-
-/// The lease loop: runs until `stop` turns true, then stops sequencing and releases the lease.
+/// The lease loop ([`LeaseMember::run`]): runs until `stop` turns true, then stops sequencing
+/// and releases the lease.
 pub(crate) async fn run_lease(
     cluster: Arc<Cluster>,
     logs: Vec<Arc<LogHandle>>,
-    mut lease: Option<SequencerLease>,
-    mut stop: watch::Receiver<bool>,
+    lease: Option<SequencerLease>,
+    stop: watch::Receiver<bool>,
 ) {
-    let metrics = Arc::clone(&cluster.metrics);
-    metrics.sequencer(lease.is_some());
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(LEASE_INTERVAL) => {}
-            _ = stop.wait_for(|&s| s) => break,
-        }
-        match lease.take() {
-            Some(mut held) => match check_held(&mut held, &logs).await {
-                Ok(()) => lease = Some(held),
-                Err(why) => {
-                    eprintln!("signet-server: lost the sequencer lease ({why}); following");
-                    for log in &logs {
-                        log.stop_sequencing().await;
-                    }
-                    // Releases the lock if the connection still works; dropping it closes it.
-                    let _ = tokio::time::timeout(LEASE_TIMEOUT, held.release()).await;
-                    metrics.sequencer(false);
-                }
-            },
-            None => {
-                lease = try_take(&cluster, &logs).await;
-                if lease.is_some() {
-                    eprintln!("signet-server: took the sequencer lease");
-                    metrics.sequencer(true);
-                } else {
-                    let _ = cluster.refresh_view().await;
-                    for log in &logs {
-                        let _ = log.refresh().await;
-                    }
-                }
-            }
-        }
-    }
-    for log in &logs {
-        log.stop_sequencing().await;
-    }
-    if let Some(held) = lease {
-        let _ = tokio::time::timeout(LEASE_TIMEOUT, held.release()).await;
-    }
+    let holder = RekorLogs {
+        logs: &logs,
+        metrics: &cluster.metrics,
+    };
+    cluster.member.run(&holder, lease, stop).await;
 }
