@@ -278,7 +278,9 @@ impl Up {
     ) -> Up {
         let bin = bin.as_ref();
         // The port opens first; the trust files are written once every service is open, and
-        // `tuf-root.json` last, once the TUF repository has published them.
+        // `tuf-root.json` last, once the TUF repository has published them; the banner comes
+        // after that. On a restart the previous start's files are still there, so only the
+        // banner says this start is ready.
         let process = SignetProcess::start(
             bin,
             Launch {
@@ -289,7 +291,9 @@ impl Up {
                     Ready::Port,
                     Ready::DataFile("trust_config.json"),
                     Ready::DataFile("tuf-root.json"),
+                    Ready::Stdout("private Sigstore at"),
                 ],
+                stdout: Stdout::File,
                 ..Launch::new(&["up"])
             },
         );

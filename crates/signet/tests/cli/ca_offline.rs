@@ -10,10 +10,10 @@
     clippy::panic
 )]
 
-use crate::common::{SIGNET, Up, free_port, sign_blob_as, signet, up_refused};
+use crate::common::{SIGNET, Up, files_under, free_port, sign_blob_as, signet, up_refused};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 fn s(p: &Path) -> &str {
@@ -28,20 +28,6 @@ fn ok(out: &Output, what: &str) {
 /// The DER of each `CERTIFICATE` block of a PEM file.
 fn certificates(path: &Path) -> Vec<Vec<u8>> {
     signet_x509::decode_pem(&std::fs::read_to_string(path).unwrap(), "CERTIFICATE").unwrap()
-}
-
-/// Every file under `dir`.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            files.extend(files_under(&entry.path()));
-        } else {
-            files.push(entry.path());
-        }
-    }
-    files
 }
 
 /// Asserts that no file under `data` holds the private key whose public key is `root_spki`:

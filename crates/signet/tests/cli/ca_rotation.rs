@@ -425,34 +425,6 @@ fn the_intermediate_rotates_under_the_offline_root() {
     assert!(err.contains("is the chain this CA already serves"), "{err}");
 }
 
-/// `signet up` on `data` and `port` with `extra` and the token's configuration, expecting a
-/// refusal to start (exit status 2); returns its stderr.
-fn hsm_up_refused(hsm: &crate::hsm::Hsm, data: &Path, port: u16, extra: &[&str]) -> String {
-    let mut child = signet_testkit::process::ChildGuard::new(
-        Command::new(SIGNET)
-            .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(data)
-            .args(extra)
-            .env("SOFTHSM2_CONF", hsm.conf())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < deadline, "signet up started");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(2), "signet up: {stderr}");
-    stderr
-}
-
 #[test]
 fn an_intermediate_in_softhsm_rotates_to_another_hsm_key() {
     let Some(hsm) = crate::hsm::init_token() else {
@@ -504,7 +476,10 @@ fn an_intermediate_in_softhsm_rotates_to_another_hsm_key() {
                 port: Some(port),
                 extra: &extra,
                 shell_prefix: Some(&prefix),
-                ready: &[Ready::Port, Ready::DataFile("trust_config.json")],
+                // The banner comes once the trust files are rewritten (the port opens
+                // before, and the previous start's files are still there).
+                ready: &[Ready::Stdout("private Sigstore at")],
+                stdout: Stdout::File,
                 timeout: std::time::Duration::from_secs(60),
                 ..Launch::new(&["up"])
             },
@@ -523,15 +498,7 @@ fn an_intermediate_in_softhsm_rotates_to_another_hsm_key() {
     drop(up);
 
     // --rotate ca of an HSM key without a chain is still refused.
-    let err = hsm_up_refused(
-        &hsm,
-        &data,
-        port,
-        &with(&["--rotate", "ca"], "ca1")
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let err = crate::hsm::up_refused(&hsm, &data, port, &with(&["--rotate", "ca"], "ca1"));
     assert!(err.contains("ca key cannot be rotated"), "{err}");
 
     // The next intermediate's request for the second key, pending; signed by the root.
@@ -557,12 +524,7 @@ fn an_intermediate_in_softhsm_rotates_to_another_hsm_key() {
 
     // The new chain with the old key: refused before anything is retired.
     let refused = with(&["--ca-chain", s(&chain2), "--rotate", "ca"], "ca1");
-    let err = hsm_up_refused(
-        &hsm,
-        &data,
-        port,
-        &refused.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let err = crate::hsm::up_refused(&hsm, &data, port, &refused);
     assert!(err.contains("not for this CA's intermediate key"), "{err}");
     assert!(!data.join(signet_deploy::RETIRED_TRUST_JSON).exists());
 

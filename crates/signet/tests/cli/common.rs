@@ -103,6 +103,20 @@ pub fn assert_dsse_entry_form(bundle: &[u8], rekor_v2: bool) {
     }
 }
 
+/// Every file under `dir`, in its subdirectories too.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            files.extend(files_under(&entry.path()));
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
+}
+
 /// Copies the directory tree `from` to `to` (a data directory's backup, in restore tests).
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -139,11 +153,22 @@ pub fn sign_blob_as(
 /// Runs `signet up` on `data` and `port` with `extra` flags, expecting it to refuse to start
 /// (exit status 2, within 60 s); returns its stderr.
 pub fn up_refused(data: &std::path::Path, port: u16, extra: &[&str]) -> String {
+    up_refused_env(data, port, extra, &[])
+}
+
+/// [`up_refused`] with `env` set for `signet up` (e.g. `SOFTHSM2_CONF`).
+pub fn up_refused_env(
+    data: &std::path::Path,
+    port: u16,
+    extra: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> String {
     use std::time::{Duration, Instant};
     let mut child = std::process::Command::new(SIGNET)
         .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .args(extra)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

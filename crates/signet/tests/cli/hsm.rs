@@ -14,7 +14,7 @@
 //! changed. Skipped (with a note) without
 //! `SIGNET_SOFTHSM_MODULE`, unless `SIGNET_REQUIRE_SOFTHSM=1`.
 
-use crate::common::{SIGNET, free_port};
+use crate::common::{SIGNET, files_under, free_port};
 use signet_testkit::oidc::MockProvider;
 use signet_testkit::signet::{Launch, Ready, SignetProcess};
 use std::path::{Path, PathBuf};
@@ -168,20 +168,6 @@ fn make_token() -> Option<(Hsm, bool)> {
     Some((hsm, ed25519))
 }
 
-/// Every file under `dir`.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            files.extend(files_under(&entry.path()));
-        } else {
-            files.push(entry.path());
-        }
-    }
-    files
-}
-
 /// Asserts that no file under `data` holds a private key: none named like a key file, no PEM
 /// `PRIVATE KEY` block, no file (or PEM block) that is a PKCS#8 key, except `allowed` (names).
 pub(crate) fn assert_no_private_key(data: &Path, allowed: &[&str], at_least: usize) {
@@ -220,40 +206,10 @@ pub(crate) fn assert_no_private_key(data: &Path, allowed: &[&str], at_least: usi
 
 /// `signet up` on `data` and `port` with `extra` flags, expecting it to refuse to start (exit
 /// 2 within 60 s); returns its stderr.
-fn up_refused(hsm: &Hsm, data: &Path, port: u16, extra: &[String]) -> String {
-    use std::io::Read as _;
-    use std::time::{Duration, Instant};
-    let mut child = signet_testkit::process::ChildGuard::new(
-        Command::new(SIGNET)
-            .args(["up", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(data)
-            .args(extra)
-            .env("SOFTHSM2_CONF", hsm.conf())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "signet up did not refuse to start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(status.code(), Some(2), "signet up: {stderr}");
-    stderr
+pub(crate) fn up_refused(hsm: &Hsm, data: &Path, port: u16, extra: &[String]) -> String {
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let conf = hsm.conf();
+    crate::common::up_refused_env(data, port, &extra, &[("SOFTHSM2_CONF", conf.as_os_str())])
 }
 
 #[test]

@@ -21,7 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use signet_testkit::oidc::MockProvider;
-use signet_testkit::signet::{Launch, Ready, SignetProcess};
+use signet_testkit::signet::{Launch, Ready, SignetProcess, Stdout};
 use signet_testkit::{ChildGuard, Signer, pg};
 use std::path::Path;
 use std::process::Command;
@@ -69,7 +69,10 @@ fn start_replica(hsm: &Hsm, data: &Path, port: u16, flags: &[String]) -> ChildGu
             port: Some(port),
             extra: &extra,
             shell_prefix: Some(&prefix),
-            ready: &[Ready::Port, Ready::DataFile("tuf-root.json")],
+            // The banner comes once every service is open (a copied data directory has its
+            // files already; the port opens first).
+            ready: &[Ready::Stdout("private Sigstore at")],
+            stdout: Stdout::File,
             timeout: Duration::from_secs(90),
             ..Launch::new(&["up"])
         },
