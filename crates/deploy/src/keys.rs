@@ -47,6 +47,19 @@ pub enum KeyService {
 }
 
 impl KeyService {
+    /// The services `signet up` runs: every one but the offline root.
+    pub const UP: [KeyService; 9] = [
+        KeyService::Ca,
+        KeyService::Ct,
+        KeyService::RekorV1,
+        KeyService::RekorV2,
+        KeyService::Tsa,
+        KeyService::TufRoot,
+        KeyService::TufTimestamp,
+        KeyService::TufSnapshot,
+        KeyService::TufTargets,
+    ];
+
     /// Every service, in flag order.
     pub const ALL: [KeyService; 10] = [
         KeyService::Ca,

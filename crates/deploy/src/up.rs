@@ -230,17 +230,7 @@ impl Deployment {
         env: Environment,
         keys: ServiceKeys,
     ) -> Result<Deployment, DeployError> {
-        keys.only(&[
-            KeyService::Ca,
-            KeyService::Ct,
-            KeyService::RekorV1,
-            KeyService::RekorV2,
-            KeyService::Tsa,
-            KeyService::TufRoot,
-            KeyService::TufTimestamp,
-            KeyService::TufSnapshot,
-            KeyService::TufTargets,
-        ])?;
+        keys.only(&KeyService::UP)?;
         for service in &config.rotate {
             let key = match service {
                 RotateService::RekorV1 => KeyService::RekorV1,
