@@ -22,21 +22,6 @@ pub(crate) const OID_ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 /// DER PrintableString "edwards25519" (the PKCS#11 3.0 curve-name form).
 const NAME_ED25519: &[u8] = b"\x13\x0cedwards25519";
 
-/// SPKI prefix for P-256: SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING 0x00 ...
-const SPKI_P256: &[u8] = &[
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
-/// SPKI prefix for P-384.
-const SPKI_P384: &[u8] = &[
-    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b,
-    0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
-];
-/// SPKI prefix for Ed25519 (RFC 8410).
-const SPKI_ED25519: &[u8] = &[
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
-
 impl KeyAlgorithm {
     /// The algorithm of an EC key (`CKK_EC`) from its `CKA_EC_PARAMS`.
     pub(crate) fn from_ec_params(params: &[u8]) -> Option<Self> {
@@ -70,14 +55,6 @@ impl KeyAlgorithm {
         }
     }
 
-    fn spki_prefix(self) -> &'static [u8] {
-        match self {
-            Self::EcdsaP256Sha256 => SPKI_P256,
-            Self::EcdsaP384Sha384 => SPKI_P384,
-            Self::Ed25519 => SPKI_ED25519,
-        }
-    }
-
     /// The public point from `CKA_EC_POINT`, which PKCS#11 says is a DER OCTET STRING around
     /// the point; some modules return the bare point. `None` when neither shape fits.
     pub(crate) fn point_from_attribute(self, attr: &[u8]) -> Option<&[u8]> {
@@ -90,11 +67,19 @@ impl KeyAlgorithm {
         wrapped.or(Some(attr).filter(|p| p.len() == len && uncompressed(p)))
     }
 
-    /// The DER SubjectPublicKeyInfo of a point of the right length.
-    pub(crate) fn spki(self, point: &[u8]) -> Vec<u8> {
-        let mut out = self.spki_prefix().to_vec();
-        out.extend_from_slice(point);
-        out
+    /// The same algorithm as the services name it.
+    pub(crate) fn signer_algorithm(self) -> signet_signer::SignerAlgorithm {
+        match self {
+            Self::EcdsaP256Sha256 => signet_signer::SignerAlgorithm::EcdsaP256Sha256,
+            Self::EcdsaP384Sha384 => signet_signer::SignerAlgorithm::EcdsaP384Sha384,
+            Self::Ed25519 => signet_signer::SignerAlgorithm::Ed25519,
+        }
+    }
+
+    /// The DER SubjectPublicKeyInfo of a point of the right length
+    /// ([`point_from_attribute`](Self::point_from_attribute) checked it).
+    pub(crate) fn spki(self, point: &[u8]) -> Option<Vec<u8>> {
+        self.signer_algorithm().spki(point)
     }
 }
 
@@ -178,8 +163,12 @@ mod tests {
         let alg = KeyAlgorithm::Ed25519;
         assert_eq!(alg.point_from_attribute(&ed_wrapped), Some(&ed[..]));
         assert_eq!(alg.point_from_attribute(&ed), Some(&ed[..]));
-        assert_eq!(alg.spki(&ed).len(), 44);
-        assert_eq!(KeyAlgorithm::EcdsaP256Sha256.spki(&point).len(), 91);
+        assert_eq!(alg.spki(&ed).unwrap().len(), 44);
+        assert_eq!(
+            KeyAlgorithm::EcdsaP256Sha256.spki(&point).unwrap().len(),
+            91
+        );
+        assert_eq!(KeyAlgorithm::EcdsaP256Sha256.spki(&point[1..]), None);
     }
 
     #[test]

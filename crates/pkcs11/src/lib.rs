@@ -214,7 +214,9 @@ impl Pkcs11Key {
         let point = algorithm
             .point_from_attribute(point)
             .ok_or_else(|| bad("not an uncompressed point of the key's curve"))?;
-        let spki_der = algorithm.spki(point);
+        let spki_der = algorithm
+            .spki(point)
+            .ok_or_else(|| bad("not a point of the key's curve"))?;
 
         let key = Self {
             module: module.clone(),
@@ -424,11 +426,7 @@ impl Pkcs11Key {
 
 impl signet_signer::Signer for Pkcs11Key {
     fn algorithm(&self) -> signet_signer::SignerAlgorithm {
-        match self.algorithm {
-            KeyAlgorithm::EcdsaP256Sha256 => signet_signer::SignerAlgorithm::EcdsaP256Sha256,
-            KeyAlgorithm::EcdsaP384Sha384 => signet_signer::SignerAlgorithm::EcdsaP384Sha384,
-            KeyAlgorithm::Ed25519 => signet_signer::SignerAlgorithm::Ed25519,
-        }
+        self.algorithm.signer_algorithm()
     }
 
     fn public_key_spki_der(&self) -> &[u8] {

@@ -82,14 +82,28 @@ const SPKI_ED25519: &[u8] = &[
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 
-/// The public point of an SPKI of `alg`'s exact shape.
-fn public_point(alg: SignerAlgorithm, spki_der: &[u8]) -> Option<&[u8]> {
-    let (prefix, len) = match alg {
+/// The SPKI prefix and public point length of `alg`.
+fn spki_shape(alg: SignerAlgorithm) -> (&'static [u8], usize) {
+    match alg {
         SignerAlgorithm::EcdsaP256Sha256 => (SPKI_P256, 65),
         SignerAlgorithm::EcdsaP384Sha384 => (SPKI_P384, 97),
         SignerAlgorithm::Ed25519 => (SPKI_ED25519, 32),
-    };
+    }
+}
+
+/// The public point of an SPKI of `alg`'s exact shape.
+fn public_point(alg: SignerAlgorithm, spki_der: &[u8]) -> Option<&[u8]> {
+    let (prefix, len) = spki_shape(alg);
     spki_der.strip_prefix(prefix).filter(|p| p.len() == len)
+}
+
+impl SignerAlgorithm {
+    /// The DER SubjectPublicKeyInfo of a public point of this algorithm (uncompressed SEC1
+    /// for ECDSA, 32 bytes for Ed25519); `None` for a point of the wrong length.
+    pub fn spki(self, point: &[u8]) -> Option<Vec<u8>> {
+        let (prefix, len) = spki_shape(self);
+        (point.len() == len).then(|| [prefix, point].concat())
+    }
 }
 
 /// The algorithm of a DER SubjectPublicKeyInfo, if it is one of the supported keys.
@@ -230,8 +244,7 @@ impl MemorySigner {
     }
 
     fn ed25519(pair: Ed25519KeyPair) -> MemorySigner {
-        let mut spki_der = SPKI_ED25519.to_vec();
-        spki_der.extend_from_slice(pair.public_key().as_ref());
+        let spki_der = [SPKI_ED25519, pair.public_key().as_ref()].concat();
         MemorySigner {
             pair: Pair::Ed25519(pair),
             algorithm: SignerAlgorithm::Ed25519,
@@ -304,6 +317,9 @@ mod tests {
             let key = MemorySigner::from_pkcs8(&pkcs8(alg)).unwrap();
             assert_eq!(key.algorithm(), alg);
             assert_eq!(spki_algorithm(key.public_key_spki_der()), Some(alg));
+            let point = public_point(alg, key.public_key_spki_der()).unwrap();
+            assert_eq!(alg.spki(point).unwrap(), key.public_key_spki_der());
+            assert_eq!(alg.spki(&point[1..]), None);
             let sig = key.sign(b"message").unwrap();
             assert!(
                 alg.verify(key.public_key_spki_der(), b"message", &sig),
