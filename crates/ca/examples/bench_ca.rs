@@ -124,7 +124,6 @@ async fn main() {
         let mut config = signet_ct::CtLogConfig::new(
             "ct.bench.test",
             clock.clone(),
-            randomness.clone(),
             Arc::new(signet_ct::RedbExtraDataStore::open(dir.path().join("extra.redb")).unwrap()),
         );
         config.roots = vec![keys.root().der().to_vec()];

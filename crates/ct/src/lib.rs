@@ -25,16 +25,16 @@
 //! in an HSM). A key that fails to sign fails the submission with a 503
 //! ([`CtError::is_unavailable`]) and acknowledges nothing.
 //!
-//! The log reads time only from the [`signet_clock::Clock`] and draws randomness only from the
-//! [`signet_clock::Randomness`] of its [`CtLogConfig`]. Its only file I/O is
+//! The log reads time only from the [`signet_clock::Clock`] of its [`CtLogConfig`]; signature
+//! nonces are its [`signet_signer::Signer`]'s business. Its only file I/O is
 //! [`RedbExtraDataStore`] (one redb file at a path it is given); the log itself lives in the
 //! [`signet_log::LogStore`] it is opened on. Where those live, and which CA writes to it, are
 //! `signet-deploy`'s decisions. Submitted chains are untrusted: a bad one is an error, never a
 //! panic.
 //!
 //! ```no_run
-//! # use signet_clock::{Clock, Randomness};
-//! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>, clock: Clock, randomness: Randomness) -> Result<(), Box<dyn std::error::Error>> {
+//! # use signet_clock::Clock;
+//! # async fn example(precert: Vec<u8>, issuer: Vec<u8>, pkcs8: Vec<u8>, clock: Clock) -> Result<(), Box<dyn std::error::Error>> {
 //! use signet_ct::{CtLog, CtLogConfig, MemoryExtraDataStore, encode_sct_list};
 //! use signet_signer::MemorySigner;
 //! use std::sync::Arc;
@@ -42,7 +42,6 @@
 //! let config = CtLogConfig::new(
 //!     "ct.example.com/2026",
 //!     clock,
-//!     randomness,
 //!     Arc::new(MemoryExtraDataStore::new()),
 //! );
 //! let log = CtLog::open(Arc::new(signet_log::MemoryStore::new()), signer, config).await?;

@@ -10,7 +10,7 @@ use crate::sth::{
     Rfc6962NoteSigner, SignedTreeHead, Timestamps, rfc6962_key_id, sth_from_checkpoint,
 };
 use crate::{CtError, ExtraDataStore, IssuedSct, SignedCertificateTimestamp};
-use signet_clock::{Clock, Randomness};
+use signet_clock::Clock;
 use signet_log::{
     Batcher, BatcherConfig, CheckpointFormat, LogError, LogState, LogStore, Sequencer,
     SequencerConfig, StoredCheckpoint, StoredEntry,
@@ -43,9 +43,6 @@ pub struct CtLogConfig {
     /// Read for SCT and tree-head timestamps, which are kept strictly increasing even if it
     /// goes backwards.
     pub clock: Clock,
-    /// Randomness for the log's own use. Signature nonces are the [`signet_signer::Signer`]'s
-    /// business, not the log's.
-    pub randomness: Randomness,
     /// Accepted roots (DER). A submitted chain must end in one of them or in a certificate one
     /// of them issued. Empty: any chain whose links verify is accepted. `get-roots` lists them.
     pub roots: Vec<Vec<u8>>,
@@ -77,14 +74,12 @@ impl CtLogConfig {
     pub fn new(
         origin: impl Into<String>,
         clock: Clock,
-        randomness: Randomness,
         extra_data: Arc<dyn ExtraDataStore>,
     ) -> Self {
         CtLogConfig {
             origin: origin.into(),
             batch: BatcherConfig::default(),
             clock,
-            randomness,
             roots: Vec::new(),
             extra_data,
             key_rotated: false,

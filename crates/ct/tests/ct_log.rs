@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD;
 use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, OctetString, UtcTime};
 use der::{Decode, Encode};
-use signet_clock::{Clock, Randomness};
+use signet_clock::Clock;
 use signet_ct::{
     CtError, CtLog, CtLogConfig, ExtraDataStore, GroupCommit, MemoryExtraDataStore,
     RedbExtraDataStore, SignedCertificateTimestamp, decode_precert_chain_entry,
@@ -193,7 +193,7 @@ impl TestCa {
 }
 
 fn config(clock: Clock, extra: Arc<dyn ExtraDataStore>) -> CtLogConfig {
-    CtLogConfig::new("ct.example.com/test", clock, Randomness::system(), extra)
+    CtLogConfig::new("ct.example.com/test", clock, extra)
 }
 
 fn fixed_clock(ms: u64) -> Clock {

@@ -390,12 +390,8 @@ impl CaDeployment {
                     .map_err(|e| DeployError::component("the CT log extra-data store", e))?,
             ),
         };
-        let mut ct_config = signet_ct::CtLogConfig::new(
-            format!("{}/ct", host_of(&base)),
-            env.clock.clone(),
-            env.randomness.clone(),
-            extra,
-        );
+        let mut ct_config =
+            signet_ct::CtLogConfig::new(format!("{}/ct", host_of(&base)), env.clock.clone(), extra);
         ct_config.batch = config.batch;
         ct_config.key_rotated = ct_key_rotated;
         ct_config.roots = ca_chain.last().cloned().into_iter().collect();

@@ -30,7 +30,6 @@ async fn certificates_carry_scts_from_the_real_ct_log() {
     let mut config = signet_ct::CtLogConfig::new(
         "ct.signet.test/2026",
         signet_clock::Clock::system(),
-        signet_clock::Randomness::system(),
         Arc::new(signet_ct::MemoryExtraDataStore::new()),
     );
     config.roots = vec![keys.root().der().to_vec()];
@@ -88,7 +87,6 @@ async fn an_unavailable_ct_log_is_503_for_the_ca() {
     let mut config = signet_ct::CtLogConfig::new(
         "ct.signet.test/2026",
         signet_clock::Clock::system(),
-        signet_clock::Randomness::system(),
         Arc::new(signet_ct::MemoryExtraDataStore::new()),
     );
     config.roots = vec![keys.root().der().to_vec()];

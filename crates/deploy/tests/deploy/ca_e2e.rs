@@ -41,7 +41,6 @@ async fn new_ca_with_ct_log() -> (Arc<CertificateAuthority>, Arc<signet_ct::CtLo
     let mut config = signet_ct::CtLogConfig::new(
         "ct.signet.test/2026",
         signet_clock::Clock::system(),
-        signet_clock::Randomness::system(),
         Arc::new(signet_ct::MemoryExtraDataStore::new()),
     );
     config.roots = vec![keys.root().der().to_vec()];
