@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench_log write URL --clients 1,64,256 --entries 2000 [--v1-entries 300 --v1-clients 64]
-//! bench_log read URL --clients 64 --secs 3 [--index-below N] LABEL=PATH...
+//! bench_log read URL --clients 64 --secs 3 [--index-below N] [--server-pid PID] LABEL=PATH...
 //! ```
 //!
 //! `write` pre-signs every hashedrekord v2 request, then for each client count sends its share
@@ -12,7 +12,9 @@
 //! `--v1-entries` also appends that many v1 entries (at each of `--v1-clients`, default 64) so
 //! v1 proofs have a tree.
 //! `read` GETs each path from that many tasks for the given time and prints requests/s; a
-//! `{K}` in a path is a random index below `--index-below` on each request.
+//! `{K}` in a path is a random index below `--index-below` on each request. With `--server-pid`
+//! it also prints the CPU time that process spent per request (user + system, from
+//! `/proc/PID/stat`), which counts what the server costs apart from the load generator.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -156,7 +158,25 @@ fn with_index(path: &str, k: u64) -> String {
     path.replace("{K}", &k.to_string())
 }
 
-async fn read(url: &str, clients: usize, secs: u64, index_below: u64, targets: &[String]) {
+/// User + system CPU time of a process so far, in seconds (`/proc/PID/stat` fields 14 and 15).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The command name (field 2) may hold spaces; the fields after it are counted from ')'.
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // In clock ticks of USER_HZ, which Linux fixes at 100 in its user ABI.
+    ticks as f64 / 100.0
+}
+
+async fn read(
+    url: &str,
+    clients: usize,
+    secs: u64,
+    index_below: u64,
+    server_pid: Option<u32>,
+    targets: &[String],
+) {
     let http = client();
     for target in targets {
         let (label, path) = target.split_once('=').unwrap_or((target, target));
@@ -166,6 +186,7 @@ async fn read(url: &str, clients: usize, secs: u64, index_below: u64, targets: &
         let size = probe.bytes().await.unwrap().len();
         let deadline = Instant::now() + Duration::from_secs(secs);
         let start = Instant::now();
+        let cpu_before = server_pid.map(cpu_seconds);
         let tasks: Vec<_> = (0..clients)
             .map(|task| {
                 let (http, full) = (http.clone(), full.clone());
@@ -193,9 +214,16 @@ async fn read(url: &str, clients: usize, secs: u64, index_below: u64, targets: &
             lat.extend(t.await.unwrap());
         }
         let elapsed = start.elapsed();
+        let cpu = match (server_pid, cpu_before) {
+            (Some(pid), Some(before)) if !lat.is_empty() => format!(
+                "{:.0}",
+                (cpu_seconds(pid) - before) * 1e6 / lat.len() as f64
+            ),
+            _ => "—".to_string(),
+        };
         lat.sort();
         println!(
-            "| {label} | {url} | {size} | {clients} | {:.0} | {} | {} |",
+            "| {label} | {url} | {size} | {clients} | {:.0} | {} | {} | {cpu} |",
             lat.len() as f64 / elapsed.as_secs_f64(),
             ms(percentile(&lat, 0.5)),
             ms(percentile(&lat, 0.99))
@@ -241,6 +269,7 @@ fn main() {
             let clients = flag(&args, "--clients").map_or(64, |e| e.parse().unwrap());
             let secs = flag(&args, "--secs").map_or(3, |e| e.parse().unwrap());
             let below = flag(&args, "--index-below").map_or(1, |e| e.parse().unwrap());
+            let server_pid = flag(&args, "--server-pid").map(|p| p.parse().unwrap());
             let mut targets = Vec::new();
             let mut i = 2;
             while i < args.len() {
@@ -251,7 +280,7 @@ fn main() {
                     i += 1;
                 }
             }
-            rt.block_on(read(url, clients, secs, below, &targets));
+            rt.block_on(read(url, clients, secs, below, server_pid, &targets));
         }
         other => {
             eprintln!("unknown mode {other}");
