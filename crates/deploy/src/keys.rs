@@ -47,20 +47,7 @@ pub enum KeyService {
 }
 
 impl KeyService {
-    /// The services `signet up` runs: every one but the offline root.
-    pub const UP: [KeyService; 9] = [
-        KeyService::Ca,
-        KeyService::Ct,
-        KeyService::RekorV1,
-        KeyService::RekorV2,
-        KeyService::Tsa,
-        KeyService::TufRoot,
-        KeyService::TufTimestamp,
-        KeyService::TufSnapshot,
-        KeyService::TufTargets,
-    ];
-
-    /// Every service, in flag order.
+    /// Every service, in flag order, the offline root last.
     pub const ALL: [KeyService; 10] = [
         KeyService::Ca,
         KeyService::Ct,
@@ -73,6 +60,10 @@ impl KeyService {
         KeyService::TufTargets,
         KeyService::Root,
     ];
+
+    /// The services `signet up` runs: every one but the offline root, which [`Self::ALL`]
+    /// lists last.
+    pub const UP: &[KeyService] = Self::ALL.as_slice().split_at(Self::ALL.len() - 1).0;
 
     /// The name `--pkcs11-key` uses: `ca`, `ct`, `rekor-v1`, `rekor-v2`, `tsa`, `tuf-root`,
     /// `tuf-timestamp`, `tuf-snapshot`, `tuf-targets`, `root`.
@@ -378,6 +369,13 @@ const NO_PIN: &str = "no PIN source: give --pkcs11-pin-env NAME or --pkcs11-pin-
 mod tests {
     use super::*;
     use signet_signer::MemorySigner;
+
+    #[test]
+    fn up_is_every_service_but_the_offline_root() {
+        let mut expected = KeyService::ALL.to_vec();
+        expected.retain(|s| *s != KeyService::Root);
+        assert_eq!(KeyService::UP, expected.as_slice());
+    }
 
     #[test]
     fn flag_values_parse() {

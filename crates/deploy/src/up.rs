@@ -230,7 +230,7 @@ impl Deployment {
         env: Environment,
         keys: ServiceKeys,
     ) -> Result<Deployment, DeployError> {
-        keys.only(&KeyService::UP)?;
+        keys.only(KeyService::UP)?;
         for service in &config.rotate {
             let key = match service {
                 RotateService::RekorV1 => KeyService::RekorV1,

@@ -54,7 +54,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
@@ -234,7 +233,10 @@ impl Pkcs11Key {
 
         // 5. The probe: the public key must verify what the private key signs.
         let probe = key.sign(PROBE_MESSAGE)?;
-        if !verify(algorithm, &key.spki_der, PROBE_MESSAGE, &probe) {
+        if !algorithm
+            .signer_algorithm()
+            .verify(&key.spki_der, PROBE_MESSAGE, &probe)
+        {
             return Err(Pkcs11Error::KeyPairMismatch {
                 key: key.selector.clone(),
             });
@@ -600,24 +602,6 @@ fn algorithm_of(attrs: &[Attribute], selector: &str) -> Result<KeyAlgorithm, Pkc
             reason: "missing on the private key",
         }),
     }
-}
-
-fn verify(algorithm: KeyAlgorithm, spki: &[u8], message: &[u8], sig: &[u8]) -> bool {
-    let alg: &dyn signature::VerificationAlgorithm = match algorithm {
-        KeyAlgorithm::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
-        KeyAlgorithm::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
-        KeyAlgorithm::Ed25519 => &signature::ED25519,
-    };
-    // aws-lc-rs parses ECDSA keys from the SPKI or the bare point; Ed25519 from the 32 bytes.
-    let key_bytes = match algorithm {
-        KeyAlgorithm::Ed25519 => spki
-            .get(spki.len().saturating_sub(32)..)
-            .unwrap_or_default(),
-        _ => spki,
-    };
-    UnparsedPublicKey::new(alg, key_bytes)
-        .verify(message, sig)
-        .is_ok()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
     let issuers = load_issuers(&args.oidc_issuers, args.oidc_config.as_deref())?;
     signet_deploy::explorer::check_connect_origins(&args.explorer_connect)
         .map_err(Failure::Usage)?;
-    let keys = args.pkcs11.open(&KeyService::UP)?;
+    let keys = args.pkcs11.open(KeyService::UP)?;
     let (listener, local) = bind(args.listen).await?;
     let public_url = args
         .public_url
