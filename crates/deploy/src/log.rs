@@ -58,6 +58,11 @@ pub struct LogServerConfig {
     /// Bytes all the server's caches may hold together, redb's page caches included (see
     /// [`signet_server::CacheSizes`]). Default [`signet_server::DEFAULT_CACHE_BYTES`].
     pub cache_bytes: usize,
+    /// With `database`, while another server sequences: how old this one's copy of a log's
+    /// checkpoint may get before a read looks at the database's again (see
+    /// [`signet_server::PostgresStores::follower_max_staleness`]). Default
+    /// [`signet_server::FOLLOWER_MAX_STALENESS`].
+    pub follower_max_staleness: std::time::Duration,
     /// The retired Rekor v1 keys ([`LogKeys::retired_v1`](signet_server::LogKeys::retired_v1)),
     /// which a [`crate::Deployment`] loads after a rotation. Default: none.
     pub retired_v1: Vec<RetiredV1Key>,
@@ -91,6 +96,7 @@ impl LogServerConfig {
             database: None,
             peer_url: None,
             cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+            follower_max_staleness: signet_server::FOLLOWER_MAX_STALENESS,
             retired_v1: Vec::new(),
             guards: LogGuardConfig::default(),
         }
@@ -291,7 +297,11 @@ pub async fn open_log_server_with_keys(
                 search_index_path,
             })
         }
-        Some(url) => LogStores::Postgres(PostgresStores::connect(url).await?),
+        Some(url) => LogStores::Postgres(
+            PostgresStores::connect(url)
+                .await?
+                .follower_max_staleness(config.follower_max_staleness),
+        ),
     };
     let parts = LogServerParts {
         public_url: config.public_url,

@@ -86,6 +86,10 @@ pub struct DeploymentConfig {
     /// Bytes the transparency logs' caches may hold together (see
     /// [`LogServerConfig::cache_bytes`]); normally [`signet_server::DEFAULT_CACHE_BYTES`].
     pub cache_bytes: usize,
+    /// With `database`: how old a replica's copy of a log's checkpoint may get while another
+    /// sequences (see [`LogServerConfig::follower_max_staleness`]); normally
+    /// [`signet_server::FOLLOWER_MAX_STALENESS`].
+    pub follower_max_staleness: std::time::Duration,
     /// Replace these services' signing keys at this start (`signet up --rotate`; see
     /// [`crate::rotation`]). Empty: keys as they are.
     pub rotate: Vec<RotateService>,
@@ -291,6 +295,7 @@ impl Deployment {
         log_config.peer_url = config.peer_url.clone();
         log_config.batch = config.batch;
         log_config.cache_bytes = config.cache_bytes;
+        log_config.follower_max_staleness = config.follower_max_staleness;
         log_config.retired_v1 = crate::rotation::retired_v1_keys(&dir, &retired)?;
         if let Some(lock) = &config.log_guards.checkpoint_lock {
             signet_durable::create_dir_all(lock).map_err(|source| DeployError::Io {

@@ -19,6 +19,9 @@
 //! - [`TileCache`], [`CachedStore`], [`ByteLru`], [`SharedLru`]: caches bounded in bytes, so
 //!   that a server's memory does not grow with its log.
 //! - [`check_log`]: a whole-log consistency checker.
+//! - [`Freshness`]: when a process that does not sequence may answer from its copy of the
+//!   checkpoint; on PostgreSQL each checkpoint commit notifies [`CHECKPOINT_CHANNEL`], which
+//!   `watch_checkpoints` follows.
 //!
 //! Keys, the clock and the store come in from the caller: the sequencer reads time only from
 //! the clock it is given (the batcher's wait uses tokio's monotonic timer), and this crate makes
@@ -56,6 +59,7 @@ mod cache;
 mod check;
 mod error;
 mod faulty;
+mod freshness;
 pub mod guard;
 #[cfg(feature = "postgres")]
 pub mod lease;
@@ -72,10 +76,11 @@ pub use cache::{ByteLru, CacheStats, CachedStore, ENTRY_OVERHEAD, SharedLru, Til
 pub use check::{LogCheck, check_log};
 pub use error::{CheckError, FailPoint, LogError, StoreError};
 pub use faulty::FaultyStore;
+pub use freshness::{Freshness, ReadTicket};
 pub use guard::{CheckpointGuard, GuardError, TreeView};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use postgres_store::{PostgresStore, SequencerLease};
+pub use postgres_store::{CHECKPOINT_CHANNEL, PostgresStore, SequencerLease, watch_checkpoints};
 pub use proof::{consistency_proof, inclusion_proof, tree_root};
 pub use redb_store::RedbStore;
 pub use sequencer::{AppendResult, CheckpointFormat, NewEntry, Sequencer, SequencerConfig};

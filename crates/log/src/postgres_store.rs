@@ -25,6 +25,13 @@
 //! returned `Ok` survives a crash of the database server. Reads are single statements and so
 //! see each committed transaction whole or not at all.
 //!
+//! # Notifications
+//!
+//! Each checkpoint commit also notifies [`CHECKPOINT_CHANNEL`] with the log's schema, inside
+//! its transaction, so the notification is delivered if and only if the checkpoint committed.
+//! [`watch_checkpoints`] follows them for a process that serves a log it does not sequence
+//! (see [`crate::Freshness`]).
+//!
 //! # One sequencer
 //!
 //! The store itself does not lock (see [`LogStore`]): the compare-and-swap checks fence a
@@ -456,7 +463,78 @@ async fn publish(
     .execute(&mut *tx)
     .await
     .map_err(backend(op))?;
+    // Delivered to the listeners when (and only if) the commit succeeds.
+    sqlx::query("SELECT pg_notify($1, current_schema())")
+        .bind(CHECKPOINT_CHANNEL)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend(op))?;
     tx.commit().await.map_err(backend(op))
+}
+
+/// The channel every checkpoint commit notifies (`NOTIFY`, in the commit's transaction), with
+/// the log's schema (the connection's `current_schema()`) as the payload.
+pub const CHECKPOINT_CHANNEL: &str = "signet_checkpoint";
+
+/// Follows the checkpoint commits of every log in the database of `options`, on a connection of
+/// its own, until `stop` turns true: calls `changed(Some(schema))` for each commit's
+/// notification ([`CHECKPOINT_CHANNEL`]), and `changed(None)` whenever notifications may have
+/// been missed: once listening starts, and after the connection was lost or failed (it then
+/// reconnects, every `retry`). A caller that reads a checkpoint and then sees no call for its
+/// schema knows that no checkpoint was committed since, up to the notification's delivery.
+pub async fn watch_checkpoints(
+    options: PgConnectOptions,
+    retry: std::time::Duration,
+    changed: impl Fn(Option<&str>) + Send,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
+    // Whether the last failure was reported already (said once per outage, not every retry).
+    let mut quiet = false;
+    while !*stop.borrow() {
+        let listening = listen_once(&pool, &changed);
+        tokio::select! {
+            ended = listening => {
+                let Err((was_listening, e)) = ended;
+                if was_listening {
+                    quiet = false;
+                }
+                if !std::mem::replace(&mut quiet, true) {
+                    eprintln!("listening for checkpoint commits: {e}; trying again");
+                }
+            }
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        changed(None);
+        tokio::select! {
+            () = tokio::time::sleep(retry) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    pool.close().await;
+}
+
+/// One connection of [`watch_checkpoints`]: ends only with an error, and whether it had been
+/// listening before it.
+async fn listen_once(
+    pool: &PgPool,
+    changed: &(impl Fn(Option<&str>) + Send),
+) -> Result<std::convert::Infallible, (bool, sqlx::Error)> {
+    let before = |e| (false, e);
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+        .await
+        .map_err(before)?;
+    listener.listen(CHECKPOINT_CHANNEL).await.map_err(before)?;
+    changed(None);
+    loop {
+        match listener.try_recv().await.map_err(|e| (true, e))? {
+            Some(n) => changed(Some(n.payload())),
+            // Lost, and connected again: what was committed in between was not heard.
+            None => changed(None),
+        }
+    }
 }
 
 impl LogStore for PostgresStore {

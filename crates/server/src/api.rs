@@ -518,7 +518,12 @@ async fn forward_if_follower(
             .forward(api, path, headers, body.clone(), deadline)
             .await
         {
-            crate::sequencing::Forwarded::Answer(answer) => return Some(answer),
+            crate::sequencing::Forwarded::Answer(answer) => {
+                // The holder may have committed a checkpoint: the next read looks, so that the
+                // client reads its entry back from this server at once.
+                log.freshness.changed();
+                return Some(answer);
+            }
             crate::sequencing::Forwarded::Retry => {}
         }
     }
@@ -606,7 +611,7 @@ async fn v1_proof(
     let last = query_u64(&query, "lastSize")?
         .ok_or_else(|| ApiError::bad_request("lastSize is required"))?;
     let first = query_u64(&query, "firstSize")?.unwrap_or(1);
-    let cp = state.v1.log.checkpoint().await?;
+    let cp = state.v1.log.checkpoint_covering(last).await?;
     if first < 1 || first > last {
         return Err(ApiError::bad_request(format!(
             "firstSize {first} must be at least 1 and at most lastSize {last}"
@@ -652,7 +657,11 @@ async fn v1_get_by_index(
     let query = query_of(query)?;
     let index = query_u64(&query, "logIndex")?
         .ok_or_else(|| ApiError::bad_request("logIndex is required"))?;
-    let cp = state.v1.log.checkpoint().await?;
+    let cp = state
+        .v1
+        .log
+        .checkpoint_covering(index.saturating_add(1))
+        .await?;
     let answer = state.v1_entry_answer(index, &cp).await?;
     Ok(json_bytes_response(StatusCode::OK, answer))
 }
@@ -665,12 +674,13 @@ fn v1_entry_json(entry: &LogEntry) -> Result<String, ApiError> {
         .map_err(|e| ApiError::internal("encoding a LogEntry", &e))
 }
 
-/// The index of the published entry named by `id`, or 404.
-async fn v1_index_of(state: &AppState, id: &str, cp: &StoredCheckpoint) -> Result<u64, ApiError> {
+/// Looks up the entry named by `id`: its index if the log holds it (published, or staged and
+/// not yet published), and the 404 to answer if it is not in the published tree.
+async fn v1_find(state: &AppState, id: &str) -> Result<(Option<u64>, ApiError), ApiError> {
     let id = EntryId::parse(id)?;
-    let missing = || ApiError::not_found(format!("no entry with UUID {}", id.uuid));
+    let missing = ApiError::not_found(format!("no entry with UUID {}", id.uuid));
     if id.tree_id.is_some_and(|t| t != state.v1.tree_id) {
-        return Err(missing());
+        return Ok((None, missing));
     }
     let found = state
         .v1
@@ -679,10 +689,7 @@ async fn v1_index_of(state: &AppState, id: &str, cp: &StoredCheckpoint) -> Resul
         .find_leaves(&[Hash(id.uuid.0)])
         .await
         .map_err(|e| ApiError::internal("find leaves", &e))?;
-    match found.first().copied().flatten() {
-        Some(index) if index.0 < cp.size.0 => Ok(index.0),
-        _ => Err(missing()),
-    }
+    Ok((found.first().copied().flatten().map(|i| i.0), missing))
 }
 
 fn path_of(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -697,8 +704,19 @@ async fn v1_get_by_id(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_of(id)?;
-    let cp = state.v1.log.checkpoint().await?;
-    let index = v1_index_of(&state, &id, &cp).await?;
+    let (found, missing) = v1_find(&state, &id).await?;
+    let Some(index) = found else {
+        return Err(missing);
+    };
+    let cp = state
+        .v1
+        .log
+        .checkpoint_covering(index.saturating_add(1))
+        .await?;
+    if index >= cp.size.0 {
+        // Staged but not published yet: not in the log until a checkpoint covers it.
+        return Err(missing);
+    }
     let answer = state.v1_entry_answer(index, &cp).await?;
     Ok(json_bytes_response(StatusCode::OK, answer))
 }
@@ -727,18 +745,24 @@ async fn v1_retrieve(
     if request.entry_uuids.is_empty() && request.log_indexes.is_empty() {
         return Err(ApiError::bad_request("give entryUUIDs or logIndexes"));
     }
-    let cp = state.v1.log.checkpoint().await?;
-    let mut entries = Vec::new();
+    // The entries asked for, in order (UUIDs first), as the log holds them; one checkpoint
+    // covering as many as the database's does answers for all.
+    let mut indexes = Vec::with_capacity(request.entry_uuids.len() + request.log_indexes.len());
     for id in &request.entry_uuids {
-        match v1_index_of(&state, id, &cp).await {
-            Ok(index) => entries.push(state.v1_entry(index, &cp, None, None, None).await?),
-            Err(e) if e.status == StatusCode::NOT_FOUND => {}
-            Err(e) => return Err(e),
+        if let (Some(index), _) = v1_find(&state, id).await? {
+            indexes.push(index);
         }
     }
     for &index in &request.log_indexes {
-        let index = u64::try_from(index)
-            .map_err(|_| ApiError::bad_request("logIndexes must be non-negative"))?;
+        indexes.push(
+            u64::try_from(index)
+                .map_err(|_| ApiError::bad_request("logIndexes must be non-negative"))?,
+        );
+    }
+    let needed = indexes.iter().max().map_or(0, |i| i.saturating_add(1));
+    let cp = state.v1.log.checkpoint_covering(needed).await?;
+    let mut entries = Vec::new();
+    for index in indexes {
         if index < cp.size.0 {
             entries.push(state.v1_entry(index, &cp, None, None, None).await?);
         }
@@ -892,50 +916,71 @@ async fn v2_checkpoint(State(state): Shared) -> Result<Response, ApiError> {
 /// path. So partial tiles are cached forever too.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
+/// What a tile path names.
+enum Wanted {
+    Bundle(EntryBundleId),
+    Tile(TileId),
+}
+
 async fn v2_tile(
     State(state): Shared,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let path = path_of(path)?;
     let full = format!("tile/{path}");
-    let cp = state.v2.log.checkpoint().await?;
-    let size = cp.size.0;
-    let beyond = || ApiError::not_found(format!("{full} is beyond the tree of size {size}"));
     let end = |index: u64, width: u16| {
         index
             .checked_mul(TILE_WIDTH)
             .and_then(|start| start.checked_add(u64::from(width)))
     };
-    let data = if path.starts_with("entries/") {
-        let bundle = EntryBundleId::parse_path(&full)
-            .map_err(|e| ApiError::bad_request(format!("{full}: {e}")))?;
-        if end(bundle.index, bundle.width).is_none_or(|end| end > size) {
-            return Err(beyond());
-        }
-        state
-            .v2
-            .log
-            .store
-            .read_entry_bundle(bundle)
-            .await
-            .map_err(|e| ApiError::internal("read entry bundle", &e))?
+    let bad = |e: signet_tiles::PathError| ApiError::bad_request(format!("{full}: {e}"));
+    // What was asked for, and the tree size it needs (`None`: past any tree).
+    let (wanted, needed) = if path.starts_with("entries/") {
+        let bundle = EntryBundleId::parse_path(&full).map_err(bad)?;
+        (Wanted::Bundle(bundle), end(bundle.index, bundle.width))
     } else {
-        let tile =
-            TileId::parse_path(&full).map_err(|e| ApiError::bad_request(format!("{full}: {e}")))?;
-        let available = hashes_at_tile_level(tile.level, cp.size);
-        if end(tile.index, tile.width).is_none_or(|end| end > available) {
-            return Err(beyond());
+        let tile = TileId::parse_path(&full).map_err(bad)?;
+        let leaves = end(tile.index, tile.width).and_then(|hashes| {
+            1u64.checked_shl(signet_tiles::TILE_HEIGHT * u32::from(tile.level))
+                .and_then(|per_hash| hashes.checked_mul(per_hash))
+        });
+        (Wanted::Tile(tile), leaves)
+    };
+    let cp = match needed {
+        Some(size) => state.v2.log.checkpoint_covering(size).await?,
+        None => state.v2.log.checkpoint().await?,
+    };
+    let size = cp.size.0;
+    let beyond = || ApiError::not_found(format!("{full} is beyond the tree of size {size}"));
+    let data = match wanted {
+        Wanted::Bundle(bundle) => {
+            if end(bundle.index, bundle.width).is_none_or(|end| end > size) {
+                return Err(beyond());
+            }
+            state
+                .v2
+                .log
+                .store
+                .read_entry_bundle(bundle)
+                .await
+                .map_err(|e| ApiError::internal("read entry bundle", &e))?
         }
-        state
-            .v2
-            .log
-            .store
-            .read_tiles(&[tile])
-            .await
-            .map_err(|e| ApiError::internal("read tile", &e))?
-            .into_iter()
-            .next()
-            .flatten()
+        Wanted::Tile(tile) => {
+            let available = hashes_at_tile_level(tile.level, cp.size);
+            if end(tile.index, tile.width).is_none_or(|end| end > available) {
+                return Err(beyond());
+            }
+            state
+                .v2
+                .log
+                .store
+                .read_tiles(&[tile])
+                .await
+                .map_err(|e| ApiError::internal("read tile", &e))?
+                .into_iter()
+                .next()
+                .flatten()
+        }
     };
     let data = data.ok_or_else(|| ApiError::internal("read tile", &"published tile missing"))?;
     Ok((

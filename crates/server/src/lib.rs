@@ -73,7 +73,7 @@ pub use api::cors;
 pub use cache::{CacheSizes, DEFAULT_CACHE_BYTES};
 pub use error::{ApiError, ServerError};
 pub use postgres::LEASE_TIMEOUT;
-pub use postgres::{PostgresStores, SERVER_SCHEMA, V1_SCHEMA, V2_SCHEMA};
+pub use postgres::{FOLLOWER_MAX_STALENESS, PostgresStores, SERVER_SCHEMA, V1_SCHEMA, V2_SCHEMA};
 pub use search::MAX_SEARCH_RESULTS;
 pub use sequencing::{FORWARD_TIMEOUT, LEASE_INTERVAL};
 
@@ -634,7 +634,12 @@ impl LogServer {
                 (v1, v2, search, None, None)
             }
             LogStores::Postgres(pg) => {
-                let PostgresStores { db, v1, v2 } = pg;
+                let PostgresStores {
+                    db,
+                    v1,
+                    v2,
+                    follower_max_staleness,
+                } = pg;
                 db.check_identity(
                     v1_signer.spki_der(),
                     keys.v1_tree_id,
@@ -643,34 +648,47 @@ impl LogServer {
                 )
                 .await?;
                 let v1_pool = v1.pool().clone();
-                let v1 = Arc::new(LogHandle::new(
-                    Api::V1,
-                    Arc::new(AnyStore::new(
-                        Backend::Postgres(v1),
+                let v1 = Arc::new(
+                    LogHandle::new(
                         Api::V1,
-                        Arc::clone(&metrics),
-                        Arc::clone(&v1_tiles),
-                    )),
-                    v1_factory,
-                    v1_config,
-                    batch,
-                    clock.clone(),
-                    guards.v1.clone(),
-                ));
-                let v2 = Arc::new(LogHandle::new(
-                    Api::V2,
-                    Arc::new(AnyStore::new(
-                        Backend::Postgres(v2),
+                        Arc::new(AnyStore::new(
+                            Backend::Postgres(v1),
+                            Api::V1,
+                            Arc::clone(&metrics),
+                            Arc::clone(&v1_tiles),
+                        )),
+                        v1_factory,
+                        v1_config,
+                        batch,
+                        clock.clone(),
+                        guards.v1.clone(),
+                    )
+                    .follower_max_staleness(follower_max_staleness),
+                );
+                let v2 = Arc::new(
+                    LogHandle::new(
                         Api::V2,
-                        Arc::clone(&metrics),
-                        Arc::clone(&v2_tiles),
-                    )),
-                    v2_factory,
-                    v2_config,
-                    batch,
-                    clock.clone(),
-                    guards.v2.clone(),
-                ));
+                        Arc::new(AnyStore::new(
+                            Backend::Postgres(v2),
+                            Api::V2,
+                            Arc::clone(&metrics),
+                            Arc::clone(&v2_tiles),
+                        )),
+                        v2_factory,
+                        v2_config,
+                        batch,
+                        clock.clone(),
+                        guards.v2.clone(),
+                    )
+                    .follower_max_staleness(follower_max_staleness),
+                );
+                for log in [&v1, &v2] {
+                    // Weak: the log's store holds the metrics.
+                    let probe = Arc::downgrade(log);
+                    metrics.register_checkpoint(log.api, move || {
+                        probe.upgrade().map_or((0, 0), |l| l.freshness.counts())
+                    });
+                }
                 let peer_url = peer_url.unwrap_or_else(|| base_url.clone());
                 let cluster = Arc::new(Cluster::new(db, peer_url, clock, Arc::clone(&metrics))?);
                 let logs = vec![Arc::clone(&v1), Arc::clone(&v2)];

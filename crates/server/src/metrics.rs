@@ -21,6 +21,7 @@
 //! | `signet_cache_capacity_bytes` | gauge | `cache` (`tiles`, `proofs`, `entries`, `redb_log`, `redb_search`), `api`: its bound (see `crate::cache`) |
 //! | `signet_cache_entries` | gauge | `cache`, `api`: items a cache holds |
 //! | `signet_cache_hits_total`, `signet_cache_misses_total` | counter | `cache`, `api`: lookups answered from the cache, and not |
+//! | `signet_follower_checkpoint_total` | counter | `api`, `source` (`copy`, `database`): while not sequencing, reads answered from this server's copy of the checkpoint, and reads of the database's (see `crate::sequencing`) |
 //!
 //! redb's page caches report their bound only: redb does not count their use.
 
@@ -73,12 +74,17 @@ impl Outcome {
 /// Reads a cache's figures when `/metrics` is rendered.
 type CacheProbe = Box<dyn Fn() -> CacheStats + Send + Sync>;
 
+/// Reads a follower's checkpoint counts (from its copy, from the database).
+type CheckpointProbe = Box<dyn Fn() -> (u64, u64) + Send + Sync>;
+
 /// One server's recorder.
 pub(crate) struct Metrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     /// The caches reported at each render: (cache, api, probe).
     caches: Mutex<Vec<(&'static str, Api, CacheProbe)>>,
+    /// The logs' follower checkpoint counts, read at each render.
+    checkpoints: Mutex<Vec<(Api, CheckpointProbe)>>,
 }
 
 impl Metrics {
@@ -89,6 +95,7 @@ impl Metrics {
             recorder,
             handle,
             caches: Mutex::new(Vec::new()),
+            checkpoints: Mutex::new(Vec::new()),
         };
         metrics.with(|| {
             describe_counter!(
@@ -152,6 +159,10 @@ impl Metrics {
             describe_counter!(
                 "signet_cache_misses_total",
                 "Lookups a cache could not answer."
+            );
+            describe_counter!(
+                "signet_follower_checkpoint_total",
+                "While not sequencing: reads answered from this server's copy of the checkpoint (copy) and reads of the database's (database)."
             );
         });
         metrics
@@ -249,6 +260,19 @@ impl Metrics {
             .push((cache, api, Box::new(probe)));
     }
 
+    /// Reports a log's follower checkpoint counts (from its copy, from the database) at every
+    /// render.
+    pub(crate) fn register_checkpoint(
+        &self,
+        api: Api,
+        probe: impl Fn() -> (u64, u64) + Send + Sync + 'static,
+    ) {
+        self.checkpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((api, Box::new(probe)));
+    }
+
     /// Records the bound of a cache that reports nothing else (redb's page caches).
     pub(crate) fn cache_capacity(&self, cache: &'static str, api: Api, bytes: usize) {
         #[allow(clippy::cast_precision_loss)]
@@ -276,9 +300,24 @@ impl Metrics {
         }
     }
 
+    /// Reads every registered follower checkpoint count into its counters.
+    fn record_checkpoints(&self) {
+        let checkpoints = self.checkpoints.lock().unwrap_or_else(|e| e.into_inner());
+        for (api, probe) in checkpoints.iter() {
+            let (copy, database) = probe();
+            self.with(|| {
+                counter!("signet_follower_checkpoint_total", "api" => api.label(), "source" => "copy")
+                    .absolute(copy);
+                counter!("signet_follower_checkpoint_total", "api" => api.label(), "source" => "database")
+                    .absolute(database);
+            });
+        }
+    }
+
     /// The Prometheus text exposition of everything recorded so far.
     pub(crate) fn render(&self) -> String {
         self.record_caches();
+        self.record_checkpoints();
         self.handle.run_upkeep();
         self.handle.render()
     }

@@ -42,6 +42,7 @@ use crate::ServerError;
 use signet_log::PostgresStore;
 use signet_log::lease::{EpochLease, LeaseDb, LeaseScope};
 use sqlx::postgres::{PgConnectOptions, PgPool};
+use std::time::Duration;
 
 pub use signet_log::lease::LEASE_TIMEOUT;
 
@@ -193,7 +194,13 @@ pub struct PostgresStores {
     pub(crate) db: Database,
     pub(crate) v1: PostgresStore,
     pub(crate) v2: PostgresStore,
+    /// While following: the oldest a checkpoint served may be (see [`crate::sequencing`]).
+    pub(crate) follower_max_staleness: Duration,
 }
+
+/// How old a follower's copy of a log's checkpoint may get before a read looks at the
+/// database's again, even if no notification said it moved (see [`crate::sequencing`]).
+pub const FOLLOWER_MAX_STALENESS: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for PostgresStores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -214,6 +221,20 @@ impl PostgresStores {
         let v2 = db.log_store(V2_SCHEMA).await?;
         db.fence_log(V1_SCHEMA).await?;
         db.fence_log(V2_SCHEMA).await?;
-        Ok(PostgresStores { db, v1, v2 })
+        Ok(PostgresStores {
+            db,
+            v1,
+            v2,
+            follower_max_staleness: FOLLOWER_MAX_STALENESS,
+        })
+    }
+
+    /// While this server follows, how old its copy of a log's checkpoint may get before a read
+    /// looks at the database's again even without a notification. Zero reads it on every
+    /// request. Default [`FOLLOWER_MAX_STALENESS`].
+    #[must_use]
+    pub fn follower_max_staleness(mut self, max: Duration) -> PostgresStores {
+        self.follower_max_staleness = max;
+        self
     }
 }

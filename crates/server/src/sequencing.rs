@@ -5,8 +5,18 @@
 //! single-sequencer lease ([`SequencerLease`], see [`crate::postgres`]): the holder runs a
 //! sequencer and a batcher per log, each writing through a store fenced by the lease's epoch,
 //! and records its peer URL in `signet_server.sequencer`; the others are followers: they serve
-//! every read from the database (the checkpoint is read from the database on each request, so
-//! they never serve a stale tree) and forward create requests over HTTP to the recorded holder.
+//! every read from the database and forward create requests over HTTP to the recorded holder.
+//!
+//! **A follower's checkpoint.** A follower answers reads against the newest checkpoint it has
+//! read from the database, and reads it again only when that copy may be stale
+//! ([`signet_log::Freshness`]): a notification of a checkpoint commit arrived
+//! ([`signet_log::watch_checkpoints`]; the sequencer's commit sends it), a write it forwarded was
+//! answered, its listener (re)connected, or the copy is older than the follower's maximum
+//! staleness ([`crate::FOLLOWER_MAX_STALENESS`] by default; zero reads on every request). A
+//! request for an entry or a tree size past the copy reads the database first. So a follower
+//! never serves a tree older than one it served before, never one older than its maximum
+//! staleness, normally one only as old as a notification's delivery, and a client that wrote
+//! through it reads its entry back at once. Requests waiting for a read share it.
 //!
 //! Every [`LEASE_INTERVAL`] a holder proves it is alive by a query on its lease connection (and
 //! checks that its sequencers still run), and a follower tries to take the lease. A holder that
@@ -38,8 +48,8 @@ use axum::response::{IntoResponse, Response};
 use signet_clock::Clock;
 use signet_log::lease::{self, LeaseDb, LeaseHolder, LeaseMember, Unavailable};
 use signet_log::{
-    Batcher, BatcherConfig, CheckpointGuard, LogError, LogStore, Sequencer, SequencerConfig,
-    StoredCheckpoint, raise_checkpoint,
+    Batcher, BatcherConfig, CheckpointGuard, Freshness, LogError, LogStore, Sequencer,
+    SequencerConfig, StoredCheckpoint, raise_checkpoint,
 };
 use signet_note::NoteSigner;
 use std::sync::{Arc, Mutex, RwLock};
@@ -74,6 +84,10 @@ pub(crate) struct LogHandle {
     clock: Clock,
     /// What must accept each checkpoint before the sequencer publishes it.
     guards: Vec<Arc<dyn CheckpointGuard>>,
+    /// While not sequencing: whether `latest` may answer a read without reading the store.
+    pub(crate) freshness: Freshness,
+    /// One read of the store's checkpoint at a time; requests waiting share the next one.
+    reading: tokio::sync::Mutex<()>,
 }
 
 impl LogHandle {
@@ -106,7 +120,16 @@ impl LogHandle {
             batch,
             clock,
             guards,
+            freshness: Freshness::new(Duration::ZERO),
+            reading: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// While not sequencing, answers from the copy of the checkpoint up to `max` old (see the
+    /// module docs); without this, every answer reads the store's checkpoint.
+    pub(crate) fn follower_max_staleness(mut self, max: Duration) -> LogHandle {
+        self.freshness = Freshness::new(max);
+        self
     }
 
     /// The batcher, while this server sequences.
@@ -148,18 +171,51 @@ impl LogHandle {
         self.latest.subscribe()
     }
 
-    /// The checkpoint to answer a read with: the batcher's while sequencing, else the
-    /// database's current one.
+    /// The checkpoint to answer a read with: the batcher's while sequencing, else the newest
+    /// one known if it is fresh (see [`Freshness`]: no checkpoint was committed since it was
+    /// read, as far as notifications and forwarded writes tell, and it was read less than the
+    /// follower's maximum staleness ago), else the store's, read now.
     pub(crate) async fn checkpoint(&self) -> Result<Arc<StoredCheckpoint>, ApiError> {
         if let Some(b) = self.batcher() {
             return Ok(b.latest_checkpoint());
         }
-        self.refresh().await?;
+        let now = std::time::Instant::now();
+        if self.freshness.use_copy(now) {
+            return Ok(self.latest());
+        }
+        self.read_checkpoint(now).await
+    }
+
+    /// [`LogHandle::checkpoint`], read from the store if the one known is smaller than `size`:
+    /// a request for an entry or a tree that the database may have and the copy lacks does not
+    /// get a 404 just because the notification has not arrived yet.
+    pub(crate) async fn checkpoint_covering(
+        &self,
+        size: u64,
+    ) -> Result<Arc<StoredCheckpoint>, ApiError> {
+        let cp = self.checkpoint().await?;
+        if cp.size.0 >= size || self.is_sequencing() {
+            return Ok(cp);
+        }
+        self.read_checkpoint(std::time::Instant::now()).await
+    }
+
+    /// The store's checkpoint as of `arrived` or later: one read at a time, and a request that
+    /// arrived before a read started shares its answer.
+    async fn read_checkpoint(
+        &self,
+        arrived: std::time::Instant,
+    ) -> Result<Arc<StoredCheckpoint>, ApiError> {
+        let _one = self.reading.lock().await;
+        if !self.freshness.read_since(arrived) {
+            self.refresh().await?;
+        }
         Ok(self.latest())
     }
 
     /// Reads the store's checkpoint into the known one.
     pub(crate) async fn refresh(&self) -> Result<(), ApiError> {
+        let ticket = self.freshness.read_started(std::time::Instant::now());
         let state = self
             .store
             .state()
@@ -168,6 +224,7 @@ impl LogHandle {
         if let Some(cp) = state.checkpoint {
             self.offer(Arc::new(cp));
         }
+        self.freshness.read_done(ticket);
         Ok(())
     }
 
@@ -233,6 +290,8 @@ async fn close_writer(writer: &AnyStore) {
 /// (the machinery is [`signet_log::lease::LeaseMember`]'s; this adds the Rekor logs and HTTP).
 pub(crate) struct Cluster {
     member: LeaseMember,
+    /// The database's connection options, for the checkpoint listener.
+    options: sqlx::postgres::PgConnectOptions,
     client: reqwest::Client,
     metrics: Arc<Metrics>,
 }
@@ -267,6 +326,7 @@ impl Cluster {
                 what: "building the forwarding HTTP client",
                 source: Box::new(e),
             })?;
+        let options = db.lease().options().clone();
         let member = LeaseMember::new(
             db.lease().clone(),
             peer_url,
@@ -276,6 +336,7 @@ impl Cluster {
         );
         Ok(Cluster {
             member,
+            options,
             client,
             metrics,
         })
@@ -422,6 +483,9 @@ impl LeaseHolder for RekorLogs<'_> {
 
     fn lease_changed(&self, held: bool) {
         self.metrics.sequencer(held);
+        for log in self.logs {
+            log.freshness.changed();
+        }
     }
 }
 
@@ -463,8 +527,10 @@ pub(crate) async fn first_round(
     }
 }
 
-/// The lease loop ([`LeaseMember::run`]): runs until `stop` turns true, then stops sequencing
-/// and releases the lease.
+/// The lease loop ([`LeaseMember::run`]) and, beside it, the listener for the logs' checkpoint
+/// commits ([`signet_log::watch_checkpoints`]), which tells each log's [`Freshness`] when the
+/// database's checkpoint moved. Runs until `stop` turns true, then stops sequencing and
+/// releases the lease.
 pub(crate) async fn run_lease(
     cluster: Arc<Cluster>,
     logs: Vec<Arc<LogHandle>>,
@@ -475,5 +541,85 @@ pub(crate) async fn run_lease(
         logs: &logs,
         metrics: &cluster.metrics,
     };
-    cluster.member.run(&holder, lease, stop).await;
+    let changed = |schema: Option<&str>| {
+        for log in &logs {
+            if schema.is_none_or(|s| s == schema_of(log.api)) {
+                log.freshness.changed();
+            }
+        }
+    };
+    let listen = signet_log::watch_checkpoints(
+        cluster.options.clone(),
+        LEASE_INTERVAL,
+        changed,
+        stop.clone(),
+    );
+    tokio::join!(cluster.member.run(&holder, lease, stop), listen);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signet_log::{CheckpointFormat, RedbStore, TileCache};
+    use signet_testkit::log::{TestClock, entries, open};
+
+    /// A follower's handle on a log that another sequencer (not the handle) appends to, with a
+    /// maximum staleness of an hour: only a change, or a read past the copy, refreshes it.
+    #[tokio::test]
+    async fn a_follower_serves_its_copy_until_told_or_asked_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let redb = Arc::new(RedbStore::open(dir.path().join("log.redb")).unwrap());
+        let store = Arc::new(AnyStore::new(
+            Backend::Redb(Arc::clone(&redb)),
+            Api::V2,
+            Arc::new(Metrics::new()),
+            Arc::new(TileCache::new(1 << 20)),
+        ));
+        let handle = LogHandle::new(
+            Api::V2,
+            store,
+            Box::new(|| None),
+            SequencerConfig {
+                origin: "example.com/log".into(),
+                format: CheckpointFormat::C2sp,
+            },
+            BatcherConfig::default(),
+            Clock::fixed(1),
+            Vec::new(),
+        )
+        .follower_max_staleness(Duration::from_secs(3600));
+        let clock = TestClock::default();
+        let mut sequencer = open(&redb, &clock).await.unwrap();
+        sequencer.append_batch(entries(0..3)).await.unwrap();
+        assert_eq!(handle.checkpoint().await.unwrap().size.0, 3);
+        assert_eq!(handle.freshness.counts(), (0, 1));
+
+        // Nothing says the log moved: the copy answers.
+        clock.advance(1);
+        sequencer.append_batch(entries(3..5)).await.unwrap();
+        assert_eq!(handle.checkpoint().await.unwrap().size.0, 3);
+        assert_eq!(handle.checkpoint_covering(3).await.unwrap().size.0, 3);
+        assert_eq!(handle.freshness.counts(), (2, 1));
+        // A read past the copy looks at the store.
+        assert_eq!(handle.checkpoint_covering(4).await.unwrap().size.0, 5);
+        assert_eq!(handle.freshness.counts(), (3, 2));
+        // Past the store's too: one more read, and the store's checkpoint.
+        assert_eq!(handle.checkpoint_covering(9).await.unwrap().size.0, 5);
+
+        // Told that it moved: the next read looks.
+        clock.advance(1);
+        sequencer.append_batch(entries(5..6)).await.unwrap();
+        assert_eq!(handle.checkpoint().await.unwrap().size.0, 5);
+        handle.freshness.changed();
+        assert_eq!(handle.checkpoint().await.unwrap().size.0, 6);
+        assert_eq!(handle.freshness.counts(), (5, 4));
+        // Never lowered by an older checkpoint.
+        let old = handle.latest();
+        handle.offer(Arc::new(StoredCheckpoint {
+            size: signet_merkle::TreeSize(2),
+            timestamp_ms: 0,
+            note: Vec::new(),
+        }));
+        assert!(Arc::ptr_eq(&old, &handle.latest()));
+    }
 }

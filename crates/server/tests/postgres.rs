@@ -330,6 +330,163 @@ async fn two_servers_share_one_database() {
     b.stop().await;
 }
 
+/// `signet_follower_checkpoint_total` of a server: (answers from its copy, database reads).
+async fn follower_checkpoint_counts(s: &Running, api: &str) -> (u64, u64) {
+    let text = client()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |source: &str| {
+        let prefix =
+            format!("signet_follower_checkpoint_total{{api=\"{api}\",source=\"{source}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("{prefix} missing from:\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    (count("copy"), count("database"))
+}
+
+/// A follower answers from its copy of the checkpoint and reads the database's only when it
+/// may have moved, yet: it reads at once what another server acknowledged (entries by index
+/// and UUID, proofs, entry bundles past its copy), and what was written through it; it never
+/// serves a tree older than one it served; it catches up with the sequencer's checkpoint. With
+/// a maximum staleness of zero it reads the database's checkpoint for every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_reads_the_checkpoint_only_when_it_may_have_moved() {
+    let Some(pg) = pg::PgServer::start() else {
+        return;
+    };
+    let url = pg.create_database();
+    let (dir_a, dir_b, dir_c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let a = start_on(dir_a.path(), Some(PUBLIC_URL), Some(&url)).await;
+    assert!(a.server.is_sequencing());
+    share_keys(dir_a.path(), dir_b.path());
+    share_keys(dir_a.path(), dir_c.path());
+    // B's copy may get an hour old: only notifications, forwarded writes, reads past it and
+    // its lease rounds refresh it.
+    let b = start_follower(dir_b.path(), PUBLIC_URL, &url, Duration::from_secs(3600)).await;
+    let c = start_follower(dir_c.path(), PUBLIC_URL, &url, Duration::ZERO).await;
+    assert!(!b.server.is_sequencing() && !c.server.is_sequencing());
+    let mut verifiers = NoteVerifiers::new();
+    verifiers.push(Box::new(
+        Ed25519NoteVerifier::new(a.server.v2_origin(), a.server.v2_public_key()).unwrap(),
+    ));
+    append_v2(&a, 3, &verifiers).await;
+    let _ = served_checkpoint(&b, &verifiers).await;
+
+    // What A acknowledged, B serves at once.
+    let signer = Signer::new();
+    for _ in 0..3 {
+        let created = post(
+            &a.url("/api/v1/log/entries"),
+            &hashedrekord_v1(&signer, &artifact()),
+        )
+        .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let location = created.headers()["location"].to_str().unwrap().to_owned();
+        let entry: Value = created.json().await.unwrap();
+        let (uuid, value) = entry.as_object().unwrap().iter().next().unwrap();
+        let index = value["logIndex"].as_u64().unwrap();
+        let by_index = get_json(&b.url(&format!("/api/v1/log/entries?logIndex={index}"))).await;
+        assert_eq!(by_index[uuid]["body"], value["body"]);
+        let by_uuid = get_json(&b.url(&location)).await;
+        assert_eq!(by_uuid[uuid]["logIndex"], index);
+        let retrieved: Value = client()
+            .post(b.url("/api/v1/log/entries/retrieve"))
+            .json(&serde_json::json!({"logIndexes": [index]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(retrieved.as_array().unwrap().len(), 1, "{retrieved}");
+        get_json(&b.url(&format!(
+            "/api/v1/log/proof?firstSize=1&lastSize={}",
+            index + 1
+        )))
+        .await;
+
+        let (v2_index, ..) = append_v2(&a, 1, &verifiers).await[0].clone();
+        let bundle = client()
+            .get(b.url(&format!("/api/v2/tile/entries/000.p/{}", v2_index + 1)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bundle.status(), StatusCode::OK);
+    }
+
+    // Written through B (forwarded to A): B's next checkpoint covers it.
+    for _ in 0..3 {
+        let (index, ..) = append_v2(&b, 1, &verifiers).await[0].clone();
+        assert!(served_checkpoint(&b, &verifiers).await.0 > index);
+    }
+
+    // B never serves a tree older than one it served, and catches up with A.
+    let writer = {
+        let url = a.url("/api/v2/log/entries");
+        tokio::spawn(async move {
+            let signer = Signer::new();
+            for _ in 0..20 {
+                let response = post(&url, &hashedrekord_v2(&signer, &artifact())).await;
+                assert_eq!(response.status(), StatusCode::OK);
+            }
+        })
+    };
+    let mut served = Vec::new();
+    while !writer.is_finished() {
+        served.push(served_checkpoint(&b, &verifiers).await.0);
+    }
+    writer.await.unwrap();
+    assert!(served.windows(2).all(|w| w[0] <= w[1]), "{served:?}");
+    let newest = served_checkpoint(&a, &verifiers).await;
+    let mut caught_up = false;
+    for _ in 0..400 {
+        if served_checkpoint(&b, &verifiers).await == newest {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(caught_up, "B never served A's checkpoint {newest:?}");
+
+    // With nothing written, B answers from its copy; C (maximum staleness zero) reads the
+    // database's checkpoint for each request.
+    let (copy_b, database_b) = follower_checkpoint_counts(&b, "v2").await;
+    let (copy_c, database_c) = follower_checkpoint_counts(&c, "v2").await;
+    for _ in 0..300 {
+        served_checkpoint(&b, &verifiers).await;
+        served_checkpoint(&c, &verifiers).await;
+    }
+    let (copy_b2, database_b2) = follower_checkpoint_counts(&b, "v2").await;
+    let (copy_c2, database_c2) = follower_checkpoint_counts(&c, "v2").await;
+    // B's database reads are its lease rounds (two a second) and /metrics itself.
+    assert!(copy_b2 - copy_b >= 200, "{copy_b} → {copy_b2}");
+    assert!(
+        database_b2 - database_b < 100,
+        "{database_b} → {database_b2}"
+    );
+    assert_eq!(copy_c2, copy_c);
+    assert!(
+        database_c2 - database_c >= 300,
+        "{database_c} → {database_c2}"
+    );
+
+    for s in [a, b, c] {
+        s.stop().await;
+    }
+}
+
 /// A forwarded request that reaches a server which does not sequence is refused with 503, not
 /// forwarded again (no loops).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -270,6 +270,14 @@ pub struct UpArgs {
     #[arg(long, value_name = "BYTES", default_value = "268435456", value_parser = clap::value_parser!(u64).range(16_777_216..=1_099_511_627_776))]
     pub cache_bytes: u64,
 
+    /// With `--database`, while another server sequences: how old, in milliseconds, this one's
+    /// copy of a log's checkpoint may get before a read looks at the database's again. Every
+    /// checkpoint commit notifies the other servers, so a copy is normally only as old as that
+    /// notification; this bounds it if notifications are lost. 0 reads the database's
+    /// checkpoint on every request.
+    #[arg(long, value_name = "MS", default_value = "1000", requires = "database", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub follower_max_staleness_ms: u64,
+
     /// Replace this service's signing key at start (repeatable). The old key stays in
     /// trusted_root.json, valid until now, so what it signed still verifies; the new one signs
     /// from now on. Clients trusting the instance over TUF see it at their next refresh.
@@ -624,6 +632,14 @@ pub struct ServeLogArgs {
     /// entry answers, proofs), whatever the size of the logs. At least 16 MiB.
     #[arg(long, value_name = "BYTES", default_value = "268435456", value_parser = clap::value_parser!(u64).range(16_777_216..=1_099_511_627_776))]
     pub cache_bytes: u64,
+
+    /// With `--database`, while another server sequences: how old, in milliseconds, this one's
+    /// copy of a log's checkpoint may get before a read looks at the database's again. Every
+    /// checkpoint commit notifies the other servers, so a copy is normally only as old as that
+    /// notification; this bounds it if notifications are lost. 0 reads the database's
+    /// checkpoint on every request.
+    #[arg(long, value_name = "MS", default_value = "1000", requires = "database", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub follower_max_staleness_ms: u64,
 
     /// Connection limits and timeouts.
     #[command(flatten)]

@@ -201,6 +201,8 @@ async fn serve_log(args: &ServeLogArgs) -> Result<(), Failure> {
     let mut config = LogServerConfig::new(args.data.clone(), public_url.clone());
     config.database = args.database.clone();
     config.cache_bytes = usize::try_from(args.cache_bytes).unwrap_or(usize::MAX);
+    config.follower_max_staleness =
+        std::time::Duration::from_millis(args.follower_max_staleness_ms);
     config.guards = log_guards(&args.guards)?;
     config.peer_url = Some(
         args.peer_url

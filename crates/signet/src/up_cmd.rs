@@ -41,6 +41,9 @@ async fn run(args: &UpArgs) -> Result<(), Failure> {
             batch: signet_log::BatcherConfig::default(),
             ct_public_add: args.ct_public_add,
             cache_bytes: usize::try_from(args.cache_bytes).unwrap_or(usize::MAX),
+            follower_max_staleness: std::time::Duration::from_millis(
+                args.follower_max_staleness_ms,
+            ),
             rotate: args.rotate.iter().map(|r| rotate_service(*r)).collect(),
             tuf_expiries: signet_tuf::repo::Expiries {
                 root: args.tuf.root,

@@ -143,6 +143,7 @@ async fn certificate_signs_a_bundle_that_verifies() {
             database: None,
             peer_url: Some(base.clone()),
             cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+            follower_max_staleness: signet_server::FOLLOWER_MAX_STALENESS,
             retired_v1: Vec::new(),
             guards: Default::default(),
         })

@@ -25,6 +25,7 @@ async fn a_real_issuer_comes_before_the_development_issuer() {
         batch: Default::default(),
         ct_public_add: false,
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+        follower_max_staleness: signet_server::FOLLOWER_MAX_STALENESS,
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),

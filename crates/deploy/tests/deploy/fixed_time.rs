@@ -42,6 +42,7 @@ async fn ca_and_tsa_run_at_a_fixed_time() {
         batch: Default::default(),
         ct_public_add: false,
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+        follower_max_staleness: signet_server::FOLLOWER_MAX_STALENESS,
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),

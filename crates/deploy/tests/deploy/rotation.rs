@@ -47,6 +47,7 @@ fn config(dir: &Path, base: &str, rotate: &[RotateService]) -> DeploymentConfig 
         },
         ct_public_add: false,
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+        follower_max_staleness: signet_server::FOLLOWER_MAX_STALENESS,
         rotate: rotate.to_vec(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),

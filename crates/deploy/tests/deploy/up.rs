@@ -24,6 +24,7 @@ fn config(dir: &Path, public_url: &str) -> DeploymentConfig {
         batch: Default::default(),
         ct_public_add: false,
         cache_bytes: signet_server::DEFAULT_CACHE_BYTES,
+        follower_max_staleness: signet_server::FOLLOWER_MAX_STALENESS,
         rotate: Vec::new(),
         tuf_expiries: Default::default(),
         log_guards: Default::default(),

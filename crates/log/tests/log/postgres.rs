@@ -142,3 +142,79 @@ async fn survives_server_crash() {
     obs.record(&batch, &r);
     obs.verify(store.as_ref()).await;
 }
+
+/// Each checkpoint commit notifies `signet_checkpoint` with the log's schema, and the watcher
+/// says when notifications may have been missed: when it starts listening, and after its
+/// connection was cut (it reconnects by itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoint_commits_are_notified() {
+    let Some(server) = PgServer::start() else {
+        return;
+    };
+    let url = server.create_database();
+    let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+    let store = Arc::new(
+        PostgresStore::connect_with(options.clone().options([("search_path", "public")]))
+            .await
+            .unwrap(),
+    );
+    let (events, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(signet_log::watch_checkpoints(
+        options,
+        std::time::Duration::from_millis(50),
+        move |schema: Option<&str>| {
+            let _ = events.send(schema.map(str::to_owned));
+        },
+        stop_rx,
+    ));
+    let next = async |heard: &mut tokio::sync::mpsc::UnboundedReceiver<Option<String>>| {
+        tokio::time::timeout(std::time::Duration::from_secs(20), heard.recv())
+            .await
+            .expect("no word from the watcher")
+            .expect("the watcher ended")
+    };
+    assert_eq!(
+        next(&mut heard).await,
+        None,
+        "listening starts: anything may have moved"
+    );
+
+    let clock = TestClock::default();
+    let mut seq = open(&store, &clock).await.unwrap();
+    // Opening an empty log publishes its empty checkpoint; each append publishes one more.
+    assert_eq!(next(&mut heard).await.as_deref(), Some("public"));
+    seq.append_batch(entries(0..3)).await.unwrap();
+    assert_eq!(next(&mut heard).await.as_deref(), Some("public"));
+    clock.advance(1);
+    seq.append_batch(entries(3..4)).await.unwrap();
+    assert_eq!(next(&mut heard).await.as_deref(), Some("public"));
+
+    // The listener's connection is cut: it says so once listening again, then hears the next.
+    let cut = server.query(
+        &url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    );
+    assert_eq!(cut, "1");
+    assert_eq!(next(&mut heard).await, None);
+    // Until it listens again, what is committed may go unheard; it says so when it does.
+    let mut events = Vec::new();
+    loop {
+        clock.advance(1);
+        seq.append_batch(entries(10 + events.len() as u64..11 + events.len() as u64))
+            .await
+            .unwrap();
+        let event = next(&mut heard).await;
+        events.push(event.clone());
+        if event.as_deref() == Some("public") {
+            break;
+        }
+        assert!(events.len() < 50, "{events:?}");
+    }
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), watcher)
+        .await
+        .expect("the watcher stops when asked")
+        .unwrap();
+}

@@ -117,6 +117,18 @@ pub async fn open_with_search_results(
         }
         Some(url) => LogStores::Postgres(PostgresStores::connect(url).await?),
     };
+    open_stores(dir, public_url, stores, peer_url, batch, search_results).await
+}
+
+/// Opens a server on `dir`'s keys over `stores`.
+pub async fn open_stores(
+    dir: &Path,
+    public_url: &str,
+    stores: LogStores,
+    peer_url: Option<String>,
+    batch: BatcherConfig,
+    search_results: usize,
+) -> Result<LogServer, ServerError> {
     LogServer::new(LogServerParts {
         public_url: public_url.to_owned(),
         keys: keys_for(dir),
@@ -177,14 +189,51 @@ pub async fn start_with_search_results(
         public_url.unwrap_or(&base),
         database,
         Some(base.clone()),
-        BatcherConfig {
-            max_wait: Duration::from_millis(5),
-            ..BatcherConfig::default()
-        },
+        test_batches(),
         search_results,
     )
     .await
     .unwrap();
+    serve(listener, base, server)
+}
+
+/// Batches as the tests run them: a short window.
+fn test_batches() -> BatcherConfig {
+    BatcherConfig {
+        max_wait: Duration::from_millis(5),
+        ..BatcherConfig::default()
+    }
+}
+
+/// [`start_on`] with the PostgreSQL database at `database`, whose copy of a log's checkpoint
+/// may get `max_staleness` old while it follows.
+pub async fn start_follower(
+    dir: &Path,
+    public_url: &str,
+    database: &str,
+    max_staleness: Duration,
+) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stores = PostgresStores::connect(database)
+        .await
+        .unwrap()
+        .follower_max_staleness(max_staleness);
+    let server = open_stores(
+        dir,
+        public_url,
+        LogStores::Postgres(stores),
+        Some(base.clone()),
+        test_batches(),
+        signet_server::MAX_SEARCH_RESULTS,
+    )
+    .await
+    .unwrap();
+    serve(listener, base, server)
+}
+
+/// Serves `server` on `listener` (whose URL is `base`).
+fn serve(listener: tokio::net::TcpListener, base: String, server: LogServer) -> Running {
     let router = server.router();
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
