@@ -957,13 +957,21 @@ async fn v2_tile(
             if end(bundle.index, bundle.width).is_none_or(|end| end > size) {
                 return Err(beyond());
             }
-            state
+            if let Some(data) = state.v2.bundles.get(bundle) {
+                return Ok(immutable_bytes(data));
+            }
+            let data = state
                 .v2
                 .log
                 .store
                 .read_entry_bundle(bundle)
                 .await
                 .map_err(|e| ApiError::internal("read entry bundle", &e))?
+                .map(Bytes::from);
+            if let Some(data) = &data {
+                state.v2.bundles.insert(bundle, data.clone());
+            }
+            data
         }
         Wanted::Tile(tile) => {
             let available = hashes_at_tile_level(tile.level, cp.size);
@@ -980,17 +988,53 @@ async fn v2_tile(
                 .into_iter()
                 .next()
                 .flatten()
+                .map(Bytes::from)
         }
     };
     let data = data.ok_or_else(|| ApiError::internal("read tile", &"published tile missing"))?;
-    Ok((
+    Ok(immutable_bytes(data))
+}
+
+/// A tile or entry bundle answer: it never changes at its path.
+fn immutable_bytes(data: Bytes) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
             (header::CACHE_CONTROL, IMMUTABLE),
         ],
         data,
     )
-        .into_response())
+        .into_response()
+}
+
+/// Entry bundles (`GET /api/v2/tile/entries/…`) already answered, by (index, width): a bundle at
+/// a given width never changes. Bounded in bytes (least recently used out first). On redb the
+/// bound is zero: its page cache holds them.
+pub(crate) struct BundleCache {
+    lru: signet_log::SharedLru<(u64, u16), Bytes>,
+}
+
+impl BundleCache {
+    /// An empty cache holding at most `capacity` bytes.
+    pub(crate) fn new(capacity: usize) -> BundleCache {
+        BundleCache {
+            lru: signet_log::SharedLru::new(capacity),
+        }
+    }
+
+    fn get(&self, bundle: EntryBundleId) -> Option<Bytes> {
+        self.lru.get(&(bundle.index, bundle.width))
+    }
+
+    fn insert(&self, bundle: EntryBundleId, data: Bytes) {
+        let size = data.len();
+        self.lru.insert((bundle.index, bundle.width), data, size);
+    }
+
+    /// Its size and hit counts, for `/metrics`.
+    pub(crate) fn stats(&self) -> signet_log::CacheStats {
+        self.lru.stats()
+    }
 }
 
 /// Consistency proofs (`GET /api/v1/log/proof`) already answered, by `(firstSize, lastSize)`.

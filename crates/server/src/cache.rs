@@ -10,6 +10,7 @@
 //! | tiles, each log | the widest version read or staged of each tile, upper levels first, and the inner nodes of full tiles that proofs crossed ([`signet_log::TileCache`]) | 1/8 | the rest, halved |
 //! | v1 entry answers | `GET /api/v1/log/entries` answers by log index (all but the proof never changes) | 1/8 | 1/8 |
 //! | v1 consistency proofs | answers of `GET /api/v1/log/proof` by (first, last) size | 1/64 | 1/64 |
+//! | v2 entry bundles | `GET /api/v2/tile/entries/…` answers by (index, width), immutable | — (redb's page cache holds them) | 1/8 |
 //!
 //! Nothing else in the server grows with the log: the sequencer keeps the right edge of the
 //! tree (one hash per level), duplicates are found through the store's leaf index (not in
@@ -36,6 +37,8 @@ pub struct CacheSizes {
     pub entries: usize,
     /// The Rekor v1 consistency-proof cache.
     pub proofs: usize,
+    /// The Rekor v2 entry-bundle cache (0 on redb, whose page cache holds them).
+    pub bundles: usize,
 }
 
 impl CacheSizes {
@@ -56,6 +59,7 @@ impl CacheSizes {
             tiles,
             entries,
             proofs,
+            bundles: 0,
         }
     }
 
@@ -63,12 +67,18 @@ impl CacheSizes {
     pub const fn for_postgres(total: usize) -> CacheSizes {
         let proofs = total / 64;
         let entries = total / 8;
+        let bundles = total / 8;
         CacheSizes {
             redb_log: 0,
             redb_search: 0,
-            tiles: total.saturating_sub(proofs).saturating_sub(entries) / 2,
+            tiles: total
+                .saturating_sub(proofs)
+                .saturating_sub(entries)
+                .saturating_sub(bundles)
+                / 2,
             entries,
             proofs,
+            bundles,
         }
     }
 
@@ -80,6 +90,7 @@ impl CacheSizes {
             .saturating_add(self.tiles.saturating_mul(2))
             .saturating_add(self.entries)
             .saturating_add(self.proofs)
+            .saturating_add(self.bundles)
     }
 }
 
@@ -108,6 +119,10 @@ mod tests {
         assert_eq!(redb.redb_search, 16 << 20);
         assert_eq!(redb.entries, 32 << 20);
         assert_eq!(redb.redb_log, 70 << 20);
+        assert_eq!(redb.bundles, 0);
         assert!(DEFAULT_CACHE_BYTES - redb.total() < 16);
+        let pg = CacheSizes::for_postgres(DEFAULT_CACHE_BYTES);
+        assert_eq!(pg.bundles, 32 << 20);
+        assert!(DEFAULT_CACHE_BYTES - pg.total() < 16);
     }
 }

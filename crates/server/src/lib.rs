@@ -382,6 +382,8 @@ pub(crate) struct V1Log {
 /// The Rekor v2 log.
 pub(crate) struct V2Log {
     pub(crate) log: Arc<LogHandle>,
+    /// Entry bundles answered (PostgreSQL only; bound zero on redb).
+    pub(crate) bundles: Arc<api::BundleCache>,
     /// SHA-256(origin || "\n" || 0x01 || public key): the log ID in trusted roots and entries.
     pub(crate) log_id: [u8; 32],
 }
@@ -762,6 +764,11 @@ impl LogServer {
             let proofs = Arc::clone(&proofs);
             metrics.register_cache("proofs", Api::V1, move || proofs.stats());
         }
+        let bundles = Arc::new(api::BundleCache::new(cache_sizes.bundles));
+        if cache_sizes.bundles > 0 {
+            let bundles = Arc::clone(&bundles);
+            metrics.register_cache("bundles", Api::V2, move || bundles.stats());
+        }
         let entries = Arc::new(api::EntryCache::new(cache_sizes.entries));
         {
             let entries = Arc::clone(&entries);
@@ -779,6 +786,7 @@ impl LogServer {
                 },
                 v2: V2Log {
                     log: v2_log,
+                    bundles,
                     log_id: v2_log_id,
                 },
                 search,

@@ -17,8 +17,8 @@
 //! | `signet_store_commit_failures_total` | counter | `api`, `op` |
 //! | `signet_sequencer` | gauge | 1 while this server holds the sequencer lease (always 1 on redb) |
 //! | `signet_forwarded_total` | counter | `api`, `outcome` (`ok`, `failed`): create requests forwarded to the sequencing server |
-//! | `signet_cache_bytes` | gauge | `cache` (`tiles`, `proofs`, `entries`), `api`: bytes a cache holds (items and their overhead) |
-//! | `signet_cache_capacity_bytes` | gauge | `cache` (`tiles`, `proofs`, `entries`, `redb_log`, `redb_search`), `api`: its bound (see `crate::cache`) |
+//! | `signet_cache_bytes` | gauge | `cache` (`tiles`, `proofs`, `entries`, `bundles` on PostgreSQL), `api`: bytes a cache holds (items and their overhead) |
+//! | `signet_cache_capacity_bytes` | gauge | `cache` (`tiles`, `proofs`, `entries`, `bundles`, `redb_log`, `redb_search`), `api`: its bound (see `crate::cache`) |
 //! | `signet_cache_entries` | gauge | `cache`, `api`: items a cache holds |
 //! | `signet_cache_hits_total`, `signet_cache_misses_total` | counter | `cache`, `api`: lookups answered from the cache, and not |
 //! | `signet_follower_checkpoint_total` | counter | `api`, `source` (`copy`, `database`): while not sequencing, reads answered from this server's copy of the checkpoint, and reads of the database's (see `crate::sequencing`) |

@@ -426,6 +426,51 @@ async fn a_follower_reads_the_checkpoint_only_when_it_may_have_moved() {
         assert_eq!(bundle.status(), StatusCode::OK);
     }
 
+    // Entry bundles never change at their path: on PostgreSQL a cache bounded in bytes answers
+    // the second read.
+    let bundle_path = b.url("/api/v2/tile/entries/000.p/5");
+    let first = client()
+        .get(&bundle_path)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let second = client()
+        .get(&bundle_path)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(first, second);
+    assert_eq!(
+        signet_tiles::decode_entry_bundle(&first, 5).unwrap().len(),
+        5
+    );
+    let metrics = client()
+        .get(b.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        let prefix = format!("{name}{{cache=\"bundles\",api=\"v2\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("{prefix} missing from:\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("signet_cache_hits_total") >= 1.0);
+    assert!(value("signet_cache_bytes") > 0.0);
+    assert!(value("signet_cache_bytes") <= value("signet_cache_capacity_bytes"));
+
     // Written through B (forwarded to A): B's next checkpoint covers it.
     for _ in 0..3 {
         let (index, ..) = append_v2(&b, 1, &verifiers).await[0].clone();
