@@ -36,7 +36,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{AcquireError, Notify, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::time::{Instant, Sleep};
 
 /// How long connections may take and how many are served. See the module docs.
@@ -263,24 +263,27 @@ async fn serve_connection(
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
     let mut stopping = false;
+    // The task looks at the connection's phase at its deadline, and at least every `shortest`:
+    // a phase change sets a deadline at least `shortest` after it, so a change never needs to
+    // wake the task (as a wake for every change would, four per request).
+    let shortest = limits
+        .idle_timeout
+        .min(limits.header_timeout)
+        .max(Duration::from_millis(1));
     loop {
-        let changed = activity.changed.notified();
-        let deadline = activity.deadline(&limits);
-        let expiry = async move {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
+        let now = Instant::now();
+        let look = match activity.deadline(&limits) {
+            Some(deadline) => deadline.min(now + shortest),
+            None => now + shortest,
         };
         tokio::select! {
             _ = connection.as_mut() => return,
-            () = expiry => {
+            () = tokio::time::sleep_until(look) => {
                 if activity.expired(&limits) {
                     // Dropping the connection closes it.
                     return;
                 }
             }
-            () = changed => {}
             _ = stopped.changed(), if !stopping => {
                 stopping = true;
                 connection.as_mut().graceful_shutdown();
@@ -302,11 +305,9 @@ enum Phase {
     Responding { progress: Instant },
 }
 
-/// A connection's phase, updated by its stream and its service, watched by its task.
+/// A connection's phase, updated by its stream and its service, looked at by its task.
 struct Activity {
     phase: Mutex<Phase>,
-    /// Wakes the connection's task when the phase changes.
-    changed: Notify,
 }
 
 impl Activity {
@@ -315,20 +316,13 @@ impl Activity {
             phase: Mutex::new(Phase::Idle {
                 since: Instant::now(),
             }),
-            changed: Notify::new(),
         }
     }
 
     fn update(&self, f: impl FnOnce(Phase) -> Option<Phase>) {
         let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(next) = f(*phase) {
-            // Progress within a phase only moves its deadline later: the task needs no wake.
-            let new_phase = std::mem::discriminant(&next) != std::mem::discriminant(&*phase);
             *phase = next;
-            drop(phase);
-            if new_phase {
-                self.changed.notify_one();
-            }
         }
     }
 
