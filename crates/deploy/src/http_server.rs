@@ -269,7 +269,7 @@ async fn serve_connection(
     let shortest = limits
         .idle_timeout
         .min(limits.header_timeout)
-        .max(Duration::from_millis(1));
+        .clamp(Duration::from_millis(1), Duration::from_secs(86_400));
     loop {
         let now = Instant::now();
         let look = match activity.deadline(&limits) {

@@ -27,10 +27,11 @@
 //!
 //! # Notifications
 //!
-//! Each checkpoint commit also notifies [`CHECKPOINT_CHANNEL`] with the log's schema, inside
-//! its transaction, so the notification is delivered if and only if the checkpoint committed.
-//! [`watch_checkpoints`] follows them for a process that serves a log it does not sequence
-//! (see [`crate::Freshness`]).
+//! After each checkpoint commit the store notifies [`CHECKPOINT_CHANNEL`] with the log's schema
+//! (not inside the commit's transaction: see `notify_checkpoint`), so a notification follows
+//! every committed checkpoint unless the process stops first or the notification queue is
+//! full. [`watch_checkpoints`] follows them for a process that serves a log it does not
+//! sequence (see [`crate::Freshness`], whose maximum age covers a lost notification).
 //!
 //! # One sequencer
 //!
@@ -463,16 +464,31 @@ async fn publish(
     .execute(&mut *tx)
     .await
     .map_err(backend(op))?;
-    // Delivered to the listeners when (and only if) the commit succeeds.
-    sqlx::query("SELECT pg_notify($1, current_schema())")
-        .bind(CHECKPOINT_CHANNEL)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend(op))?;
-    tx.commit().await.map_err(backend(op))
+    tx.commit().await.map_err(backend(op))?;
+    notify_checkpoint(pool);
+    Ok(())
 }
 
-/// The channel every checkpoint commit notifies (`NOTIFY`, in the commit's transaction), with
+/// Tells the listeners that a checkpoint was committed, on a task of its own, after the
+/// commit: a `NOTIFY` inside the checkpoint's transaction would hold PostgreSQL's notify lock
+/// (one per database) through the commit's WAL flush, serializing the commits of every log
+/// in the database, and a full notification queue would fail the checkpoint itself. A
+/// notification lost here (the process stops, the queue is full) leaves a follower's copy
+/// stale until its next read of the checkpoint, which its maximum staleness bounds.
+fn notify_checkpoint(pool: &PgPool) {
+    let pool = pool.clone();
+    tokio::spawn(async move {
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, current_schema())")
+            .bind(CHECKPOINT_CHANNEL)
+            .execute(&pool)
+            .await
+        {
+            eprintln!("notifying a checkpoint commit: {e}");
+        }
+    });
+}
+
+/// The channel notified after every checkpoint commit (`NOTIFY`, just after the commit), with
 /// the log's schema (the connection's `current_schema()`) as the payload.
 pub const CHECKPOINT_CHANNEL: &str = "signet_checkpoint";
 

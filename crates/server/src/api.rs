@@ -611,12 +611,12 @@ async fn v1_proof(
     let last = query_u64(&query, "lastSize")?
         .ok_or_else(|| ApiError::bad_request("lastSize is required"))?;
     let first = query_u64(&query, "firstSize")?.unwrap_or(1);
-    let cp = state.v1.log.checkpoint_covering(last).await?;
     if first < 1 || first > last {
         return Err(ApiError::bad_request(format!(
             "firstSize {first} must be at least 1 and at most lastSize {last}"
         )));
     }
+    let cp = state.v1.log.checkpoint_covering(last).await?;
     if last > cp.size.0 {
         return Err(ApiError::bad_request(format!(
             "lastSize {last} is past the tree size {}",
@@ -1011,29 +1011,35 @@ fn immutable_bytes(data: Bytes) -> Response {
 /// a given width never changes. Bounded in bytes (least recently used out first). On redb the
 /// bound is zero: its page cache holds them.
 pub(crate) struct BundleCache {
-    lru: signet_log::SharedLru<(u64, u16), Bytes>,
+    /// `None` when the bound is zero: nothing is looked up or counted.
+    lru: Option<signet_log::SharedLru<(u64, u16), Bytes>>,
 }
 
 impl BundleCache {
     /// An empty cache holding at most `capacity` bytes.
     pub(crate) fn new(capacity: usize) -> BundleCache {
         BundleCache {
-            lru: signet_log::SharedLru::new(capacity),
+            lru: (capacity > 0).then(|| signet_log::SharedLru::new(capacity)),
         }
     }
 
     fn get(&self, bundle: EntryBundleId) -> Option<Bytes> {
-        self.lru.get(&(bundle.index, bundle.width))
+        self.lru.as_ref()?.get(&(bundle.index, bundle.width))
     }
 
     fn insert(&self, bundle: EntryBundleId, data: Bytes) {
-        let size = data.len();
-        self.lru.insert((bundle.index, bundle.width), data, size);
+        if let Some(lru) = &self.lru {
+            let size = data.len();
+            lru.insert((bundle.index, bundle.width), data, size);
+        }
     }
 
     /// Its size and hit counts, for `/metrics`.
     pub(crate) fn stats(&self) -> signet_log::CacheStats {
-        self.lru.stats()
+        self.lru
+            .as_ref()
+            .map(signet_log::SharedLru::stats)
+            .unwrap_or_default()
     }
 }
 

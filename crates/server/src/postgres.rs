@@ -199,7 +199,13 @@ pub struct PostgresStores {
 }
 
 /// How old a follower's copy of a log's checkpoint may get before a read looks at the
-/// database's again, even if no notification said it moved (see [`crate::sequencing`]).
+/// database's again, even if no notification said it moved.
+///
+/// A server that does not sequence answers reads from its copy of each log's checkpoint and
+/// reads the database's again when a notification of a checkpoint commit arrives, when a write
+/// it forwarded is answered, when a request asks for an entry or size past the copy, and when
+/// the copy is older than this. Its lease rounds also read both checkpoints every
+/// [`crate::LEASE_INTERVAL`], so while they run the copy is never older than that anyway.
 pub const FOLLOWER_MAX_STALENESS: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for PostgresStores {

@@ -88,7 +88,13 @@ pub(crate) struct LogHandle {
     pub(crate) freshness: Freshness,
     /// One read of the store's checkpoint at a time; requests waiting share the next one.
     reading: tokio::sync::Mutex<()>,
+    /// When the last failed read of the store's checkpoint started, and its error: requests
+    /// that arrived before it get the same answer instead of trying again one after another.
+    failed_read: Mutex<Option<(std::time::Instant, ApiError)>>,
 }
+
+/// Longest a read of the store's checkpoint may take before the request gets a 503.
+const CHECKPOINT_READ_TIMEOUT: Duration = LEASE_TIMEOUT;
 
 impl LogHandle {
     /// A handle that does not sequence yet. Its checkpoint is an empty placeholder until
@@ -122,6 +128,7 @@ impl LogHandle {
             guards,
             freshness: Freshness::new(Duration::ZERO),
             reading: tokio::sync::Mutex::new(()),
+            failed_read: Mutex::new(None),
         }
     }
 
@@ -176,14 +183,21 @@ impl LogHandle {
     /// read, as far as notifications and forwarded writes tell, and it was read less than the
     /// follower's maximum staleness ago), else the store's, read now.
     pub(crate) async fn checkpoint(&self) -> Result<Arc<StoredCheckpoint>, ApiError> {
+        self.checkpoint_at(std::time::Instant::now()).await
+    }
+
+    /// [`LogHandle::checkpoint`] for a request that arrived at `arrived`.
+    async fn checkpoint_at(
+        &self,
+        arrived: std::time::Instant,
+    ) -> Result<Arc<StoredCheckpoint>, ApiError> {
         if let Some(b) = self.batcher() {
             return Ok(b.latest_checkpoint());
         }
-        let now = std::time::Instant::now();
-        if self.freshness.use_copy(now) {
+        if self.freshness.use_copy(arrived) {
             return Ok(self.latest());
         }
-        self.read_checkpoint(now).await
+        self.read_checkpoint(arrived).await
     }
 
     /// [`LogHandle::checkpoint`], read from the store if the one known is smaller than `size`:
@@ -193,24 +207,52 @@ impl LogHandle {
         &self,
         size: u64,
     ) -> Result<Arc<StoredCheckpoint>, ApiError> {
-        let cp = self.checkpoint().await?;
+        let arrived = std::time::Instant::now();
+        let cp = self.checkpoint_at(arrived).await?;
         if cp.size.0 >= size || self.is_sequencing() {
             return Ok(cp);
         }
-        self.read_checkpoint(std::time::Instant::now()).await
+        // Reads again only if the checkpoint above came from the copy.
+        self.read_checkpoint(arrived).await
     }
 
     /// The store's checkpoint as of `arrived` or later: one read at a time, and a request that
-    /// arrived before a read started shares its answer.
+    /// arrived before a read started shares its answer, or its failure. A read that takes longer
+    /// than [`CHECKPOINT_READ_TIMEOUT`] is a 503.
     async fn read_checkpoint(
         &self,
         arrived: std::time::Instant,
     ) -> Result<Arc<StoredCheckpoint>, ApiError> {
         let _one = self.reading.lock().await;
-        if !self.freshness.read_since(arrived) {
-            self.refresh().await?;
+        if self.freshness.read_since(arrived) {
+            return Ok(self.latest());
         }
-        Ok(self.latest())
+        let failed = self
+            .failed_read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some((started, e)) = failed
+            && started >= arrived
+        {
+            return Err(e);
+        }
+        let started = std::time::Instant::now();
+        let read = match tokio::time::timeout(CHECKPOINT_READ_TIMEOUT, self.refresh()).await {
+            Ok(read) => read,
+            Err(_) => Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "the database did not answer in time".into(),
+            }),
+        };
+        match read {
+            Ok(()) => Ok(self.latest()),
+            Err(e) => {
+                *self.failed_read.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((started, e.clone()));
+                Err(e)
+            }
+        }
     }
 
     /// Reads the store's checkpoint into the known one.
