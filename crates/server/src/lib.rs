@@ -650,39 +650,39 @@ impl LogServer {
                 )
                 .await?;
                 let v1_pool = v1.pool().clone();
-                let v1 = Arc::new(
-                    LogHandle::new(
-                        Api::V1,
-                        Arc::new(AnyStore::new(
-                            Backend::Postgres(v1),
-                            Api::V1,
-                            Arc::clone(&metrics),
-                            Arc::clone(&v1_tiles),
-                        )),
-                        v1_factory,
-                        v1_config,
+                let follower = |api, store, tiles: &Arc<TileCache>, factory, config, guards| {
+                    let store = AnyStore::new(
+                        Backend::Postgres(store),
+                        api,
+                        Arc::clone(&metrics),
+                        Arc::clone(tiles),
+                    );
+                    let log = LogHandle::new(
+                        api,
+                        Arc::new(store),
+                        factory,
+                        config,
                         batch,
                         clock.clone(),
-                        guards.v1.clone(),
-                    )
-                    .follower_max_staleness(follower_max_staleness),
+                        guards,
+                    );
+                    Arc::new(log.follower_max_staleness(follower_max_staleness))
+                };
+                let v1 = follower(
+                    Api::V1,
+                    v1,
+                    &v1_tiles,
+                    v1_factory,
+                    v1_config,
+                    guards.v1.clone(),
                 );
-                let v2 = Arc::new(
-                    LogHandle::new(
-                        Api::V2,
-                        Arc::new(AnyStore::new(
-                            Backend::Postgres(v2),
-                            Api::V2,
-                            Arc::clone(&metrics),
-                            Arc::clone(&v2_tiles),
-                        )),
-                        v2_factory,
-                        v2_config,
-                        batch,
-                        clock.clone(),
-                        guards.v2.clone(),
-                    )
-                    .follower_max_staleness(follower_max_staleness),
+                let v2 = follower(
+                    Api::V2,
+                    v2,
+                    &v2_tiles,
+                    v2_factory,
+                    v2_config,
+                    guards.v2.clone(),
                 );
                 for log in [&v1, &v2] {
                     // Weak: the log's store holds the metrics.

@@ -43,6 +43,33 @@ async fn get_json(url: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// The JSON answer to a POST of `body` to `url`.
+async fn post_json(url: &str, body: &Value) -> Value {
+    post(url, body).await.json().await.unwrap()
+}
+
+/// The body of a 200 answer to a GET of `url`.
+async fn get_bytes(url: &str) -> Vec<u8> {
+    let response = client().get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// A server's `/metrics` text.
+async fn metrics_of(s: &Running) -> String {
+    String::from_utf8(get_bytes(&s.url("/metrics")).await).unwrap()
+}
+
+/// The value of the sample `sample` (name and labels) in Prometheus text.
+fn sample(text: &str, sample: &str) -> f64 {
+    let prefix = format!("{sample} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{sample} missing from:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
 /// Checks a v2 create answer: inclusion proof of the canonical body to a checkpoint signed by
 /// the log's key. Returns (index, body, checkpoint size, root).
 fn check_v2(tle: &Value, verifiers: &NoteVerifiers) -> (u64, Vec<u8>, u64, Vec<u8>) {
@@ -81,15 +108,8 @@ fn check_v2(tle: &Value, verifiers: &NoteVerifiers) -> (u64, Vec<u8>, u64, Vec<u
 
 /// The v2 checkpoint a server serves, verified: (size, root).
 async fn served_checkpoint(s: &Running, verifiers: &NoteVerifiers) -> (u64, Vec<u8>) {
-    let note = client()
-        .get(s.url("/api/v2/checkpoint"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let opened = open_note(note.as_bytes(), verifiers).unwrap();
+    let note = get_bytes(&s.url("/api/v2/checkpoint")).await;
+    let opened = open_note(&note, verifiers).unwrap();
     let cp = Checkpoint::parse(opened.note().text()).unwrap();
     (cp.size.0, cp.root_hash.0.to_vec())
 }
@@ -222,13 +242,7 @@ async fn two_servers_share_one_database() {
     assert_eq!(cp_a, cp_b);
     assert_eq!(cp_a.0, 60);
     for s in [&a, &b] {
-        let bundle = client()
-            .get(s.url("/api/v2/tile/entries/000.p/60"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(bundle.status(), StatusCode::OK);
-        let data = bundle.bytes().await.unwrap();
+        let data = get_bytes(&s.url("/api/v2/tile/entries/000.p/60")).await;
         let entries = signet_tiles::decode_entry_bundle(&data, 60).unwrap();
         for (i, e) in entries.iter().enumerate() {
             assert_eq!(*e, bodies[&(i as u64)].as_slice());
@@ -254,16 +268,12 @@ async fn two_servers_share_one_database() {
         assert_eq!(by_index[uuid]["body"], value["body"]);
         let by_uuid = get_json(&s.url(&location)).await;
         assert_eq!(by_uuid[uuid]["logIndex"], index);
-        let hits: Value = client()
-            .post(s.url("/api/v1/index/retrieve"))
-            .json(&serde_json::json!({"publicKey": {"format": "x509",
-                "content": STANDARD.encode(signer.pem())}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let hits = post_json(
+            &s.url("/api/v1/index/retrieve"),
+            &serde_json::json!({"publicKey": {"format": "x509",
+                "content": STANDARD.encode(signer.pem())}}),
+        )
+        .await;
         assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
     }
     let v1_before = v1_tree(&b).await;
@@ -299,27 +309,13 @@ async fn two_servers_share_one_database() {
     );
     consistency_v1(&a, v1_before, v1_tree(&a).await).await;
     // The metrics say who sequences and count forwarded writes.
-    let metrics_a = client()
-        .get(a.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics_a = metrics_of(&a).await;
     assert!(metrics_a.contains("signet_sequencer 0"), "{metrics_a}");
     assert!(
         metrics_a.contains("signet_forwarded_total{api=\"v2\",outcome=\"ok\"} 5"),
         "{metrics_a}"
     );
-    let metrics_b = client()
-        .get(b.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics_b = metrics_of(&b).await;
     assert!(metrics_b.contains("signet_sequencer 1"), "{metrics_b}");
     assert!(metrics_b.contains("signet_batch_entries"), "{metrics_b}");
     assert!(
@@ -332,22 +328,10 @@ async fn two_servers_share_one_database() {
 
 /// `signet_follower_checkpoint_total` of a server: (answers from its copy, database reads).
 async fn follower_checkpoint_counts(s: &Running, api: &str) -> (u64, u64) {
-    let text = client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_of(s).await;
     let count = |source: &str| {
-        let prefix =
-            format!("signet_follower_checkpoint_total{{api=\"{api}\",source=\"{source}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("{prefix} missing from:\n{text}"))
-            .parse()
-            .unwrap()
+        let name = format!("signet_follower_checkpoint_total{{api=\"{api}\",source=\"{source}\"}}");
+        sample(&text, &name) as u64
     };
     (count("copy"), count("database"))
 }
@@ -401,15 +385,11 @@ async fn a_follower_reads_the_checkpoint_only_when_it_may_have_moved() {
         assert_eq!(by_index[uuid]["body"], value["body"]);
         let by_uuid = get_json(&b.url(&location)).await;
         assert_eq!(by_uuid[uuid]["logIndex"], index);
-        let retrieved: Value = client()
-            .post(b.url("/api/v1/log/entries/retrieve"))
-            .json(&serde_json::json!({"logIndexes": [index]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let retrieved = post_json(
+            &b.url("/api/v1/log/entries/retrieve"),
+            &serde_json::json!({"logIndexes": [index]}),
+        )
+        .await;
         assert_eq!(retrieved.as_array().unwrap().len(), 1, "{retrieved}");
         get_json(&b.url(&format!(
             "/api/v1/log/proof?firstSize=1&lastSize={}",
@@ -418,55 +398,21 @@ async fn a_follower_reads_the_checkpoint_only_when_it_may_have_moved() {
         .await;
 
         let (v2_index, ..) = append_v2(&a, 1, &verifiers).await[0].clone();
-        let bundle = client()
-            .get(b.url(&format!("/api/v2/tile/entries/000.p/{}", v2_index + 1)))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(bundle.status(), StatusCode::OK);
+        get_bytes(&b.url(&format!("/api/v2/tile/entries/000.p/{}", v2_index + 1))).await;
     }
 
     // Entry bundles never change at their path: on PostgreSQL a cache bounded in bytes answers
     // the second read.
     let bundle_path = b.url("/api/v2/tile/entries/000.p/5");
-    let first = client()
-        .get(&bundle_path)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let second = client()
-        .get(&bundle_path)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let first = get_bytes(&bundle_path).await;
+    let second = get_bytes(&bundle_path).await;
     assert_eq!(first, second);
     assert_eq!(
         signet_tiles::decode_entry_bundle(&first, 5).unwrap().len(),
         5
     );
-    let metrics = client()
-        .get(b.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| -> f64 {
-        let prefix = format!("{name}{{cache=\"bundles\",api=\"v2\"}} ");
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("{prefix} missing from:\n{metrics}"))
-            .parse()
-            .unwrap()
-    };
+    let metrics = metrics_of(&b).await;
+    let value = |name: &str| sample(&metrics, &format!("{name}{{cache=\"bundles\",api=\"v2\"}}"));
     assert!(value("signet_cache_hits_total") >= 1.0);
     assert!(value("signet_cache_bytes") > 0.0);
     assert!(value("signet_cache_bytes") <= value("signet_cache_capacity_bytes"));
