@@ -674,13 +674,12 @@ fn v1_entry_json(entry: &LogEntry) -> Result<String, ApiError> {
         .map_err(|e| ApiError::internal("encoding a LogEntry", &e))
 }
 
-/// Looks up the entry named by `id`: its index if the log holds it (published, or staged and
-/// not yet published), and the 404 to answer if it is not in the published tree.
-async fn v1_find(state: &AppState, id: &str) -> Result<(Option<u64>, ApiError), ApiError> {
+/// Looks up the entry named by `id`: its UUID, and its index if the log holds it (published,
+/// or staged and not yet published).
+async fn v1_find(state: &AppState, id: &str) -> Result<(EntryUuid, Option<u64>), ApiError> {
     let id = EntryId::parse(id)?;
-    let missing = ApiError::not_found(format!("no entry with UUID {}", id.uuid));
     if id.tree_id.is_some_and(|t| t != state.v1.tree_id) {
-        return Ok((None, missing));
+        return Ok((id.uuid, None));
     }
     let found = state
         .v1
@@ -689,7 +688,12 @@ async fn v1_find(state: &AppState, id: &str) -> Result<(Option<u64>, ApiError), 
         .find_leaves(&[Hash(id.uuid.0)])
         .await
         .map_err(|e| ApiError::internal("find leaves", &e))?;
-    Ok((found.first().copied().flatten().map(|i| i.0), missing))
+    Ok((id.uuid, found.first().copied().flatten().map(|i| i.0)))
+}
+
+/// The 404 for an entry the published tree does not hold.
+fn no_entry(uuid: EntryUuid) -> ApiError {
+    ApiError::not_found(format!("no entry with UUID {uuid}"))
 }
 
 fn path_of(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -704,9 +708,9 @@ async fn v1_get_by_id(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_of(id)?;
-    let (found, missing) = v1_find(&state, &id).await?;
+    let (uuid, found) = v1_find(&state, &id).await?;
     let Some(index) = found else {
-        return Err(missing);
+        return Err(no_entry(uuid));
     };
     let cp = state
         .v1
@@ -715,7 +719,7 @@ async fn v1_get_by_id(
         .await?;
     if index >= cp.size.0 {
         // Staged but not published yet: not in the log until a checkpoint covers it.
-        return Err(missing);
+        return Err(no_entry(uuid));
     }
     let answer = state.v1_entry_answer(index, &cp).await?;
     Ok(json_bytes_response(StatusCode::OK, answer))
@@ -749,7 +753,7 @@ async fn v1_retrieve(
     // covering as many as the database's does answers for all.
     let mut indexes = Vec::with_capacity(request.entry_uuids.len() + request.log_indexes.len());
     for id in &request.entry_uuids {
-        if let (Some(index), _) = v1_find(&state, id).await? {
+        if let (_, Some(index)) = v1_find(&state, id).await? {
             indexes.push(index);
         }
     }
